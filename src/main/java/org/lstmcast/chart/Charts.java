@@ -1,0 +1,133 @@
+package org.lstmcast.chart;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Path;
+
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.DateAxis;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.IntervalMarker;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.ValueMarker;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.ui.Layer;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+import org.lstmcast.data.TimeAxis;
+
+/** The PNG charts of a training run, drawn with JFreeChart. */
+public final class Charts {
+    private static final int WIDTH = 1400;
+    private static final int HEIGHT = 600;
+
+    private Charts() {
+    }
+
+    /**
+     * The whole series with the test-period forecasts drawn over it.
+     *
+     * @param forecast one forecast per row, NaN where there is none (before the test part)
+     * @param valStart first validation row, shaded with the test part so the reader sees what was held out
+     * @param testStart first test row
+     */
+    public static void forecast(Path png, String title, String valueLabel, TimeAxis time, double[] actual,
+                                double[] forecast, String forecastLabel, int valStart, int testStart) throws IOException {
+        // PNGs are rendered off-screen; servers and CI have no display.
+        System.setProperty("java.awt.headless", "true");
+        XYSeries truth = new XYSeries("actual", false, true);
+        XYSeries predicted = new XYSeries(forecastLabel, false, true);
+        for (int i = 0; i < actual.length; i++) {
+            truth.add(time.x()[i], actual[i]);
+            if (!Double.isNaN(forecast[i])) {
+                predicted.add(time.x()[i], forecast[i]);
+            }
+        }
+        XYSeriesCollection data = new XYSeriesCollection();
+        data.addSeries(truth);
+        data.addSeries(predicted);
+        JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel(time), valueLabel, data,
+                PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        if (time.kind() == TimeAxis.Kind.DATE) {
+            plot.setDomainAxis(new DateAxis("time"));
+        }
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        style(plot);
+        XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
+        renderer.setSeriesPaint(0, new Color(0x33, 0x33, 0x33));
+        renderer.setSeriesStroke(0, new BasicStroke(1.2f));
+        renderer.setSeriesPaint(1, new Color(0xD6, 0x27, 0x28));
+        renderer.setSeriesStroke(1, new BasicStroke(1.4f));
+        double end = time.x()[actual.length - 1];
+        shade(plot, time.x()[valStart], time.x()[testStart], new Color(0xFF, 0xE0, 0x99, 90), "validation");
+        shade(plot, time.x()[testStart], end, new Color(0x99, 0xCC, 0xFF, 90), "test");
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+    }
+
+    /** Training and validation loss per epoch on a log scale, with the restored best epoch marked. */
+    public static void loss(Path png, double[] train, double[] val, int bestEpoch) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYSeries t = new XYSeries("training loss");
+        XYSeries v = new XYSeries("validation loss");
+        for (int e = 0; e < train.length; e++) {
+            if (train[e] > 0 && Double.isFinite(train[e])) {
+                t.add(e + 1, train[e]);
+            }
+            if (val[e] > 0 && Double.isFinite(val[e])) {
+                v.add(e + 1, val[e]);
+            }
+        }
+        XYSeriesCollection data = new XYSeriesCollection();
+        data.addSeries(t);
+        data.addSeries(v);
+        JFreeChart chart = ChartFactory.createXYLineChart("Loss per epoch (MSE, scaled)", "epoch", "loss", data,
+                PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        LogAxis log = new LogAxis("loss");
+        log.setSmallestValue(1e-9);
+        plot.setRangeAxis(log);
+        NumberAxis epochs = (NumberAxis) plot.getDomainAxis();
+        epochs.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        style(plot);
+        XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
+        renderer.setDefaultShapesVisible(true);
+        renderer.setSeriesPaint(0, new Color(0x1F, 0x77, 0xB4));
+        renderer.setSeriesPaint(1, new Color(0xFF, 0x7F, 0x0E));
+        ValueMarker best = new ValueMarker(bestEpoch, Color.GRAY, new BasicStroke(1f, BasicStroke.CAP_BUTT,
+                BasicStroke.JOIN_MITER, 1f, new float[] {4f, 4f}, 0f));
+        best.setLabel("best epoch " + bestEpoch);
+        best.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
+        best.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+        plot.addDomainMarker(best);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 1000, 500);
+    }
+
+    private static void shade(XYPlot plot, double from, double to, Color color, String label) {
+        IntervalMarker marker = new IntervalMarker(from, to, color);
+        marker.setLabel(label);
+        marker.setLabelAnchor(RectangleAnchor.TOP_LEFT);
+        marker.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+        plot.addDomainMarker(marker, Layer.BACKGROUND);
+    }
+
+    private static void style(XYPlot plot) {
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
+        plot.setRangeGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
+    }
+
+    private static String xLabel(TimeAxis time) {
+        return switch (time.kind()) {
+            case NUMBER, DATE -> "time";
+            case INDEX -> "row";
+        };
+    }
+}

@@ -1,0 +1,33 @@
+package org.lstmcast.cli;
+
+import org.lstmcast.data.DataException;
+
+import picocli.CommandLine;
+
+/**
+ * Turns a failure inside a command into one line on stderr and exit code 1. Users get the reason, not a stack
+ * trace; set {@code LSTMCAST_DEBUG=1} to see the trace when reporting a bug.
+ */
+final class Errors implements CommandLine.IExecutionExceptionHandler {
+
+    @Override
+    public int handleExecutionException(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        if (e instanceof CommandLine.ParameterException pe) {
+            throw pe;
+        }
+        String message;
+        if (e instanceof DataException || e instanceof IllegalArgumentException) {
+            message = e.getMessage();
+        } else if (e instanceof java.io.IOException) {
+            message = "I/O error: " + e.getMessage();
+        } else {
+            message = "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+        cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": error: " + message);
+        if (System.getenv("LSTMCAST_DEBUG") != null) {
+            e.printStackTrace(cl.getErr());
+        }
+        cl.getErr().flush();
+        return CommandLine.ExitCode.SOFTWARE;
+    }
+}

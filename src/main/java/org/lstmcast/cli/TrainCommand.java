@@ -1,0 +1,157 @@
+package org.lstmcast.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.lstmcast.data.DataException;
+import org.lstmcast.data.Transform;
+import org.lstmcast.train.Report;
+import org.lstmcast.train.TrainConfig;
+import org.lstmcast.train.TrainingListener;
+import org.lstmcast.train.TrainingRun;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Train an LSTM forecaster on a CSV file and evaluate it on the held-out end of the series.",
+            "",
+            "Rows split in time order: the last --test-fraction is the test part, the last --val-fraction of the "
+                    + "rest steers early stopping, the remainder trains. Scalers see the training rows only. "
+                    + "Without --data, trains on the bundled daily DAX index."},
+        footer = {"", "Writes into DIR: model.zip, metrics.json, predictions.csv, forecast.png, loss.png.",
+            "Exit codes: 0 done, 1 failed (bad data, I/O), 2 bad command line."})
+final class TrainCommand implements Callable<Integer> {
+    static final String BUNDLED = "bundled/eustockmarkets_daily.csv";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "FILE.csv", description = "CSV file with a header row (default: the bundled EuStockMarkets data).")
+    Path data;
+
+    @Option(names = "--target", paramLabel = "COL", description = "Column to forecast (default with the bundled data: DAX).")
+    String target;
+
+    @Option(names = "--features", paramLabel = "COL", split = ",", description = "Extra input columns, comma-separated; the target is always an input.")
+    List<String> features = new ArrayList<>();
+
+    @Option(names = "--time-column", paramLabel = "COL", description = "Column with time labels (default: one named date, time, timestamp, datetime, ds or t, if present).")
+    String timeColumn;
+
+    @Option(names = "--lookback", paramLabel = "N", description = "Rows of history per forecast (default: ${DEFAULT-VALUE}).")
+    int lookback = TrainConfig.DEFAULT_LOOKBACK;
+
+    @Option(names = "--horizon", paramLabel = "H", description = "Steps forecast at once (default: ${DEFAULT-VALUE}).")
+    int horizon = TrainConfig.DEFAULT_HORIZON;
+
+    @Option(names = "--transform", paramLabel = "T", description = "level, diff or relative (default: diff).")
+    String transform = TrainConfig.DEFAULT_TRANSFORM.id();
+
+    @Option(names = "--season", paramLabel = "M", description = "Seasonal period, e.g. 12 for monthly data: adds the seasonal-naive baseline and scales MASE by it.")
+    int season;
+
+    @Option(names = "--layers", paramLabel = "N", description = "Stacked LSTM layers (default: ${DEFAULT-VALUE}).")
+    int layers = 1;
+
+    @Option(names = "--hidden", paramLabel = "N", description = "Units per LSTM layer (default: ${DEFAULT-VALUE}).")
+    int hidden = 32;
+
+    @Option(names = "--dropout", paramLabel = "P", description = "Probability of dropping an activation between layers (default: ${DEFAULT-VALUE}).")
+    double dropout = 0;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Most epochs to train (default: ${DEFAULT-VALUE}).")
+    int epochs = 100;
+
+    @Option(names = "--batch-size", paramLabel = "N", description = "Windows per minibatch (default: ${DEFAULT-VALUE}).")
+    int batchSize = 32;
+
+    @Option(names = "--learning-rate", paramLabel = "X", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    double learningRate = 1e-3;
+
+    @Option(names = "--patience", paramLabel = "N", description = "Stop after N epochs without a better validation loss, keeping the best (default: ${DEFAULT-VALUE}).")
+    int patience = 10;
+
+    @Option(names = "--val-fraction", paramLabel = "F", description = "Share of the non-test rows used for validation (default: ${DEFAULT-VALUE}).")
+    double valFraction = 0.1;
+
+    @Option(names = "--test-fraction", paramLabel = "F", description = "Share of the rows held out for the test (default: ${DEFAULT-VALUE}).")
+    double testFraction = 0.2;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Random seed; the same seed and data give the same model (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    @Option(names = "--quiet", description = "No progress bar and no table.")
+    boolean quiet;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Run directory to write (replaced if it holds an earlier run).")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        TrainConfig config = config();
+        byte[] csv;
+        String source;
+        if (data == null) {
+            try (InputStream in = TrainCommand.class.getClassLoader().getResourceAsStream(BUNDLED)) {
+                if (in == null) {
+                    throw new DataException("the bundled data is missing from this build");
+                }
+                csv = in.readAllBytes();
+            }
+            source = "bundled:eustockmarkets_daily.csv";
+        } else {
+            try {
+                if (Files.isDirectory(data)) {
+                    throw new DataException(data + ": is a directory, not a CSV file");
+                }
+                csv = Files.readAllBytes(data);
+            } catch (NoSuchFileException e) {
+                throw new DataException(data + ": no such file");
+            }
+            source = data.toString();
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        TrainingListener progress = quiet ? TrainingListener.NONE : Progress.create(err);
+        TrainingRun.Outcome outcome = TrainingRun.run(csv, source, timeColumn, config, out, progress);
+        if (!quiet) {
+            PrintWriter o = spec.commandLine().getOut();
+            o.printf(Locale.ROOT, "Trained %d epochs (best %d) in %.1f s. Test part: %d rows, rolling origin, original units.%n",
+                    outcome.training().epochsRun(), outcome.training().bestEpoch(), outcome.training().seconds(),
+                    outcome.evaluation().testRows().length);
+            o.print(Report.table(outcome.evaluation()));
+            o.println("Wrote " + outcome.directory());
+            o.flush();
+        }
+        return 0;
+    }
+
+    private TrainConfig config() {
+        String t = target;
+        if (t == null) {
+            if (data != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--target is required with --data");
+            }
+            t = "DAX";
+        }
+        try {
+            return new TrainConfig(t, features, lookback, horizon, Transform.parse(transform), season, layers, hidden,
+                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package org.lstmcast.data;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+import org.apache.commons.io.input.BOMInputStream;
+
+/**
+ * Reads the columns a forecaster needs from a CSV file with a header row.
+ *
+ * <p>Only the requested columns are parsed; every cell of them must be a finite decimal number, and
+ * anything else is reported with its line and column so the user can fix the file.
+ */
+public final class CsvReader {
+
+    /** Column names tried, in order, when no time column is given. */
+    private static final List<String> TIME_COLUMN_GUESSES = List.of("date", "time", "timestamp", "datetime", "ds", "t");
+
+    private CsvReader() {
+    }
+
+    /**
+     * @param valueColumns columns to read as numbers, in the order wanted
+     * @param timeColumn   the column holding time labels; null to guess one by its name, "" for none
+     */
+    public static Series read(Path file, List<String> valueColumns, String timeColumn) {
+        if (!Files.exists(file)) {
+            throw new DataException(file + ": no such file");
+        }
+        if (Files.isDirectory(file)) {
+            throw new DataException(file + ": is a directory, not a CSV file");
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return read(in, file.toString(), valueColumns, timeColumn);
+        } catch (NoSuchFileException e) {
+            throw new DataException(file + ": no such file");
+        } catch (IOException e) {
+            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    public static Series read(InputStream in, String source, List<String> valueColumns, String timeColumn)
+            throws IOException {
+        Set<String> wanted = new LinkedHashSet<>(valueColumns);
+        if (wanted.isEmpty()) {
+            throw new IllegalArgumentException("no value columns requested");
+        }
+        CSVFormat format = CSVFormat.DEFAULT.builder()
+                .setHeader()
+                .setSkipHeaderRecord(true)
+                .setIgnoreSurroundingSpaces(true)
+                .setIgnoreEmptyLines(true)
+                .setTrim(true)
+                .get();
+        // Spreadsheet exports often start with a byte-order mark that would otherwise become part of the first name.
+        InputStream unmarked = BOMInputStream.builder().setInputStream(in).get();
+        try (Reader reader = new InputStreamReader(unmarked, StandardCharsets.UTF_8);
+             CSVParser parser = CSVParser.parse(reader, format)) {
+            List<String> header = parser.getHeaderNames();
+            if (header.isEmpty()) {
+                throw new DataException(source + ": empty file (a header row is required)");
+            }
+            Map<String, Integer> index = new TreeMap<>();
+            for (int i = 0; i < header.size(); i++) {
+                index.putIfAbsent(header.get(i), i);
+            }
+            int[] valueIdx = new int[wanted.size()];
+            int k = 0;
+            for (String col : wanted) {
+                Integer i = index.get(col);
+                if (i == null) {
+                    throw new DataException(source + ": no column '" + col + "' (columns: " + String.join(", ", header) + ")");
+                }
+                valueIdx[k++] = i;
+            }
+            int timeIdx = resolveTimeColumn(source, header, index, timeColumn, wanted);
+
+            List<double[]> rows = new ArrayList<>();
+            List<String> times = new ArrayList<>();
+            long lastLine = 1; // the header
+            for (CSVRecord record : parser) {
+                long line = lastLine + 1;
+                lastLine = parser.getCurrentLineNumber();
+                double[] row = new double[valueIdx.length];
+                int c = 0;
+                for (String col : wanted) {
+                    row[c] = parseCell(source, record, line, valueIdx[c], col);
+                    c++;
+                }
+                rows.add(row);
+                if (timeIdx >= 0) {
+                    if (timeIdx >= record.size()) {
+                        throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d fields, the header %d)",
+                                source, line, header.get(timeIdx), record.size(), header.size()));
+                    }
+                    times.add(record.get(timeIdx));
+                } else {
+                    times.add(Integer.toString(rows.size() - 1));
+                }
+            }
+            if (rows.isEmpty()) {
+                throw new DataException(source + ": no data rows after the header");
+            }
+            return new Series(source, List.copyOf(wanted), times, rows.toArray(new double[0][]));
+        } catch (java.io.UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
+            // commons-csv reports malformed quoting and duplicate headers this way.
+            throw new DataException(source + ": not a readable CSV file: " + rootMessage(e), e);
+        }
+    }
+
+    private static int resolveTimeColumn(String source, List<String> header, Map<String, Integer> index,
+                                         String timeColumn, Set<String> valueColumns) {
+        if (timeColumn == null) {
+            for (String guess : TIME_COLUMN_GUESSES) {
+                for (int i = 0; i < header.size(); i++) {
+                    if (header.get(i).equalsIgnoreCase(guess) && !valueColumns.contains(header.get(i))) {
+                        return i;
+                    }
+                }
+            }
+            return -1;
+        }
+        if (timeColumn.isEmpty()) {
+            return -1;
+        }
+        Integer i = index.get(timeColumn);
+        if (i == null) {
+            throw new DataException(source + ": no time column '" + timeColumn + "' (columns: " + String.join(", ", header) + ")");
+        }
+        return i;
+    }
+
+    private static double parseCell(String source, CSVRecord record, long line, int column, String name) {
+        if (column >= record.size()) {
+            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d fields)",
+                    source, line, name, record.size()));
+        }
+        String text = record.get(column);
+        if (text.isEmpty()) {
+            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': empty cell", source, line, name));
+        }
+        double value;
+        try {
+            // BigDecimal accepts plain decimals only; Double.parseDouble would also take "NaN", "0x1p3" or "1.5f".
+            value = new BigDecimal(text).doubleValue();
+        } catch (NumberFormatException e) {
+            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': '%s' is not a number",
+                    source, line, name, abbreviate(text)));
+        }
+        if (!Double.isFinite(value)) {
+            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': %s is out of range",
+                    source, line, name, abbreviate(text)));
+        }
+        return value;
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 40 ? text : text.substring(0, 37) + "...";
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+}

@@ -1,0 +1,202 @@
+package org.lstmcast.data;
+
+import java.util.Arrays;
+
+/**
+ * The exact mapping between raw windows and the network: transform, then an affine scaling fitted on
+ * the training rows only, and back again for forecasts.
+ *
+ * <p>A window is {@code lookback} raw rows of every input feature ({@code window[step][feature]}); the
+ * target is feature {@code targetIndex}. Network inputs are {@code (transformed - inShift) / inScale}
+ * per feature, network outputs are {@code (transformedTarget - outShift) / outScale} per horizon step.
+ */
+public record Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
+                           double[] inShift, double[] inScale, double[] outShift, double[] outScale) {
+
+    public Preprocessor {
+        if (lookback < 2) {
+            throw new IllegalArgumentException("lookback must be at least 2");
+        }
+        if (horizon < 1) {
+            throw new IllegalArgumentException("horizon must be at least 1");
+        }
+        if (inShift.length != inScale.length || outShift.length != horizon || outScale.length != horizon) {
+            throw new IllegalArgumentException("scaler sizes do not match the features and horizon");
+        }
+    }
+
+    public int features() {
+        return inShift.length;
+    }
+
+    /** Time steps of the network input. */
+    public int steps() {
+        return transform.networkSteps(lookback);
+    }
+
+    /**
+     * Fits the scalers on the training rows {@code [0, trainEnd)} of {@code values[row][feature]}.
+     * Statistics come from complete training samples only, so no test or validation value leaks in.
+     */
+    public static Preprocessor fit(Transform transform, double[][] values, int trainEnd, int lookback, int horizon,
+                                   int targetIndex) {
+        int features = values[0].length;
+        int firstOrigin = lookback - 1;
+        int lastOrigin = trainEnd - 1 - horizon;
+        if (lastOrigin < firstOrigin) {
+            throw new IllegalArgumentException("the training part holds no complete window");
+        }
+        double[] inShift = new double[features];
+        double[] inScale = new double[features];
+        double[] outShift = new double[horizon];
+        double[] outScale = new double[horizon];
+        switch (transform) {
+            case LEVEL -> {
+                for (int f = 0; f < features; f++) {
+                    double min = Double.POSITIVE_INFINITY;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int r = 0; r < trainEnd; r++) {
+                        min = Math.min(min, values[r][f]);
+                        max = Math.max(max, values[r][f]);
+                    }
+                    inShift[f] = min;
+                    inScale[f] = nonZero(max - min);
+                }
+                Arrays.fill(outShift, inShift[targetIndex]);
+                Arrays.fill(outScale, inScale[targetIndex]);
+            }
+            case DIFF -> {
+                for (int f = 0; f < features; f++) {
+                    Moments m = new Moments();
+                    for (int r = 1; r < trainEnd; r++) {
+                        m.add(values[r][f] - values[r - 1][f]);
+                    }
+                    inShift[f] = m.mean();
+                    inScale[f] = nonZero(m.std());
+                }
+                // The network predicts one-step differences of the target, distributed as its input differences.
+                Arrays.fill(outShift, inShift[targetIndex]);
+                Arrays.fill(outScale, inScale[targetIndex]);
+            }
+            case RELATIVE -> {
+                for (int f = 0; f < features; f++) {
+                    Moments m = new Moments();
+                    for (int t = firstOrigin; t <= lastOrigin; t++) {
+                        for (int j = t - lookback + 1; j <= t; j++) {
+                            m.add(values[j][f] / values[t][f] - 1);
+                        }
+                    }
+                    inShift[f] = m.mean();
+                    inScale[f] = nonZero(m.std());
+                }
+                for (int h = 1; h <= horizon; h++) {
+                    Moments m = new Moments();
+                    for (int t = firstOrigin; t <= lastOrigin; t++) {
+                        m.add(values[t + h][targetIndex] / values[t][targetIndex] - 1);
+                    }
+                    outShift[h - 1] = m.mean();
+                    outScale[h - 1] = nonZero(m.std());
+                }
+            }
+            default -> throw new IllegalStateException();
+        }
+        return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale);
+    }
+
+    /** Network input for one window: {@code [steps()][features()]}. Uses the last {@code lookback} rows. */
+    public float[][] input(double[][] window) {
+        int start = checkWindow(window);
+        int features = features();
+        float[][] out = new float[steps()][features];
+        for (int f = 0; f < features; f++) {
+            double last = window[window.length - 1][f];
+            for (int s = 0; s < out.length; s++) {
+                int r = start + s;
+                double v = switch (transform) {
+                    case LEVEL -> window[r][f];
+                    case DIFF -> window[r + 1][f] - window[r][f];
+                    case RELATIVE -> window[r][f] / last - 1;
+                };
+                out[s][f] = (float) ((v - inShift[f]) / inScale[f]);
+            }
+        }
+        return out;
+    }
+
+    /** Scaled training target for a window followed by {@code future[h]} raw target values, h = 0..horizon-1. */
+    public float[] target(double[][] window, double[] future) {
+        checkWindow(window);
+        double last = window[window.length - 1][targetIndex];
+        float[] out = new float[horizon];
+        for (int h = 0; h < horizon; h++) {
+            double v = switch (transform) {
+                case LEVEL -> future[h];
+                case DIFF -> future[h] - (h == 0 ? last : future[h - 1]);
+                case RELATIVE -> future[h] / last - 1;
+            };
+            out[h] = (float) ((v - outShift[h]) / outScale[h]);
+        }
+        return out;
+    }
+
+    /** Forecasts in original units from the network's output for a window. */
+    public double[] rebuild(double[][] window, float[] output) {
+        double last = window[window.length - 1][targetIndex];
+        double[] out = new double[horizon];
+        double level = last;
+        for (int h = 0; h < horizon; h++) {
+            double v = output[h] * outScale[h] + outShift[h];
+            out[h] = switch (transform) {
+                case LEVEL -> v;
+                case DIFF -> level += v;
+                case RELATIVE -> last * (1 + v);
+            };
+        }
+        return out;
+    }
+
+    private int checkWindow(double[][] window) {
+        if (window.length < lookback) {
+            throw new IllegalArgumentException("window has " + window.length + " rows, the model needs " + lookback);
+        }
+        if (window[0].length != features()) {
+            throw new IllegalArgumentException("window has " + window[0].length + " features, the model needs " + features());
+        }
+        if (transform == Transform.RELATIVE) {
+            for (int r = window.length - lookback; r < window.length; r++) {
+                for (double v : window[r]) {
+                    if (!(v > 0)) {
+                        throw new IllegalArgumentException("the relative transform needs values > 0, got " + v);
+                    }
+                }
+            }
+        }
+        return window.length - lookback;
+    }
+
+    private static double nonZero(double scale) {
+        return scale > 1e-12 && Double.isFinite(scale) ? scale : 1.0;
+    }
+
+    /** Welford's running mean and variance: stable on long series of large values. */
+    private static final class Moments {
+        private long n;
+        private double mean;
+        private double m2;
+
+        void add(double x) {
+            n++;
+            double d = x - mean;
+            mean += d / n;
+            m2 += d * (x - mean);
+        }
+
+        double mean() {
+            return mean;
+        }
+
+        double std() {
+            return n > 1 ? Math.sqrt(m2 / (n - 1)) : 0;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.lstmcast.train;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.lstmcast.data.Split;
+import org.lstmcast.data.Windows;
+import org.lstmcast.metrics.Baselines;
+import org.lstmcast.metrics.MetricSet;
+import org.lstmcast.metrics.Metrics;
+
+/**
+ * Rolling-origin evaluation on the test rows, in original units: every test row is forecast {@code h} steps
+ * ahead from the true history that ends {@code h} rows before it, for each step {@code h}, without refitting.
+ * The same rows are scored for the model and for each baseline.
+ *
+ * @param testRows  row indices of the test part
+ * @param forecasts {@code forecasts[i][h]}: the model's forecast of test row {@code i} made {@code h + 1} steps earlier
+ * @param baselines "naive", and "seasonal_naive" when a season was given
+ */
+public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, MetricSet model,
+                         Map<String, MetricSet> baselines, double maseScale) {
+
+    public static Evaluation of(Forecaster forecaster, double[][] values, Split split, int season) {
+        int lookback = forecaster.preprocessor().lookback();
+        int horizon = forecaster.preprocessor().horizon();
+        int firstOrigin = split.valEnd() - horizon;
+        int lastOrigin = split.rows() - 2;
+        if (firstOrigin - lookback + 1 < 0) {
+            throw new IllegalArgumentException("not enough history before the test part");
+        }
+        List<double[][]> windows = new ArrayList<>();
+        for (int t = firstOrigin; t <= lastOrigin; t++) {
+            windows.add(Windows.window(values, t, lookback));
+        }
+        double[][] byOrigin = forecaster.forecast(windows);
+
+        int n = split.testRows();
+        int[] rows = new int[n];
+        double[] actual = new double[n];
+        double[][] forecasts = new double[n][horizon];
+        for (int i = 0; i < n; i++) {
+            int row = split.valEnd() + i;
+            rows[i] = row;
+            actual[i] = values[row][0];
+            for (int h = 1; h <= horizon; h++) {
+                forecasts[i][h - 1] = byOrigin[row - h - firstOrigin][h - 1];
+            }
+        }
+
+        double[] target = new double[split.rows()];
+        for (int r = 0; r < target.length; r++) {
+            target[r] = values[r][0];
+        }
+        double[] training = java.util.Arrays.copyOf(target, split.trainEnd());
+        double scale = Metrics.maseScale(training, Math.max(1, season));
+
+        MetricSet model = MetricSet.of(horizon, h -> actual, h -> column(forecasts, h), scale);
+        Map<String, MetricSet> baselines = new LinkedHashMap<>();
+        baselines.put("naive", MetricSet.of(horizon, h -> actual,
+                h -> baseline(rows, r -> Baselines.naive(target, r - h - 1, h + 1)), scale));
+        if (season > 0) {
+            baselines.put("seasonal_naive", MetricSet.of(horizon, h -> actual,
+                    h -> baseline(rows, r -> Baselines.seasonalNaive(target, r - h - 1, h + 1, season)), scale));
+        }
+        return new Evaluation(rows, actual, forecasts, model, baselines, scale);
+    }
+
+    private static double[] column(double[][] m, int c) {
+        double[] out = new double[m.length];
+        for (int i = 0; i < m.length; i++) {
+            out[i] = m[i][c];
+        }
+        return out;
+    }
+
+    private static double[] baseline(int[] rows, java.util.function.IntToDoubleFunction f) {
+        double[] out = new double[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = f.applyAsDouble(rows[i]);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,97 @@
+package org.lstmcast.train;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.lstmcast.data.DataException;
+import org.lstmcast.data.Preprocessor;
+import org.lstmcast.data.Transform;
+
+/**
+ * {@code model.zip}: DL4J's own model archive with one more entry, {@value #ENTRY}, that holds what is needed to
+ * rebuild the preprocessing exactly. DL4J ignores the extra entry, so the file still opens with
+ * {@code ModelSerializer.restoreMultiLayerNetwork}.
+ */
+public final class ModelFile {
+    public static final String ENTRY = "lstmcast.json";
+    public static final int FORMAT = 1;
+
+    /** What a saved model knows about itself besides its weights. */
+    public record Info(int format, String lstmcastVersion, String created, String target, List<String> features,
+                       String timeColumn, String transform, int lookback, int horizon, int season,
+                       double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
+                       String dataSource, String dataSha256, Map<String, Object> config,
+                       @JsonProperty("test_metrics") Map<String, Object> testMetrics) {
+
+        public Preprocessor preprocessor() {
+            return new Preprocessor(Transform.parse(transform), lookback, horizon, 0,
+                    inputShift, inputScale, outputShift, outputScale);
+        }
+    }
+
+    /** A loaded model: the forecaster and its description. */
+    public record Loaded(Forecaster forecaster, Info info) {
+    }
+
+    static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private ModelFile() {
+    }
+
+    public static void save(Path file, MultiLayerNetwork network, Info info) throws IOException {
+        try (OutputStream out = Files.newOutputStream(file)) {
+            ModelSerializer.writeModel(network, out, false);
+        }
+        try (FileSystem zip = FileSystems.newFileSystem(file)) {
+            try (OutputStream out = Files.newOutputStream(zip.getPath(ENTRY))) {
+                JSON.writeValue(out, info);
+            }
+        }
+    }
+
+    public static Loaded load(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new DataException(file + ": no such model file");
+        }
+        Info info;
+        try (FileSystem zip = FileSystems.newFileSystem(file)) {
+            Path entry = zip.getPath(ENTRY);
+            if (!Files.exists(entry)) {
+                throw new DataException(file + ": not an lstmcast model (no " + ENTRY + " inside)");
+            }
+            try (InputStream in = Files.newInputStream(entry)) {
+                info = JSON.readValue(in, Info.class);
+            }
+        } catch (IOException | java.nio.file.ProviderNotFoundException e) {
+            throw new DataException(file + ": not a readable model archive: " + e.getMessage(), e);
+        }
+        if (info.format() > FORMAT) {
+            throw new DataException(file + ": model format " + info.format() + " is newer than this lstmcast reads ("
+                    + FORMAT + ")");
+        }
+        try {
+            MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            return new Loaded(new Forecaster(net, info.preprocessor()), info);
+        } catch (IOException | RuntimeException e) {
+            throw new DataException(file + ": cannot restore the DL4J network: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package org.lstmcast.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.lstmcast.metrics.MetricSet;
+
+/** The accuracy table printed after training: one block per horizon step, the model beside its baselines. */
+public final class Report {
+    private Report() {
+    }
+
+    public static String table(Evaluation ev) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%-5s %-15s %12s %12s %8s %8s %7s%n",
+                "step", "method", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE"));
+        List<Map.Entry<String, MetricSet>> methods = new ArrayList<>();
+        methods.add(Map.entry("lstm", ev.model()));
+        methods.addAll(ev.baselines().entrySet());
+        int horizon = ev.model().mae().length;
+        for (int h = 0; h < horizon; h++) {
+            for (Map.Entry<String, MetricSet> m : methods) {
+                MetricSet s = m.getValue();
+                sb.append(String.format(Locale.ROOT, "%-5s %-15s %12s %12s %8s %8s %7s%n",
+                        h + 1, m.getKey(), num(s.mae()[h]), num(s.rmse()[h]), pct(s.mape()[h]), pct(s.smape()[h]),
+                        String.format(Locale.ROOT, "%.3f", s.mase()[h])));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String num(double v) {
+        return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v != 0) ? String.format(Locale.ROOT, "%.4g", v)
+                : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    private static String pct(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3f", v) : "n/a";
+    }
+}

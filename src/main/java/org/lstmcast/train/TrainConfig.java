@@ -1,0 +1,75 @@
+package org.lstmcast.train;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.lstmcast.data.Transform;
+
+/**
+ * Everything that decides a training run. Two runs with equal configs on equal data give equal networks.
+ *
+ * @param features input columns besides the target (the target is always the first input)
+ * @param season   seasonal period for the seasonal-naive baseline and MASE; 0 for none
+ */
+public record TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform,
+                          int season, int layers, int hidden, double dropout, int epochs, int batchSize,
+                          double learningRate, int patience, double valFraction, double testFraction, long seed) {
+
+    public static final int DEFAULT_LOOKBACK = 30;
+    public static final int DEFAULT_HORIZON = 5;
+    public static final Transform DEFAULT_TRANSFORM = Transform.DIFF;
+
+    public TrainConfig {
+        features = List.copyOf(features);
+        require(lookback >= 2, "lookback must be at least 2, got " + lookback);
+        require(horizon >= 1, "horizon must be at least 1, got " + horizon);
+        require(season >= 0, "season must be 0 (none) or a period of at least 1, got " + season);
+        require(layers >= 1 && layers <= 8, "layers must be between 1 and 8, got " + layers);
+        require(hidden >= 1 && hidden <= 4096, "hidden must be between 1 and 4096, got " + hidden);
+        require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got " + dropout);
+        require(epochs >= 1, "epochs must be at least 1, got " + epochs);
+        require(batchSize >= 1, "batch size must be at least 1, got " + batchSize);
+        require(learningRate > 0 && learningRate < 10, "learning rate must be in (0, 10), got " + learningRate);
+        require(patience >= 1, "patience must be at least 1, got " + patience);
+        require(valFraction > 0 && valFraction < 1, "validation fraction must be in (0, 1), got " + valFraction);
+        require(testFraction > 0 && testFraction < 1, "test fraction must be in (0, 1), got " + testFraction);
+        require(target != null && !target.isBlank(), "a target column is required");
+    }
+
+    /** Input columns in network order: the target first, then the other features without repeats. */
+    public List<String> inputColumns() {
+        java.util.LinkedHashSet<String> cols = new java.util.LinkedHashSet<>();
+        cols.add(target);
+        cols.addAll(features);
+        return List.copyOf(cols);
+    }
+
+    /** Every option by its command-line name, for metrics.json and the model file. */
+    public Map<String, Object> asMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("target", target);
+        m.put("features", inputColumns());
+        m.put("lookback", lookback);
+        m.put("horizon", horizon);
+        m.put("transform", transform.id());
+        m.put("season", season);
+        m.put("layers", layers);
+        m.put("hidden", hidden);
+        m.put("dropout", dropout);
+        m.put("epochs", epochs);
+        m.put("batch_size", batchSize);
+        m.put("learning_rate", learningRate);
+        m.put("patience", patience);
+        m.put("val_fraction", valFraction);
+        m.put("test_fraction", testFraction);
+        m.put("seed", seed);
+        return m;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package org.lstmcast.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.lstmcast.data.Preprocessor;
+import org.lstmcast.data.Split;
+import org.lstmcast.data.Windows;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Fits a forecasting network on the training rows, stops early on the validation rows and restores the
+ * best epoch's weights.
+ */
+public final class Trainer {
+
+    /** What training produced. Loss values are mean squared errors in the scaled space the network sees. */
+    public record Result(Forecaster forecaster, double[] trainLoss, double[] valLoss, int bestEpoch, double seconds) {
+        public int epochsRun() {
+            return trainLoss.length;
+        }
+    }
+
+    private Trainer() {
+    }
+
+    /**
+     * @param values {@code values[row][feature]} with the target in column {@code 0}
+     */
+    public static Result train(double[][] values, Split split, TrainConfig config, TrainingListener listener) {
+        long started = System.nanoTime();
+        int lookback = config.lookback();
+        int horizon = config.horizon();
+        Preprocessor pre = Preprocessor.fit(config.transform(), values, split.trainEnd(), lookback, horizon, 0);
+        int[] trainOrigins = Windows.origins(0, split.trainEnd(), lookback, horizon, false);
+        int[] valOrigins = Windows.origins(split.trainEnd(), split.valEnd(), lookback, horizon, true);
+        if (trainOrigins.length == 0 || valOrigins.length == 0) {
+            throw new IllegalArgumentException("no complete training or validation window");
+        }
+        Nd4j.getRandom().setSeed(config.seed());
+        MultiLayerNetwork net = Networks.build(config, values[0].length);
+        DataSet validation = dataSet(values, valOrigins, 0, valOrigins.length, pre, horizon);
+
+        Random random = new Random(config.seed());
+        int[] order = trainOrigins.clone();
+        List<Double> trainLoss = new ArrayList<>();
+        List<Double> valLoss = new ArrayList<>();
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int bestEpoch = 0;
+        INDArray bestParams = null;
+        listener.started(config.epochs());
+        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+            shuffle(order, random);
+            double sum = 0;
+            for (int from = 0; from < order.length; from += config.batchSize()) {
+                int to = Math.min(order.length, from + config.batchSize());
+                net.fit(dataSet(values, order, from, to, pre, horizon));
+                sum += net.score() * (to - from);
+            }
+            double train = sum / order.length;
+            double val = net.score(validation, false);
+            trainLoss.add(train);
+            valLoss.add(val);
+            boolean best = val < bestLoss;
+            if (best) {
+                bestLoss = val;
+                bestEpoch = epoch;
+                bestParams = net.params().dup();
+            }
+            listener.epochEnded(epoch, train, val, best);
+            if (!Double.isFinite(train)) {
+                throw new IllegalStateException("training diverged at epoch " + epoch + " (loss " + train
+                        + "); lower --learning-rate");
+            }
+            if (epoch - bestEpoch >= config.patience()) {
+                break;
+            }
+        }
+        net.setParams(bestParams);
+        listener.finished(trainLoss.size(), bestEpoch);
+        return new Result(new Forecaster(net, pre), toArray(trainLoss), toArray(valLoss), bestEpoch,
+                (System.nanoTime() - started) / 1e9);
+    }
+
+    private static DataSet dataSet(double[][] values, int[] origins, int from, int to, Preprocessor pre, int horizon) {
+        int n = to - from;
+        float[][][] inputs = new float[n][][];
+        float[] labels = new float[n * horizon];
+        for (int i = 0; i < n; i++) {
+            int origin = origins[from + i];
+            double[][] window = Windows.window(values, origin, pre.lookback());
+            inputs[i] = pre.input(window);
+            System.arraycopy(pre.target(window, Windows.future(values, origin, horizon, 0)), 0, labels, i * horizon, horizon);
+        }
+        INDArray x = Nd4j.create(Windows.toNcw(inputs), new long[] {n, pre.features(), pre.steps()}, 'c');
+        INDArray y = Nd4j.create(labels, new long[] {n, horizon}, 'c');
+        return new DataSet(x, y);
+    }
+
+    private static void shuffle(int[] a, Random random) {
+        for (int i = a.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+
+    private static double[] toArray(List<Double> list) {
+        return list.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+}

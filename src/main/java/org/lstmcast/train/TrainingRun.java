@@ -1,0 +1,275 @@
+package org.lstmcast.train;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.apache.commons.codec.digest.DigestUtils;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+import org.lstmcast.Version;
+import org.lstmcast.chart.Charts;
+import org.lstmcast.data.CsvReader;
+import org.lstmcast.data.DataException;
+import org.lstmcast.data.Series;
+import org.lstmcast.data.Split;
+import org.lstmcast.data.TimeAxis;
+import org.lstmcast.data.Transform;
+import org.lstmcast.metrics.MetricSet;
+
+/**
+ * One {@code lstmcast train}: read the CSV, split it, train, evaluate on the test part and write the run
+ * directory. The directory appears complete or not at all: everything is written to a sibling temporary
+ * directory that is renamed into place at the end.
+ */
+public final class TrainingRun {
+    /** The files a run directory holds. */
+    public static final List<String> OUTPUTS = List.of("model.zip", "metrics.json", "predictions.csv", "forecast.png", "loss.png");
+
+    /** What a finished run reports. */
+    public record Outcome(Path directory, Evaluation evaluation, Trainer.Result training, Map<String, Object> metrics) {
+    }
+
+    private TrainingRun() {
+    }
+
+    /**
+     * @param csv        the CSV file's bytes (hashed into the model's provenance, then parsed)
+     * @param source     the CSV's name, for messages
+     * @param timeColumn time column name, null to guess one by name, "" for none
+     */
+    public static Outcome run(byte[] csv, String source, String timeColumn, TrainConfig config, Path outDir,
+                              TrainingListener listener) throws IOException {
+        checkOutputDirectory(outDir);
+        Series series;
+        try {
+            series = CsvReader.read(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn);
+        } catch (IOException e) {
+            throw new DataException(source + ": cannot read: " + e.getMessage(), e);
+        }
+        TimeAxis time = TimeAxis.of(series.times());
+        int disorder = time.firstOutOfOrder();
+        if (time.kind() != TimeAxis.Kind.INDEX && disorder >= 0) {
+            throw new DataException(String.format(Locale.ROOT,
+                    "%s: rows must be in ascending time order, but row %d ('%s') does not come after '%s'",
+                    source, disorder + 1, series.times().get(disorder), series.times().get(disorder - 1)));
+        }
+        if (config.transform() == Transform.RELATIVE) {
+            requirePositive(series);
+        }
+        Split split = Split.of(series.rows(), config.valFraction(), config.testFraction());
+        checkSizes(series, split, config);
+
+        Trainer.Result trained = Trainer.train(series.values(), split, config, listener);
+        Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
+
+        Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, csv);
+        Path parent = outDir.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
+        try {
+            ModelFile.Info info = new ModelFile.Info(ModelFile.FORMAT, Version.get(),
+                    Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), config.target(),
+                    config.inputColumns(), timeColumnName(series, timeColumn), config.transform().id(),
+                    config.lookback(), config.horizon(), config.season(),
+                    trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
+                    trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
+                    source, DigestUtils.sha256Hex(csv), config.asMap(), testSummary(evaluation));
+            ModelFile.save(staging.resolve("model.zip"), trained.forecaster().network(), info);
+            ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
+            writePredictions(staging.resolve("predictions.csv"), series, evaluation);
+            double[] step1 = new double[series.rows()];
+            java.util.Arrays.fill(step1, Double.NaN);
+            for (int i = 0; i < evaluation.testRows().length; i++) {
+                step1[evaluation.testRows()[i]] = evaluation.forecasts()[i][0];
+            }
+            Charts.forecast(staging.resolve("forecast.png"),
+                    config.target() + ": one-step-ahead test forecasts (LSTM, " + config.transform().id() + ")",
+                    config.target(), time, series.column(0), step1, "LSTM forecast, 1 step ahead",
+                    split.trainEnd(), split.valEnd());
+            Charts.loss(staging.resolve("loss.png"), trained.trainLoss(), trained.valLoss(), trained.bestEpoch());
+            replace(staging, outDir);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(staging);
+            throw e;
+        }
+        return new Outcome(outDir, evaluation, trained, metrics);
+    }
+
+    /** Fails before any training when the run directory could not be written. */
+    static void checkOutputDirectory(Path outDir) throws IOException {
+        if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
+            throw new DataException(outDir + ": exists and is not a directory");
+        }
+        if (Files.isDirectory(outDir) && !isEmptyOrRun(outDir)) {
+            throw new DataException(outDir + ": exists and is not an lstmcast run directory; choose another --out");
+        }
+    }
+
+    private static boolean isEmptyOrRun(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            List<Path> list = entries.toList();
+            return list.isEmpty() || list.stream().anyMatch(p -> p.getFileName().toString().equals("metrics.json"))
+                    && list.stream().allMatch(p -> OUTPUTS.contains(p.getFileName().toString()));
+        }
+    }
+
+    private static void requirePositive(Series series) {
+        for (int r = 0; r < series.rows(); r++) {
+            for (int c = 0; c < series.columns().size(); c++) {
+                if (!(series.values()[r][c] > 0)) {
+                    throw new DataException(String.format(Locale.ROOT,
+                            "%s row %d, column '%s': %s; the relative transform needs values > 0 (use --transform diff)",
+                            series.source(), r + 1, series.columns().get(c), series.values()[r][c]));
+                }
+            }
+        }
+    }
+
+    private static void checkSizes(Series series, Split split, TrainConfig config) {
+        int trainWindows = split.trainEnd() - config.lookback() - config.horizon() + 1;
+        int valWindows = split.valRows() - config.horizon() + 1;
+        if (trainWindows < 1 || valWindows < 1 || split.testRows() < 1 || split.trainEnd() <= Math.max(1, config.season())) {
+            // Smallest row count that leaves one training window and one validation window.
+            int needed = series.rows();
+            while (needed < 100_000_000) {
+                Split s = Split.of(needed, config.valFraction(), config.testFraction());
+                if (s.trainEnd() - config.lookback() - config.horizon() + 1 >= 1 && s.valRows() - config.horizon() + 1 >= 1
+                        && s.trainEnd() > Math.max(1, config.season())) {
+                    break;
+                }
+                needed++;
+            }
+            throw new DataException(String.format(Locale.ROOT,
+                    "%s: too few rows: %d rows split into %d training, %d validation and %d test rows, which leaves "
+                            + "%d training and %d validation windows for lookback %d and horizon %d; need at least %d rows "
+                            + "(or a smaller --lookback or --horizon)",
+                    series.source(), series.rows(), split.trainRows(), split.valRows(), split.testRows(),
+                    Math.max(0, trainWindows), Math.max(0, valWindows), config.lookback(), config.horizon(), needed));
+        }
+    }
+
+    private static String timeColumnName(Series series, String timeColumn) {
+        return timeColumn == null || timeColumn.isEmpty() ? null : timeColumn;
+    }
+
+    private static Map<String, Object> metricsJson(Evaluation ev, Trainer.Result trained, TrainConfig config,
+                                                   Series series, Split split, String source, byte[] csv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", metricMap(ev.model()));
+        Map<String, Object> baselines = new LinkedHashMap<>();
+        ev.baselines().forEach((name, set) -> baselines.put(name, metricMap(set)));
+        m.put("baselines", baselines);
+        m.put("test_rows", split.testRows());
+        m.put("epochs_run", trained.epochsRun());
+        m.put("best_epoch", trained.bestEpoch());
+        m.put("train_seconds", Math.round(trained.seconds() * 1000) / 1000.0);
+        m.put("config", config.asMap());
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("source", source);
+        data.put("sha256", DigestUtils.sha256Hex(csv));
+        data.put("rows", series.rows());
+        data.put("train_rows", split.trainRows());
+        data.put("val_rows", split.valRows());
+        data.put("first_time", series.times().get(0));
+        data.put("last_time", series.times().get(series.rows() - 1));
+        m.put("data", data);
+        m.put("mase_scale", ev.maseScale());
+        m.put("train_loss", trained.trainLoss());
+        m.put("val_loss", trained.valLoss());
+        return m;
+    }
+
+    private static Map<String, Object> testSummary(Evaluation ev) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", metricMap(ev.model()));
+        Map<String, Object> baselines = new LinkedHashMap<>();
+        ev.baselines().forEach((name, set) -> baselines.put(name, metricMap(set)));
+        m.put("baselines", baselines);
+        return m;
+    }
+
+    private static Map<String, Object> metricMap(MetricSet s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mae", jsonNumbers(s.mae()));
+        m.put("rmse", jsonNumbers(s.rmse()));
+        m.put("mape", jsonNumbers(s.mape()));
+        m.put("smape", jsonNumbers(s.smape()));
+        m.put("mase", jsonNumbers(s.mase()));
+        return m;
+    }
+
+    /** JSON has no NaN: an undefined metric (MAPE with a zero actual) is written as null. */
+    private static List<Double> jsonNumbers(double[] values) {
+        List<Double> out = new ArrayList<>(values.length);
+        for (double v : values) {
+            out.add(Double.isFinite(v) ? v : null);
+        }
+        return out;
+    }
+
+    private static void writePredictions(Path file, Series series, Evaluation ev) throws IOException {
+        int horizon = ev.forecasts()[0].length;
+        List<String> header = new ArrayList<>(List.of("time", "actual"));
+        for (int h = 1; h <= horizon; h++) {
+            header.add("forecast_" + h);
+        }
+        CSVFormat format = CSVFormat.DEFAULT.builder().setHeader(header.toArray(new String[0])).get();
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8); CSVPrinter out = new CSVPrinter(w, format)) {
+            for (int i = 0; i < ev.testRows().length; i++) {
+                List<Object> row = new ArrayList<>();
+                row.add(series.times().get(ev.testRows()[i]));
+                row.add(ev.actual()[i]);
+                for (int h = 0; h < horizon; h++) {
+                    row.add(ev.forecasts()[i][h]);
+                }
+                out.printRecord(row);
+            }
+        }
+    }
+
+    private static void replace(Path staging, Path outDir) throws IOException {
+        Path target = outDir.toAbsolutePath();
+        Path old = null;
+        if (Files.exists(target)) {
+            old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
+            Files.delete(old);
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        if (old != null) {
+            deleteTree(old);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            // Best effort: a leftover temporary directory is harmless and named as such.
+        }
+    }
+}
