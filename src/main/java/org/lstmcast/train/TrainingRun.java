@@ -82,6 +82,10 @@ public final class TrainingRun {
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
         try {
+            // A temporary directory is private (rwx------); the finished run should read like any other directory.
+            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
             ModelFile.Info info = new ModelFile.Info(ModelFile.FORMAT, Version.get(),
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), config.target(),
                     config.inputColumns(), timeColumnName(series, timeColumn), config.transform().id(),

@@ -1,0 +1,137 @@
+package org.lstmcast.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+/** Scalers and transforms against values worked out by hand on the series 10 12 11 15 14 16 | 18 17. */
+class PreprocessorTest {
+    private static final double[][] SERIES = column(10, 12, 11, 15, 14, 16, 18, 17);
+    private static final int TRAIN_END = 6;
+    private static final double EPS = 1e-6;
+
+    @Test
+    void levelIsMinMaxOfTheTrainingRowsOnly() {
+        Preprocessor p = Preprocessor.fit(Transform.LEVEL, SERIES, TRAIN_END, 3, 2, 0);
+        // training rows 10..16: min 10, range 6; the 18 in the later rows must not widen it
+        assertEquals(10, p.inShift()[0], EPS);
+        assertEquals(6, p.inScale()[0], EPS);
+        double[][] window = {{11}, {15}, {14}};
+        assertArrayEquals(new float[] {1 / 6f, 5 / 6f, 4 / 6f}, flat(p.input(window)), 1e-6f);
+        assertArrayEquals(new float[] {1f, 8 / 6f}, p.target(window, new double[] {16, 18}), 1e-6f);
+        assertArrayEquals(new double[] {16, 18}, p.rebuild(window, new float[] {1f, 8 / 6f}), 1e-5);
+    }
+
+    @Test
+    void diffStandardisesFirstDifferencesAndRebuildsByRunningSum() {
+        Preprocessor p = Preprocessor.fit(Transform.DIFF, SERIES, TRAIN_END, 3, 2, 0);
+        // differences in the training rows: 2 -1 4 -1 2 -> mean 1.2, sample std sqrt(18.8 / 4)
+        double std = Math.sqrt(18.8 / 4);
+        assertEquals(1.2, p.inShift()[0], EPS);
+        assertEquals(std, p.inScale()[0], EPS);
+        assertEquals(2, p.steps());
+        double[][] window = {{11}, {15}, {14}};
+        assertArrayEquals(new float[] {(float) ((4 - 1.2) / std), (float) ((-1 - 1.2) / std)}, flat(p.input(window)), 1e-6f);
+        // the future 16, 18 after 14 is the differences 2, 2
+        float[] target = p.target(window, new double[] {16, 18});
+        assertArrayEquals(new float[] {(float) (0.8 / std), (float) (0.8 / std)}, target, 1e-6f);
+        // network says "zero" (the mean difference) twice: 14 + 1.2, then + 1.2 again
+        assertArrayEquals(new double[] {15.2, 16.4}, p.rebuild(window, new float[] {0, 0}), 1e-6);
+    }
+
+    @Test
+    void relativeDividesByTheLastValueWithStatisticsFromTrainingWindows() {
+        Preprocessor p = Preprocessor.fit(Transform.RELATIVE, SERIES, TRAIN_END, 3, 2, 0);
+        // training windows end at rows 2 and 3: [10 12 11]/11 - 1 and [12 11 15]/15 - 1
+        double[] in = {-1 / 11.0, 1 / 11.0, 0, -3 / 15.0, -4 / 15.0, 0};
+        assertEquals(mean(in), p.inShift()[0], EPS);
+        assertEquals(std(in), p.inScale()[0], EPS);
+        assertEquals(-0.0777777778, p.inShift()[0], 1e-9);
+        // step 1 targets: 15/11 - 1 and 14/15 - 1; step 2: 14/11 - 1 and 16/15 - 1
+        double[] h1 = {15 / 11.0 - 1, 14 / 15.0 - 1};
+        double[] h2 = {14 / 11.0 - 1, 16 / 15.0 - 1};
+        assertEquals(mean(h1), p.outShift()[0], EPS);
+        assertEquals(std(h1), p.outScale()[0], EPS);
+        assertEquals(mean(h2), p.outShift()[1], EPS);
+        assertEquals(std(h2), p.outScale()[1], EPS);
+        double[][] window = {{11}, {15}, {20}};
+        assertEquals((float) ((11 / 20.0 - 1 - p.inShift()[0]) / p.inScale()[0]), p.input(window)[0][0], 1e-6f);
+        // the network's zero means the mean relative change: 20 * (1 + mean)
+        assertEquals(20 * (1 + mean(h1)), p.rebuild(window, new float[] {0, 0})[0], 1e-6);
+        assertThrows(IllegalArgumentException.class, () -> p.input(new double[][] {{1}, {0}, {2}}));
+    }
+
+    @Test
+    void everyTransformRoundTripsTargetsToTheSameLevels() {
+        Random random = new Random(7);
+        double[][] values = new double[200][2];
+        double level = 100;
+        for (int r = 0; r < values.length; r++) {
+            level *= 1 + 0.02 * random.nextGaussian();
+            values[r][0] = level;
+            values[r][1] = 50 + 10 * random.nextDouble();
+        }
+        for (Transform t : Transform.values()) {
+            Preprocessor p = Preprocessor.fit(t, values, 150, 10, 4, 0);
+            for (int origin = 9; origin < 195; origin += 17) {
+                double[][] window = Windows.window(values, origin, 10);
+                double[] future = Windows.future(values, origin, 4, 0);
+                double[] back = p.rebuild(window, p.target(window, future));
+                assertArrayEquals(future, back, 1e-4 * level, t + " at origin " + origin);
+                assertEquals(t.networkSteps(10), p.input(window).length);
+                assertEquals(2, p.input(window)[0].length);
+            }
+        }
+    }
+
+    @Test
+    void constantColumnsDoNotDivideByZero() {
+        double[][] flatSeries = column(5, 5, 5, 5, 5, 5, 5, 5);
+        for (Transform t : Transform.values()) {
+            Preprocessor p = Preprocessor.fit(t, flatSeries, 6, 3, 2, 0);
+            for (float v : flat(p.input(Windows.window(flatSeries, 4, 3)))) {
+                assertEquals(true, Float.isFinite(v), t.toString());
+            }
+        }
+    }
+
+    private static double[][] column(double... v) {
+        double[][] out = new double[v.length][];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = new double[] {v[i]};
+        }
+        return out;
+    }
+
+    private static float[] flat(float[][] m) {
+        float[] out = new float[m.length * m[0].length];
+        int k = 0;
+        for (float[] row : m) {
+            for (float v : row) {
+                out[k++] = v;
+            }
+        }
+        return out;
+    }
+
+    private static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return s / v.length;
+    }
+
+    private static double std(double[] v) {
+        double m = mean(v);
+        double s = 0;
+        for (double x : v) {
+            s += (x - m) * (x - m);
+        }
+        return Math.sqrt(s / (v.length - 1));
+    }
+}

@@ -1,0 +1,34 @@
+package org.lstmcast.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class TimeAxisTest {
+
+    @Test
+    void recognisesNumbersDatesAndFallsBackToIndex() {
+        TimeAxis years = TimeAxis.of(List.of("1991.5", "1991.75"));
+        assertEquals(TimeAxis.Kind.NUMBER, years.kind());
+        assertEquals(1991.75, years.x()[1]);
+
+        TimeAxis months = TimeAxis.of(List.of("1970-01", "1970-02"));
+        assertEquals(TimeAxis.Kind.DATE, months.kind());
+        assertEquals(0, months.x()[0]);
+        assertEquals(31L * 24 * 3600 * 1000, (long) months.x()[1]);
+
+        assertEquals(TimeAxis.Kind.DATE, TimeAxis.of(List.of("2024-03-01", "2024-03-02")).kind());
+        assertEquals(TimeAxis.Kind.DATE, TimeAxis.of(List.of("2024-03-01 10:00", "2024-03-01 11:00")).kind());
+        assertEquals(TimeAxis.Kind.DATE, TimeAxis.of(List.of("2024-03-01T10:00:00Z", "2024-03-01T11:00:00+01:00")).kind());
+        assertEquals(TimeAxis.Kind.INDEX, TimeAxis.of(List.of("Mon", "Tue")).kind());
+    }
+
+    @Test
+    void findsTheFirstRowOutOfOrder() {
+        assertEquals(-1, TimeAxis.of(List.of("1", "2", "3")).firstOutOfOrder());
+        assertEquals(2, TimeAxis.of(List.of("2020-01-01", "2020-01-03", "2020-01-02")).firstOutOfOrder());
+        assertEquals(1, TimeAxis.of(List.of("5", "5")).firstOutOfOrder());
+    }
+}
