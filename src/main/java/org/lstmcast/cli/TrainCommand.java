@@ -49,7 +49,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--features", paramLabel = "COL", split = ",", description = "Extra input columns, comma-separated; the target is always an input.")
     List<String> features = new ArrayList<>();
 
-    @Option(names = "--time-column", paramLabel = "COL", description = "Column with time labels (default: one named date, time, timestamp, datetime, ds or t, if present).")
+    @Option(names = "--time-column", paramLabel = "COL", description = "Column with time labels (default: the first column named date, time, timestamp, datetime, ds, t, month, week, day or year).")
     String timeColumn;
 
     @Option(names = "--lookback", paramLabel = "N", description = "Rows of history per forecast (default: ${DEFAULT-VALUE}).")

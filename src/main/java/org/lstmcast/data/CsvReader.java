@@ -31,7 +31,7 @@ import org.apache.commons.io.input.BOMInputStream;
 public final class CsvReader {
 
     /** Column names tried, in order, when no time column is given. */
-    private static final List<String> TIME_COLUMN_GUESSES = List.of("date", "time", "timestamp", "datetime", "ds", "t");
+    private static final List<String> TIME_COLUMN_GUESSES = List.of("date", "time", "timestamp", "datetime", "ds", "t", "month", "week", "day", "year");
 
     private CsvReader() {
     }

@@ -1,0 +1,144 @@
+package org.lstmcast.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+import org.lstmcast.data.DataException;
+import org.lstmcast.data.Transform;
+import org.lstmcast.data.Windows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainingRunTest {
+    @TempDir
+    Path tmp;
+
+    private static TrainConfig config(String target, Transform t, int lookback, int horizon) {
+        return new TrainConfig(target, List.of(), lookback, horizon, t, 12, 1, 8, 0, 2, 32, 0.01, 5, 0.1, 0.2, 1);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void writesACompleteRunWhoseModelReproducesItsPredictions() throws IOException {
+        double[][] values = Series.seasonal(200, 2);
+        Path out = tmp.resolve("run");
+        TrainingRun.Outcome o = TrainingRun.run(bytes(Series.csv(values)), "gen.csv", null,
+                config("value", Transform.DIFF, 12, 3), out, TrainingListener.NONE);
+        for (String f : TrainingRun.OUTPUTS) {
+            assertTrue(Files.size(out.resolve(f)) > 0, f);
+        }
+        assertEquals(List.of("run"), list(tmp), "no temporary directory left behind");
+
+        JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
+        for (String key : List.of("mae", "rmse", "mape", "smape", "mase")) {
+            assertEquals(3, m.path("model").path(key).size(), key);
+            assertEquals(3, m.path("baselines").path("naive").path(key).size(), key);
+            assertEquals(3, m.path("baselines").path("seasonal_naive").path(key).size(), key);
+        }
+        assertEquals(40, m.path("test_rows").asInt());
+        assertEquals(2, m.path("epochs_run").asInt());
+        assertEquals("diff", m.path("config").path("transform").asText());
+        assertEquals(o.evaluation().model().rmse()[0], m.path("model").path("rmse").get(0).asDouble(), 0);
+
+        // predictions.csv holds every test row; the saved model.zip alone must give the same numbers.
+        List<CSVRecord> rows;
+        try (Reader r = Files.newBufferedReader(out.resolve("predictions.csv"))) {
+            rows = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(r).getRecords();
+        }
+        assertEquals(40, rows.size());
+        ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
+        assertEquals("value", loaded.info().target());
+        assertEquals(12, loaded.info().lookback());
+        int firstTest = 160;
+        for (int i = 0; i < rows.size(); i += 13) {
+            CSVRecord rec = rows.get(i);
+            int row = firstTest + i;
+            assertEquals(values[row][0], Double.parseDouble(rec.get("actual")), 1e-6);
+            for (int h = 1; h <= 3; h++) {
+                double[] fc = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, row - h, 12)))[0];
+                // float32 network: one window alone and the same window in a batch agree to float precision
+                assertEquals(fc[h - 1], Double.parseDouble(rec.get("forecast_" + h)), 1e-6 * Math.abs(fc[h - 1]),
+                        "row " + row + " step " + h);
+            }
+        }
+    }
+
+    @Test
+    void badInputFailsBeforeWritingAnything() throws IOException {
+        Path out = tmp.resolve("run");
+        String good = Series.csv(Series.seasonal(200, 3));
+        List<String[]> cases = new ArrayList<>();
+        cases.add(new String[] {"month,value\n2000-01,1\n2000-02,\n", "line 3, column 'value': empty cell"});
+        cases.add(new String[] {good, "no column 'price'"});
+        cases.add(new String[] {"month,value\n2000-01,1\n2000-02,2\n2000-03,3\n", "too few rows: 3 rows"});
+        cases.add(new String[] {good.replace("2000-02,", "2000-02,-"), "the relative transform needs values > 0"});
+        cases.add(new String[] {good.replace("2000-02", "1999-02"), "rows must be in ascending time order"});
+        for (String[] c : cases) {
+            Transform t = c[1].contains("relative") ? Transform.RELATIVE : Transform.DIFF;
+            String target = c[1].contains("price") ? "price" : "value";
+            DataException e = assertThrows(DataException.class,
+                    () -> TrainingRun.run(bytes(c[0]), "in.csv", null, config(target, t, 12, 3), out, TrainingListener.NONE));
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+            assertTrue(e.getMessage().startsWith("in.csv"), e.getMessage());
+            assertFalse(Files.exists(out));
+        }
+        assertEquals(List.of(), list(tmp));
+    }
+
+    @Test
+    void tooFewRowsSaysHowManyAreNeeded() {
+        String csv = Series.csv(Series.seasonal(40, 3));
+        DataException e = assertThrows(DataException.class, () -> TrainingRun.run(bytes(csv), "in.csv", null,
+                config("value", Transform.DIFF, 30, 5), tmp.resolve("run"), TrainingListener.NONE));
+        // 51 rows: test ceil(10.2) = 11, val ceil(4.0) = 4 < horizon 5. 52 rows: test ceil(10.4) = 11, val ceil(4.1) = 5,
+        // train 36 >= lookback + horizon 35: the first count that leaves a window in each part.
+        assertTrue(e.getMessage().contains("need at least 52 rows"), e.getMessage());
+    }
+
+    @Test
+    void refusesToReplaceADirectoryThatIsNotARun() throws IOException {
+        Path out = Files.createDirectories(tmp.resolve("precious"));
+        Files.writeString(out.resolve("thesis.tex"), "keep me");
+        String csv = Series.csv(Series.seasonal(200, 3));
+        DataException e = assertThrows(DataException.class, () -> TrainingRun.run(bytes(csv), "in.csv", null,
+                config("value", Transform.DIFF, 12, 3), out, TrainingListener.NONE));
+        assertTrue(e.getMessage().contains("not an lstmcast run directory"));
+        assertEquals("keep me", Files.readString(out.resolve("thesis.tex")));
+    }
+
+    @Test
+    void aSecondRunReplacesTheFirst() throws IOException {
+        Path out = tmp.resolve("run");
+        byte[] csv = bytes(Series.csv(Series.seasonal(200, 3)));
+        TrainingRun.run(csv, "in.csv", null, config("value", Transform.DIFF, 12, 3), out, TrainingListener.NONE);
+        TrainingRun.run(csv, "in.csv", null, config("value", Transform.LEVEL, 12, 2), out, TrainingListener.NONE);
+        JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
+        assertEquals("level", m.path("config").path("transform").asText());
+        assertArrayEquals(new Object[] {"run"}, list(tmp).toArray());
+    }
+
+    private static List<String> list(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+}
