@@ -1,0 +1,73 @@
+package org.lstmcast.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code lstmcast train} from the packaged jar, in a directory that is not the repository. */
+class TrainIT {
+    @TempDir
+    Path work;
+
+    @Test
+    void trainsOnTheBundledDataFromAnyDirectory() throws Exception {
+        Program.Result r = Program.run(work, "train", "--epochs", "2", "--out", "dax");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("lstm"), r.out());
+        assertTrue(r.out().contains("naive"), r.out());
+        assertTrue(r.err().contains("epoch 1/2"), r.err());
+        for (String f : List.of("model.zip", "metrics.json", "predictions.csv", "forecast.png", "loss.png")) {
+            assertTrue(Files.size(work.resolve("dax").resolve(f)) > 0, f);
+        }
+        JsonNode m = new ObjectMapper().readTree(work.resolve("dax/metrics.json").toFile());
+        assertEquals(372, m.path("test_rows").asInt());
+        assertEquals("DAX", m.path("config").path("target").asText());
+        assertEquals(5, m.path("model").path("rmse").size());
+        // The DAX is close to a random walk: even two epochs of a differenced model land near the naive forecast.
+        double lstm = m.path("model").path("rmse").get(0).asDouble();
+        double naive = m.path("baselines").path("naive").path("rmse").get(0).asDouble();
+        assertTrue(lstm < 1.5 * naive, lstm + " vs " + naive);
+        byte[] png = Files.readAllBytes(work.resolve("dax/forecast.png"));
+        assertEquals((byte) 0x89, png[0]);
+        assertEquals('P', png[1]);
+    }
+
+    @Test
+    void seasonalDataGetsTheSeasonalBaseline() throws Exception {
+        Path csv = Program.ROOT.resolve("data/co2_monthly.csv").toAbsolutePath();
+        Program.Result r = Program.run(work, "train", "--data", csv.toString(), "--target", "ppm", "--season", "12",
+                "--lookback", "24", "--horizon", "3", "--epochs", "2", "--quiet", "--out", "co2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.out(), "--quiet prints nothing");
+        JsonNode m = new ObjectMapper().readTree(work.resolve("co2/metrics.json").toFile());
+        assertEquals(3, m.path("baselines").path("seasonal_naive").path("mase").size());
+        assertEquals("ppm", m.path("config").path("target").asText());
+    }
+
+    @Test
+    void badInputGetsOneLineAndTheRightExitCode() throws Exception {
+        Files.writeString(work.resolve("bad.csv"), "date,v\n2020-01-01,1\n2020-01-02,\n");
+        Program.Result data = Program.run(work, "train", "--data", "bad.csv", "--target", "v", "--out", "run");
+        assertEquals(1, data.code());
+        assertEquals("lstmcast train: error: bad.csv line 3, column 'v': empty cell", data.err().strip());
+        assertFalse(Files.exists(work.resolve("run")));
+
+        Program.Result usage = Program.run(work, "train", "--epochs", "-3", "--out", "run");
+        assertEquals(2, usage.code());
+        assertTrue(usage.err().contains("epochs must be at least 1"), usage.err());
+        assertFalse(usage.err().contains("Exception"), usage.err());
+
+        Program.Result version = Program.run(work, "--version");
+        assertEquals(0, version.code());
+        assertTrue(version.out().startsWith("lstmcast "), version.out());
+    }
+}
