@@ -88,12 +88,19 @@ public final class Charts {
         XYSeriesCollection data = new XYSeriesCollection();
         data.addSeries(t);
         data.addSeries(v);
-        JFreeChart chart = ChartFactory.createXYLineChart("Loss per epoch (MSE, scaled)", "epoch", "loss", data,
+        JFreeChart chart = ChartFactory.createXYLineChart("Loss per epoch (MSE on scaled values)", "epoch", "loss", data,
                 PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
-        LogAxis log = new LogAxis("loss");
-        log.setSmallestValue(1e-9);
-        plot.setRangeAxis(log);
+        double lo = Math.min(t.getMinY(), v.getMinY());
+        double hi = Math.max(t.getMaxY(), v.getMaxY());
+        if (hi / lo > 20) {
+            // Losses that fall by orders of magnitude read best on a log scale; a narrow band reads best linear.
+            LogAxis log = new LogAxis("loss");
+            log.setSmallestValue(1e-9);
+            plot.setRangeAxis(log);
+        } else {
+            ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        }
         NumberAxis epochs = (NumberAxis) plot.getDomainAxis();
         epochs.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         style(plot);

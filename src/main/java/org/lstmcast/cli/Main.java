@@ -19,7 +19,18 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        try {
+            code = run(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("lstmcast: error: out of memory; give the JVM more with -Xmx, or use less data");
+            code = CommandLine.ExitCode.SOFTWARE;
+        } catch (Throwable e) {
+            // picocli hands on Errors (a broken install, a native library that will not load): still one line.
+            System.err.println("lstmcast: error: " + e);
+            code = CommandLine.ExitCode.SOFTWARE;
+        }
+        System.exit(code);
     }
 
     /** Runs the program and returns its exit code: 0 success, 1 runtime failure, 2 usage error. */
