@@ -6,7 +6,10 @@ import java.io.OutputStream;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -16,10 +19,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Preprocessor;
+import org.lstmcast.data.Series;
 import org.lstmcast.data.Transform;
 
 /**
@@ -29,6 +36,9 @@ import org.lstmcast.data.Transform;
  */
 public final class ModelFile {
     public static final String ENTRY = "lstmcast.json";
+    /** The raw rows the test evaluation read (its history and the test part), kept for the export's parity proof. */
+    public static final String TEST_ENTRY = "lstmcast-test.csv";
+    private static final String TIME_HEADER = "#time";
     public static final int FORMAT = 1;
 
     /** What a saved model knows about itself besides its weights. */
@@ -36,7 +46,7 @@ public final class ModelFile {
                        String timeColumn, String transform, int lookback, int horizon, int season,
                        double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
                        String dataSource, String dataSha256, Map<String, Object> config,
-                       @JsonProperty("test_metrics") Map<String, Object> testMetrics) {
+                       @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset) {
 
         public Preprocessor preprocessor() {
             return new Preprocessor(Transform.parse(transform), lookback, horizon, 0,
@@ -44,8 +54,11 @@ public final class ModelFile {
         }
     }
 
-    /** A loaded model: the forecaster and its description. */
-    public record Loaded(Forecaster forecaster, Info info) {
+    /**
+     * A loaded model: the forecaster, its description and the rows of its test evaluation ({@code test.values()} rows
+     * hold every input column; the test part starts at row {@code info.testOffset()}); test is null if not stored.
+     */
+    public record Loaded(Forecaster forecaster, Info info, Series test) {
     }
 
     static final ObjectMapper JSON = new ObjectMapper()
@@ -56,13 +69,29 @@ public final class ModelFile {
     private ModelFile() {
     }
 
-    public static void save(Path file, MultiLayerNetwork network, Info info) throws IOException {
+    public static void save(Path file, MultiLayerNetwork network, Info info, Series test) throws IOException {
         try (OutputStream out = Files.newOutputStream(file)) {
             ModelSerializer.writeModel(network, out, false);
         }
         try (FileSystem zip = FileSystems.newFileSystem(file)) {
             try (OutputStream out = Files.newOutputStream(zip.getPath(ENTRY))) {
                 JSON.writeValue(out, info);
+            }
+            try (Writer w = Files.newBufferedWriter(zip.getPath(TEST_ENTRY), StandardCharsets.UTF_8);
+                 CSVPrinter csv = new CSVPrinter(w, CSVFormat.DEFAULT)) {
+                List<String> header = new ArrayList<>();
+                header.add(TIME_HEADER);
+                header.addAll(test.columns());
+                csv.printRecord(header);
+                for (int r = 0; r < test.rows(); r++) {
+                    List<Object> row = new ArrayList<>();
+                    row.add(test.times().get(r));
+                    for (double v : test.values()[r]) {
+                        // Shortest text that parses back to the same double: the proof sees the exact training values.
+                        row.add(Double.toString(v));
+                    }
+                    csv.printRecord(row);
+                }
             }
         }
     }
@@ -72,6 +101,7 @@ public final class ModelFile {
             throw new DataException(file + ": no such model file");
         }
         Info info;
+        Series test = null;
         try (FileSystem zip = FileSystems.newFileSystem(file)) {
             Path entry = zip.getPath(ENTRY);
             if (!Files.exists(entry)) {
@@ -79,6 +109,12 @@ public final class ModelFile {
             }
             try (InputStream in = Files.newInputStream(entry)) {
                 info = JSON.readValue(in, Info.class);
+            }
+            Path testEntry = zip.getPath(TEST_ENTRY);
+            if (Files.exists(testEntry)) {
+                try (InputStream in = Files.newInputStream(testEntry)) {
+                    test = CsvReader.read(in, file + "!" + TEST_ENTRY, info.features(), TIME_HEADER);
+                }
             }
         } catch (IOException | java.nio.file.ProviderNotFoundException e) {
             throw new DataException(file + ": not a readable model archive: " + e.getMessage(), e);
@@ -89,7 +125,7 @@ public final class ModelFile {
         }
         try {
             MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-            return new Loaded(new Forecaster(net, info.preprocessor()), info);
+            return new Loaded(new Forecaster(net, info.preprocessor()), info, test);
         } catch (IOException | RuntimeException e) {
             throw new DataException(file + ": cannot restore the DL4J network: " + e.getMessage(), e);
         }

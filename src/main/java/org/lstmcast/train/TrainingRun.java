@@ -92,8 +92,9 @@ public final class TrainingRun {
                     config.lookback(), config.horizon(), config.season(),
                     trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
                     trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
-                    source, DigestUtils.sha256Hex(csv), config.asMap(), testSummary(evaluation));
-            ModelFile.save(staging.resolve("model.zip"), trained.forecaster().network(), info);
+                    source, DigestUtils.sha256Hex(csv), config.asMap(), testSummary(evaluation), testHistory(config));
+            ModelFile.save(staging.resolve("model.zip"), trained.forecaster().network(), info,
+                    testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
             writePredictions(staging.resolve("predictions.csv"), series, evaluation);
             double[] step1 = new double[series.rows()];
@@ -112,6 +113,16 @@ public final class TrainingRun {
             throw e;
         }
         return new Outcome(outDir, evaluation, trained, metrics);
+    }
+
+    /** Rows before the test part that its first forecasts read: the longest step back plus the window. */
+    private static int testHistory(TrainConfig config) {
+        return config.horizon() + config.lookback() - 1;
+    }
+
+    private static Series testRows(Series series, int from) {
+        return new Series(series.source(), series.columns(), series.times().subList(from, series.rows()),
+                java.util.Arrays.copyOfRange(series.values(), from, series.rows()));
     }
 
     /** Fails before any training when the run directory could not be written. */

@@ -1,0 +1,119 @@
+package org.lstmcast.export;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OrtException;
+import org.lstmcast.data.DataException;
+import org.lstmcast.data.Series;
+import org.lstmcast.data.Windows;
+import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.train.ModelFile;
+
+/**
+ * Exports a trained model to ONNX and proves the file equal to the DL4J network plus the Java preprocessing it
+ * came from, on every window of the model's test evaluation, before the file is put in place.
+ */
+public final class Export {
+    /** The largest relative difference a faithful export may show: float32 arithmetic in another order. */
+    public static final double TOLERANCE = 1e-4;
+
+    /** How closely ONNX Runtime reproduced DL4J on the test windows. */
+    public record Parity(int windows, int values, double maxAbsError, double maxRelError) {
+        public boolean ok() {
+            return maxRelError <= TOLERANCE;
+        }
+    }
+
+    /** An export that did not pass its parity proof; nothing was written. */
+    public static final class ParityException extends RuntimeException {
+        private final Parity parity;
+
+        ParityException(Parity parity) {
+            super(String.format(java.util.Locale.ROOT,
+                    "the ONNX graph differs from the DL4J network: max relative error %.3g > %.0e over %d windows; no file written",
+                    parity.maxRelError(), TOLERANCE, parity.windows()));
+            this.parity = parity;
+        }
+
+        public Parity parity() {
+            return parity;
+        }
+    }
+
+    private Export() {
+    }
+
+    /** Exports {@code model.zip} to {@code out}; throws {@link ParityException} and writes nothing if the proof fails. */
+    public static Parity export(Path modelZip, Path out) throws IOException, OrtException {
+        ModelFile.Loaded loaded = ModelFile.load(modelZip);
+        if (loaded.test() == null) {
+            throw new DataException(modelZip + ": holds no test rows to prove the export against; retrain it with this version");
+        }
+        OnnxMl.ModelProto model = OnnxExporter.export(loaded.forecaster().network(), loaded.info());
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
+        try {
+            Files.write(staging, model.toByteArray());
+            Parity parity = prove(loaded, staging);
+            if (!parity.ok()) {
+                throw new ParityException(parity);
+            }
+            Files.move(staging, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return parity;
+        } finally {
+            Files.deleteIfExists(staging);
+        }
+    }
+
+    /** Runs every test window through ONNX Runtime and through DL4J, and compares the forecasts. */
+    static Parity prove(ModelFile.Loaded loaded, Path onnx) throws OrtException {
+        Series test = loaded.test();
+        int lookback = loaded.info().lookback();
+        int horizon = loaded.info().horizon();
+        List<double[][]> windows = new ArrayList<>();
+        for (int origin = lookback - 1; origin < test.rows() - 1; origin++) {
+            windows.add(Windows.window(test.values(), origin, lookback));
+        }
+        double[][] expected = loaded.forecaster().forecast(windows);
+        double[][] actual;
+        try (OnnxForecaster onnxModel = OnnxForecaster.open(onnx)) {
+            actual = new double[windows.size()][];
+            for (int from = 0; from < windows.size(); from += 256) {
+                List<double[][]> chunk = windows.subList(from, Math.min(windows.size(), from + 256));
+                double[][] part = onnxModel.forecast(chunk, horizon);
+                System.arraycopy(part, 0, actual, from, part.length);
+            }
+        }
+        return compare(expected, actual);
+    }
+
+    /** Max absolute and max relative error; relative to the larger magnitude, floored to avoid dividing by ~0. */
+    public static Parity compare(double[][] expected, double[][] actual) {
+        double maxAbs = 0;
+        double maxRel = 0;
+        int n = 0;
+        for (int i = 0; i < expected.length; i++) {
+            for (int h = 0; h < expected[i].length; h++) {
+                double e = expected[i][h];
+                double a = actual[i][h];
+                double abs = Math.abs(e - a);
+                double rel = abs / Math.max(Math.max(Math.abs(e), Math.abs(a)), 1e-6);
+                if (Double.isNaN(abs)) {
+                    abs = Double.POSITIVE_INFINITY;
+                    rel = Double.POSITIVE_INFINITY;
+                }
+                maxAbs = Math.max(maxAbs, abs);
+                maxRel = Math.max(maxRel, rel);
+                n++;
+            }
+        }
+        return new Parity(expected.length, n, maxAbs, maxRel);
+    }
+}

@@ -1,0 +1,235 @@
+package org.lstmcast.export;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import ai.onnx.proto.OnnxMl;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.lstmcast.Version;
+import org.lstmcast.data.Preprocessor;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.train.ModelFile;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationTanH;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Writes a trained lstmcast network as a self-contained ONNX model (opset 17): raw values in, forecasts in
+ * original units out, with the window transform, the scalers and the rebuilding of levels as graph operators.
+ *
+ * <p>Graph: {@code input [batch, seq, features]} → last {@code lookback} steps → transform and scale →
+ * Transpose to time-major → one ONNX {@code LSTM} per DL4J layer (layout 0) → the last hidden state →
+ * {@code Gemm} head → unscale → rebuild levels → {@code forecast [batch, horizon]}.
+ */
+public final class OnnxExporter {
+    public static final int OPSET = 17;
+    /** IR version 8 is what opset 17 shipped with; older ONNX tooling (onnx 1.12) checks files up to it. */
+    public static final int IR_VERSION = 8;
+
+    /** DL4J's gate blocks are [c, f, o, i]; ONNX wants [i, o, f, c]: ONNX block b takes DL4J block ORDER[b]. */
+    private static final int[] ORDER = {3, 2, 1, 0};
+
+    private OnnxExporter() {
+    }
+
+    public static OnnxMl.ModelProto export(MultiLayerNetwork net, ModelFile.Info info) {
+        Preprocessor pre = info.preprocessor();
+        int nLayers = net.getnLayers() - 1;
+        GraphBuilder g = new GraphBuilder("lstmcast_" + sanitize(info.target()));
+        g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) pre.features()));
+        g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
+
+        String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
+        String z = transform(g, pre, window);
+        String x = g.node("Transpose", List.of(z), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)), g.fresh("time_major"));
+
+        Map<String, INDArray> params = net.paramTable();
+        String hidden = null;
+        for (int k = 0; k < nLayers; k++) {
+            LSTM lstm = lstmConfig(net, k);
+            int h = (int) lstm.getNOut();
+            int in = (int) lstm.getNIn();
+            String w = g.floats("lstm" + k + "_W", gates(params.get(k + "_W"), in, h), 1, 4L * h, in);
+            String r = g.floats("lstm" + k + "_R", gates(params.get(k + "_RW"), h, h), 1, 4L * h, h);
+            String b = g.floats("lstm" + k + "_B", bias(params.get(k + "_b"), h), 1, 8L * h);
+            List<String> outs = g.node("LSTM", List.of(x, w, r, b),
+                    List.of(GraphBuilder.attr("hidden_size", (long) h), GraphBuilder.attr("layout", 0L)),
+                    List.of(g.fresh("Y"), g.fresh("Y_h")));
+            if (k < nLayers - 1) {
+                x = g.node("Squeeze", outs.get(0), g.longs(1));
+            } else {
+                hidden = g.node("Squeeze", outs.get(1), g.longs(0));
+            }
+        }
+        INDArray headW = params.get(nLayers + "_W");
+        INDArray headB = params.get(nLayers + "_b");
+        checkHead(net, nLayers);
+        int hiddenSize = (int) headW.size(0);
+        String wOut = g.floats("head_W", flat(headW), hiddenSize, pre.horizon());
+        String bOut = g.floats("head_b", flat(headB), pre.horizon());
+        String y = g.node("Gemm", hidden, wOut, bOut);
+
+        String v = g.node("Add", g.node("Mul", y, g.floats("out_scale", toFloat(pre.outScale()), pre.horizon())),
+                g.floats("out_shift", toFloat(pre.outShift()), pre.horizon()));
+        rebuild(g, pre, v);
+
+        OnnxMl.ModelProto.Builder model = OnnxMl.ModelProto.newBuilder()
+                .setIrVersion(IR_VERSION)
+                .setProducerName("lstmcast")
+                .setProducerVersion(Version.get())
+                .setDomain("org.lstmcast")
+                .setModelVersion(1)
+                .setDocString(docString(info))
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setGraph(g.proto());
+        metadata(info).forEach((k, val) -> model.addMetadataProps(
+                OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(val)));
+        return model.build();
+    }
+
+    /** The model's self-description, as {@code metadata_props}; {@link ForecastSpec} reads it back. */
+    static Map<String, String> metadata(ModelFile.Info info) {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, String> m = new LinkedHashMap<>();
+        try {
+            m.put(ForecastSpec.KEY_LOOKBACK, Integer.toString(info.lookback()));
+            m.put(ForecastSpec.KEY_HORIZON, Integer.toString(info.horizon()));
+            m.put(ForecastSpec.KEY_FEATURES, json.writeValueAsString(info.features()));
+            m.put(ForecastSpec.KEY_TARGET, info.target());
+            m.put(ForecastSpec.KEY_TRANSFORM, info.transform());
+            if (info.season() > 0) {
+                m.put("season", Integer.toString(info.season()));
+            }
+            if (info.timeColumn() != null) {
+                m.put(ForecastSpec.KEY_TIME_COLUMN, info.timeColumn());
+            }
+            m.put("test_metrics", json.writeValueAsString(info.testMetrics()));
+            m.put("lstmcast_version", Version.get());
+            m.put("created", info.created());
+            m.put("data_source", info.dataSource());
+            m.put("data_sha256", info.dataSha256());
+            m.put("training_config", json.writeValueAsString(info.config()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        return m;
+    }
+
+    private static String docString(ModelFile.Info info) {
+        String inputs = info.features().size() == 1 ? info.target() + "'s own history"
+                : "the history of " + String.join(", ", info.features());
+        return String.format(Locale.ROOT,
+                "Forecasts the next %d value%s of %s from the last %d rows of %s. Input 'input' [batch, sequence >= %d, %d]"
+                        + " float32, raw values, oldest first; output 'forecast' [batch, %d] in the units of %s."
+                        + " LSTM trained by lstmcast %s (transform %s).",
+                info.horizon(), info.horizon() == 1 ? "" : "s", info.target(), info.lookback(), inputs, info.lookback(),
+                info.features().size(), info.horizon(), info.target(), Version.get(), info.transform());
+    }
+
+    private static String transform(GraphBuilder g, Preprocessor pre, String window) {
+        int f = pre.features();
+        String shift = g.floats("in_shift", toFloat(pre.inShift()), f);
+        String scale = g.floats("in_scale", toFloat(pre.inScale()), f);
+        String t = switch (pre.transform()) {
+            case LEVEL -> window;
+            case DIFF -> g.node("Sub",
+                    g.slice(window, new long[] {1}, new long[] {Long.MAX_VALUE}, new long[] {1}),
+                    g.slice(window, new long[] {0}, new long[] {-1}, new long[] {1}));
+            case RELATIVE -> g.node("Sub",
+                    g.node("Div", window, g.slice(window, new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1})),
+                    g.floats(g.fresh("one"), new float[] {1f}, 1));
+        };
+        return g.node("Div", g.node("Sub", t, shift), scale);
+    }
+
+    private static void rebuild(GraphBuilder g, Preprocessor pre, String v) {
+        String out = ForecastSpec.OUTPUT;
+        if (pre.transform() == org.lstmcast.data.Transform.LEVEL) {
+            g.node("Identity", List.of(v), List.of(), out);
+            return;
+        }
+        // The target is input feature 0; its last raw value anchors the forecasts: [batch, 1].
+        String last = g.node("Squeeze", g.slice(ForecastSpec.INPUT, new long[] {-1, 0}, new long[] {Long.MAX_VALUE, 1},
+                new long[] {1, 2}), g.longs(2));
+        if (pre.transform() == org.lstmcast.data.Transform.DIFF) {
+            String axis = g.longs(g.fresh("axis"), new long[] {1});
+            g.node("Add", List.of(g.node("CumSum", v, axis), last), List.of(), out);
+        } else {
+            g.node("Mul", List.of(last, g.node("Add", v, g.floats(g.fresh("one"), new float[] {1f}, 1))), List.of(), out);
+        }
+    }
+
+    private static LSTM lstmConfig(MultiLayerNetwork net, int k) {
+        Layer layer = net.getLayerWiseConfigurations().getConf(k).getLayer();
+        if (layer instanceof LastTimeStep last) {
+            layer = last.getUnderlying();
+        }
+        if (!(layer instanceof LSTM lstm)) {
+            throw new IllegalArgumentException("layer " + k + " is " + layer.getClass().getSimpleName()
+                    + ", not an LSTM: only networks made by lstmcast train can be exported");
+        }
+        if (!(lstm.getActivationFn() instanceof ActivationTanH) || !(lstm.getGateActivationFn() instanceof ActivationSigmoid)) {
+            throw new IllegalArgumentException("layer " + k + " uses activation " + lstm.getActivationFn() + " and gate "
+                    + lstm.getGateActivationFn() + "; the export maps tanh cells with sigmoid gates only");
+        }
+        return lstm;
+    }
+
+    private static void checkHead(MultiLayerNetwork net, int index) {
+        Layer layer = net.getLayerWiseConfigurations().getConf(index).getLayer();
+        if (!(layer instanceof BaseOutputLayer out) || !(out.getActivationFn() instanceof ActivationIdentity)) {
+            throw new IllegalArgumentException("the last layer must be a linear output layer");
+        }
+    }
+
+    /** DL4J's {@code [in, 4H]} (blocks c, f, o, i) as ONNX's {@code [4H, in]} (blocks i, o, f, c), row-major. */
+    static float[] gates(INDArray w, int in, int h) {
+        float[] out = new float[4 * h * in];
+        for (int b = 0; b < 4; b++) {
+            int src = ORDER[b] * h;
+            for (int j = 0; j < h; j++) {
+                for (int i = 0; i < in; i++) {
+                    out[(b * h + j) * in + i] = w.getFloat(i, src + j);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** ONNX B is the input bias (reordered DL4J b) followed by a zero recurrent bias. */
+    static float[] bias(INDArray b, int h) {
+        float[] flat = flat(b);
+        float[] out = new float[8 * h];
+        for (int blk = 0; blk < 4; blk++) {
+            System.arraycopy(flat, ORDER[blk] * h, out, blk * h, h);
+        }
+        return out;
+    }
+
+    private static float[] flat(INDArray a) {
+        return a.dup('c').reshape(a.length()).toFloatVector();
+    }
+
+    private static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
+    private static String sanitize(String s) {
+        return s.replaceAll("[^A-Za-z0-9_]", "_");
+    }
+
+}

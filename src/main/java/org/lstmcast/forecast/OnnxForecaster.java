@@ -1,0 +1,169 @@
+package org.lstmcast.forecast;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+/**
+ * The forecasting core: one ONNX model in an ONNX Runtime session, raw windows in, forecasts out. Beyond the
+ * model's own horizon a univariate model rolls forward on its own forecasts. Owns its session: close it.
+ */
+public final class OnnxForecaster implements AutoCloseable {
+    private final OrtSession session;
+    private final ForecastSpec spec;
+
+    private OnnxForecaster(OrtSession session, ForecastSpec spec) {
+        this.session = session;
+        this.spec = spec;
+    }
+
+    /** Opens a model that carries its forecast settings in its metadata (an lstmcast export). */
+    public static OnnxForecaster open(Path model) throws OrtException {
+        return open(model, null);
+    }
+
+    /**
+     * @param fallback settings to use when the file's metadata has none (a model trained elsewhere); may be null
+     */
+    public static OnnxForecaster open(Path model, ForecastSpec fallback) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            OrtSession session = env.createSession(model.toString(), options);
+            try {
+                Map<String, String> meta = session.getMetadata().getCustomMetadata();
+                ForecastSpec spec = ForecastSpec.fromMetadata(meta);
+                if (spec == null) {
+                    spec = fallback;
+                }
+                if (spec == null) {
+                    throw new IllegalArgumentException(model + " carries no forecast metadata (lookback, horizon, features);"
+                            + " it was not exported by lstmcast");
+                }
+                return new OnnxForecaster(session, spec);
+            } catch (RuntimeException e) {
+                session.close();
+                throw e;
+            }
+        }
+    }
+
+    public ForecastSpec spec() {
+        return spec;
+    }
+
+    /**
+     * Runs the model once on windows of equal length, {@code windows[b][step][feature]}, and returns its output
+     * {@code [batch][horizon]}.
+     */
+    public float[][] run(float[][][] windows) throws OrtException {
+        int batch = windows.length;
+        int steps = windows[0].length;
+        int features = spec.featureCount();
+        // A direct buffer is handed to ONNX Runtime without a copy.
+        FloatBuffer buf = ByteBuffer.allocateDirect(4 * batch * steps * features).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (float[][] w : windows) {
+            if (w.length != steps) {
+                throw new IllegalArgumentException("windows in one run must have equal length");
+            }
+            for (float[] row : w) {
+                if (row.length != features) {
+                    throw new IllegalArgumentException("each step needs " + features + " features, got " + row.length);
+                }
+                buf.put(row);
+            }
+        }
+        buf.rewind();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OnnxTensor input = OnnxTensor.createTensor(env, buf, new long[] {batch, steps, features});
+             OrtSession.Result result = session.run(Map.of(spec.inputName(), input))) {
+            OnnxTensor out = (OnnxTensor) result.get(spec.outputName()).orElseThrow(
+                    () -> new IllegalStateException("the model has no output '" + spec.outputName() + "'"));
+            long[] shape = out.getInfo().getShape();
+            FloatBuffer data = out.getFloatBuffer();
+            int horizon = (int) (data.remaining() / batch);
+            if (shape.length < 1 || shape[0] != batch) {
+                throw new IllegalStateException("the model returned shape " + java.util.Arrays.toString(shape)
+                        + " for a batch of " + batch);
+            }
+            float[][] y = new float[batch][horizon];
+            for (int b = 0; b < batch; b++) {
+                data.get(y[b]);
+            }
+            return y;
+        }
+    }
+
+    /**
+     * Forecasts {@code horizon} steps after each window, in original units. Windows hold at least
+     * {@code lookback} rows ({@code window[row][feature]}); only the last {@code lookback} are read.
+     */
+    public double[][] forecast(List<double[][]> windows, int horizon) throws OrtException {
+        if (horizon < 1) {
+            throw new IllegalArgumentException("horizon must be at least 1");
+        }
+        if (horizon > spec.horizon() && !spec.univariate()) {
+            throw new IllegalArgumentException("this model forecasts " + spec.horizon() + " steps and reads "
+                    + spec.featureCount() + " features " + spec.features() + "; forecasting further would need the future"
+                    + " values of the other features, so the horizon is limited to " + spec.horizon());
+        }
+        int lookback = spec.lookback();
+        List<float[][]> current = new ArrayList<>(windows.size());
+        for (double[][] w : windows) {
+            if (w.length < lookback) {
+                throw new IllegalArgumentException("a window needs at least " + lookback + " rows, got " + w.length);
+            }
+            float[][] tail = new float[lookback][];
+            for (int r = 0; r < lookback; r++) {
+                double[] row = w[w.length - lookback + r];
+                tail[r] = new float[row.length];
+                for (int f = 0; f < row.length; f++) {
+                    if (!Double.isFinite(row[f])) {
+                        throw new IllegalArgumentException("windows must hold finite numbers, got " + row[f]);
+                    }
+                    tail[r][f] = (float) row[f];
+                }
+            }
+            current.add(tail);
+        }
+        double[][] out = new double[windows.size()][horizon];
+        int done = 0;
+        while (done < horizon) {
+            float[][] y = run(current.toArray(new float[0][][]));
+            int take = Math.min(y[0].length, horizon - done);
+            for (int b = 0; b < y.length; b++) {
+                for (int h = 0; h < take; h++) {
+                    out[b][done + h] = y[b][h];
+                }
+            }
+            done += take;
+            if (done < horizon) {
+                // Roll forward: the forecasts become the newest rows of the next window.
+                for (int b = 0; b < current.size(); b++) {
+                    float[][] w = current.get(b);
+                    float[][] next = new float[lookback][];
+                    int keep = Math.max(0, lookback - take);
+                    System.arraycopy(w, w.length - keep, next, 0, keep);
+                    for (int h = Math.max(0, take - lookback); h < take; h++) {
+                        next[keep + h - Math.max(0, take - lookback)] = new float[] {y[b][h]};
+                    }
+                    current.set(b, next);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

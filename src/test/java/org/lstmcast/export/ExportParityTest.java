@@ -1,0 +1,157 @@
+package org.lstmcast.export;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import ai.onnxruntime.OrtException;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.lstmcast.data.Transform;
+import org.lstmcast.data.Windows;
+import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.train.ModelFile;
+import org.lstmcast.train.TrainConfig;
+import org.lstmcast.train.TrainingListener;
+import org.lstmcast.train.TrainingRun;
+
+/**
+ * Every exported configuration must reproduce its DL4J network plus Java preprocessing within 1e-4 relative, at
+ * batch 1 and 64, for windows of exactly the lookback and longer ones.
+ */
+class ExportParityTest {
+    @TempDir
+    Path tmp;
+
+    static Stream<Arguments> configurations() {
+        // layers, hidden, extra features, lookback, horizon, transform
+        return Stream.of(
+                Arguments.of(1, 8, 0, 12, 1, Transform.LEVEL),
+                Arguments.of(1, 32, 0, 20, 5, Transform.DIFF),
+                Arguments.of(2, 16, 0, 10, 3, Transform.RELATIVE),
+                Arguments.of(3, 8, 0, 8, 4, Transform.DIFF),
+                Arguments.of(1, 16, 2, 12, 3, Transform.LEVEL),
+                Arguments.of(2, 8, 2, 16, 1, Transform.DIFF),
+                Arguments.of(3, 12, 1, 6, 2, Transform.RELATIVE),
+                Arguments.of(2, 24, 1, 24, 6, Transform.LEVEL));
+    }
+
+    @ParameterizedTest(name = "layers={0} hidden={1} extra={2} lookback={3} horizon={4} {5}")
+    @MethodSource("configurations")
+    void exportMatchesTheNetworkItCameFrom(int layers, int hidden, int extra, int lookback, int horizon, Transform transform)
+            throws IOException, OrtException {
+        String csv = multivariate(400, extra, 17L * layers + hidden);
+        List<String> features = new ArrayList<>();
+        for (int i = 0; i < extra; i++) {
+            features.add("x" + i);
+        }
+        TrainConfig config = new TrainConfig("y", features, lookback, horizon, transform, 0, layers, hidden,
+                layers > 1 ? 0.2 : 0, 2, 32, 0.01, 5, 0.1, 0.2, 3);
+        Path run = tmp.resolve("run");
+        TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);
+        Path onnx = tmp.resolve("model.onnx");
+
+        Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
+        assertTrue(parity.ok(), parity.toString());
+        // 400 rows: test ceil(80) = 80 rows, forecast from the 80 + horizon - 1 origins that reach them
+        assertEquals(80 + horizon - 1, parity.windows());
+        assertBatchesAndLongerWindowsAgree(run.resolve("model.zip"), onnx, lookback, horizon);
+        assertMatchesPredictionsCsv(run, onnx, lookback, horizon);
+    }
+
+    /** The same windows at batch 1 and 64, exactly lookback long and 7 rows longer, against DL4J. */
+    private static void assertBatchesAndLongerWindowsAgree(Path modelZip, Path onnx, int lookback, int horizon)
+            throws OrtException {
+        ModelFile.Loaded loaded = ModelFile.load(modelZip);
+        double[][] rows = loaded.test().values();
+        List<double[][]> exact = new ArrayList<>();
+        List<double[][]> longer = new ArrayList<>();
+        for (int origin = lookback + 6; origin < rows.length && exact.size() < 64; origin++) {
+            exact.add(Windows.window(rows, origin, lookback));
+            longer.add(Windows.window(rows, origin, lookback + 7));
+        }
+        assertEquals(64, exact.size(), "enough test rows for a batch of 64");
+        double[][] expected = loaded.forecaster().forecast(exact);
+        try (OnnxForecaster model = OnnxForecaster.open(onnx)) {
+            Export.Parity batch64 = Export.compare(expected, model.forecast(exact, horizon));
+            Export.Parity longWindows = Export.compare(expected, model.forecast(longer, horizon));
+            double[][] one = new double[exact.size()][];
+            for (int i = 0; i < exact.size(); i++) {
+                one[i] = model.forecast(List.<double[][]>of(exact.get(i)), horizon)[0];
+            }
+            Export.Parity batch1 = Export.compare(expected, one);
+            assertTrue(batch64.ok(), "batch 64: " + batch64);
+            assertTrue(batch1.ok(), "batch 1: " + batch1);
+            assertTrue(longWindows.ok(), "windows longer than the lookback: " + longWindows);
+        }
+    }
+
+    /** The exported graph reproduces what training wrote into predictions.csv for the same windows. */
+    private static void assertMatchesPredictionsCsv(Path run, Path onnx, int lookback, int horizon)
+            throws IOException, OrtException {
+        ModelFile.Loaded loaded = ModelFile.load(run.resolve("model.zip"));
+        List<CSVRecord> records;
+        try (Reader r = Files.newBufferedReader(run.resolve("predictions.csv"))) {
+            records = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(r).getRecords();
+        }
+        int offset = loaded.info().testOffset();
+        double[][] rows = loaded.test().values();
+        assertEquals(rows.length - offset, records.size());
+        List<double[][]> windows = new ArrayList<>();
+        double[][] expected = new double[records.size() * horizon][1];
+        for (int i = 0; i < records.size(); i++) {
+            for (int h = 1; h <= horizon; h++) {
+                windows.add(Windows.window(rows, offset + i - h, lookback));
+                expected[(i * horizon) + h - 1][0] = Double.parseDouble(records.get(i).get("forecast_" + h));
+            }
+        }
+        try (OnnxForecaster model = OnnxForecaster.open(onnx)) {
+            double[][] all = model.forecast(windows, horizon);
+            double[][] actual = new double[all.length][1];
+            for (int k = 0; k < all.length; k++) {
+                actual[k][0] = all[k][k % horizon];
+            }
+            Export.Parity p = Export.compare(expected, actual);
+            assertTrue(p.ok(), "predictions.csv vs ONNX: " + p);
+        }
+    }
+
+    /** A positive target y driven by its own season and by the extra columns x0.. (random walks). */
+    static String multivariate(int rows, int extra, long seed) {
+        Random random = new Random(seed);
+        double[] x = new double[extra];
+        java.util.Arrays.fill(x, 20);
+        StringBuilder sb = new StringBuilder("t,y");
+        for (int i = 0; i < extra; i++) {
+            sb.append(",x").append(i);
+        }
+        sb.append('\n');
+        for (int t = 0; t < rows; t++) {
+            double y = 100 + 0.1 * t + 5 * Math.sin(2 * Math.PI * t / 12) + random.nextGaussian();
+            for (int i = 0; i < extra; i++) {
+                x[i] += random.nextGaussian();
+                y += 0.3 * x[i];
+            }
+            sb.append(t).append(String.format(Locale.ROOT, ",%.5f", y));
+            for (double v : x) {
+                sb.append(String.format(Locale.ROOT, ",%.5f", v));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+}
