@@ -4,6 +4,8 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
@@ -115,6 +117,50 @@ public final class Charts {
         best.setLabelTextAnchor(TextAnchor.TOP_LEFT);
         plot.addDomainMarker(best);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 1000, 500);
+    }
+
+    /** The recent history and the forecast that continues it. */
+    public static void ahead(Path png, String title, String valueLabel, List<String> historyTimes, double[] history,
+                             List<String> futureTimes, double[] forecast) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        List<String> all = new ArrayList<>(historyTimes);
+        all.addAll(futureTimes);
+        TimeAxis time = TimeAxis.of(all);
+        if (time.kind() != TimeAxis.Kind.INDEX && time.firstOutOfOrder() >= 0) {
+            double[] index = new double[all.size()];
+            for (int i = 0; i < index.length; i++) {
+                index[i] = i;
+            }
+            time = new TimeAxis(TimeAxis.Kind.INDEX, index);
+        }
+        XYSeries past = new XYSeries("history", false, true);
+        XYSeries next = new XYSeries("forecast", false, true);
+        int n = history.length;
+        for (int i = 0; i < n; i++) {
+            past.add(time.x()[i], history[i]);
+        }
+        next.add(time.x()[n - 1], history[n - 1]);
+        for (int h = 0; h < forecast.length; h++) {
+            next.add(time.x()[n + h], forecast[h]);
+        }
+        XYSeriesCollection data = new XYSeriesCollection();
+        data.addSeries(past);
+        data.addSeries(next);
+        JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel(time), valueLabel, data,
+                PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        if (time.kind() == TimeAxis.Kind.DATE) {
+            plot.setDomainAxis(new DateAxis("time"));
+        }
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        style(plot);
+        XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
+        renderer.setSeriesPaint(0, new Color(0x33, 0x33, 0x33));
+        renderer.setSeriesPaint(1, new Color(0xD6, 0x27, 0x28));
+        renderer.setSeriesStroke(1, new BasicStroke(2f));
+        renderer.setSeriesShapesVisible(1, true);
+        shade(plot, time.x()[n - 1], time.x()[n + forecast.length - 1], new Color(0xFF, 0xCC, 0xCC, 80), "forecast");
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
     }
 
     private static void shade(XYPlot plot, double from, double to, Color color, String label) {

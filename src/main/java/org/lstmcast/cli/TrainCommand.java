@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Transform;
+import org.lstmcast.export.ModelRepository;
 import org.lstmcast.train.Report;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.TrainingListener;
@@ -100,8 +101,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "Run directory to write (replaced if it holds an earlier run).")
     Path out;
 
+    @Option(names = "--export", paramLabel = "REPO/NAME", description = "Also export to ONNX as the next version in a model repository: REPO/NAME/<version>/model.onnx.")
+    Path export;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         TrainConfig config = config();
         byte[] csv;
         String source;
@@ -135,6 +139,10 @@ final class TrainCommand implements Callable<Integer> {
             o.print(Report.table(outcome.evaluation()));
             o.println("Wrote " + outcome.directory());
             o.flush();
+        }
+        if (export != null) {
+            Path file = ModelRepository.nextVersionFile(export);
+            return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file).ok() ? 0 : 1;
         }
         return 0;
     }

@@ -11,7 +11,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * steps it returns, and what its input columns are. lstmcast writes these into an ONNX file's metadata; for other
  * models they come from the signature and the user.
  *
- * @param lookback rows of history the model reads; windows may be longer, only their last rows are used
+ * @param lookback rows of history the model reads; windows may be longer, only their last rows are used; 0 when the
+ *                 model takes any length and windows are used as sent
  * @param features input column names, in input order; the target is the first
  * @param transform how the graph preprocesses ({@code level}, {@code diff}, {@code relative}), or null if unknown
  */
@@ -29,8 +30,8 @@ public record ForecastSpec(String inputName, String outputName, int lookback, in
 
     public ForecastSpec {
         features = List.copyOf(features);
-        if (lookback < 1 || horizon < 1 || features.isEmpty()) {
-            throw new IllegalArgumentException("a forecast needs lookback >= 1, horizon >= 1 and at least one feature");
+        if (lookback < 0 || horizon < 1 || features.isEmpty()) {
+            throw new IllegalArgumentException("a forecast needs lookback >= 0, horizon >= 1 and at least one feature");
         }
     }
 

@@ -115,10 +115,10 @@ public final class OnnxForecaster implements AutoCloseable {
                     + spec.featureCount() + " features " + spec.features() + "; forecasting further would need the future"
                     + " values of the other features, so the horizon is limited to " + spec.horizon());
         }
-        int lookback = spec.lookback();
         List<float[][]> current = new ArrayList<>(windows.size());
         for (double[][] w : windows) {
-            if (w.length < lookback) {
+            int lookback = spec.lookback() > 0 ? spec.lookback() : w.length;
+            if (w.length < Math.max(1, lookback)) {
                 throw new IllegalArgumentException("a window needs at least " + lookback + " rows, got " + w.length);
             }
             float[][] tail = new float[lookback][];
@@ -149,6 +149,7 @@ public final class OnnxForecaster implements AutoCloseable {
                 // Roll forward: the forecasts become the newest rows of the next window.
                 for (int b = 0; b < current.size(); b++) {
                     float[][] w = current.get(b);
+                    int lookback = w.length;
                     float[][] next = new float[lookback][];
                     int keep = Math.max(0, lookback - take);
                     System.arraycopy(w, w.length - keep, next, 0, keep);

@@ -1,0 +1,93 @@
+package org.lstmcast.cli;
+
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+import org.lstmcast.chart.Charts;
+import org.lstmcast.forecast.Prediction;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "predict",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Forecast what comes after the end of a CSV file with an ONNX model, read from its last rows.",
+            "",
+            "Beyond the model's own horizon a univariate model rolls forward on its own forecasts."},
+        footer = {"", "Exit codes: 0 done, 1 failed (bad model or data), 2 bad command line."})
+final class PredictCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "FILE.onnx", required = true, description = "ONNX model (an lstmcast export, or any [batch, sequence, features] -> [batch, horizon] model).")
+    Path model;
+
+    @Option(names = "--data", paramLabel = "FILE.csv", required = true, description = "History, oldest row first; needs the model's input columns.")
+    Path data;
+
+    @Option(names = "--horizon", paramLabel = "H", description = "Steps to forecast (default: the model's horizon).")
+    int horizon;
+
+    @Option(names = "--out", paramLabel = "FILE.csv", description = "Write the forecast as CSV: step, time, forecast.")
+    Path out;
+
+    @Option(names = "--plot", paramLabel = "FILE.png", description = "Draw the recent history and the forecast.")
+    Path plot;
+
+    @Option(names = "--time-column", paramLabel = "COL", description = "Column with time labels (default: the model's, or one guessed by name).")
+    String timeColumn;
+
+    @Option(names = "--features", paramLabel = "COL", split = ",", description = "Input columns, for a model not made by lstmcast.")
+    List<String> features;
+
+    @Option(names = "--lookback", paramLabel = "N", description = "Rows to read, for a model not made by lstmcast that takes any sequence length.")
+    int lookback;
+
+    @Override
+    public Integer call() throws Exception {
+        if (horizon < 0 || horizon > 100_000) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
+        }
+        if (lookback < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "lookback must be at least 1");
+        }
+        Prediction.Result r = Prediction.predict(model, data, features, lookback, timeColumn, horizon);
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf(Locale.ROOT, "%s after %s (last %d of %d rows):%n", r.spec().target(),
+                r.history().times().get(r.history().rows() - 1), r.spec().lookback(), r.history().rows());
+        o.printf(Locale.ROOT, "%-5s %-14s %s%n", "step", "time", "forecast");
+        for (int h = 0; h < r.forecast().length; h++) {
+            o.printf(Locale.ROOT, "%-5d %-14s %.6g%n", h + 1, r.times().get(h), r.forecast()[h]);
+        }
+        o.flush();
+        if (out != null) {
+            try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8);
+                 CSVPrinter csv = new CSVPrinter(w, CSVFormat.DEFAULT.builder().setHeader("step", "time", "forecast").get())) {
+                for (int h = 0; h < r.forecast().length; h++) {
+                    csv.printRecord(h + 1, r.times().get(h), r.forecast()[h]);
+                }
+            }
+        }
+        if (plot != null) {
+            int shown = Math.min(r.history().rows(), Math.max(5 * r.forecast().length, Math.max(3 * r.spec().lookback(), 120)));
+            List<String> times = new ArrayList<>(r.history().times().subList(r.history().rows() - shown, r.history().rows()));
+            double[] history = java.util.Arrays.copyOfRange(r.history().column(0), r.history().rows() - shown, r.history().rows());
+            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + r.forecast().length + " steps",
+                    r.spec().target(), times, history, r.times(), r.forecast());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,32 @@
+package org.lstmcast.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+
+import org.lstmcast.export.Export;
+
+import picocli.CommandLine;
+
+/** Output shared by the commands that export. */
+final class Reports {
+    private Reports() {
+    }
+
+    static Export.Parity exportWithProof(CommandLine cl, Path modelZip, Path out) throws Exception {
+        PrintWriter o = cl.getOut();
+        try {
+            Export.Parity p = Export.export(modelZip, out);
+            o.printf(Locale.ROOT, "Exported %s%n  proof: %d test windows, %d forecasts; max abs error %.3g, max rel error %.3g (limit %.0e)%n",
+                    out, p.windows(), p.values(), p.maxAbsError(), p.maxRelError(), Export.TOLERANCE);
+            o.flush();
+            return p;
+        } catch (Export.ParityException e) {
+            Export.Parity p = e.parity();
+            cl.getErr().printf(Locale.ROOT, "%s: error: %s (max abs error %.3g)%n", cl.getCommandSpec().qualifiedName(),
+                    e.getMessage(), p.maxAbsError());
+            cl.getErr().flush();
+            return p;
+        }
+    }
+}
