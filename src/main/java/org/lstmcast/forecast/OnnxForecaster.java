@@ -117,22 +117,7 @@ public final class OnnxForecaster implements AutoCloseable {
         }
         List<float[][]> current = new ArrayList<>(windows.size());
         for (double[][] w : windows) {
-            int lookback = spec.lookback() > 0 ? spec.lookback() : w.length;
-            if (w.length < Math.max(1, lookback)) {
-                throw new IllegalArgumentException("a window needs at least " + lookback + " rows, got " + w.length);
-            }
-            float[][] tail = new float[lookback][];
-            for (int r = 0; r < lookback; r++) {
-                double[] row = w[w.length - lookback + r];
-                tail[r] = new float[row.length];
-                for (int f = 0; f < row.length; f++) {
-                    if (!Double.isFinite(row[f])) {
-                        throw new IllegalArgumentException("windows must hold finite numbers, got " + row[f]);
-                    }
-                    tail[r][f] = (float) row[f];
-                }
-            }
-            current.add(tail);
+            current.add(tail(spec, w));
         }
         double[][] out = new double[windows.size()][horizon];
         int done = 0;
@@ -161,6 +146,33 @@ public final class OnnxForecaster implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The rows of a window the model reads, as float32: the last {@code lookback} rows (all rows for a model that
+     * takes any length). The one place that decides what part of a window a model sees.
+     */
+    public static float[][] tail(ForecastSpec spec, double[][] window) {
+        int lookback = spec.lookback() > 0 ? spec.lookback() : window.length;
+        if (window.length < Math.max(1, lookback)) {
+            throw new IllegalArgumentException("a window needs at least " + lookback + " rows, got " + window.length);
+        }
+        float[][] tail = new float[lookback][];
+        for (int r = 0; r < lookback; r++) {
+            double[] row = window[window.length - lookback + r];
+            if (row.length != spec.featureCount()) {
+                throw new IllegalArgumentException("each row needs " + spec.featureCount() + " value(s) " + spec.features()
+                        + ", got " + row.length);
+            }
+            tail[r] = new float[row.length];
+            for (int f = 0; f < row.length; f++) {
+                if (!Double.isFinite(row[f]) || Math.abs(row[f]) > Float.MAX_VALUE) {
+                    throw new IllegalArgumentException("windows must hold finite float32 numbers, got " + row[f]);
+                }
+                tail[r][f] = (float) row[f];
+            }
+        }
+        return tail;
     }
 
     @Override

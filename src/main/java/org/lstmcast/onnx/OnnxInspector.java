@@ -30,24 +30,15 @@ public final class OnnxInspector {
     private OnnxInspector() {
     }
 
+    /** The file's {@code metadata_props}, without loading it into ONNX Runtime. */
+    public static Map<String, String> metadata(Path file) {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        parse(file).getMetadataPropsList().forEach(p -> metadata.put(p.getKey(), p.getValue()));
+        return metadata;
+    }
+
     public static ModelReport inspect(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new DataException(file + ": no such file");
-        }
-        OnnxMl.ModelProto model;
-        try (InputStream in = Files.newInputStream(file)) {
-            CodedInputStream coded = CodedInputStream.newInstance(in);
-            coded.setRecursionLimit(256);
-            coded.setSizeLimit(Integer.MAX_VALUE);
-            model = OnnxMl.ModelProto.parseFrom(coded);
-        } catch (InvalidProtocolBufferException e) {
-            throw new DataException(file + ": not an ONNX model (" + e.getMessage() + ")");
-        } catch (IOException e) {
-            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
-        }
-        if (!model.hasGraph() || model.getGraph().getNodeCount() == 0 && model.getGraph().getOutputCount() == 0) {
-            throw new DataException(file + ": not an ONNX model (no graph)");
-        }
+        OnnxMl.ModelProto model = parse(file);
         OnnxMl.GraphProto graph = model.getGraph();
         Set<String> initializers = new HashSet<>();
         graph.getInitializerList().forEach(t -> initializers.add(t.getName()));
@@ -76,6 +67,27 @@ public final class OnnxInspector {
         String producer = (model.getProducerName() + " " + model.getProducerVersion()).trim();
         return new ModelReport(file.toString(), model.getIrVersion(), opsets, producer, model.getDocString(), inputs,
                 outputs, operators, metadata, problems.isEmpty(), problems, notes, problems.isEmpty() ? spec : null);
+    }
+
+    private static OnnxMl.ModelProto parse(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new DataException(file + ": no such file");
+        }
+        OnnxMl.ModelProto model;
+        try (InputStream in = Files.newInputStream(file)) {
+            CodedInputStream coded = CodedInputStream.newInstance(in);
+            coded.setRecursionLimit(256);
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            model = OnnxMl.ModelProto.parseFrom(coded);
+        } catch (InvalidProtocolBufferException e) {
+            throw new DataException(file + ": not an ONNX model (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (!model.hasGraph() || model.getGraph().getNodeCount() == 0 && model.getGraph().getOutputCount() == 0) {
+            throw new DataException(file + ": not an ONNX model (no graph)");
+        }
+        return model;
     }
 
     private static ForecastSpec forecastSpec(List<ModelReport.Tensor> inputs, List<ModelReport.Tensor> outputs,
