@@ -18,7 +18,7 @@ import org.lstmcast.onnx.OnnxInspector;
 /**
  * DJL's view of an lstmcast ONNX export: a raw window {@code [rows][features]} in (at least {@code lookback} rows,
  * oldest first), its forecasts in original units out. The window is cut exactly as {@code predict} and
- * {@code serve} cut it; DJL stacks windows of equal length into one batch in {@code batchPredict}.
+ * {@code serve} cut it.
  */
 public final class ForecastTranslator implements Translator<double[][], double[]> {
     private ForecastSpec spec;
@@ -50,7 +50,7 @@ public final class ForecastTranslator implements Translator<double[][], double[]
         for (int r = 0; r < rows.length; r++) {
             System.arraycopy(rows[r], 0, flat, r * spec.featureCount(), spec.featureCount());
         }
-        NDArray x = ctx.getNDManager().create(flat, new Shape(rows.length, spec.featureCount()));
+        NDArray x = ctx.getNDManager().create(flat, new Shape(1, rows.length, spec.featureCount()));
         x.setName(spec.inputName());
         return new NDList(x);
     }
@@ -66,9 +66,13 @@ public final class ForecastTranslator implements Translator<double[][], double[]
         return out;
     }
 
+    /**
+     * None: DJL's ONNX Runtime NDArrays cannot stack, so each window is its own batch of one ({@code batchPredict}
+     * runs them in turn). Servers that need batching use lstmcast's own batcher.
+     */
     @Override
     public Batchifier getBatchifier() {
-        return Batchifier.STACK;
+        return null;
     }
 
     /** The ONNX file of a model directory ({@code model.onnx}, or its only {@code .onnx} file), or the file itself. */

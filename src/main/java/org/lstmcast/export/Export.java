@@ -61,6 +61,10 @@ public final class Export {
         Path staging = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
         try {
             Files.write(staging, model.toByteArray());
+            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                // A temporary file is private; the model is meant to be read by a server running as another user.
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
             Parity parity = prove(loaded, staging);
             if (!parity.ok()) {
                 throw new ParityException(parity);

@@ -35,7 +35,7 @@ public final class OnnxForecaster implements AutoCloseable {
      * @param fallback settings to use when the file's metadata has none (a model trained elsewhere); may be null
      */
     public static OnnxForecaster open(Path model, ForecastSpec fallback) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = Ort.environment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             OrtSession session = env.createSession(model.toString(), options);
             try {
@@ -82,7 +82,7 @@ public final class OnnxForecaster implements AutoCloseable {
             }
         }
         buf.rewind();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = Ort.environment();
         try (OnnxTensor input = OnnxTensor.createTensor(env, buf, new long[] {batch, steps, features});
              OrtSession.Result result = session.run(Map.of(spec.inputName(), input))) {
             OnnxTensor out = (OnnxTensor) result.get(spec.outputName()).orElseThrow(

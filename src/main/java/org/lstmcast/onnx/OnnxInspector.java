@@ -198,7 +198,7 @@ public final class OnnxInspector {
 
     private static String tryLoad(Path file) {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-             OrtSession session = OrtEnvironment.getEnvironment().createSession(file.toString(), options)) {
+             OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(file.toString(), options)) {
             return null;
         } catch (OrtException e) {
             String m = e.getMessage();

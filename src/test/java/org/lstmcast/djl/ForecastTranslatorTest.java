@@ -1,0 +1,61 @@
+package org.lstmcast.djl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+import ai.djl.inference.Predictor;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.lstmcast.data.CsvReader;
+import org.lstmcast.data.Series;
+import org.lstmcast.data.Windows;
+import org.lstmcast.forecast.Prediction;
+
+/** An exported model loaded through DJL gives the numbers `predict` gives. */
+class ForecastTranslatorTest {
+
+    @BeforeAll
+    static void offline() {
+        // Nothing may be fetched at run time; DJL must only use what is on the class path.
+        System.setProperty("ai.djl.offline", "true");
+    }
+
+    @Test
+    void predictorGivesWhatPredictGives() throws Exception {
+        Path modelDir = Path.of("models/dax/1");
+        Path csv = Path.of("data/eustockmarkets_daily.csv");
+        Criteria<double[][], double[]> criteria = Criteria.builder()
+                .setTypes(double[][].class, double[].class)
+                .optModelPath(modelDir)
+                .optEngine("OnnxRuntime")
+                .optTranslatorFactory(new ForecastTranslatorFactory())
+                .build();
+        Series series = CsvReader.read(csv, List.of("DAX"), null);
+        Prediction.Result predicted = Prediction.predict(modelDir.resolve("model.onnx"), csv, null, 0, null, 0);
+        try (ZooModel<double[][], double[]> model = criteria.loadModel();
+             Predictor<double[][], double[]> predictor = model.newPredictor()) {
+            assertArrayEquals(predicted.forecast(), predictor.predict(series.values()), 0.0);
+
+            List<double[][]> windows = new ArrayList<>();
+            for (int origin = 500; origin < 1860; origin += 97) {
+                windows.add(Windows.window(series.values(), origin, 30));
+            }
+            List<double[]> batch = predictor.batchPredict(windows);
+            assertEquals(windows.size(), batch.size());
+            for (int i = 0; i < windows.size(); i++) {
+                double[] one = predictor.predict(windows.get(i));
+                assertArrayEquals(one, batch.get(i), 1e-4 * Math.abs(one[0]), "window " + i);
+                try (var core = org.lstmcast.forecast.OnnxForecaster.open(modelDir.resolve("model.onnx"))) {
+                    assertArrayEquals(core.forecast(Collections.singletonList(windows.get(i)), 5)[0], one, 0.0);
+                }
+            }
+        }
+    }
+}
