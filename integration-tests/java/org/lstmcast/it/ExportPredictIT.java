@@ -1,0 +1,62 @@
+package org.lstmcast.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** train → export into a model repository → inspect → predict, with the packaged program. */
+class ExportPredictIT {
+    @TempDir
+    Path work;
+
+    @Test
+    void trainedModelIsExportedProvenAndForecasts() throws Exception {
+        Path csv = Program.ROOT.resolve("data/co2_monthly.csv").toAbsolutePath();
+        Program.Result train = Program.run(work, "train", "--data", csv.toString(), "--target", "ppm", "--season", "12",
+                "--lookback", "24", "--horizon", "6", "--epochs", "3", "--quiet", "--out", "run", "--export", "repo/co2");
+        assertEquals(0, train.code(), train.err());
+        Matcher m = Pattern.compile("max rel error ([0-9.e+-]+)").matcher(train.out());
+        assertTrue(m.find(), train.out());
+        assertTrue(Double.parseDouble(m.group(1)) <= 1e-4, train.out());
+        assertTrue(Files.isRegularFile(work.resolve("repo/co2/1/model.onnx")));
+
+        // A second export of the same run becomes version 2, the layout serve reads.
+        Program.Result again = Program.run(work, "export", "--run", "run", "--out", "repo/co2/2/model.onnx");
+        assertEquals(0, again.code(), again.err());
+        assertEquals(Files.size(work.resolve("repo/co2/1/model.onnx")), Files.size(work.resolve("repo/co2/2/model.onnx")));
+
+        Program.Result inspect = Program.run(work, "inspect", "repo/co2/1/model.onnx");
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("servable    yes: windows of 24 rows x 1 features [ppm] -> 6 steps"), inspect.out());
+
+        Program.Result predict = Program.run(work, "predict", "--model", "repo/co2/1/model.onnx", "--data", csv.toString(),
+                "--horizon", "14", "--out", "next.csv");
+        assertEquals(0, predict.code(), predict.err());
+        List<String> lines = Files.readAllLines(work.resolve("next.csv"));
+        assertEquals(15, lines.size());
+        assertTrue(lines.get(14).startsWith("14,1999-02,"), lines.get(14));
+        for (String line : lines.subList(1, lines.size())) {
+            double v = Double.parseDouble(line.split(",")[2]);
+            assertTrue(v > 340 && v < 390, "a CO2 forecast for 1998-99 in ppm: " + line);
+        }
+    }
+
+    @Test
+    void bundledModelForecastsFromAFreshDirectory() throws Exception {
+        Path model = Program.ROOT.resolve("models/dax/1/model.onnx").toAbsolutePath();
+        Path csv = Program.ROOT.resolve("data/eustockmarkets_daily.csv").toAbsolutePath();
+        Program.Result r = Program.run(work, "predict", "--model", model.toString(), "--data", csv.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("DAX after 1998.646154"), r.out());
+        assertEquals(5 + 2, r.out().lines().count(), r.out());
+        assertEquals("", r.err());
+    }
+}
