@@ -66,11 +66,24 @@ class ExportParityTest {
         Path onnx = tmp.resolve("model.onnx");
 
         Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
+        System.out.printf(Locale.ROOT, "parity layers=%d hidden=%d extra=%d lookback=%d horizon=%d %s: max abs %.3g, max rel %.3g%n",
+                layers, hidden, extra, lookback, horizon, transform, parity.maxAbsError(), parity.maxRelError());
         assertTrue(parity.ok(), parity.toString());
         // 400 rows: test ceil(80) = 80 rows, forecast from the 80 + horizon - 1 origins that reach them
         assertEquals(80 + horizon - 1, parity.windows());
         assertBatchesAndLongerWindowsAgree(run.resolve("model.zip"), onnx, lookback, horizon);
         assertMatchesPredictionsCsv(run, onnx, lookback, horizon);
+    }
+
+    @org.junit.jupiter.api.Test
+    void compareReportsTheWorstAbsoluteAndRelativeError() {
+        Export.Parity p = Export.compare(new double[][] {{100, 200}, {0, -50}}, new double[][] {{100.01, 200}, {0, -50.5}});
+        assertEquals(0.5, p.maxAbsError(), 1e-12);
+        assertEquals(0.5 / 50.5, p.maxRelError(), 1e-12);
+        assertEquals(4, p.values());
+        assertTrue(!p.ok());
+        Export.Parity nan = Export.compare(new double[][] {{1}}, new double[][] {{Double.NaN}});
+        assertTrue(!nan.ok(), "NaN never passes");
     }
 
     /** The same windows at batch 1 and 64, exactly lookback long and 7 rows longer, against DL4J. */
