@@ -52,22 +52,9 @@ public final class Charts {
                 predicted.add(time.x()[i], forecast[i]);
             }
         }
-        XYSeriesCollection data = new XYSeriesCollection();
-        data.addSeries(truth);
-        data.addSeries(predicted);
-        JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel(time), valueLabel, data,
-                PlotOrientation.VERTICAL, true, false, false);
+        JFreeChart chart = truthAndForecast(title, valueLabel, time, truth, predicted);
         XYPlot plot = chart.getXYPlot();
-        if (time.kind() == TimeAxis.Kind.DATE) {
-            plot.setDomainAxis(new DateAxis("time"));
-        }
-        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
-        style(plot);
-        XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
-        renderer.setSeriesPaint(0, new Color(0x33, 0x33, 0x33));
-        renderer.setSeriesStroke(0, new BasicStroke(1.2f));
-        renderer.setSeriesPaint(1, new Color(0xD6, 0x27, 0x28));
-        renderer.setSeriesStroke(1, new BasicStroke(1.4f));
+        ((XYLineAndShapeRenderer) plot.getRenderer()).setSeriesStroke(1, new BasicStroke(1.4f));
         double end = time.x()[actual.length - 1];
         shade(plot, time.x()[valStart], time.x()[testStart], new Color(0xFF, 0xE0, 0x99, 90), "validation");
         shade(plot, time.x()[testStart], end, new Color(0x99, 0xCC, 0xFF, 90), "test");
@@ -143,9 +130,21 @@ public final class Charts {
         for (int h = 0; h < forecast.length; h++) {
             next.add(time.x()[n + h], forecast[h]);
         }
+        JFreeChart chart = truthAndForecast(title, valueLabel, time, past, next);
+        XYPlot plot = chart.getXYPlot();
+        XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
+        renderer.setSeriesStroke(1, new BasicStroke(2f));
+        renderer.setSeriesShapesVisible(1, true);
+        shade(plot, time.x()[n - 1], time.x()[n + forecast.length - 1], new Color(0xFF, 0xCC, 0xCC, 80), "forecast");
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+    }
+
+    /** A line chart of the truth (dark) and a forecast (red) over a time axis. */
+    private static JFreeChart truthAndForecast(String title, String valueLabel, TimeAxis time, XYSeries truth,
+                                               XYSeries forecast) {
         XYSeriesCollection data = new XYSeriesCollection();
-        data.addSeries(past);
-        data.addSeries(next);
+        data.addSeries(truth);
+        data.addSeries(forecast);
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel(time), valueLabel, data,
                 PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
@@ -156,11 +155,9 @@ public final class Charts {
         style(plot);
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
         renderer.setSeriesPaint(0, new Color(0x33, 0x33, 0x33));
+        renderer.setSeriesStroke(0, new BasicStroke(1.2f));
         renderer.setSeriesPaint(1, new Color(0xD6, 0x27, 0x28));
-        renderer.setSeriesStroke(1, new BasicStroke(2f));
-        renderer.setSeriesShapesVisible(1, true);
-        shade(plot, time.x()[n - 1], time.x()[n + forecast.length - 1], new Color(0xFF, 0xCC, 0xCC, 80), "forecast");
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+        return chart;
     }
 
     private static void shade(XYPlot plot, double from, double to, Color color, String label) {

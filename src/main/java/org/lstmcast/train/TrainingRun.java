@@ -184,11 +184,7 @@ public final class TrainingRun {
 
     private static Map<String, Object> metricsJson(Evaluation ev, Trainer.Result trained, TrainConfig config,
                                                    Series series, Split split, String source, byte[] csv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("model", metricMap(ev.model()));
-        Map<String, Object> baselines = new LinkedHashMap<>();
-        ev.baselines().forEach((name, set) -> baselines.put(name, metricMap(set)));
-        m.put("baselines", baselines);
+        Map<String, Object> m = testSummary(ev);
         m.put("test_rows", split.testRows());
         m.put("epochs_run", trained.epochsRun());
         m.put("best_epoch", trained.bestEpoch());
