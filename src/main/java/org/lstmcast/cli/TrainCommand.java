@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Transform;
-import org.lstmcast.export.ModelRepository;
+import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.Report;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.TrainingListener;

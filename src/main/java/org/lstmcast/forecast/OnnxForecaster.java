@@ -18,12 +18,40 @@ import ai.onnxruntime.OrtSession;
  * model's own horizon a univariate model rolls forward on its own forecasts. Owns its session: close it.
  */
 public final class OnnxForecaster implements AutoCloseable {
+    /** One model run on equal-length windows {@code [batch][steps][features]}; a server puts its batcher here. */
+    @FunctionalInterface
+    public interface Runner {
+        float[][] run(float[][][] windows) throws OrtException;
+    }
+
     private final OrtSession session;
     private final ForecastSpec spec;
+    private final Scaling scaling;
+    private final boolean timeMajor;
 
-    private OnnxForecaster(OrtSession session, ForecastSpec spec) {
+    private OnnxForecaster(OrtSession session, ForecastSpec spec, Scaling scaling, boolean timeMajor) {
         this.session = session;
         this.spec = spec;
+        this.scaling = scaling;
+        this.timeMajor = timeMajor;
+        if (scaling != null && scaling.min().length != spec.featureCount()) {
+            throw new IllegalArgumentException("scaling has " + scaling.min().length + " features, the model reads "
+                    + spec.featureCount());
+        }
+    }
+
+    /**
+     * Wraps an open session; the forecaster owns it from here on.
+     *
+     * @param scaling   min-max scaling to apply around the model, or null
+     * @param timeMajor whether the model reads {@code [sequence, batch, features]} instead of batch-first
+     */
+    public static OnnxForecaster of(OrtSession session, ForecastSpec spec, Scaling scaling, boolean timeMajor) {
+        return new OnnxForecaster(session, spec, scaling, timeMajor);
+    }
+
+    public OrtSession session() {
+        return session;
     }
 
     /** Opens a model that carries its forecast settings in its metadata (an lstmcast export). */
@@ -48,7 +76,7 @@ public final class OnnxForecaster implements AutoCloseable {
                     throw new IllegalArgumentException(model + " carries no forecast metadata (lookback, horizon, features);"
                             + " it was not exported by lstmcast");
                 }
-                return new OnnxForecaster(session, spec);
+                return new OnnxForecaster(session, spec, null, false);
             } catch (RuntimeException e) {
                 session.close();
                 throw e;
@@ -78,12 +106,20 @@ public final class OnnxForecaster implements AutoCloseable {
                 if (row.length != features) {
                     throw new IllegalArgumentException("each step needs " + features + " features, got " + row.length);
                 }
-                buf.put(row);
+            }
+        }
+        for (int a = 0; a < (timeMajor ? steps : batch); a++) {
+            for (int b = 0; b < (timeMajor ? batch : steps); b++) {
+                float[] row = timeMajor ? windows[b][a] : windows[a][b];
+                for (int f = 0; f < features; f++) {
+                    buf.put(scaling == null ? row[f] : scaling.in(f, row[f]));
+                }
             }
         }
         buf.rewind();
         OrtEnvironment env = Ort.environment();
-        try (OnnxTensor input = OnnxTensor.createTensor(env, buf, new long[] {batch, steps, features});
+        long[] inShape = timeMajor ? new long[] {steps, batch, features} : new long[] {batch, steps, features};
+        try (OnnxTensor input = OnnxTensor.createTensor(env, buf, inShape);
              OrtSession.Result result = session.run(Map.of(spec.inputName(), input))) {
             OnnxTensor out = (OnnxTensor) result.get(spec.outputName()).orElseThrow(
                     () -> new IllegalStateException("the model has no output '" + spec.outputName() + "'"));
@@ -97,6 +133,11 @@ public final class OnnxForecaster implements AutoCloseable {
             float[][] y = new float[batch][horizon];
             for (int b = 0; b < batch; b++) {
                 data.get(y[b]);
+                if (scaling != null) {
+                    for (int h = 0; h < horizon; h++) {
+                        y[b][h] = scaling.out(y[b][h]);
+                    }
+                }
             }
             return y;
         }
@@ -107,6 +148,11 @@ public final class OnnxForecaster implements AutoCloseable {
      * {@code lookback} rows ({@code window[row][feature]}); only the last {@code lookback} are read.
      */
     public double[][] forecast(List<double[][]> windows, int horizon) throws OrtException {
+        return forecast(windows, horizon, this::run);
+    }
+
+    /** As {@link #forecast(List, int)}, with each model run made by {@code runner}. */
+    public double[][] forecast(List<double[][]> windows, int horizon, Runner runner) throws OrtException {
         if (horizon < 1) {
             throw new IllegalArgumentException("horizon must be at least 1");
         }
@@ -122,7 +168,7 @@ public final class OnnxForecaster implements AutoCloseable {
         double[][] out = new double[windows.size()][horizon];
         int done = 0;
         while (done < horizon) {
-            float[][] y = run(current.toArray(new float[0][][]));
+            float[][] y = runner.run(current.toArray(new float[0][][]));
             int take = Math.min(y[0].length, horizon - done);
             for (int b = 0; b < y.length; b++) {
                 for (int h = 0; h < take; h++) {

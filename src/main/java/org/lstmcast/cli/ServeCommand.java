@@ -1,0 +1,89 @@
+package org.lstmcast.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import org.lstmcast.data.DataException;
+import org.lstmcast.serve.InferenceServer;
+import org.lstmcast.serve.ServeConfig;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Serve the ONNX models of a repository DIR/<name>/<version>/model.onnx over HTTP: the Open Inference "
+                    + "Protocol (KServe V2) for any model, and forecasts in original units for forecasters.",
+            "",
+            "The repository is watched: new versions take over once loaded, removed ones leave after their requests, "
+                    + "broken files are reported and retried when they change. SIGTERM stops gracefully."},
+        footer = {"", "Per-model overrides: DIR/<name>/config.json {\"max_batch_size\", \"max_queue_delay_us\", \"max_queue\"};"
+                + " DIR/<name>/forecast.json for models trained elsewhere (see README)."})
+final class ServeCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--models", paramLabel = "DIR", description = "Model repository (default: ${DEFAULT-VALUE}).")
+    Path models = Path.of("models");
+
+    @Option(names = "--host", paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host = "127.0.0.1";
+
+    @Option(names = "--port", paramLabel = "N", description = "Port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port = 8080;
+
+    @Option(names = "--device", paramLabel = "D", description = "auto, cpu, cuda or cuda:ID (default: ${DEFAULT-VALUE}).")
+    String device = "auto";
+
+    @Option(names = "--max-batch-size", paramLabel = "N", description = "Most windows merged into one model run (default: ${DEFAULT-VALUE}).")
+    int maxBatchSize = 64;
+
+    @Option(names = "--max-queue-delay-us", paramLabel = "N", description = "Longest wait for more requests to batch with (default: ${DEFAULT-VALUE}: none, batch what is queued).")
+    long maxQueueDelayUs = 0;
+
+    @Option(names = "--max-queue", paramLabel = "N", description = "Requests that may wait per model before 503 (default: ${DEFAULT-VALUE}).")
+    int maxQueue = 1024;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Model runs in parallel per model (default: the number of cores).")
+    int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+    @Option(names = "--poll-seconds", paramLabel = "S", description = "How often the repository is checked for changes (default: ${DEFAULT-VALUE}).")
+    double pollSeconds = 2.0;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535 || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
+                || !(pollSeconds > 0)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "ports are 0..65535; batch size, queue and threads at least 1; delay >= 0; poll seconds > 0");
+        }
+        try {
+            org.lstmcast.serve.Devices.check(device);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (!Files.isDirectory(models)) {
+            throw new DataException(models + ": no such model repository (a folder of <name>/<version>/model.onnx)");
+        }
+        ServeConfig defaults = ServeConfig.defaults(models);
+        ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
+                pollSeconds, defaults.maxBodyBytes(), defaults.maxHorizon());
+        InferenceServer server = new InferenceServer(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "shutdown"));
+        int bound = server.start();
+        spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%n", models, host, bound);
+        spec.commandLine().getErr().flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+package org.lstmcast.repository;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The Triton layout {@code <repo>/<name>/<version>/model.onnx}, numeric versions, the highest the default. Names and
+ * versions are matched against strict patterns before they touch the file system, so a request can never name a
+ * path outside the repository.
+ */
+public final class ModelRepository {
+    public static final String MODEL_FILE = "model.onnx";
+    /** Model-level settings for serving: batching and limits. */
+    public static final String CONFIG_FILE = "config.json";
+    /** Forecast settings for models that carry no lstmcast metadata. */
+    public static final String FORECAST_FILE = "forecast.json";
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    private static final Pattern VERSION = Pattern.compile("[1-9][0-9]{0,17}");
+
+    private ModelRepository() {
+    }
+
+    public static boolean validName(String name) {
+        return name != null && NAME.matcher(name).matches() && !name.contains("..");
+    }
+
+    public static boolean validVersion(String version) {
+        return version != null && VERSION.matcher(version).matches();
+    }
+
+    /** The highest numeric version folder under {@code modelDir}, or 0 when there is none. */
+    public static long highestVersion(Path modelDir) throws IOException {
+        if (!Files.isDirectory(modelDir)) {
+            return 0;
+        }
+        try (Stream<Path> entries = Files.list(modelDir)) {
+            return entries.filter(Files::isDirectory)
+                    .map(p -> p.getFileName().toString())
+                    .filter(ModelRepository::validVersion)
+                    .mapToLong(Long::parseLong)
+                    .max().orElse(0);
+        }
+    }
+
+    /** Where the next version's model goes: {@code modelDir/<highest + 1>/model.onnx}. */
+    public static Path nextVersionFile(Path modelDir) throws IOException {
+        return modelDir.resolve(Long.toString(highestVersion(modelDir) + 1)).resolve(MODEL_FILE);
+    }
+}

@@ -1,0 +1,232 @@
+package org.lstmcast.serve;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import org.lstmcast.forecast.OnnxForecaster;
+
+/**
+ * Dynamic batching for one model version: windows of the same length from concurrent requests are merged into one
+ * model run of at most {@code maxBatch} rows. A worker takes whatever is queued when it becomes free, so an idle
+ * server adds no wait; with {@code maxDelayNanos > 0} it also waits that long for company, as Triton's
+ * {@code max_queue_delay_microseconds} does. The queue is bounded: beyond {@code maxQueue} waiting requests a
+ * submit fails at once, so overload is answered with 503, never with memory.
+ */
+final class Batcher implements AutoCloseable {
+    /** Thrown by {@link #submit} when the queue is full. */
+    static final class QueueFullException extends RuntimeException {
+        QueueFullException(String message) {
+            super(message);
+        }
+    }
+
+    private static final class Pending {
+        final float[][][] windows;
+        final CompletableFuture<float[][]> result = new CompletableFuture<>();
+        final long enqueued = System.nanoTime();
+
+        Pending(float[][][] windows) {
+            this.windows = windows;
+        }
+
+        int steps() {
+            return windows[0].length;
+        }
+    }
+
+    private final OnnxForecaster.Runner runner;
+    private final int maxBatch;
+    private final long maxDelayNanos;
+    private final int maxQueue;
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final List<Thread> workers = new ArrayList<>();
+    private final DistributionSummary batchSize;
+    private final Timer queueTime;
+    private final Timer computeTime;
+    private volatile boolean closed;
+
+    Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
+            MeterRegistry metrics, Tags tags) {
+        this.runner = runner;
+        this.maxBatch = Math.max(1, maxBatch);
+        this.maxDelayNanos = Math.max(0, maxDelayNanos);
+        this.maxQueue = Math.max(1, maxQueue);
+        this.batchSize = DistributionSummary.builder("lstmcast_batch_size").description("Windows per model run")
+                .tags(tags).serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512).register(metrics);
+        this.queueTime = Timer.builder("lstmcast_queue_seconds").description("Time a request waited for a model run")
+                .tags(tags).register(metrics);
+        this.computeTime = Timer.builder("lstmcast_compute_seconds").description("Time of one model run")
+                .tags(tags).register(metrics);
+        metrics.gauge("lstmcast_queue_depth", tags, queue, q -> {
+            lock.lock();
+            try {
+                return q.size();
+            } finally {
+                lock.unlock();
+            }
+        });
+        for (int i = 0; i < Math.max(1, threads); i++) {
+            Thread t = new Thread(this::work, "batcher-" + name + "-" + i);
+            t.setDaemon(true);
+            t.start();
+            workers.add(t);
+        }
+    }
+
+    /** Queues windows of equal length; the future completes with one output row per window. */
+    CompletableFuture<float[][]> submit(float[][][] windows) {
+        if (windows.length <= maxBatch) {
+            return enqueue(new Pending(windows));
+        }
+        // A request larger than one batch is cut into batches, answered together.
+        List<CompletableFuture<float[][]>> parts = new ArrayList<>();
+        for (int from = 0; from < windows.length; from += maxBatch) {
+            parts.add(enqueue(new Pending(java.util.Arrays.copyOfRange(windows, from, Math.min(windows.length, from + maxBatch)))));
+        }
+        return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
+            float[][] out = new float[windows.length][];
+            int k = 0;
+            for (CompletableFuture<float[][]> p : parts) {
+                for (float[] row : p.join()) {
+                    out[k++] = row;
+                }
+            }
+            return out;
+        });
+    }
+
+    private CompletableFuture<float[][]> enqueue(Pending p) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new ApiException(503, "the model is being unloaded");
+            }
+            if (queue.size() >= maxQueue) {
+                throw new QueueFullException("queue full (" + maxQueue + " requests waiting, --max-queue)");
+            }
+            queue.addLast(p);
+            arrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        return p.result;
+    }
+
+    private void work() {
+        while (true) {
+            List<Pending> batch;
+            try {
+                batch = next();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (batch == null) {
+                return;
+            }
+            run(batch);
+        }
+    }
+
+    /** Takes the oldest request and every queued one of the same length that fits, waiting for company if asked to. */
+    private List<Pending> next() throws InterruptedException {
+        lock.lock();
+        try {
+            while (queue.isEmpty()) {
+                if (closed) {
+                    return null;
+                }
+                arrived.await(100, TimeUnit.MILLISECONDS);
+            }
+            Pending first = queue.pollFirst();
+            List<Pending> batch = new ArrayList<>();
+            batch.add(first);
+            int rows = first.windows.length;
+            long deadline = first.enqueued + maxDelayNanos;
+            while (true) {
+                rows = gather(batch, first.steps(), rows);
+                long wait = deadline - System.nanoTime();
+                if (rows >= maxBatch || wait <= 0 || closed) {
+                    break;
+                }
+                arrived.awaitNanos(wait);
+            }
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int gather(List<Pending> batch, int steps, int rows) {
+        for (Iterator<Pending> it = queue.iterator(); it.hasNext() && rows < maxBatch; ) {
+            Pending p = it.next();
+            if (p.steps() == steps && rows + p.windows.length <= maxBatch) {
+                it.remove();
+                batch.add(p);
+                rows += p.windows.length;
+            }
+        }
+        return rows;
+    }
+
+    private void run(List<Pending> batch) {
+        long start = System.nanoTime();
+        int rows = 0;
+        for (Pending p : batch) {
+            rows += p.windows.length;
+            queueTime.record(start - p.enqueued, TimeUnit.NANOSECONDS);
+        }
+        float[][][] merged = new float[rows][][];
+        int k = 0;
+        for (Pending p : batch) {
+            for (float[][] w : p.windows) {
+                merged[k++] = w;
+            }
+        }
+        try {
+            float[][] out = runner.run(merged);
+            computeTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            batchSize.record(rows);
+            k = 0;
+            for (Pending p : batch) {
+                p.result.complete(java.util.Arrays.copyOfRange(out, k, k + p.windows.length));
+                k += p.windows.length;
+            }
+        } catch (Exception | Error e) {
+            for (Pending p : batch) {
+                p.result.completeExceptionally(e);
+            }
+        }
+    }
+
+    /** Stops taking requests; the workers finish what is queued, then end. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        for (Thread t : workers) {
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package org.lstmcast.serve;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import org.lstmcast.onnx.ModelReport;
+import org.lstmcast.onnx.OnnxInspector;
+import org.lstmcast.repository.ModelRepository;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The models being served, kept in step with the repository folder by polling it. A new or changed file is loaded
+ * beside what serves and takes over only once ready; a removed one is retired after its requests finish; a file
+ * that fails to load is reported with the reason and retried when it changes, while everything else keeps serving.
+ */
+final class ModelRegistry implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
+
+    /** What the registry knows of one version folder, loaded or not. */
+    record VersionStatus(String name, long version, String state, String reason, ModelVersion loaded) {
+    }
+
+    /** A file's identity for change detection: a copy in progress changes size or time between polls. */
+    private record Stamp(long size, long modified) {
+    }
+
+    private final ServeConfig config;
+    private final Device device;
+    private final MeterRegistry metrics;
+    private final Map<String, NavigableMap<Long, ModelVersion>> live = new ConcurrentHashMap<>();
+    private final Map<String, Stamp> stamps = new ConcurrentHashMap<>();
+    private final Map<String, String> failures = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService watcher;
+    private volatile boolean scanned;
+
+    ModelRegistry(ServeConfig config, MeterRegistry metrics) {
+        this.config = config;
+        this.device = Device.parse(config.device());
+        this.metrics = metrics;
+        this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "model-repository-watcher");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Loads what is there now, then keeps watching. */
+    void start() {
+        scan();
+        scanned = true;
+        long period = Math.max(50, (long) (config.pollSeconds() * 1000));
+        watcher.scheduleWithFixedDelay(() -> {
+            try {
+                scan();
+            } catch (RuntimeException e) {
+                LOG.error("scanning {} failed: {}", config.models(), e.toString());
+            }
+        }, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    boolean ready() {
+        return scanned;
+    }
+
+    /** The version to serve (the highest when {@code version} is null), held for the caller: release it after use. */
+    ModelVersion acquire(String name, String version) {
+        if (!ModelRepository.validName(name)) {
+            throw ApiException.notFound("unknown model '" + abbreviate(name) + "'");
+        }
+        if (version != null && !ModelRepository.validVersion(version)) {
+            throw ApiException.notFound("unknown version '" + abbreviate(version) + "' of model '" + name + "'");
+        }
+        for (int attempt = 0; attempt < 3; attempt++) {
+            NavigableMap<Long, ModelVersion> versions = live.get(name);
+            ModelVersion v = null;
+            if (versions != null && !versions.isEmpty()) {
+                v = version == null ? versions.lastEntry().getValue() : versions.get(Long.parseLong(version));
+            }
+            if (v == null) {
+                String key = version == null ? null : name + "/" + version;
+                if (key != null && failures.containsKey(key)) {
+                    throw ApiException.unavailable("model '" + name + "' version " + version + " failed to load: " + failures.get(key));
+                }
+                if (failures.keySet().stream().anyMatch(k -> k.startsWith(name + "/")) && version == null) {
+                    throw ApiException.unavailable("model '" + name + "' has no version ready: " + failures.entrySet().stream()
+                            .filter(e -> e.getKey().startsWith(name + "/")).map(Map.Entry::getValue).findFirst().orElse(""));
+                }
+                throw ApiException.notFound(version == null ? "unknown model '" + name + "'"
+                        : "unknown version " + version + " of model '" + name + "'");
+            }
+            if (v.acquire()) {
+                return v;
+            }
+            // Retired between lookup and acquire: a newer version has taken over; look again.
+        }
+        throw ApiException.unavailable("model '" + name + "' is being replaced; retry");
+    }
+
+    /** Every version folder found, loaded or failed, by name then version. */
+    List<VersionStatus> statuses() {
+        TreeMap<String, TreeMap<Long, VersionStatus>> all = new TreeMap<>();
+        live.forEach((name, versions) -> versions.forEach((v, mv) ->
+                all.computeIfAbsent(name, n -> new TreeMap<>()).put(v, new VersionStatus(name, v, "READY", null, mv))));
+        failures.forEach((key, reason) -> {
+            String name = key.substring(0, key.indexOf('/'));
+            long v = Long.parseLong(key.substring(key.indexOf('/') + 1));
+            all.computeIfAbsent(name, n -> new TreeMap<>()).putIfAbsent(v, new VersionStatus(name, v, "FAILED", reason, null));
+        });
+        List<VersionStatus> out = new ArrayList<>();
+        all.values().forEach(m -> out.addAll(m.values()));
+        return out;
+    }
+
+    synchronized void scan() {
+        Set<String> seen = new HashSet<>();
+        try (Stream<Path> names = Files.isDirectory(config.models()) ? Files.list(config.models()) : Stream.empty()) {
+            for (Path modelDir : names.sorted().toList()) {
+                String name = modelDir.getFileName().toString();
+                if (!Files.isDirectory(modelDir) || !ModelRepository.validName(name)) {
+                    continue;
+                }
+                try (Stream<Path> versions = Files.list(modelDir)) {
+                    for (Path versionDir : versions.sorted().toList()) {
+                        String v = versionDir.getFileName().toString();
+                        Path file = versionDir.resolve(ModelRepository.MODEL_FILE);
+                        if (ModelRepository.validVersion(v) && Files.isRegularFile(file)) {
+                            seen.add(name + "/" + v);
+                            refresh(name, Long.parseLong(v), modelDir, file);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.error("cannot read the model repository {}: {}", config.models(), e.toString());
+            return;
+        }
+        // Versions whose folder or file is gone: retire them (after in-flight requests) and forget failures.
+        for (String name : List.copyOf(live.keySet())) {
+            NavigableMap<Long, ModelVersion> versions = live.get(name);
+            for (Long v : List.copyOf(versions.keySet())) {
+                if (!seen.contains(name + "/" + v)) {
+                    ModelVersion old = versions.remove(v);
+                    stamps.remove(name + "/" + v);
+                    LOG.info("unloading {} version {}: removed from the repository", name, v);
+                    old.retire();
+                }
+            }
+            if (versions.isEmpty()) {
+                live.remove(name, versions);
+            }
+        }
+        failures.keySet().removeIf(k -> !seen.contains(k));
+        stamps.keySet().removeIf(k -> !seen.contains(k));
+    }
+
+    private void refresh(String name, long version, Path modelDir, Path file) {
+        String key = name + "/" + version;
+        Stamp stamp;
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            stamp = new Stamp(a.size(), a.lastModifiedTime().toMillis());
+        } catch (IOException e) {
+            return;
+        }
+        if (stamp.equals(stamps.get(key))) {
+            return;
+        }
+        stamps.put(key, stamp);
+        try {
+            ModelReport report = OnnxInspector.inspect(file);
+            ModelSettings settings = ModelSettings.read(modelDir, config);
+            ModelVersion loaded = ModelVersion.load(name, version, file, report, settings, config, device, metrics);
+            ModelVersion old = live.computeIfAbsent(name, n -> new ConcurrentSkipListMap<>()).put(version, loaded);
+            failures.remove(key);
+            if (old != null) {
+                old.retire();
+            }
+            LOG.info("{} {} version {} ({}, {})", old == null ? "loaded" : "reloaded", name, version, loaded.provider,
+                    loaded.canForecast() ? "forecasts" : "raw inference only");
+        } catch (Exception | LinkageError e) {
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+            failures.put(key, reason);
+            LOG.warn("cannot load {} version {}: {}", name, version, reason);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        String clean = s.replaceAll("[^\\x20-\\x7e]", "?");
+        return clean.length() <= 64 ? clean : clean.substring(0, 61) + "...";
+    }
+
+    @Override
+    public void close() {
+        watcher.shutdownNow();
+        try {
+            watcher.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (NavigableMap<Long, ModelVersion> versions : live.values()) {
+            versions.values().forEach(ModelVersion::retire);
+        }
+        live.clear();
+    }
+}

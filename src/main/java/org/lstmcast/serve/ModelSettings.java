@@ -1,0 +1,89 @@
+package org.lstmcast.serve;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Scaling;
+
+/**
+ * Per-model settings from the optional files beside the versions: {@code config.json} (batching overrides) and
+ * {@code forecast.json} (how to forecast with a model that carries no lstmcast metadata).
+ */
+record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, ForecastOverride forecast) {
+
+    /** What {@code forecast.json} says; every field optional. */
+    record ForecastOverride(String input, String output, boolean timeMajor, int lookback, Scaling scaling) {
+        ForecastSpec apply(ForecastSpec base) {
+            String in = input != null ? input : base.inputName();
+            String out = output != null ? output : base.outputName();
+            int lb = lookback > 0 ? lookback : base.lookback();
+            return new ForecastSpec(in, out, lb, base.horizon(), base.features(), base.target(), base.transform(),
+                    base.timeColumn());
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static ModelSettings read(Path modelDir, ServeConfig defaults) throws IOException {
+        int maxBatch = defaults.maxBatchSize();
+        long delay = defaults.maxQueueDelayUs();
+        int maxQueue = defaults.maxQueue();
+        Path config = modelDir.resolve("config.json");
+        if (Files.isRegularFile(config)) {
+            JsonNode c = JSON.readTree(config.toFile());
+            maxBatch = positive(c, "max_batch_size", maxBatch);
+            delay = c.has("max_queue_delay_us") ? Math.max(0, c.get("max_queue_delay_us").asLong()) : delay;
+            maxQueue = positive(c, "max_queue", maxQueue);
+        }
+        ForecastOverride forecast = null;
+        Path fc = modelDir.resolve("forecast.json");
+        if (Files.isRegularFile(fc)) {
+            JsonNode f = JSON.readTree(fc.toFile());
+            Scaling scaling = null;
+            if (f.hasNonNull("scaling")) {
+                JsonNode s = f.get("scaling");
+                scaling = new Scaling(doubles(s.get("min")), doubles(s.get("max")), f.path("target_index").asInt(0));
+            }
+            String layout = f.path("layout").asText("batch_major");
+            if (!layout.equals("batch_major") && !layout.equals("time_major")) {
+                throw new IllegalArgumentException("forecast.json: layout must be batch_major or time_major, got " + layout);
+            }
+            forecast = new ForecastOverride(text(f, "input"), text(f, "output"), layout.equals("time_major"),
+                    f.path("lookback").asInt(0), scaling);
+        }
+        return new ModelSettings(maxBatch, delay, maxQueue, forecast);
+    }
+
+    private static int positive(JsonNode c, String key, int fallback) {
+        if (!c.has(key)) {
+            return fallback;
+        }
+        int v = c.get(key).asInt(-1);
+        if (v < 1) {
+            throw new IllegalArgumentException("config.json: " + key + " must be a positive integer");
+        }
+        return v;
+    }
+
+    private static String text(JsonNode n, String key) {
+        return n.hasNonNull(key) ? n.get(key).asText() : null;
+    }
+
+    private static double[] doubles(JsonNode n) {
+        if (n == null || !n.isArray()) {
+            throw new IllegalArgumentException("forecast.json: scaling.min and scaling.max must be arrays of numbers");
+        }
+        double[] out = new double[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!n.get(i).isNumber()) {
+                throw new IllegalArgumentException("forecast.json: scaling values must be numbers");
+            }
+            out[i] = n.get(i).asDouble();
+        }
+        return out;
+    }
+}

@@ -1,0 +1,113 @@
+package org.lstmcast.serve;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.lstmcast.forecast.ForecastSpec;
+
+/** Reading and checking request bodies; every problem becomes a 400 that says what is wrong and where. */
+final class Requests {
+    static final int MAX_WINDOWS = 4096;
+    static final int MAX_WINDOW_ROWS = 100_000;
+
+    private Requests() {
+    }
+
+    /** The windows of a forecast request, {@code [window][row][feature]}. */
+    static List<double[][]> windows(JsonNode body, ForecastSpec spec) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.badRequest("the body must be a JSON object: {\"inputs\": [window, ...], \"horizon\": H}");
+        }
+        JsonNode inputs = body.get("inputs");
+        if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
+            throw ApiException.badRequest("'inputs' must be a non-empty array of windows");
+        }
+        if (inputs.size() > MAX_WINDOWS) {
+            throw ApiException.badRequest("too many windows: " + inputs.size() + " (the limit is " + MAX_WINDOWS + " per request)");
+        }
+        List<double[][]> out = new ArrayList<>(inputs.size());
+        int features = spec.featureCount();
+        for (int w = 0; w < inputs.size(); w++) {
+            JsonNode window = inputs.get(w);
+            if (!window.isArray() || window.isEmpty()) {
+                throw ApiException.badRequest("inputs[" + w + "] must be a non-empty array");
+            }
+            if (window.size() > MAX_WINDOW_ROWS) {
+                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps (the limit is " + MAX_WINDOW_ROWS + ")");
+            }
+            if (spec.lookback() > 0 && window.size() < spec.lookback()) {
+                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps; the model needs at least "
+                        + spec.lookback());
+            }
+            double[][] rows = new double[window.size()][];
+            for (int r = 0; r < window.size(); r++) {
+                JsonNode step = window.get(r);
+                if (step.isArray()) {
+                    if (step.size() != features) {
+                        throw ApiException.badRequest("inputs[" + w + "][" + r + "] has " + step.size() + " values; the model reads "
+                                + features + " feature(s) " + spec.features());
+                    }
+                    rows[r] = new double[features];
+                    for (int f = 0; f < features; f++) {
+                        rows[r][f] = number(step.get(f), "inputs[" + w + "][" + r + "][" + f + "]");
+                    }
+                } else if (features == 1) {
+                    rows[r] = new double[] {number(step, "inputs[" + w + "][" + r + "]")};
+                } else {
+                    throw ApiException.badRequest("inputs[" + w + "][" + r + "] must be a list of " + features + " values "
+                            + spec.features());
+                }
+            }
+            out.add(rows);
+        }
+        if (spec.lookback() == 0) {
+            int len = out.get(0).length;
+            if (out.stream().anyMatch(w -> w.length != len)) {
+                throw ApiException.badRequest("this model takes windows as sent: all windows of one request need the same length");
+            }
+        }
+        return out;
+    }
+
+    static int horizon(JsonNode body, ForecastSpec spec, int maxHorizon) {
+        JsonNode h = body.get("horizon");
+        if (h == null || h.isNull()) {
+            return spec.horizon();
+        }
+        if (!h.isIntegralNumber() || !h.canConvertToInt()) {
+            throw ApiException.badRequest("'horizon' must be a whole number");
+        }
+        int horizon = h.asInt();
+        if (horizon < 1 || horizon > maxHorizon) {
+            throw ApiException.badRequest("'horizon' must be between 1 and " + maxHorizon + ", got " + horizon);
+        }
+        if (horizon > spec.horizon() && !spec.univariate()) {
+            throw ApiException.badRequest("this model forecasts " + spec.horizon() + " steps from " + spec.featureCount()
+                    + " features; going further would need the other features' future, so 'horizon' is at most " + spec.horizon());
+        }
+        return horizon;
+    }
+
+    static double number(JsonNode n, String where) {
+        if (n == null || !n.isNumber()) {
+            throw ApiException.badRequest(where + " must be a number, got " + (n == null ? "nothing" : kind(n)));
+        }
+        double v = n.asDouble();
+        if (!Double.isFinite(v) || Math.abs(v) > Float.MAX_VALUE) {
+            throw ApiException.badRequest(where + " is out of range for float32");
+        }
+        return v;
+    }
+
+    static String kind(JsonNode n) {
+        return switch (n.getNodeType()) {
+            case STRING -> "a string";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            default -> n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+}
