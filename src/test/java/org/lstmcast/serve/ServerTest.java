@@ -1,0 +1,361 @@
+package org.lstmcast.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.data.CsvReader;
+import org.lstmcast.data.Windows;
+import org.lstmcast.forecast.OnnxForecaster;
+
+/** The real server on a loopback port, called over HTTP. */
+class ServerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @TempDir
+    static Path repo;
+    static InferenceServer server;
+    static String base;
+    static double[][] dax;
+
+    @BeforeAll
+    static void start() throws Exception {
+        copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
+        copy(Path.of("models/co2/1/model.onnx"), repo.resolve("co2/1/model.onnx"));
+        copy(fixture("helper_dense.onnx"), repo.resolve("dense/1/model.onnx"));
+        ServeConfig c = ServeConfig.defaults(repo);
+        server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 2000, 64, 2, 0.2, 1 << 20, 1000));
+        base = "http://127.0.0.1:" + server.start();
+        dax = CsvReader.read(Path.of("data/eustockmarkets_daily.csv"), List.of("DAX"), null).values();
+        assertEquals(16L << 20, c.maxBodyBytes());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void healthAndMetadata() throws Exception {
+        assertEquals(200, get("/v2/health/live").statusCode());
+        assertEquals(200, get("/v2/health/ready").statusCode());
+        JsonNode server = json(get("/v2"));
+        assertEquals("lstmcast", server.path("name").asText());
+        JsonNode meta = json(get("/v2/models/dax"));
+        assertEquals("onnx_onnxv1", meta.path("platform").asText());
+        assertEquals("input", meta.path("inputs").get(0).path("name").asText());
+        assertEquals("[-1,-1,1]", meta.path("inputs").get(0).path("shape").toString());
+        assertEquals("FP32", meta.path("outputs").get(0).path("datatype").asText());
+        assertEquals("CPUExecutionProvider", meta.path("parameters").path("execution_provider").asText());
+        assertEquals(200, get("/v2/models/dax/versions/1").statusCode());
+        assertEquals(200, get("/v2/models/dax/ready").statusCode());
+        assertEquals(404, get("/v2/models/dax/versions/7/ready").statusCode());
+        JsonNode list = json(get("/v1/models"));
+        assertTrue(list.path("models").size() >= 3, list.toString());
+        JsonNode dense = find(list, "dense", "1");
+        assertEquals("READY", dense.path("state").asText());
+        assertTrue(dense.path("forecast").isNull(), "a dense model is served raw, not as a forecaster");
+    }
+
+    @Test
+    void forecastsEqualTheModelsOwnOnnxRuntimeResults() throws Exception {
+        List<double[][]> windows = new ArrayList<>();
+        StringBuilder body = new StringBuilder("{\"inputs\": [");
+        for (int origin = 200; origin < 1860; origin += 331) {
+            double[][] w = Windows.window(dax, origin, 40);
+            windows.add(w);
+            body.append(windows.size() > 1 ? "," : "").append('[');
+            for (int r = 0; r < w.length; r++) {
+                body.append(r > 0 ? "," : "").append(w[r][0]);
+            }
+            body.append(']');
+        }
+        body.append("], \"horizon\": 12}");
+        HttpResponse<String> r = post("/v1/models/dax/forecast", body.toString());
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode answer = json(r);
+        assertEquals("dax", answer.path("model_name").asText());
+        assertEquals("1", answer.path("model_version").asText());
+        try (OnnxForecaster direct = OnnxForecaster.open(Path.of("models/dax/1/model.onnx"))) {
+            double[][] expected = direct.forecast(windows, 12);
+            for (int i = 0; i < windows.size(); i++) {
+                for (int h = 0; h < 12; h++) {
+                    assertEquals((float) expected[i][h], answer.path("forecasts").get(i).get(h).floatValue(), 0f,
+                            "window " + i + " step " + h);
+                }
+            }
+        }
+    }
+
+    @Test
+    void inferenceProtocolTakesNestedOrFlatDataAndCoercesTypes() throws Exception {
+        double[][] w = Windows.window(dax, 999, 30);
+        StringBuilder nested = new StringBuilder();
+        StringBuilder flat = new StringBuilder();
+        for (int r = 0; r < 30; r++) {
+            nested.append(r > 0 ? "," : "").append('[').append(w[r][0]).append(']');
+            flat.append(r > 0 ? "," : "").append(w[r][0]);
+        }
+        String a = "{\"id\": \"req-7\", \"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], \"datatype\": \"FP32\", "
+                + "\"data\": [[" + nested + "]]}], \"outputs\": [{\"name\": \"forecast\"}]}";
+        String b = "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], \"datatype\": \"FP64\", \"data\": [" + flat + "]}]}";
+        JsonNode ra = json(post("/v2/models/dax/infer", a));
+        JsonNode rb = json(post("/v2/models/dax/versions/1/infer", b));
+        assertEquals("req-7", ra.path("id").asText());
+        assertEquals("[1,5]", ra.path("outputs").get(0).path("shape").toString());
+        assertEquals(ra.path("outputs").get(0).path("data"), rb.path("outputs").get(0).path("data"));
+        JsonNode viaForecast = json(post("/v1/models/dax/forecast", "{\"inputs\": [[" + flat + "]]}"));
+        for (int h = 0; h < 5; h++) {
+            assertEquals(viaForecast.path("forecasts").get(0).get(h).floatValue(),
+                    ra.path("outputs").get(0).path("data").get(h).floatValue(), 0f);
+        }
+        // Any float model can be called raw: the dense fixture computes 0.5a - b + 2c + 0.25d + 0.1.
+        JsonNode dense = json(post("/v2/models/dense/infer",
+                "{\"inputs\": [{\"name\": \"features\", \"shape\": [2, 4], \"datatype\": \"INT32\", \"data\": [1, 2, 3, 4, 0, 0, 0, 0]}]}"));
+        assertEquals(0.5 - 2 + 6 + 1 + 0.1, dense.path("outputs").get(0).path("data").get(0).asDouble(), 1e-5);
+        assertEquals(0.1, dense.path("outputs").get(0).path("data").get(1).asDouble(), 1e-6);
+    }
+
+    @Test
+    void clientMistakesAre4xxWithAnErrorMessage() throws Exception {
+        String window = "[" + String.join(",", Collections.nCopies(30, "5000")) + "]";
+        assertError(post("/v1/models/dax/forecast", "{not json"), 400, "malformed JSON");
+        assertError(post("/v1/models/dax/forecast", ""), 400, "empty body");
+        assertError(post("/v1/models/dax/forecast", "[1, 2]"), 400, "JSON object");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": []}"), 400, "non-empty");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [[1, 2, 3]]}"), 400, "at least 30");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "\"x\"]") + "]}"), 400, "must be a number");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "NaN]") + "]}"), 400, "malformed JSON");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "1e999]") + "]}"), 400, "out of range");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 0}"), 400, "horizon");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 1000000}"), 400, "horizon");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 2.5}"), 400, "whole number");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "[1, 2]]") + "]}"), 400, "feature");
+        assertError(post("/v1/models/dense/forecast", "{\"inputs\": [" + window + "]}"), 400, "not a forecaster");
+        assertError(post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 2], "
+                + "\"datatype\": \"FP32\", \"data\": []}]}"), 400, "shape");
+        assertError(post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 3, 1], "
+                + "\"datatype\": \"FP32\", \"data\": [1, 2]}]}"), 400, "needs 3");
+        assertError(post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", "
+                + "\"data\": [1]}]}"), 400, "unknown input");
+        assertError(post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 1], "
+                + "\"datatype\": \"BYTES\", \"data\": [\"a\"]}]}"), 400, "BYTES");
+        assertError(post("/v1/models/nope/forecast", "{}"), 404, "unknown model");
+        assertError(post("/v1/models/dax/versions/9/forecast", "{}"), 404, "unknown version");
+        assertError(post("/v1/models/..%2F..%2Fetc/forecast", "{}"), 404, "");
+        assertError(get("/v2/models/dax/versions/01"), 404, "unknown version");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [[" + "1,".repeat(600_000) + "1]]}"), 413, "limit");
+        assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString()), 405, "not allowed");
+        assertError(get("/v3/nothing"), 404, "");
+        StringBuilder deep = new StringBuilder();
+        deep.append("[".repeat(5000)).append("]".repeat(5000));
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": " + deep + "}"), 400, "malformed JSON");
+    }
+
+    @Test
+    void concurrentRequestsAreBatchedTogether() throws Exception {
+        String window = "[" + String.join(",", Collections.nCopies(30, "4000.5")) + "]";
+        double before = batchStats("co2")[1];
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<Integer>> calls = new ArrayList<>();
+            for (int i = 0; i < 320; i++) {
+                calls.add(pool.submit(() -> post("/v1/models/co2/forecast", "{\"inputs\": [" + window + "]}").statusCode()));
+            }
+            for (Future<Integer> f : calls) {
+                assertEquals(200, f.get());
+            }
+        } finally {
+            pool.shutdown();
+        }
+        double[] stats = batchStats("co2");
+        double runs = stats[1] - before;
+        assertTrue(runs > 0 && runs < 320, "320 requests took " + runs + " model runs");
+        assertTrue(stats[0] / stats[1] > 1.5, "mean batch size " + stats[0] / stats[1]);
+    }
+
+    @Test
+    void repositoryChangesTakeEffectWhileServing() throws Exception {
+        Path model = repo.resolve("hot/1/model.onnx");
+        copy(Path.of("models/dax/1/model.onnx"), model);
+        awaitTrue(() -> status("/v2/models/hot/ready") == 200, "a new model is picked up");
+        String window = "{\"inputs\": [[" + String.join(",", Collections.nCopies(30, "100")) + "]]}";
+        assertEquals("1", json(post("/v1/models/hot/forecast", window)).path("model_version").asText());
+
+        // A new version takes over as the default.
+        copy(Path.of("models/co2/1/model.onnx"), repo.resolve("hot/2/model.onnx"));
+        awaitTrue(() -> status("/v2/models/hot/versions/2/ready") == 200, "version 2 loads");
+        assertEquals("2", json(post("/v1/models/hot/forecast", window)).path("model_version").asText());
+
+        // A broken version 3 is reported and version 2 keeps serving.
+        Files.createDirectories(repo.resolve("hot/3"));
+        Files.write(repo.resolve("hot/3/model.onnx"), Files.readAllBytes(fixture("truncated.onnx")));
+        awaitTrue(() -> find(jsonQuiet("/v1/models"), "hot", "3") != null, "the failure is listed");
+        JsonNode failed = find(json(get("/v1/models")), "hot", "3");
+        assertEquals("FAILED", failed.path("state").asText());
+        assertTrue(failed.path("reason").asText().contains("not an ONNX model"), failed.toString());
+        assertEquals("2", json(post("/v1/models/hot/forecast", window)).path("model_version").asText());
+        assertEquals(503, post("/v1/models/hot/versions/3/forecast", window).statusCode());
+
+        // Fixed in place (the rest of the copy arrives): retried and served.
+        Files.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("hot/3/model.onnx"), StandardCopyOption.REPLACE_EXISTING);
+        awaitTrue(() -> status("/v2/models/hot/versions/3/ready") == 200, "the repaired file loads");
+
+        // Removed: gone from the API.
+        deleteTree(repo.resolve("hot"));
+        awaitTrue(() -> status("/v2/models/hot/ready") == 404, "a removed model is unloaded");
+        assertError(post("/v1/models/hot/forecast", window), 404, "unknown model");
+        assertEquals(200, post("/v1/models/dax/forecast", window).statusCode(), "others unaffected");
+    }
+
+    @Test
+    void pytorchModelDroppedInServesWithoutAnyOtherFile() throws Exception {
+        JsonNode ref = JSON.readTree(fixture("torch_lstm_univariate.expected.json").toFile());
+        copy(fixture("torch_lstm_univariate.onnx"), repo.resolve("torch/1/model.onnx"));
+        awaitTrue(() -> status("/v2/models/torch/ready") == 200, "the PyTorch export loads");
+        String body = "{\"inputs\": " + ref.get("windows").toString() + "}";
+        JsonNode r = json(post("/v1/models/torch/forecast", body));
+        for (int b = 0; b < ref.get("expected").size(); b++) {
+            for (int h = 0; h < 3; h++) {
+                double want = ref.get("expected").get(b).get(h).asDouble();
+                assertEquals(want, r.path("forecasts").get(b).get(h).asDouble(), 1e-4 * Math.max(1, Math.abs(want)));
+            }
+        }
+        JsonNode raw = json(post("/v2/models/torch/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [5, 30, 1], "
+                + "\"datatype\": \"FP32\", \"data\": " + ref.get("windows") + "}]}"));
+        assertEquals(ref.get("expected").get(4).get(2).asDouble(), raw.path("outputs").get(0).path("data").get(14).asDouble(), 1e-3);
+    }
+
+    @Test
+    void fullQueueIsAnswered503WithRetryAfter() throws Exception {
+        Path dir = repo.resolve("tiny");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 1, \"max_queue\": 1}");
+        copy(Path.of("models/dax/1/model.onnx"), dir.resolve("1/model.onnx"));
+        awaitTrue(() -> status("/v2/models/tiny/ready") == 200, "tiny loads");
+        String window = "[" + String.join(",", Collections.nCopies(30, "100")) + "]";
+        String many = "{\"inputs\": [" + String.join(",", Collections.nCopies(200, window)) + "]}";
+        HttpResponse<String> r = post("/v1/models/tiny/forecast", many);
+        assertError(r, 503, "queue full");
+        assertEquals("1", r.headers().firstValue("Retry-After").orElse(""));
+        assertEquals(200, post("/v1/models/tiny/forecast", "{\"inputs\": [" + window + "]}").statusCode(), "recovers");
+    }
+
+    // --- helpers
+
+    static Path fixture(String name) throws Exception {
+        return Path.of(ServerTest.class.getResource("/fixtures/" + name).toURI());
+    }
+
+    static void copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to.getParent());
+        Path tmp = to.resolveSibling(".copy.tmp");
+        Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    static HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> post(String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static int status(String path) {
+        try {
+            return get(path).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    static JsonNode json(HttpResponse<String> r) throws IOException {
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    static JsonNode jsonQuiet(String path) {
+        try {
+            return JSON.readTree(get(path).body());
+        } catch (Exception e) {
+            return JSON.createObjectNode();
+        }
+    }
+
+    static JsonNode find(JsonNode list, String name, String version) {
+        for (JsonNode m : list.path("models")) {
+            if (m.path("name").asText().equals(name) && m.path("version").asText().equals(version)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    static void assertError(HttpResponse<String> r, int status, String contains) throws IOException {
+        assertEquals(status, r.statusCode(), r.body());
+        JsonNode body = JSON.readTree(r.body());
+        assertTrue(body.path("error").isTextual(), r.body());
+        assertTrue(body.path("error").asText().contains(contains), r.body());
+        assertFalse(r.body().contains("\tat "), r.body());
+    }
+
+    static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("timed out waiting until " + what);
+    }
+
+    /** {sum, count} of the batch-size summary of a model in /metrics. */
+    static double[] batchStats(String model) throws Exception {
+        String text = get("/metrics").body();
+        return new double[] {metric(text, "lstmcast_batch_size_sum", model), metric(text, "lstmcast_batch_size_count", model)};
+    }
+
+    static double metric(String text, String name, String model) {
+        Matcher m = Pattern.compile("^" + name + "\\{[^}]*model=\"" + model + "\"[^}]*\\} ([0-9.eE+-]+)$", Pattern.MULTILINE)
+                .matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+}
