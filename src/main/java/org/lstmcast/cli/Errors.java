@@ -16,7 +16,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
             throw pe;
         }
         String message;
-        if (e instanceof DataException || e instanceof IllegalArgumentException) {
+        if (e instanceof DataException || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
             message = e.getMessage();
         } else if (e instanceof java.io.IOException) {
             message = "I/O error: " + e.getMessage();

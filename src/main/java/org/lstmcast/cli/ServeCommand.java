@@ -74,16 +74,20 @@ final class ServeCommand implements Callable<Integer> {
         ServeConfig defaults = ServeConfig.defaults(models);
         ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
                 pollSeconds, defaults.maxBodyBytes(), defaults.maxHorizon());
-        InferenceServer server = new InferenceServer(config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "shutdown"));
-        int bound = server.start();
-        spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%n", models, host, bound);
-        spec.commandLine().getErr().flush();
-        stopped.await();
+        org.lstmcast.serve.Devices.requireAvailable(device);
+        CountDownLatch stop = new CountDownLatch(1);
+        // SIGTERM and Ctrl-C end the wait below, so shutdown is the normal path and the exit code is 0.
+        for (String name : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> stop.countDown());
+        }
+        try (InferenceServer server = new InferenceServer(config)) {
+            int bound = server.start();
+            spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%n", models, host, bound);
+            spec.commandLine().getErr().flush();
+            stop.await();
+            spec.commandLine().getErr().println("lstmcast serve: stopping; finishing the requests in flight");
+            spec.commandLine().getErr().flush();
+        }
         return 0;
     }
 }

@@ -9,4 +9,24 @@ public final class Devices {
     public static void check(String device) {
         Device.parse(device);
     }
+
+    /**
+     * Fails fast when {@code cuda} was asked for and CUDA cannot be used here.
+     *
+     * @throws IllegalStateException with ONNX Runtime's reason
+     */
+    public static void requireAvailable(String device) {
+        Device d = Device.parse(device);
+        if (d.kind() != Device.Kind.CUDA) {
+            return;
+        }
+        org.lstmcast.forecast.Ort.environment();
+        try (ai.onnxruntime.OrtSession.SessionOptions options = new ai.onnxruntime.OrtSession.SessionOptions()) {
+            d.configure(options);
+        } catch (ai.onnxruntime.OrtException e) {
+            String reason = e.getMessage() == null ? e.getCode().toString() : e.getMessage().lines().findFirst().orElse("");
+            throw new IllegalStateException("--device " + device + ": CUDA cannot be used here: " + reason
+                    + " (the CPU build has no CUDA provider: build with -Pgpu on a machine with CUDA 12 and cuDNN 9)");
+        }
+    }
 }

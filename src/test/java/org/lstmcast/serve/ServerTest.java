@@ -268,6 +268,33 @@ class ServerTest {
         assertEquals(200, post("/v1/models/tiny/forecast", "{\"inputs\": [" + window + "]}").statusCode(), "recovers");
     }
 
+    @Test
+    void forecastJsonScalesTheInputsOfAModelFromElsewhere() throws Exception {
+        Path dir = repo.resolve("scaled");
+        Files.createDirectories(dir);
+        // The PyTorch model was "trained" on values scaled to [0, 1] over 50..150: the server scales in and out.
+        Files.writeString(dir.resolve("forecast.json"),
+                "{\"lookback\": 30, \"scaling\": {\"min\": [50], \"max\": [150]}, \"target_index\": 0}");
+        copy(fixture("torch_lstm_univariate.onnx"), dir.resolve("1/model.onnx"));
+        awaitTrue(() -> status("/v2/models/scaled/ready") == 200, "the scaled model loads");
+        StringBuilder raw = new StringBuilder();
+        StringBuilder scaled = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            double v = 100 + 10 * Math.sin(i / 3.0);
+            raw.append(i > 0 ? "," : "").append(v);
+            if (i >= 10) {
+                scaled.append(i > 10 ? "," : "").append((v - 50) / 100);
+            }
+        }
+        JsonNode served = json(post("/v1/models/scaled/forecast", "{\"inputs\": [[" + raw + "]]}"));
+        JsonNode direct = json(post("/v2/models/scaled/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 30, 1], "
+                + "\"datatype\": \"FP64\", \"data\": [" + scaled + "]}]}"));
+        for (int h = 0; h < 3; h++) {
+            double expected = direct.path("outputs").get(0).path("data").get(h).asDouble() * 100 + 50;
+            assertEquals(expected, served.path("forecasts").get(0).get(h).asDouble(), 1e-3, "step " + h);
+        }
+    }
+
     // --- helpers
 
     static Path fixture(String name) throws Exception {
