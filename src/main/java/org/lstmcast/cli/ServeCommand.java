@@ -56,12 +56,35 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--poll-seconds", paramLabel = "S", description = "How often the repository is checked for changes (default: ${DEFAULT-VALUE}).")
     double pollSeconds = 2.0;
 
+    @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:LSTMCAST_API_KEY}",
+            description = "Require 'Authorization: Bearer KEY' on every endpoint but the health checks (default: $LSTMCAST_API_KEY, else none).")
+    String apiKey;
+
+    @Option(names = "--max-body-bytes", paramLabel = "N", description = "Largest request body (default: ${DEFAULT-VALUE}).")
+    long maxBodyBytes = ServeConfig.Limits.defaults().maxBodyBytes();
+
+    @Option(names = "--max-windows", paramLabel = "N", description = "Windows per forecast request (default: ${DEFAULT-VALUE}).")
+    int maxWindows = ServeConfig.Limits.defaults().maxWindows();
+
+    @Option(names = "--max-window-length", paramLabel = "N", description = "Steps per window (default: ${DEFAULT-VALUE}).")
+    int maxWindowLength = ServeConfig.Limits.defaults().maxWindowLength();
+
+    @Option(names = "--max-horizon", paramLabel = "N", description = "Steps a forecast may ask for (default: ${DEFAULT-VALUE}).")
+    int maxHorizon = ServeConfig.Limits.defaults().maxHorizon();
+
+    @Option(names = "--max-models", paramLabel = "N", description = "Model versions loaded at once (default: ${DEFAULT-VALUE}).")
+    int maxModels = ServeConfig.Limits.defaults().maxModels();
+
+    @Option(names = "--request-timeout-ms", paramLabel = "N", description = "Longest a request waits for its model runs before 503 (default: ${DEFAULT-VALUE}).")
+    long requestTimeoutMs = ServeConfig.Limits.defaults().requestTimeoutMs();
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535 || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
-                || !(pollSeconds > 0)) {
+                || !(pollSeconds > 0) || maxBodyBytes < 1 || maxWindows < 1 || maxWindowLength < 1 || maxHorizon < 1
+                || maxModels < 1 || requestTimeoutMs < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(),
-                    "ports are 0..65535; batch size, queue and threads at least 1; delay >= 0; poll seconds > 0");
+                    "ports are 0..65535; delays >= 0; poll seconds > 0; every size, count and timeout at least 1");
         }
         try {
             org.lstmcast.serve.Devices.check(device);
@@ -71,9 +94,9 @@ final class ServeCommand implements Callable<Integer> {
         if (!Files.isDirectory(models)) {
             throw new DataException(models + ": no such model repository (a folder of <name>/<version>/model.onnx)");
         }
-        ServeConfig defaults = ServeConfig.defaults(models);
         ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
-                pollSeconds, defaults.maxBodyBytes(), defaults.maxHorizon());
+                pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
+                requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey);
         org.lstmcast.serve.Devices.requireAvailable(device);
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM and Ctrl-C end the wait below, so shutdown is the normal path and the exit code is 0.

@@ -13,11 +13,12 @@ import org.lstmcast.forecast.ForecastSpec;
  * @param problems        why not, one reason each; empty when servable
  * @param notes           things worth knowing that do not stop forecasting
  * @param forecast        the forecast settings found (metadata or signature), or null
+ * @param unsafe          true when loading the file would read data outside its folder; it must not be loaded
  */
 public record ModelReport(String file, long irVersion, Map<String, Long> opsets, String producer, String docString,
                           List<Tensor> inputs, List<Tensor> outputs, Map<String, Integer> operators,
                           Map<String, String> metadata, boolean servable, List<String> problems, List<String> notes,
-                          ForecastSpec forecast) {
+                          ForecastSpec forecast, boolean unsafe) {
 
     /**
      * A graph input or output. Dims are numbers for fixed sizes, names for symbolic ones and "?" for unknown.

@@ -55,18 +55,21 @@ public final class OnnxInspector {
         List<String> problems = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         walk(graph, operators, problems);
+        int before = problems.size();
         checkExternalData(graph, problems);
+        boolean unsafe = problems.size() > before;
         Map<String, String> metadata = new LinkedHashMap<>();
         model.getMetadataPropsList().forEach(p -> metadata.put(p.getKey(), p.getValue()));
 
-        String loadError = tryLoad(file);
+        // Never hand ONNX Runtime a file that would make it read outside the model's folder.
+        String loadError = unsafe ? null : tryLoad(file);
         if (loadError != null) {
             problems.add("ONNX Runtime cannot load it: " + loadError);
         }
         ForecastSpec spec = forecastSpec(inputs, outputs, metadata, problems, notes);
         String producer = (model.getProducerName() + " " + model.getProducerVersion()).trim();
         return new ModelReport(file.toString(), model.getIrVersion(), opsets, producer, model.getDocString(), inputs,
-                outputs, operators, metadata, problems.isEmpty(), problems, notes, problems.isEmpty() ? spec : null);
+                outputs, operators, metadata, problems.isEmpty(), problems, notes, problems.isEmpty() ? spec : null, unsafe);
     }
 
     private static OnnxMl.ModelProto parse(Path file) {

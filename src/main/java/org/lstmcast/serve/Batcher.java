@@ -181,6 +181,11 @@ final class Batcher implements AutoCloseable {
     }
 
     private void run(List<Pending> batch) {
+        // A request that timed out meanwhile was cancelled: no need to compute its answer.
+        batch.removeIf(p -> p.result.isDone());
+        if (batch.isEmpty()) {
+            return;
+        }
         long start = System.nanoTime();
         int rows = 0;
         for (Pending p : batch) {

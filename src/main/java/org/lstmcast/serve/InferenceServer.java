@@ -60,10 +60,25 @@ public final class InferenceServer implements AutoCloseable {
         registry.start();
         app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
-            c.http.maxRequestSize = config.maxBodyBytes();
+            c.http.maxRequestSize = config.limits().maxBodyBytes();
             c.http.prefer405over404 = true;
             c.jetty.modifyServer(server -> server.setStopTimeout(30_000));
             var r = c.routes;
+            if (config.apiKey() != null && !config.apiKey().isEmpty()) {
+                byte[] expected = ("Bearer " + config.apiKey()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                r.before(ctx -> {
+                    if (ctx.path().startsWith("/v2/health/")) {
+                        return;
+                    }
+                    String given = ctx.header("Authorization");
+                    // Constant-time: the comparison takes as long whatever prefix of the key a caller guessed.
+                    if (given == null || !java.security.MessageDigest.isEqual(expected,
+                            given.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                        ctx.header("WWW-Authenticate", "Bearer");
+                        throw new ApiException(401, "missing or wrong API key (send Authorization: Bearer <key>)");
+                    }
+                });
+            }
             r.get("/v2/health/live", ctx -> json(ctx, Map.of("live", true)));
             r.get("/v2/health/ready", ctx -> {
                 ctx.status(registry.ready() ? 200 : 503);
@@ -103,7 +118,8 @@ public final class InferenceServer implements AutoCloseable {
                 }
             });
             r.error(405, ctx -> error(ctx, 405, "method " + ctx.method() + " not allowed on " + ctx.path()));
-            r.error(413, ctx -> error(ctx, 413, "request body over the limit of " + config.maxBodyBytes() + " bytes"));
+            r.error(413, ctx -> error(ctx, 413, "request body over the limit of " + config.limits().maxBodyBytes()
+                    + " bytes (--max-body-bytes)"));
         });
         app.start(config.host(), config.port());
         return app.port();
@@ -160,9 +176,9 @@ public final class InferenceServer implements AutoCloseable {
                 throw ApiException.badRequest("model '" + m.name + "' is not a forecaster (" + String.join("; ",
                         m.report.problems()) + "); call it with the inference protocol: POST /v2/models/" + m.name + "/infer");
             }
-            List<double[][]> windows = Requests.windows(body, m.spec);
-            int horizon = Requests.horizon(body, m.spec, config.maxHorizon());
-            double[][] forecasts = m.forecast(windows, horizon);
+            List<double[][]> windows = Requests.windows(body, m.spec, config.limits());
+            int horizon = Requests.horizon(body, m.spec, config.limits().maxHorizon());
+            double[][] forecasts = m.forecast(windows, horizon, config.limits().requestTimeoutMs());
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model_name", m.name);
             out.put("model_version", Long.toString(m.version));

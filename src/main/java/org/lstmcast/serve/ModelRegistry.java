@@ -184,7 +184,19 @@ final class ModelRegistry implements AutoCloseable {
         }
         stamps.put(key, stamp);
         try {
+            Path real = file.toRealPath();
+            if (!real.startsWith(config.models().toRealPath())) {
+                throw new IllegalArgumentException("model.onnx resolves to " + real + ", outside the repository; refused");
+            }
             ModelReport report = OnnxInspector.inspect(file);
+            if (report.unsafe()) {
+                throw new IllegalArgumentException(String.join("; ", report.problems()) + "; refused");
+            }
+            boolean replacing = live.containsKey(name) && live.get(name).containsKey(version);
+            int count = live.values().stream().mapToInt(Map::size).sum();
+            if (!replacing && count >= config.limits().maxModels()) {
+                throw new IllegalStateException("not loaded: " + count + " model versions are loaded, the limit (--max-models)");
+            }
             ModelSettings settings = ModelSettings.read(modelDir, config);
             ModelVersion loaded = ModelVersion.load(name, version, file, report, settings, config, device, metrics);
             ModelVersion old = live.computeIfAbsent(name, n -> new ConcurrentSkipListMap<>()).put(version, loaded);

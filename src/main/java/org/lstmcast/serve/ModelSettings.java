@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Scaling;
+import org.lstmcast.repository.ModelRepository;
 
 /**
  * Per-model settings from the optional files beside the versions: {@code config.json} (batching overrides) and
@@ -32,7 +33,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
         int maxBatch = defaults.maxBatchSize();
         long delay = defaults.maxQueueDelayUs();
         int maxQueue = defaults.maxQueue();
-        Path config = modelDir.resolve("config.json");
+        Path config = modelDir.resolve(ModelRepository.CONFIG_FILE);
         if (Files.isRegularFile(config)) {
             JsonNode c = JSON.readTree(config.toFile());
             maxBatch = positive(c, "max_batch_size", maxBatch);
@@ -40,7 +41,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
             maxQueue = positive(c, "max_queue", maxQueue);
         }
         ForecastOverride forecast = null;
-        Path fc = modelDir.resolve("forecast.json");
+        Path fc = modelDir.resolve(ModelRepository.FORECAST_FILE);
         if (Files.isRegularFile(fc)) {
             JsonNode f = JSON.readTree(fc.toFile());
             Scaling scaling = null;

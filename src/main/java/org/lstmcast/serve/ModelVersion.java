@@ -91,11 +91,15 @@ final class ModelVersion {
     }
 
     /** Forecasts through the batcher: concurrent requests share model runs. */
-    double[][] forecast(List<double[][]> windows, int horizon) throws OrtException {
+    double[][] forecast(List<double[][]> windows, int horizon, long timeoutMs) throws OrtException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         return forecaster.forecast(windows, horizon, merged -> {
             CompletableFuture<float[][]> f = batcher.submit(merged);
             try {
-                return f.get();
+                return f.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                f.cancel(false);
+                throw new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ApiException(503, "interrupted while waiting for the model");

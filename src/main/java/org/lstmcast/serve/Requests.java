@@ -8,14 +8,12 @@ import org.lstmcast.forecast.ForecastSpec;
 
 /** Reading and checking request bodies; every problem becomes a 400 that says what is wrong and where. */
 final class Requests {
-    static final int MAX_WINDOWS = 4096;
-    static final int MAX_WINDOW_ROWS = 100_000;
 
     private Requests() {
     }
 
     /** The windows of a forecast request, {@code [window][row][feature]}. */
-    static List<double[][]> windows(JsonNode body, ForecastSpec spec) {
+    static List<double[][]> windows(JsonNode body, ForecastSpec spec, ServeConfig.Limits limits) {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("the body must be a JSON object: {\"inputs\": [window, ...], \"horizon\": H}");
         }
@@ -23,8 +21,9 @@ final class Requests {
         if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
             throw ApiException.badRequest("'inputs' must be a non-empty array of windows");
         }
-        if (inputs.size() > MAX_WINDOWS) {
-            throw ApiException.badRequest("too many windows: " + inputs.size() + " (the limit is " + MAX_WINDOWS + " per request)");
+        if (inputs.size() > limits.maxWindows()) {
+            throw ApiException.badRequest("too many windows: " + inputs.size() + " (limit " + limits.maxWindows()
+                    + " per request, --max-windows)");
         }
         List<double[][]> out = new ArrayList<>(inputs.size());
         int features = spec.featureCount();
@@ -33,8 +32,9 @@ final class Requests {
             if (!window.isArray() || window.isEmpty()) {
                 throw ApiException.badRequest("inputs[" + w + "] must be a non-empty array");
             }
-            if (window.size() > MAX_WINDOW_ROWS) {
-                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps (the limit is " + MAX_WINDOW_ROWS + ")");
+            if (window.size() > limits.maxWindowLength()) {
+                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps (limit "
+                        + limits.maxWindowLength() + ", --max-window-length)");
             }
             if (spec.lookback() > 0 && window.size() < spec.lookback()) {
                 throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps; the model needs at least "
@@ -80,7 +80,7 @@ final class Requests {
         }
         int horizon = h.asInt();
         if (horizon < 1 || horizon > maxHorizon) {
-            throw ApiException.badRequest("'horizon' must be between 1 and " + maxHorizon + ", got " + horizon);
+            throw ApiException.badRequest("'horizon' must be between 1 and " + maxHorizon + " (--max-horizon), got " + horizon);
         }
         if (horizon > spec.horizon() && !spec.univariate()) {
             throw ApiException.badRequest("this model forecasts " + spec.horizon() + " steps from " + spec.featureCount()

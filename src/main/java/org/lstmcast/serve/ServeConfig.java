@@ -5,20 +5,46 @@ import java.nio.file.Path;
 /**
  * How the server runs.
  *
- * @param threads       batching workers per model version (each runs one model at a time)
- * @param maxBodyBytes  largest request body accepted
- * @param maxHorizon    largest horizon a forecast request may ask for
+ * @param threads batching workers per model version (each runs one model at a time)
+ * @param apiKey  when set, every endpoint but the health checks needs {@code Authorization: Bearer <apiKey>}
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
-                          int maxQueue, int threads, double pollSeconds, long maxBodyBytes, int maxHorizon) {
+                          int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey) {
+
+    /**
+     * What one request or the whole server may take; each limit hit is answered with a message naming its flag.
+     *
+     * @param maxBodyBytes     largest request body
+     * @param maxWindows       windows per forecast request
+     * @param maxWindowLength  steps per window
+     * @param maxHorizon       steps a forecast may ask for
+     * @param maxModels        model versions loaded at once
+     * @param requestTimeoutMs longest a request may wait for its model runs
+     */
+    public record Limits(long maxBodyBytes, int maxWindows, int maxWindowLength, int maxHorizon, int maxModels,
+                         long requestTimeoutMs) {
+        public static Limits defaults() {
+            return new Limits(16L << 20, 4096, 100_000, 10_000, 256, 30_000);
+        }
+    }
 
     public static ServeConfig defaults(Path models) {
         return new ServeConfig(models, "127.0.0.1", 8080, "auto", 64, 0, 1024,
-                Math.max(1, Runtime.getRuntime().availableProcessors()), 2.0, 16L << 20, 10_000);
+                Math.max(1, Runtime.getRuntime().availableProcessors()), 2.0, Limits.defaults(), null);
     }
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                maxBodyBytes, maxHorizon);
+                limits, apiKey);
+    }
+
+    public ServeConfig withLimits(Limits l) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                l, apiKey);
+    }
+
+    public ServeConfig withApiKey(String key) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, key);
     }
 }

@@ -50,10 +50,11 @@ class ServerTest {
         copy(Path.of("models/co2/1/model.onnx"), repo.resolve("co2/1/model.onnx"));
         copy(fixture("helper_dense.onnx"), repo.resolve("dense/1/model.onnx"));
         ServeConfig c = ServeConfig.defaults(repo);
-        server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 2000, 64, 2, 0.2, 1 << 20, 1000));
+        server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 2000, 64, 2, 0.2,
+                new ServeConfig.Limits(1 << 20, 4096, 100_000, 1000, 256, 30_000), null));
         base = "http://127.0.0.1:" + server.start();
         dax = CsvReader.read(Path.of("data/eustockmarkets_daily.csv"), List.of("DAX"), null).values();
-        assertEquals(16L << 20, c.maxBodyBytes());
+        assertEquals(16L << 20, c.limits().maxBodyBytes());
     }
 
     @AfterAll
