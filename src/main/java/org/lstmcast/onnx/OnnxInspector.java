@@ -27,6 +27,9 @@ import org.lstmcast.forecast.ForecastSpec;
  * (an LSTM with {@code layout=1}, external data outside the model's folder) are looked for inside.
  */
 public final class OnnxInspector {
+    /** How a problem that stops ONNX Runtime from loading the file begins. */
+    public static final String LOAD_FAILURE = "ONNX Runtime cannot load it: ";
+
     private OnnxInspector() {
     }
 
@@ -64,7 +67,7 @@ public final class OnnxInspector {
         // Never hand ONNX Runtime a file that would make it read outside the model's folder.
         String loadError = unsafe ? null : tryLoad(file);
         if (loadError != null) {
-            problems.add("ONNX Runtime cannot load it: " + loadError);
+            problems.add(LOAD_FAILURE + loadError);
         }
         ForecastSpec spec = forecastSpec(inputs, outputs, metadata, problems, notes);
         String producer = (model.getProducerName() + " " + model.getProducerVersion()).trim();

@@ -192,6 +192,10 @@ final class ModelRegistry implements AutoCloseable {
             if (report.unsafe()) {
                 throw new IllegalArgumentException(String.join("; ", report.problems()) + "; refused");
             }
+            if (report.problems().stream().anyMatch(p -> p.startsWith(OnnxInspector.LOAD_FAILURE))) {
+                // The inspector's account says why (e.g. an LSTM with layout=1), not only ONNX Runtime's message.
+                throw new IllegalArgumentException(String.join("; ", report.problems()));
+            }
             boolean replacing = live.containsKey(name) && live.get(name).containsKey(version);
             int count = live.values().stream().mapToInt(Map::size).sum();
             if (!replacing && count >= config.limits().maxModels()) {

@@ -1,0 +1,143 @@
+package org.lstmcast.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** {@code lstmcast serve} in its own process on a free loopback port, with a small HTTP client. */
+final class ServerProcess implements AutoCloseable {
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    final Process process;
+    final String base;
+    final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    private ServerProcess(Process process, int port) {
+        this.process = process;
+        this.base = "http://127.0.0.1:" + port;
+    }
+
+    static ServerProcess start(Path workDir, Path models, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models", models.toString(),
+                "--port", "0", "--device", "cpu", "--poll-seconds", "0.2"));
+        cmd.addAll(List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true);
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        Process p = pb.start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        Pattern listening = Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)");
+        List<String> early = new ArrayList<>();
+        for (String line = out.readLine(); line != null; line = out.readLine()) {
+            early.add(line);
+            Matcher m = listening.matcher(line);
+            if (m.find()) {
+                ServerProcess s = new ServerProcess(p, Integer.parseInt(m.group(1)));
+                s.log.addAll(early);
+                Thread drain = new Thread(() -> {
+                    try {
+                        for (String l = out.readLine(); l != null; l = out.readLine()) {
+                            s.log.add(l);
+                        }
+                    } catch (IOException e) {
+                        // the process ended
+                    }
+                }, "server-log");
+                drain.setDaemon(true);
+                drain.start();
+                return s;
+            }
+        }
+        p.destroyForcibly();
+        throw new IllegalStateException("the server did not start:\n" + String.join("\n", early));
+    }
+
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    int status(String path) {
+        try {
+            return get(path).statusCode();
+        } catch (IOException | InterruptedException e) {
+            return -1;
+        }
+    }
+
+    /** Resident memory of the server process, from /proc. */
+    long rssBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return -1;
+    }
+
+    long openFiles() throws IOException {
+        try (var s = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+            return s.count();
+        }
+    }
+
+    /** SIGTERM, then the exit code. */
+    int terminate() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("the server did not stop within 60 s of SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("timed out waiting until " + what);
+    }
+
+    static void copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to.getParent());
+        Path tmp = to.resolveSibling("." + to.getFileName() + ".part");
+        Files.copy(from, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}
