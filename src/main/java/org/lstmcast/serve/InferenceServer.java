@@ -62,7 +62,17 @@ public final class InferenceServer implements AutoCloseable {
             c.startup.showJavalinBanner = false;
             c.http.maxRequestSize = config.limits().maxBodyBytes();
             c.http.prefer405over404 = true;
-            c.jetty.modifyServer(server -> server.setStopTimeout(30_000));
+            c.jetty.modifyServer(server -> {
+                server.setStopTimeout(30_000);
+                server.setErrorHandler(new JsonErrorHandler());
+            });
+            // Odd paths (%00, %2F, "..") reach the routes, whose strict name patterns answer them with a JSON 404;
+            // nothing is ever looked up on disk by path, so there is no ambiguity to exploit.
+            c.jetty.modifyHttpConfiguration(h -> h.setUriCompliance(org.eclipse.jetty.http.UriCompliance.UNSAFE));
+            c.jetty.modifyServletContextHandler(handler -> {
+                handler.setErrorHandler(new JsonErrorHandler());
+                handler.getServletHandler().setDecodeAmbiguousURIs(true);
+            });
             var r = c.routes;
             if (config.apiKey() != null && !config.apiKey().isEmpty()) {
                 byte[] expected = ("Bearer " + config.apiKey()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
