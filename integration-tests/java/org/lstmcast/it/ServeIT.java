@@ -28,6 +28,39 @@ class ServeIT {
     Path work;
 
     @Test
+    void trainExportServeForecastEqualsPredictOffline() throws Exception {
+        Path csv = Program.ROOT.resolve("data/eustockmarkets_daily.csv").toAbsolutePath();
+        Program.Result train = Program.run(work, "train", "--target", "FTSE", "--epochs", "2", "--horizon", "3", "--quiet",
+                "--out", "run", "--export", "repo/ftse");
+        assertEquals(0, train.code(), train.err());
+        List<String> rows = Files.readAllLines(csv);
+        try (ServerProcess server = ServerProcess.start(work, work.resolve("repo"))) {
+            for (int end : new int[] {400, 1234, 1860}) {
+                // predict reads the end of a file: give it the history up to row `end`
+                Path part = work.resolve("upto-" + end + ".csv");
+                Files.write(part, rows.subList(0, end + 1));
+                Program.Result offline = Program.run(work, "predict", "--model", "repo/ftse/1/model.onnx", "--data",
+                        part.toString(), "--horizon", "6", "--out", "offline-" + end + ".csv");
+                assertEquals(0, offline.code(), offline.err());
+                List<String> expected = Files.readAllLines(work.resolve("offline-" + end + ".csv"));
+                StringBuilder window = new StringBuilder();
+                for (String row : rows.subList(end + 1 - 30, end + 1)) {
+                    window.append(window.length() > 0 ? "," : "").append(row.split(",")[5]);
+                }
+                HttpResponse<String> r = server.post("/v1/models/ftse/forecast",
+                        "{\"inputs\": [[" + window + "]], \"horizon\": 6}");
+                assertEquals(200, r.statusCode(), r.body());
+                JsonNode forecasts = new ObjectMapper().readTree(r.body()).path("forecasts").get(0);
+                for (int h = 0; h < 6; h++) {
+                    double want = Double.parseDouble(expected.get(h + 1).split(",")[2]);
+                    assertEquals(want, forecasts.get(h).asDouble(), 1e-6 * Math.abs(want), "row " + end + " step " + (h + 1));
+                }
+            }
+            assertEquals(0, server.terminate());
+        }
+    }
+
+    @Test
     void servesTheBundledModelsAgreesWithPredictAndStopsCleanly() throws Exception {
         Path models = Program.ROOT.resolve("models").toAbsolutePath();
         Path csv = Program.ROOT.resolve("data/co2_monthly.csv").toAbsolutePath();
