@@ -162,26 +162,33 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    private void infer(Context ctx, String version) throws Exception {
+    /** The work of one model call, given the held model version and the parsed body; returns the answer. */
+    @FunctionalInterface
+    private interface ModelCall {
+        Object answer(ModelVersion m, JsonNode body) throws Exception;
+    }
+
+    /** Parses, holds the model version for the call, answers, and records latency and outcome per model. */
+    private void call(Context ctx, String version, String endpoint, ModelCall work) throws Exception {
         JsonNode body = parse(ctx);
         ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
         Timer.Sample sample = Timer.start(metrics);
         boolean ok = false;
         try {
-            json(ctx, InferenceProtocol.infer(m, body));
+            json(ctx, work.answer(m, body));
             ok = true;
         } finally {
-            record(sample, m, "infer", ok);
+            record(sample, m, endpoint, ok);
             m.release();
         }
     }
 
+    private void infer(Context ctx, String version) throws Exception {
+        call(ctx, version, "infer", InferenceProtocol::infer);
+    }
+
     private void forecast(Context ctx, String version) throws Exception {
-        JsonNode body = parse(ctx);
-        ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
-        Timer.Sample sample = Timer.start(metrics);
-        boolean ok = false;
-        try {
+        call(ctx, version, "forecast", (m, body) -> {
             if (!m.canForecast()) {
                 throw ApiException.badRequest("model '" + m.name + "' is not a forecaster (" + String.join("; ",
                         m.report.problems()) + "); call it with the inference protocol: POST /v2/models/" + m.name + "/infer");
@@ -201,12 +208,8 @@ public final class InferenceServer implements AutoCloseable {
                 }
             }
             out.put("forecasts", digits);
-            json(ctx, out);
-            ok = true;
-        } finally {
-            record(sample, m, "forecast", ok);
-            m.release();
-        }
+            return out;
+        });
     }
 
     private void listModels(Context ctx) throws ai.onnxruntime.OrtException {
