@@ -37,6 +37,8 @@ public final class InferenceServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxNumberLength(64)
                     .maxStringLength(1 << 20).build())
+            // {"inputs": a, "inputs": b} is ambiguous: refuse it rather than silently take one.
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build());
 
     private final ServeConfig config;
