@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.VersionProvider.class,
         description = "LSTM time-series forecasting: train with DL4J, export to ONNX, serve with ONNX Runtime.",
         subcommands = {TrainCommand.class, ExportCommand.class, InspectCommand.class, PredictCommand.class, ServeCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

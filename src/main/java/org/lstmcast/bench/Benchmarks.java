@@ -1,0 +1,90 @@
+package org.lstmcast.bench;
+
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/** Request bodies and the result rows and tables of {@code lstmcast bench}. */
+public final class Benchmarks {
+    private Benchmarks() {
+    }
+
+    /** A forecast request of {@code windows} univariate windows of {@code steps} plausible index levels. */
+    public static String body(int windows, int steps) {
+        Random r = new Random(42);
+        StringBuilder sb = new StringBuilder("{\"inputs\": [");
+        for (int w = 0; w < windows; w++) {
+            sb.append(w > 0 ? "," : "").append('[');
+            double level = 3000 + 3000 * r.nextDouble();
+            for (int s = 0; s < steps; s++) {
+                level *= 1 + 0.01 * r.nextGaussian();
+                sb.append(s > 0 ? "," : "").append(String.format(Locale.ROOT, "%.2f", level));
+            }
+            sb.append(']');
+        }
+        return sb.append("]}").toString();
+    }
+
+    public static double[] batchTotals(URI base, String model) {
+        return ServerMetrics.batchTotals(base, model);
+    }
+
+    public static Map<String, Object> row(HttpLoad.Result r, int windows, double[] before, double[] after) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("concurrency", r.concurrency());
+        m.put("windows_per_request", windows);
+        m.put("requests_per_s", round(r.requestsPerSecond()));
+        m.put("forecasts_per_s", round(r.requestsPerSecond() * windows));
+        m.put("p50_ms", r.p50() / 1000.0);
+        m.put("p90_ms", r.p90() / 1000.0);
+        m.put("p99_ms", r.p99() / 1000.0);
+        m.put("p999_ms", r.p999() / 1000.0);
+        m.put("requests", r.requests());
+        m.put("non_2xx", r.non2xx());
+        m.put("socket_errors", r.errors());
+        if (before != null && after != null && after[1] > before[1]) {
+            m.put("mean_batch", round((after[0] - before[0]) / (after[1] - before[1])));
+        }
+        return m;
+    }
+
+    public static Map<String, Object> row(EngineBench.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("batch", r.batch());
+        m.put("threads", r.threads());
+        m.put("forecasts_per_s", round(r.forecastsPerSecond()));
+        m.put("us_per_run", round(r.microsPerRun()));
+        return m;
+    }
+
+    public static String table(List<Map<String, Object>> rows) {
+        java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>();
+        rows.forEach(r -> keys.addAll(r.keySet()));
+        StringBuilder sb = new StringBuilder();
+        for (String k : keys) {
+            sb.append(String.format(Locale.ROOT, "%-20s", k));
+        }
+        sb.append('\n');
+        for (Map<String, Object> r : rows) {
+            for (String k : keys) {
+                sb.append(String.format(Locale.ROOT, "%-20s", r.containsKey(k) ? format(r.get(k)) : "-"));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String format(Object v) {
+        if (v instanceof Double d) {
+            return d >= 100 ? String.format(Locale.ROOT, "%.0f", d) : String.format(Locale.ROOT, "%.3f", d);
+        }
+        return String.valueOf(v);
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,173 @@
+package org.lstmcast.bench;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.HdrHistogram.Recorder;
+
+/**
+ * A closed-loop HTTP load generator: a fixed number of clients, each on its own keep-alive connection, sends its next
+ * request as soon as the last is answered. Written on plain sockets rather than an HTTP client library so that the
+ * client's own cost per request stays small next to the server's, as with wrk.
+ */
+public final class HttpLoad {
+
+    /** One measured run. Latencies in microseconds. */
+    public record Result(int concurrency, double seconds, long requests, long non2xx, long errors, double p50, double p90,
+                         double p99, double p999, double max) {
+        public double requestsPerSecond() {
+            return requests / seconds;
+        }
+    }
+
+    private HttpLoad() {
+    }
+
+    /** Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} clients. */
+    public static Result run(URI url, byte[] body, int concurrency, long warmupMillis, long durationMillis)
+            throws InterruptedException {
+        byte[] request = request(url, body);
+        Recorder recorder = new Recorder(3_600_000_000L, 3);
+        AtomicLong ok = new AtomicLong();
+        AtomicLong bad = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        long start = System.nanoTime();
+        long measureFrom = start + warmupMillis * 1_000_000;
+        long end = measureFrom + durationMillis * 1_000_000;
+        List<Thread> clients = new ArrayList<>();
+        for (int c = 0; c < concurrency; c++) {
+            Thread t = new Thread(() -> client(url, request, measureFrom, end, recorder, ok, bad, errors), "bench-" + c);
+            t.setDaemon(true);
+            clients.add(t);
+            t.start();
+        }
+        for (Thread t : clients) {
+            t.join();
+        }
+        double seconds = (System.nanoTime() - measureFrom) / 1e9;
+        var h = recorder.getIntervalHistogram();
+        return new Result(concurrency, seconds, ok.get() + bad.get(), bad.get(), errors.get(),
+                h.getValueAtPercentile(50), h.getValueAtPercentile(90), h.getValueAtPercentile(99),
+                h.getValueAtPercentile(99.9), h.getMaxValue());
+    }
+
+    private static void client(URI url, byte[] request, long measureFrom, long end, Recorder recorder, AtomicLong ok,
+                               AtomicLong bad, AtomicLong errors) {
+        Socket socket = null;
+        while (System.nanoTime() < end) {
+            try {
+                if (socket == null) {
+                    socket = new Socket();
+                    socket.setTcpNoDelay(true);
+                    socket.connect(new InetSocketAddress(url.getHost(), url.getPort()), 5000);
+                    socket.setSoTimeout(60_000);
+                }
+                OutputStream out = socket.getOutputStream();
+                InputStream in = new BufferedInputStream(socket.getInputStream(), 65536);
+                while (System.nanoTime() < end) {
+                    long t0 = System.nanoTime();
+                    out.write(request);
+                    out.flush();
+                    int status = readResponse(in);
+                    long t1 = System.nanoTime();
+                    if (t0 >= measureFrom && t1 <= end) {
+                        recorder.recordValue(Math.max(1, (t1 - t0) / 1000));
+                        (status / 100 == 2 ? ok : bad).incrementAndGet();
+                    }
+                }
+            } catch (IOException e) {
+                errors.incrementAndGet();
+                close(socket);
+                socket = null;
+            }
+        }
+        close(socket);
+    }
+
+    /** Reads one HTTP/1.1 response (Content-Length or chunked body) and returns its status. */
+    static int readResponse(InputStream in) throws IOException {
+        String statusLine = line(in);
+        if (!statusLine.startsWith("HTTP/1.")) {
+            throw new IOException("not an HTTP response: " + statusLine);
+        }
+        int status = Integer.parseInt(statusLine.substring(9, 12));
+        long length = -1;
+        boolean chunked = false;
+        for (String h = line(in); !h.isEmpty(); h = line(in)) {
+            int colon = h.indexOf(':');
+            String name = h.substring(0, colon).trim();
+            String value = h.substring(colon + 1).trim();
+            if (name.equalsIgnoreCase("Content-Length")) {
+                length = Long.parseLong(value);
+            } else if (name.equalsIgnoreCase("Transfer-Encoding") && value.equalsIgnoreCase("chunked")) {
+                chunked = true;
+            }
+        }
+        if (chunked) {
+            for (long size = Long.parseLong(line(in).split(";")[0].trim(), 16); size > 0;
+                 size = Long.parseLong(line(in).split(";")[0].trim(), 16)) {
+                skip(in, size);
+                line(in);
+            }
+            line(in);
+        } else if (length > 0) {
+            skip(in, length);
+        }
+        return status;
+    }
+
+    private static void skip(InputStream in, long n) throws IOException {
+        while (n > 0) {
+            long s = in.skip(n);
+            if (s <= 0) {
+                if (in.read() < 0) {
+                    throw new IOException("connection closed mid-body");
+                }
+                s = 1;
+            }
+            n -= s;
+        }
+    }
+
+    private static String line(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new IOException("connection closed");
+            }
+            if (c != '\r') {
+                sb.append((char) c);
+            }
+        }
+        return sb.toString();
+    }
+
+    static byte[] request(URI url, byte[] body) {
+        String head = "POST " + url.getRawPath() + " HTTP/1.1\r\nHost: " + url.getHost() + ":" + url.getPort()
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n";
+        byte[] h = head.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] all = new byte[h.length + body.length];
+        System.arraycopy(h, 0, all, 0, h.length);
+        System.arraycopy(body, 0, all, h.length, body.length);
+        return all;
+    }
+
+    private static void close(Socket s) {
+        try {
+            if (s != null) {
+                s.close();
+            }
+        } catch (IOException e) {
+            // closing after a failure: nothing to add
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package org.lstmcast.cli;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.lstmcast.bench.Benchmarks;
+import org.lstmcast.bench.EngineBench;
+import org.lstmcast.bench.HttpLoad;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Measure a forecast server with a closed-loop HTTP load (each client sends its next request when the last is "
+                    + "answered), or, with --in-process, the ONNX Runtime engine alone at given batch sizes.",
+            "",
+            "Requests are POST <url>/v1/models/<model>/forecast {\"inputs\": [windows]}; any server that speaks it can be "
+                    + "measured. Latency percentiles come from HdrHistogram."})
+final class BenchCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--url", paramLabel = "URL", description = "Server base URL (default: ${DEFAULT-VALUE}).")
+    URI url = URI.create("http://127.0.0.1:8080");
+
+    @Option(names = "--model", paramLabel = "NAME", description = "Model name on the server (default: ${DEFAULT-VALUE}).")
+    String model = "dax";
+
+    @Option(names = "--concurrency", paramLabel = "N", split = ",", description = "Concurrent clients, one run each (default: 1,16,64).")
+    List<Integer> concurrency = List.of(1, 16, 64);
+
+    @Option(names = "--windows", paramLabel = "N", description = "Windows per request (default: ${DEFAULT-VALUE}).")
+    int windows = 1;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Steps per window (default: ${DEFAULT-VALUE}).")
+    int steps = 30;
+
+    @Option(names = "--duration", paramLabel = "S", description = "Measured seconds per run (default: ${DEFAULT-VALUE}).")
+    double duration = 10;
+
+    @Option(names = "--warmup", paramLabel = "S", description = "Unmeasured seconds before each run (default: ${DEFAULT-VALUE}).")
+    double warmup = 3;
+
+    @Option(names = "--in-process", description = "Measure the engine alone: --model-file in an OrtSession at each --batch.")
+    boolean inProcess;
+
+    @Option(names = "--model-file", paramLabel = "FILE.onnx", description = "Model for --in-process (default: ${DEFAULT-VALUE}).")
+    Path modelFile = Path.of("models/dax/1/model.onnx");
+
+    @Option(names = "--batch", paramLabel = "N", split = ",", description = "Batch sizes for --in-process (default: 1,64).")
+    List<Integer> batches = List.of(1, 64);
+
+    @Option(names = "--threads", paramLabel = "N", description = "Calling threads for --in-process (default: ${DEFAULT-VALUE}).")
+    int threads = 1;
+
+    @Option(names = "--json", description = "Print the results as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (windows < 1 || steps < 1 || !(duration > 0) || warmup < 0 || threads < 1
+                || concurrency.stream().anyMatch(c -> c < 1 || c > 4096) || batches.stream().anyMatch(b -> b < 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "counts must be positive and durations > 0");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        long warm = (long) (warmup * 1000);
+        long measure = (long) (duration * 1000);
+        if (inProcess) {
+            for (int batch : batches) {
+                EngineBench.Result r = EngineBench.run(modelFile, batch, steps, threads, warm, measure);
+                rows.add(Benchmarks.row(r));
+            }
+        } else {
+            byte[] body = Benchmarks.body(windows, steps).getBytes(StandardCharsets.UTF_8);
+            URI endpoint = url.resolve("/v1/models/" + model + "/forecast");
+            for (int c : concurrency) {
+                double[] before = Benchmarks.batchTotals(url, model);
+                HttpLoad.Result r = HttpLoad.run(endpoint, body, c, warm, measure);
+                double[] after = Benchmarks.batchTotals(url, model);
+                rows.add(Benchmarks.row(r, windows, before, after));
+            }
+        }
+        if (json) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rows));
+        } else {
+            out.print(Benchmarks.table(rows));
+        }
+        out.flush();
+        return 0;
+    }
+}
