@@ -17,10 +17,11 @@ import org.lstmcast.forecast.OnnxForecaster;
 
 /**
  * Dynamic batching for one model version: windows of the same length from concurrent requests are merged into one
- * model run of at most {@code maxBatch} rows. A worker takes whatever is queued when it becomes free, so an idle
- * server adds no wait; with {@code maxDelayNanos > 0} it also waits that long for company, as Triton's
- * {@code max_queue_delay_microseconds} does. The queue is bounded: beyond {@code maxQueue} waiting requests a
- * submit fails at once, so overload is answered with 503, never with memory.
+ * model run of at most {@code maxBatch} rows, with at most {@code threads} runs at a time. When a run slot is free
+ * and nothing waits, a request runs at once on its own thread (no hand-off, so an idle server adds no latency);
+ * otherwise it queues, and a worker takes whatever is queued when a slot frees up. With {@code maxDelayNanos > 0}
+ * workers also wait that long for company, as Triton's {@code max_queue_delay_microseconds} does. The queue is
+ * bounded: beyond {@code maxQueue} waiting requests a submit fails at once, so overload is answered with 503.
  */
 final class Batcher implements AutoCloseable {
     /** Thrown by {@link #submit} when the queue is full. */
@@ -55,6 +56,8 @@ final class Batcher implements AutoCloseable {
     private final DistributionSummary batchSize;
     private final Timer queueTime;
     private final Timer computeTime;
+    private final java.util.concurrent.Semaphore slots;
+    private final int threads;
     private volatile boolean closed;
 
     Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
@@ -63,6 +66,8 @@ final class Batcher implements AutoCloseable {
         this.maxBatch = Math.max(1, maxBatch);
         this.maxDelayNanos = Math.max(0, maxDelayNanos);
         this.maxQueue = Math.max(1, maxQueue);
+        this.threads = Math.max(1, threads);
+        this.slots = new java.util.concurrent.Semaphore(this.threads);
         this.batchSize = DistributionSummary.builder("lstmcast_batch_size").description("Windows per model run")
                 .tags(tags).serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512).register(metrics);
         this.queueTime = Timer.builder("lstmcast_queue_seconds").description("Time a request waited for a model run")
@@ -88,6 +93,18 @@ final class Batcher implements AutoCloseable {
     /** Queues windows of equal length; the future completes with one output row per window. */
     CompletableFuture<float[][]> submit(float[][][] windows) {
         if (windows.length <= maxBatch) {
+            if (maxDelayNanos == 0 && !closed && slots.availablePermits() == threads && queueEmpty() && slots.tryAcquire()) {
+                // Idle engine (every run slot free, nothing queued): run now, on this thread. Under load the slots are
+                // taken, requests queue, and the workers merge them into batches.
+                Pending p = new Pending(windows);
+                try {
+                    run(new ArrayList<>(List.of(p)));
+                } finally {
+                    slots.release();
+                    wakeIfQueued();
+                }
+                return p.result;
+            }
             return enqueue(new Pending(windows));
         }
         // A request larger than one batch is cut into batches, answered together.
@@ -124,18 +141,56 @@ final class Batcher implements AutoCloseable {
         return p.result;
     }
 
+    private boolean queueEmpty() {
+        lock.lock();
+        try {
+            return queue.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void wakeIfQueued() {
+        lock.lock();
+        try {
+            if (!queue.isEmpty()) {
+                arrived.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void work() {
         while (true) {
             List<Pending> batch;
             try {
-                batch = next();
+                awaitWork();
+                slots.acquire();
+                try {
+                    batch = next();
+                    if (batch == null) {
+                        return;
+                    }
+                    run(batch);
+                } finally {
+                    slots.release();
+                }
             } catch (InterruptedException e) {
                 return;
             }
-            if (batch == null) {
-                return;
+        }
+    }
+
+    /** Blocks until something is queued (or the batcher closes), before a run slot is taken. */
+    private void awaitWork() throws InterruptedException {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !closed) {
+                arrived.await(100, TimeUnit.MILLISECONDS);
             }
-            run(batch);
+        } finally {
+            lock.unlock();
         }
     }
 
