@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark, one command from a clean clone: builds lstmcast, installs the Node.js peer, then
+# measures on the bundled DAX model (one 30-step window of an LSTM with hidden size 32 per request):
+#   - lstmcast serve and the onnxruntime-node peer at concurrency 1, 16, 64, 256, one window per request;
+#   - both with 64 windows per request;
+#   - lstmcast with dynamic batching off (--max-batch-size 1) at concurrency 1 and 64;
+#   - the engine alone in-process at batch 1 and 64;
+#   - start-up time to ready and resident memory;
+#   - training epoch time of `lstmcast train` against the PyTorch reference (bench/train_reference.py).
+# Every HTTP figure is the median of ROUNDS rounds; the load generator is `lstmcast bench` on the same cores, so
+# trust the ratios more than the absolute numbers. Writes a dated section into docs/BENCHMARKS.md.
+#   bench/run.sh                     ROUNDS=3 DURATION=8 WARMUP=3 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-8}"
+WARMUP="${WARMUP:-3}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+out="$(mktemp -d)"
+lstmcast=(java -jar target/lstmcast.jar)
+model=models/dax/1/model.onnx
+
+echo "== build and peer install"
+./mvnw -B -q package -DskipTests
+bench/peers/node-ort/install.sh > "$out/peer-version.txt"
+
+ready() { for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$1/v2/health/ready" > /dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
+rss_mb() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
+bench() { "${lstmcast[@]}" bench --json --duration "$DURATION" --warmup "$WARMUP" "$@"; }
+
+echo "== start-up and memory"
+start=$(date +%s%N)
+"${lstmcast[@]}" serve --port 18080 --device cpu > "$out/lstmcast.log" 2>&1 &
+pid=$!
+ready 18080
+echo "{\"ready_ms\": $(( ($(date +%s%N) - start) / 1000000 )), \"rss_mb\": $(rss_mb $pid)}" > "$out/startup.json"
+cat "$out/startup.json"
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round: lstmcast"
+  bench --url http://127.0.0.1:18080 --concurrency 1,16,64,256 > "$out/lstmcast-1-$round.json"
+  bench --url http://127.0.0.1:18080 --concurrency 1,16 --windows 64 > "$out/lstmcast-64-$round.json"
+done
+echo "{\"rss_mb_after\": $(rss_mb $pid)}" > "$out/rss-after.json"
+kill $pid; wait $pid || true
+
+"${lstmcast[@]}" serve --port 18081 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
+pid=$!
+ready 18081
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round: lstmcast --max-batch-size 1"
+  bench --url http://127.0.0.1:18081 --concurrency 1,64 > "$out/nobatch-1-$round.json"
+done
+kill $pid; wait $pid || true
+
+node bench/peers/node-ort/server.js "$model" 18090 > "$out/peer.log" 2>&1 &
+pid=$!
+ready 18090
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round: node-ort peer"
+  bench --url http://127.0.0.1:18090 --concurrency 1,16,64,256 > "$out/peer-1-$round.json"
+  bench --url http://127.0.0.1:18090 --concurrency 1,16 --windows 64 > "$out/peer-64-$round.json"
+done
+kill $pid; wait $pid || true
+
+echo "== engine in-process"
+"${lstmcast[@]}" bench --json --in-process --model-file "$model" --batch 1,64 --threads 1 --duration "$DURATION" --warmup "$WARMUP" > "$out/engine-1.json"
+"${lstmcast[@]}" bench --json --in-process --model-file "$model" --batch 1,64 --threads 2 --duration "$DURATION" --warmup "$WARMUP" > "$out/engine-2.json"
+
+echo "== training epoch time"
+"${lstmcast[@]}" train --epochs 3 --patience 100 --quiet --out "$out/train-run"
+/usr/bin/python3 bench/train_reference.py 3 "$OMP_NUM_THREADS" > "$out/torch.json"
+
+python3 bench/report.py "$out" "bench/run.sh (ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP OMP_NUM_THREADS=$OMP_NUM_THREADS)"
+echo "raw results in $out"
