@@ -41,6 +41,14 @@ public final class OnnxInspector {
     }
 
     public static ModelReport inspect(Path file) {
+        return inspect(file, true);
+    }
+
+    /**
+     * @param tryRuntime whether to also try loading the file in ONNX Runtime; a caller about to load it anyway
+     *                   (the server) skips this and reports the runtime's own error if loading fails
+     */
+    public static ModelReport inspect(Path file, boolean tryRuntime) {
         OnnxMl.ModelProto model = parse(file);
         OnnxMl.GraphProto graph = model.getGraph();
         Set<String> initializers = new HashSet<>();
@@ -65,7 +73,7 @@ public final class OnnxInspector {
         model.getMetadataPropsList().forEach(p -> metadata.put(p.getKey(), p.getValue()));
 
         // Never hand ONNX Runtime a file that would make it read outside the model's folder.
-        String loadError = unsafe ? null : tryLoad(file);
+        String loadError = unsafe || !tryRuntime ? null : tryLoad(file);
         if (loadError != null) {
             problems.add(LOAD_FAILURE + loadError);
         }

@@ -48,17 +48,23 @@ public final class InferenceServer implements AutoCloseable {
 
     public InferenceServer(ServeConfig config) {
         this.config = config;
+        this.registry = new ModelRegistry(config, metrics);
+    }
+
+    /** JVM and process meters; bound beside the start-up work, which they do not need to delay. */
+    private void bindJvmMetrics() {
         new JvmMemoryMetrics().bindTo(metrics);
         new JvmGcMetrics().bindTo(metrics);
         new JvmThreadMetrics().bindTo(metrics);
         new ProcessorMetrics().bindTo(metrics);
         new UptimeMetrics().bindTo(metrics);
         new FileDescriptorMetrics().bindTo(metrics);
-        this.registry = new ModelRegistry(config, metrics);
     }
 
     /** Loads the repository, then listens; returns the port (useful with port 0). */
     public int start() {
+        Thread jvmMetrics = new Thread(this::bindJvmMetrics, "bind-jvm-metrics");
+        jvmMetrics.start();
         registry.start();
         app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
@@ -134,6 +140,11 @@ public final class InferenceServer implements AutoCloseable {
                     + " bytes (--max-body-bytes)"));
         });
         app.start(config.host(), config.port());
+        try {
+            jvmMetrics.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return app.port();
     }
 

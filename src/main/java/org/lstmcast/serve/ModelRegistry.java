@@ -188,13 +188,9 @@ final class ModelRegistry implements AutoCloseable {
             if (!real.startsWith(config.models().toRealPath())) {
                 throw new IllegalArgumentException("model.onnx resolves to " + real + ", outside the repository; refused");
             }
-            ModelReport report = OnnxInspector.inspect(file);
+            ModelReport report = OnnxInspector.inspect(file, false);
             if (report.unsafe()) {
                 throw new IllegalArgumentException(String.join("; ", report.problems()) + "; refused");
-            }
-            if (report.problems().stream().anyMatch(p -> p.startsWith(OnnxInspector.LOAD_FAILURE))) {
-                // The inspector's account says why (e.g. an LSTM with layout=1), not only ONNX Runtime's message.
-                throw new IllegalArgumentException(String.join("; ", report.problems()));
             }
             boolean replacing = live.containsKey(name) && live.get(name).containsKey(version);
             int count = live.values().stream().mapToInt(Map::size).sum();
@@ -202,7 +198,16 @@ final class ModelRegistry implements AutoCloseable {
                 throw new IllegalStateException("not loaded: " + count + " model versions are loaded, the limit (--max-models)");
             }
             ModelSettings settings = ModelSettings.read(modelDir, config);
-            ModelVersion loaded = ModelVersion.load(name, version, file, report, settings, config, device, metrics);
+            ModelVersion loaded;
+            try {
+                loaded = ModelVersion.load(name, version, file, report, settings, config, device, metrics);
+            } catch (ai.onnxruntime.OrtException e) {
+                // The inspector's account says why (e.g. an LSTM with layout=1) beside ONNX Runtime's own message.
+                List<String> reasons = new ArrayList<>(report.problems());
+                reasons.add(OnnxInspector.LOAD_FAILURE + (e.getMessage() == null ? e.getCode().toString()
+                        : e.getMessage().lines().findFirst().orElse("")));
+                throw new IllegalArgumentException(String.join("; ", reasons), e);
+            }
             ModelVersion old = live.computeIfAbsent(name, n -> new ConcurrentSkipListMap<>()).put(version, loaded);
             failures.remove(key);
             if (old != null) {
