@@ -296,6 +296,24 @@ class ServerTest {
         }
     }
 
+    @Test
+    void benchLoadGeneratorCountsAnswersAndMeanBatch() throws Exception {
+        java.net.URI url = java.net.URI.create(base + "/v1/models/co2/forecast");
+        byte[] body = org.lstmcast.bench.Benchmarks.body(3, 30).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        double[] before = org.lstmcast.bench.Benchmarks.batchTotals(java.net.URI.create(base), "co2");
+        org.lstmcast.bench.HttpLoad.Result r = org.lstmcast.bench.HttpLoad.run(url, body, 4, 200, 1000);
+        double[] after = org.lstmcast.bench.Benchmarks.batchTotals(java.net.URI.create(base), "co2");
+        assertTrue(r.requests() > 0, "requests were answered");
+        assertEquals(0, r.non2xx());
+        assertEquals(0, r.errors());
+        assertTrue(r.p50() <= r.p99() && r.p99() <= r.max());
+        // every request carried 3 windows, so the server ran at least 3 windows per batch on average
+        assertTrue((after[0] - before[0]) / (after[1] - before[1]) >= 3, "mean batch");
+        org.lstmcast.bench.HttpLoad.Result bad = org.lstmcast.bench.HttpLoad.run(
+                java.net.URI.create(base + "/v1/models/nope/forecast"), body, 1, 0, 300);
+        assertEquals(bad.requests(), bad.non2xx(), "404s are counted as non-2xx");
+    }
+
     // --- helpers
 
     static Path fixture(String name) throws Exception {
