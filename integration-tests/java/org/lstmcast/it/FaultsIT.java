@@ -161,7 +161,7 @@ class FaultsIT {
             load.stopAndWait();
             System.out.printf("SIGTERM under load: %d requests, statuses %s (-1: refused after the stop)%n", load.total(), load.statuses);
             assertEquals(0, code);
-            assertTrue(load.count(200) > 100, load.statuses.toString());
+            assertTrue(load.count(200) > 20, "the load ran before the signal: " + load.statuses);
             assertEquals(load.total(), load.count(200) + load.count(-1), "no request got an error answer: " + load.statuses);
         }
     }
