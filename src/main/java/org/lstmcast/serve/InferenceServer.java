@@ -13,8 +13,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -185,13 +183,13 @@ public final class InferenceServer implements AutoCloseable {
     private void call(Context ctx, String version, String endpoint, ModelCall work) throws Exception {
         JsonNode body = parse(ctx);
         ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
-        Timer.Sample sample = Timer.start(metrics);
+        long start = System.nanoTime();
         boolean ok = false;
         try {
             json(ctx, work.answer(m, body));
             ok = true;
         } finally {
-            record(sample, m, endpoint, ok);
+            m.recordRequest(endpoint, System.nanoTime() - start, ok);
             m.release();
         }
     }
@@ -261,16 +259,6 @@ public final class InferenceServer implements AutoCloseable {
     private List<String> versionsOf(String name) {
         return registry.statuses().stream().filter(s -> s.name().equals(name) && s.loaded() != null)
                 .map(s -> Long.toString(s.version())).toList();
-    }
-
-    private void record(Timer.Sample sample, ModelVersion m, String endpoint, boolean ok) {
-        sample.stop(Timer.builder("lstmcast_request_seconds").description("Request latency, parse to answer")
-                .tags("model", m.name, "version", Long.toString(m.version), "endpoint", endpoint)
-                .publishPercentileHistogram(false).register(metrics));
-        Counter.builder("lstmcast_requests_total").description("Requests by outcome")
-                .tags("model", m.name, "version", Long.toString(m.version), "endpoint", endpoint,
-                        "outcome", ok ? "success" : "failure")
-                .register(metrics).increment();
     }
 
     private static JsonNode parse(Context ctx) throws java.io.IOException {

@@ -36,6 +36,9 @@ final class ModelVersion {
     private final MeterRegistry metrics;
     private final Tags tags;
     private final AtomicInteger holders = new AtomicInteger(1);
+    /** Request meters of this version, built once: registering a meter per request would cost a lookup each time. */
+    private final java.util.Map<String, io.micrometer.core.instrument.Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, io.micrometer.core.instrument.Counter> counters = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile State state = State.READY;
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
@@ -114,6 +117,17 @@ final class ModelVersion {
                 throw new IllegalStateException(cause);
             }
         });
+    }
+
+    /** Counts one answered request of {@code endpoint} and its latency. */
+    void recordRequest(String endpoint, long nanos, boolean ok) {
+        timers.computeIfAbsent(endpoint, e -> io.micrometer.core.instrument.Timer.builder("lstmcast_request_seconds")
+                .description("Request latency, parse to answer").tags(tags).tag("endpoint", e).register(metrics))
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        String outcome = ok ? "success" : "failure";
+        counters.computeIfAbsent(endpoint + "/" + outcome, k -> io.micrometer.core.instrument.Counter
+                .builder("lstmcast_requests_total").description("Requests by outcome").tags(tags)
+                .tag("endpoint", endpoint).tag("outcome", outcome).register(metrics)).increment();
     }
 
     boolean acquire() {
