@@ -2,8 +2,6 @@ package org.lstmcast.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -54,8 +52,7 @@ final class InspectCommand implements Callable<Integer> {
             if (!r.docString().isEmpty()) {
                 out.println("  doc         " + r.docString());
             }
-            Map<String, String> meta = new LinkedHashMap<>(r.metadata());
-            meta.forEach((k, v) -> out.printf("  metadata    %s = %s%n", k, v.length() > 160 ? v.substring(0, 157) + "..." : v));
+            r.metadata().forEach((k, v) -> out.printf("  metadata    %s = %s%n", k, v.length() > 160 ? v.substring(0, 157) + "..." : v));
             if (r.servable()) {
                 var f = r.forecast();
                 out.printf("  servable    yes: windows of %s rows x %d features %s -> %d steps%n",

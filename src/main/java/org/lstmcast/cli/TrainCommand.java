@@ -1,6 +1,5 @@
 package org.lstmcast.cli;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -13,7 +13,6 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import ai.onnx.proto.OnnxMl;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.CodedInputStream;

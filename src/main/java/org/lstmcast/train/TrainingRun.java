@@ -88,7 +88,7 @@ public final class TrainingRun {
             }
             ModelFile.Info info = new ModelFile.Info(ModelFile.FORMAT, Version.get(),
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), config.target(),
-                    config.inputColumns(), timeColumnName(series, timeColumn), config.transform().id(),
+                    config.inputColumns(), timeColumnName(timeColumn), config.transform().id(),
                     config.lookback(), config.horizon(), config.season(),
                     trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
                     trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
@@ -178,7 +178,7 @@ public final class TrainingRun {
         }
     }
 
-    private static String timeColumnName(Series series, String timeColumn) {
+    private static String timeColumnName(String timeColumn) {
         return timeColumn == null || timeColumn.isEmpty() ? null : timeColumn;
     }
 
