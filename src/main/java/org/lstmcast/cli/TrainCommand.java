@@ -15,6 +15,7 @@ import org.lstmcast.data.Transform;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.Report;
 import org.lstmcast.train.TrainConfig;
+import org.lstmcast.train.Trainer;
 import org.lstmcast.train.TrainingListener;
 import org.lstmcast.train.TrainingRun;
 
@@ -94,6 +95,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Random seed; the same seed and data give the same model (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(names = "--threads", paramLabel = "N", description = "Native threads for training (default: OMP_NUM_THREADS if set, else 1; one thread is fastest for networks of this size).")
+    Integer threads;
+
     @Option(names = "--quiet", description = "No progress bar and no table.")
     boolean quiet;
 
@@ -106,6 +110,9 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig config = config();
+        if (threads != null || System.getenv("OMP_NUM_THREADS") == null) {
+            Trainer.useThreads(threads == null ? 1 : threads);
+        }
         byte[] csv;
         String source;
         if (data == null) {

@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -189,6 +190,8 @@ public final class TrainingRun {
         m.put("epochs_run", trained.epochsRun());
         m.put("best_epoch", trained.bestEpoch());
         m.put("train_seconds", Math.round(trained.seconds() * 1000) / 1000.0);
+        m.put("epoch_seconds", Arrays.stream(trained.epochSeconds()).map(s -> Math.round(s * 1000) / 1000.0)
+                .toArray());
         m.put("config", config.asMap());
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("source", source);
