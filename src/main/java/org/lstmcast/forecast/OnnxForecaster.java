@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -153,22 +154,64 @@ public final class OnnxForecaster implements AutoCloseable {
 
     /** As {@link #forecast(List, int)}, with each model run made by {@code runner}. */
     public double[][] forecast(List<double[][]> windows, int horizon, Runner runner) throws OrtException {
-        if (horizon < 1) {
-            throw new IllegalArgumentException("horizon must be at least 1");
+        Rollout r = new Rollout(windows, horizon);
+        while (!r.accept(runner.run(r.input()))) {
+            // each pass is one more model run, rolled forward
         }
-        if (horizon > spec.horizon() && !spec.univariate()) {
-            throw new IllegalArgumentException("this model forecasts " + spec.horizon() + " steps and reads "
-                    + spec.featureCount() + " features " + spec.features() + "; forecasting further would need the future"
-                    + " values of the other features, so the horizon is limited to " + spec.horizon());
+        return r.out;
+    }
+
+    /** A model run that answers later, as a server's batcher does. */
+    @FunctionalInterface
+    public interface AsyncRunner {
+        CompletableFuture<float[][]> run(float[][][] windows);
+    }
+
+    /**
+     * As {@link #forecast(List, int, Runner)} without holding a thread while the runs are pending: each run is asked
+     * for when the one before it has answered. Bad windows or horizons are refused at once, by exception.
+     */
+    public CompletableFuture<double[][]> forecastAsync(List<double[][]> windows, int horizon, AsyncRunner runner) {
+        return next(new Rollout(windows, horizon), runner);
+    }
+
+    private static CompletableFuture<double[][]> next(Rollout r, AsyncRunner runner) {
+        return runner.run(r.input()).thenCompose(y -> r.accept(y) ? CompletableFuture.completedFuture(r.out) : next(r, runner));
+    }
+
+    /**
+     * One forecast in the making: a model run forecasts up to the model's horizon; beyond it (univariate models
+     * only) the forecasts become the newest rows of the next run's windows.
+     */
+    private final class Rollout {
+        private final List<float[][]> current;
+        private final double[][] out;
+        private final int horizon;
+        private int done;
+
+        Rollout(List<double[][]> windows, int horizon) {
+            if (horizon < 1) {
+                throw new IllegalArgumentException("horizon must be at least 1");
+            }
+            if (horizon > spec.horizon() && !spec.univariate()) {
+                throw new IllegalArgumentException("this model forecasts " + spec.horizon() + " steps and reads "
+                        + spec.featureCount() + " features " + spec.features() + "; forecasting further would need the future"
+                        + " values of the other features, so the horizon is limited to " + spec.horizon());
+            }
+            this.horizon = horizon;
+            this.current = new ArrayList<>(windows.size());
+            for (double[][] w : windows) {
+                current.add(tail(spec, w));
+            }
+            this.out = new double[windows.size()][horizon];
         }
-        List<float[][]> current = new ArrayList<>(windows.size());
-        for (double[][] w : windows) {
-            current.add(tail(spec, w));
+
+        float[][][] input() {
+            return current.toArray(new float[0][][]);
         }
-        double[][] out = new double[windows.size()][horizon];
-        int done = 0;
-        while (done < horizon) {
-            float[][] y = runner.run(current.toArray(new float[0][][]));
+
+        /** Takes one run's output; true once the whole horizon is forecast. */
+        boolean accept(float[][] y) {
             int take = Math.min(y[0].length, horizon - done);
             for (int b = 0; b < y.length; b++) {
                 for (int h = 0; h < take; h++) {
@@ -176,22 +219,22 @@ public final class OnnxForecaster implements AutoCloseable {
                 }
             }
             done += take;
-            if (done < horizon) {
-                // Roll forward: the forecasts become the newest rows of the next window.
-                for (int b = 0; b < current.size(); b++) {
-                    float[][] w = current.get(b);
-                    int lookback = w.length;
-                    float[][] next = new float[lookback][];
-                    int keep = Math.max(0, lookback - take);
-                    System.arraycopy(w, w.length - keep, next, 0, keep);
-                    for (int h = Math.max(0, take - lookback); h < take; h++) {
-                        next[keep + h - Math.max(0, take - lookback)] = new float[] {y[b][h]};
-                    }
-                    current.set(b, next);
-                }
+            if (done >= horizon) {
+                return true;
             }
+            for (int b = 0; b < current.size(); b++) {
+                float[][] w = current.get(b);
+                int lookback = w.length;
+                float[][] next = new float[lookback][];
+                int keep = Math.max(0, lookback - take);
+                System.arraycopy(w, w.length - keep, next, 0, keep);
+                for (int h = Math.max(0, take - lookback); h < take; h++) {
+                    next[keep + h - Math.max(0, take - lookback)] = new float[] {y[b][h]};
+                }
+                current.set(b, next);
+            }
+            return false;
         }
-        return out;
     }
 
     /**

@@ -17,9 +17,10 @@ import org.lstmcast.forecast.OnnxForecaster;
 
 /**
  * Dynamic batching for one model version: windows of the same length from concurrent requests are merged into one
- * model run of at most {@code maxBatch} rows, with at most {@code threads} runs at a time. When a run slot is free
- * and nothing waits, a request runs at once on its own thread (no hand-off, so an idle server adds no latency);
- * otherwise it queues, and a worker takes whatever is queued when a slot frees up. With {@code maxDelayNanos > 0}
+ * model run of at most {@code maxBatch} rows, with at most {@code threads} runs at a time. A request queues, and a
+ * free worker takes at once whatever is queued: alone on an idle server, with company under load, so batches grow
+ * with the load and no one waits for a batch to fill. The caller's thread never runs the model: the HTTP layer reads
+ * and parses the next requests meanwhile, which is what lets the batches form. With {@code maxDelayNanos > 0}
  * workers also wait that long for company, as Triton's {@code max_queue_delay_microseconds} does. The queue is
  * bounded: beyond {@code maxQueue} waiting requests a submit fails at once, so overload is answered with 503.
  */
@@ -56,8 +57,6 @@ final class Batcher implements AutoCloseable {
     private final DistributionSummary batchSize;
     private final Timer queueTime;
     private final Timer computeTime;
-    private final java.util.concurrent.Semaphore slots;
-    private final int threads;
     private volatile boolean closed;
 
     Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
@@ -66,8 +65,6 @@ final class Batcher implements AutoCloseable {
         this.maxBatch = Math.max(1, maxBatch);
         this.maxDelayNanos = Math.max(0, maxDelayNanos);
         this.maxQueue = Math.max(1, maxQueue);
-        this.threads = Math.max(1, threads);
-        this.slots = new java.util.concurrent.Semaphore(this.threads);
         this.batchSize = DistributionSummary.builder("lstmcast_batch_size").description("Windows per model run")
                 .tags(tags).serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512).register(metrics);
         this.queueTime = Timer.builder("lstmcast_queue_seconds").description("Time a request waited for a model run")
@@ -93,18 +90,6 @@ final class Batcher implements AutoCloseable {
     /** Queues windows of equal length; the future completes with one output row per window. */
     CompletableFuture<float[][]> submit(float[][][] windows) {
         if (windows.length <= maxBatch) {
-            if (maxDelayNanos == 0 && !closed && slots.availablePermits() == threads && queueEmpty() && slots.tryAcquire()) {
-                // Idle engine (every run slot free, nothing queued): run now, on this thread. Under load the slots are
-                // taken, requests queue, and the workers merge them into batches.
-                Pending p = new Pending(windows);
-                try {
-                    run(new ArrayList<>(List.of(p)));
-                } finally {
-                    slots.release();
-                    wakeIfQueued();
-                }
-                return p.result;
-            }
             return enqueue(new Pending(windows));
         }
         // A request larger than one batch is cut into batches, answered together.
@@ -141,56 +126,18 @@ final class Batcher implements AutoCloseable {
         return p.result;
     }
 
-    private boolean queueEmpty() {
-        lock.lock();
-        try {
-            return queue.isEmpty();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void wakeIfQueued() {
-        lock.lock();
-        try {
-            if (!queue.isEmpty()) {
-                arrived.signal();
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
     private void work() {
         while (true) {
             List<Pending> batch;
             try {
-                awaitWork();
-                slots.acquire();
-                try {
-                    batch = next();
-                    if (batch == null) {
-                        return;
-                    }
-                    run(batch);
-                } finally {
-                    slots.release();
+                batch = next();
+                if (batch == null) {
+                    return;
                 }
+                run(batch);
             } catch (InterruptedException e) {
                 return;
             }
-        }
-    }
-
-    /** Blocks until something is queued (or the batcher closes), before a run slot is taken. */
-    private void awaitWork() throws InterruptedException {
-        lock.lock();
-        try {
-            while (queue.isEmpty() && !closed) {
-                arrived.await(100, TimeUnit.MILLISECONDS);
-            }
-        } finally {
-            lock.unlock();
         }
     }
 

@@ -5,14 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import io.javalin.http.HttpResponseException;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -22,31 +17,22 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.lstmcast.Version;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The model server: Open Inference Protocol (KServe V2) REST for any ONNX model, a forecast API in original units,
  * Prometheus metrics. Handlers only translate HTTP; the models live in the {@link ModelRegistry}.
  */
 public final class InferenceServer implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(InferenceServer.class);
-    // Deep nesting and huge numbers are refused by the parser itself, before they cost memory or stack.
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxNumberLength(64)
-                    .maxStringLength(1 << 20).build())
-            // {"inputs": a, "inputs": b} is ambiguous: refuse it rather than silently take one.
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build());
-
     private final ServeConfig config;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ModelRegistry registry;
+    private final ApiKey apiKey;
     private Javalin app;
 
     public InferenceServer(ServeConfig config) {
         this.config = config;
         this.registry = new ModelRegistry(config, metrics);
+        this.apiKey = new ApiKey(config.apiKey());
     }
 
     /** JVM and process meters; bound beside the start-up work, which they do not need to delay. */
@@ -59,11 +45,23 @@ public final class InferenceServer implements AutoCloseable {
         new FileDescriptorMetrics().bindTo(metrics);
     }
 
-    /** Loads the repository, then listens; returns the port (useful with port 0). */
+    /**
+     * Loads the repository and starts listening side by side (the ready check answers 503 until the models are in);
+     * returns, with every model loaded, the port (useful with port 0).
+     */
     public int start() {
         Thread jvmMetrics = new Thread(this::bindJvmMetrics, "bind-jvm-metrics");
         jvmMetrics.start();
-        registry.start();
+        java.util.concurrent.CompletableFuture<Void> loading = new java.util.concurrent.CompletableFuture<>();
+        Thread loader = new Thread(() -> {
+            try {
+                registry.start();
+                loading.complete(null);
+            } catch (Throwable e) {
+                loading.completeExceptionally(e);
+            }
+        }, "load-models");
+        loader.start();
         app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.http.maxRequestSize = config.limits().maxBodyBytes();
@@ -71,6 +69,8 @@ public final class InferenceServer implements AutoCloseable {
             c.jetty.modifyServer(server -> {
                 server.setStopTimeout(30_000);
                 server.setErrorHandler(new JsonErrorHandler());
+                // Javalin puts its servlet context inside this wrapper; the forecast routes never reach it.
+                server.setHandler(new ForecastEndpoint(registry, config.limits(), apiKey));
             });
             // Odd paths (%00, %2F, "..") reach the routes, whose strict name patterns answer them with a JSON 404;
             // nothing is ever looked up on disk by path, so there is no ambiguity to exploit.
@@ -80,18 +80,15 @@ public final class InferenceServer implements AutoCloseable {
                 handler.getServletHandler().setDecodeAmbiguousURIs(true);
             });
             var r = c.routes;
-            if (config.apiKey() != null && !config.apiKey().isEmpty()) {
-                byte[] expected = ("Bearer " + config.apiKey()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (apiKey.required()) {
                 r.before(ctx -> {
-                    if (ctx.path().startsWith("/v2/health/")) {
-                        return;
-                    }
-                    String given = ctx.header("Authorization");
-                    // Constant-time: the comparison takes as long whatever prefix of the key a caller guessed.
-                    if (given == null || !java.security.MessageDigest.isEqual(expected,
-                            given.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
-                        ctx.header("WWW-Authenticate", "Bearer");
-                        throw new ApiException(401, "missing or wrong API key (send Authorization: Bearer <key>)");
+                    if (!ctx.path().startsWith("/v2/health/")) {
+                        try {
+                            apiKey.check(ctx.header("Authorization"));
+                        } catch (ApiException e) {
+                            ctx.header("WWW-Authenticate", "Bearer");
+                            throw e;
+                        }
                     }
                 });
             }
@@ -108,24 +105,17 @@ public final class InferenceServer implements AutoCloseable {
             r.get("/v2/models/{model}/versions/{version}/ready", ctx -> modelReady(ctx, ctx.pathParam("version")));
             r.post("/v2/models/{model}/infer", ctx -> infer(ctx, null));
             r.post("/v2/models/{model}/versions/{version}/infer", ctx -> infer(ctx, ctx.pathParam("version")));
-            r.post("/v1/models/{model}/forecast", ctx -> forecast(ctx, null));
-            r.post("/v1/models/{model}/versions/{version}/forecast", ctx -> forecast(ctx, ctx.pathParam("version")));
             r.get("/v1/models", this::listModels);
             r.get("/metrics", ctx -> {
                 ctx.contentType("text/plain; version=0.0.4; charset=utf-8");
                 ctx.result(metrics.scrape());
             });
-            r.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
-            r.exception(Batcher.QueueFullException.class, (e, ctx) -> {
-                ctx.header("Retry-After", "1");
-                error(ctx, 503, e.getMessage());
-            });
-            r.exception(JacksonException.class, (e, ctx) -> error(ctx, 400, "malformed JSON: " + e.getOriginalMessage()));
-            r.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
-            r.exception(IllegalArgumentException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
             r.exception(Exception.class, (e, ctx) -> {
-                LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
-                error(ctx, 500, "internal error (" + e.getClass().getSimpleName() + "); see the server log");
+                Failure f = Failure.of(e);
+                if (f.retryAfter()) {
+                    ctx.header("Retry-After", "1");
+                }
+                error(ctx, f.status(), f.message());
             });
             r.error(404, ctx -> {
                 if (!"application/json".equals(ctx.res().getContentType()) || ctx.result() == null
@@ -137,11 +127,20 @@ public final class InferenceServer implements AutoCloseable {
             r.error(413, ctx -> error(ctx, 413, "request body over the limit of " + config.limits().maxBodyBytes()
                     + " bytes (--max-body-bytes)"));
         });
-        app.start(config.host(), config.port());
         try {
+            app.start(config.host(), config.port());
+            loading.join();
             jvmMetrics.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            try {
+                loader.join();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            close();
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }
         return app.port();
     }
@@ -181,7 +180,7 @@ public final class InferenceServer implements AutoCloseable {
 
     /** Parses, holds the model version for the call, answers, and records latency and outcome per model. */
     private void call(Context ctx, String version, String endpoint, ModelCall work) throws Exception {
-        JsonNode body = parse(ctx);
+        JsonNode body = Json.parse(ctx.bodyAsBytes());
         ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
         long start = System.nanoTime();
         boolean ok = false;
@@ -196,31 +195,6 @@ public final class InferenceServer implements AutoCloseable {
 
     private void infer(Context ctx, String version) throws Exception {
         call(ctx, version, "infer", InferenceProtocol::infer);
-    }
-
-    private void forecast(Context ctx, String version) throws Exception {
-        call(ctx, version, "forecast", (m, body) -> {
-            if (!m.canForecast()) {
-                throw ApiException.badRequest("model '" + m.name + "' is not a forecaster (" + String.join("; ",
-                        m.report.problems()) + "); call it with the inference protocol: POST /v2/models/" + m.name + "/infer");
-            }
-            List<double[][]> windows = Requests.windows(body, m.spec, config.limits());
-            int horizon = Requests.horizon(body, m.spec, config.limits().maxHorizon());
-            double[][] forecasts = m.forecast(windows, horizon, config.limits().requestTimeoutMs());
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("model_name", m.name);
-            out.put("model_version", Long.toString(m.version));
-            // The model computes in float32: answer with its digits, not with those of a widened double.
-            float[][] digits = new float[forecasts.length][];
-            for (int i = 0; i < forecasts.length; i++) {
-                digits[i] = new float[forecasts[i].length];
-                for (int h = 0; h < digits[i].length; h++) {
-                    digits[i][h] = (float) forecasts[i][h];
-                }
-            }
-            out.put("forecasts", digits);
-            return out;
-        });
     }
 
     private void listModels(Context ctx) throws ai.onnxruntime.OrtException {
@@ -261,31 +235,15 @@ public final class InferenceServer implements AutoCloseable {
                 .map(s -> Long.toString(s.version())).toList();
     }
 
-    private static JsonNode parse(Context ctx) throws java.io.IOException {
-        byte[] body = ctx.bodyAsBytes();
-        if (body.length == 0) {
-            throw ApiException.badRequest("empty body; send a JSON object");
-        }
-        return JSON.readTree(body);
-    }
-
     private static void json(Context ctx, Object body) {
         ctx.contentType("application/json");
-        try {
-            ctx.result(JSON.writeValueAsBytes(body));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("cannot encode the answer", e);
-        }
+        ctx.result(Json.bytes(body));
     }
 
     private static void error(Context ctx, int status, String message) {
         ctx.status(status);
         ctx.contentType("application/json");
-        try {
-            ctx.result(JSON.writeValueAsBytes(Map.of("error", message == null ? "error" : message)));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            ctx.result("{\"error\":\"error\"}");
-        }
+        ctx.result(Json.error(message));
     }
 
     /** Stops accepting, lets requests in flight finish, then closes every session. */

@@ -3,7 +3,8 @@ package org.lstmcast.serve;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import ai.onnxruntime.OrtException;
@@ -93,30 +94,16 @@ final class ModelVersion {
         return batcher != null;
     }
 
-    /** Forecasts through the batcher: concurrent requests share model runs. */
-    double[][] forecast(List<double[][]> windows, int horizon, long timeoutMs) throws OrtException {
+    /**
+     * Forecasts through the batcher: concurrent requests share model runs, and no thread waits for them. A run not
+     * answered by the deadline fails the forecast with a 503, and the batcher skips it if it has not started.
+     */
+    CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        return forecaster.forecast(windows, horizon, merged -> {
-            CompletableFuture<float[][]> f = batcher.submit(merged);
-            try {
-                return f.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                f.cancel(false);
-                throw new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ApiException(503, "interrupted while waiting for the model");
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof OrtException oe) {
-                    throw oe;
-                }
-                if (cause instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IllegalStateException(cause);
-            }
-        });
+        return forecaster.forecastAsync(windows, horizon, merged -> batcher.submit(merged)
+                .orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+                .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
+                        ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e)));
     }
 
     /** Counts one answered request of {@code endpoint} and its latency. */

@@ -81,6 +81,13 @@ class HardeningTest {
         ServerTest.assertError(call("GET", "/v2", null, "s3cret-key-and-more"), 401, "API key");
         assertEquals(200, call("GET", "/v1/models", null, "s3cret-key").statusCode());
         assertEquals(200, call("GET", "/metrics", null, "s3cret-key").statusCode());
+        // The forecast route has its own handler in front of Javalin: the same key, the same answer.
+        String window = "{\"inputs\": [[" + String.join(",", Collections.nCopies(30, "5000")) + "]]}";
+        HttpResponse<String> forecast = call("POST", "/v1/models/dax/forecast", window, "s3cret");
+        ServerTest.assertError(forecast, 401, "API key");
+        assertEquals("Bearer", forecast.headers().firstValue("WWW-Authenticate").orElse(""));
+        ServerTest.assertError(call("POST", "/v1/models/dax/versions/1/forecast", window, null), 401, "API key");
+        assertEquals(200, call("POST", "/v1/models/dax/versions/1/forecast", window, "s3cret-key").statusCode());
     }
 
     @Test

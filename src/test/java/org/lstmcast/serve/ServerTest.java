@@ -172,6 +172,15 @@ class ServerTest {
         assertError(post("/v1/models/..%2F..%2Fetc/forecast", "{}"), 404, "");
         assertError(get("/v2/models/dax/versions/01"), 404, "unknown version");
         assertError(post("/v1/models/dax/forecast", "{\"inputs\": [[" + "1,".repeat(600_000) + "1]]}"), 413, "limit");
+        // Without a Content-Length (chunked), the limit is enforced while reading.
+        byte[] big = ("{\"inputs\": [[" + "1,".repeat(600_000) + "1]]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/models/dax/forecast"))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(),
+                HttpResponse.BodyHandlers.ofString()), 413, "limit");
+        HttpResponse<String> getForecast = get("/v1/models/dax/forecast");
+        assertError(getForecast, 405, "not allowed");
+        assertEquals("POST", getForecast.headers().firstValue("Allow").orElse(""));
+        assertError(post("/v1/models/dax/forecast", ""), 400, "empty body");
         assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).DELETE().build(),
                 HttpResponse.BodyHandlers.ofString()), 405, "not allowed");
         assertError(get("/v3/nothing"), 404, "");
