@@ -45,10 +45,12 @@ engine1 = {r["batch"]: r for r in json.load(open(os.path.join(out, "engine-1.jso
 engine2 = {r["batch"]: r for r in json.load(open(os.path.join(out, "engine-2.json")))}
 startup = json.load(open(os.path.join(out, "startup.json")))
 rss_after = json.load(open(os.path.join(out, "rss-after.json")))
-metrics = json.load(open(os.path.join(out, "train-run", "metrics.json")))
-torch_epochs = json.load(open(os.path.join(out, "torch.json")))["seconds_per_epoch"]
-# Both sides: the median epoch, so the first epoch's warm-up (JIT here, allocator there) weighs the same.
-lstm_epoch = statistics.median(metrics["epoch_seconds"])
+train_rounds = sorted(d for d in os.listdir(out) if d.startswith("train-run-"))
+lstm_epochs = [e for d in train_rounds for e in json.load(open(os.path.join(out, d, "metrics.json")))["epoch_seconds"]]
+torch_epochs = [e for f in sorted(os.listdir(out)) if f.startswith("torch-")
+                for e in json.load(open(os.path.join(out, f)))["seconds_per_epoch"]]
+# Both sides: the median epoch over all rounds, so the first epoch's warm-up (JIT here, allocator there) weighs the same.
+lstm_epoch = statistics.median(lstm_epochs)
 torch_epoch = statistics.median(torch_epochs)
 java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
 peer = open(os.path.join(out, "peer-version.txt")).read().strip()
@@ -91,7 +93,7 @@ section = [
     f"| ready ≤ 3 s | {startup['ready_ms']} ms | {'yes' if startup['ready_ms'] <= 3000 else 'no'} |",
     f"| RSS with the bundled models < 400 MB | {startup['rss_mb']} MB at ready ({rss_after['rss_mb_after']} MB after the "
     f"sweeps, default heap limit) | {'yes' if startup['rss_mb'] < 400 else 'no'} |",
-    f"| training epoch ≤ 1.5x PyTorch (median of 5 epochs each) | {lstm_epoch:.2f} s vs {torch_epoch:.2f} s = {lstm_epoch / torch_epoch:.2f}x | "
+    f"| training epoch ≤ 1.5x PyTorch (median epoch, 5 epochs per round, rounds alternating) | {lstm_epoch:.2f} s vs {torch_epoch:.2f} s = {lstm_epoch / torch_epoch:.2f}x | "
     f"{'yes' if lstm_epoch <= 1.5 * torch_epoch else 'no'} |",
     "",
 ]

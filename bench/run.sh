@@ -36,47 +36,47 @@ echo "== start-up and memory"
 start=$(date +%s%N)
 "${lstmcast[@]}" serve --port 18080 --device cpu > "$out/lstmcast.log" 2>&1 &
 pid=$!
+pids=($pid)
+trap 'kill "${pids[@]}" 2> /dev/null || true' EXIT
 ready 18080
 echo "{\"ready_ms\": $(( ($(date +%s%N) - start) / 1000000 )), \"rss_mb\": $(rss_mb $pid)}" > "$out/startup.json"
 cat "$out/startup.json"
-warm http://127.0.0.1:18080
+
+# All three servers stay up and the rounds alternate between them, so a slow minute on a shared machine costs each
+# the same; an idle server takes no CPU from the one under load.
+"${lstmcast[@]}" serve --port 18081 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
+pids+=($!)
+node bench/peers/node-ort/server.js "$model" 18090 > "$out/peer.log" 2>&1 &
+pids+=($!)
+for port in 18080 18081 18090; do
+  ready $port
+  echo "== warming :$port for ${SERVER_WARMUP}s"
+  warm http://127.0.0.1:$port
+done
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round: lstmcast"
   bench --url http://127.0.0.1:18080 --concurrency 1,16,64,256 > "$out/lstmcast-1-$round.json"
   bench --url http://127.0.0.1:18080 --concurrency 1,16 --windows 64 > "$out/lstmcast-64-$round.json"
-done
-echo "{\"rss_mb_after\": $(rss_mb $pid)}" > "$out/rss-after.json"
-kill $pid; wait $pid || true
-
-"${lstmcast[@]}" serve --port 18081 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
-pid=$!
-ready 18081
-warm http://127.0.0.1:18081
-for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round: lstmcast --max-batch-size 1"
   bench --url http://127.0.0.1:18081 --concurrency 1,64 > "$out/nobatch-1-$round.json"
-done
-kill $pid; wait $pid || true
-
-node bench/peers/node-ort/server.js "$model" 18090 > "$out/peer.log" 2>&1 &
-pid=$!
-ready 18090
-warm http://127.0.0.1:18090
-for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round: node-ort peer"
   bench --url http://127.0.0.1:18090 --concurrency 1,16,64,256 > "$out/peer-1-$round.json"
   bench --url http://127.0.0.1:18090 --concurrency 1,16 --windows 64 > "$out/peer-64-$round.json"
 done
-kill $pid; wait $pid || true
+echo "{\"rss_mb_after\": $(rss_mb $pid)}" > "$out/rss-after.json"
+kill "${pids[@]}"; wait "${pids[@]}" || true
+trap - EXIT
 
 echo "== engine in-process"
 "${lstmcast[@]}" bench --json --in-process --model-file "$model" --batch 1,64 --threads 1 --duration "$DURATION" --warmup "$WARMUP" > "$out/engine-1.json"
 "${lstmcast[@]}" bench --json --in-process --model-file "$model" --batch 1,64 --threads 2 --duration "$DURATION" --warmup "$WARMUP" > "$out/engine-2.json"
 
 echo "== training epoch time"
-"${lstmcast[@]}" train --epochs 5 --patience 100 --quiet --threads "$OMP_NUM_THREADS" --out "$out/train-run"
-/usr/bin/python3 bench/train_reference.py 5 "$OMP_NUM_THREADS" > "$out/torch.json"
+for round in $(seq 1 "$ROUNDS"); do
+  "${lstmcast[@]}" train --epochs 5 --patience 100 --quiet --threads "$OMP_NUM_THREADS" --out "$out/train-run-$round"
+  /usr/bin/python3 bench/train_reference.py 5 "$OMP_NUM_THREADS" > "$out/torch-$round.json"
+done
 
 python3 bench/report.py "$out" "bench/run.sh (ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SERVER_WARMUP=$SERVER_WARMUP OMP_NUM_THREADS=$OMP_NUM_THREADS)"
 echo "raw results in $out"
