@@ -20,11 +20,12 @@ import org.eclipse.jetty.util.Callback;
  * The forecast routes, {@code POST /v1/models/{model}[/versions/{version}]/forecast}, as a Jetty core handler in front
  * of Javalin, which serves every other route.
  *
- * <p>This is the route that carries the load, and on two cores the servlet layer under Javalin costs more per request
- * than the model: a trivial Javalin route answers ~5,000 requests/s under 64 clients where a non-blocking Jetty handler
- * answers ~30,000. So this handler never blocks: the body is read asynchronously, parsed on the I/O thread, handed to
- * the model's batcher, and the answer is written by whichever thread completes the batch. Every other request is
- * passed to Javalin on a pool thread, where blocking is allowed.
+ * <p>This is the route that carries the load. As a Javalin route each request would hold a pool thread while waiting
+ * for its batch, and on two cores those threads and the servlet layer cost more than the model: measured with 64
+ * clients, such a route answers ~5,000-7,000 forecasts/s and this handler ~19,000-22,000 (docs/BENCHMARKS.md). This
+ * handler never blocks: the body is read asynchronously, parsed on the I/O thread and handed to the model's batcher,
+ * and the answer is written by whichever thread completes the batch. Every other request is passed to Javalin on a
+ * pool thread, where blocking is allowed.
  */
 final class ForecastEndpoint extends Handler.Wrapper {
     private final ModelRegistry registry;
