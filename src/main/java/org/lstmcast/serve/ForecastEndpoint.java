@@ -28,6 +28,13 @@ import org.eclipse.jetty.util.Callback;
  * pool thread, where blocking is allowed.
  */
 final class ForecastEndpoint extends Handler.Wrapper {
+    /**
+     * Past these sizes a body is parsed, and an answer encoded, on a pool thread: tens of milliseconds on the I/O
+     * thread or on a batcher would hold up every other connection or batch behind it.
+     */
+    private static final int LARGE_BYTES = 64 << 10;
+    private static final long LARGE_VALUES = 16_384;
+
     private final ModelRegistry registry;
     private final ServeConfig.Limits limits;
     private final ApiKey apiKey;
@@ -48,8 +55,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
     public boolean handle(Request request, Response response, Callback callback) {
         String[] route = route(Request.getPathInContext(request));
         if (route == null) {
-            Executor pool = request.getComponents().getThreadPool();
-            pool.execute(() -> {
+            pool(request).execute(() -> {
                 try {
                     if (!super.handle(request, response, callback)) {
                         Response.writeError(request, response, callback, 404);
@@ -84,8 +90,10 @@ final class ForecastEndpoint extends Handler.Wrapper {
                         // failure (the client went away) is an IOException and has no one left to answer.
                         fail(response, callback, e instanceof IllegalStateException || e instanceof IllegalArgumentException
                                 ? tooLarge() : e);
+                    } else if (body.length > LARGE_BYTES) {
+                        pool(request).execute(() -> forecast(route[0], route[1], body, response, callback, pool(request)));
                     } else {
-                        forecast(route[0], route[1], body, response, callback);
+                        forecast(route[0], route[1], body, response, callback, pool(request));
                     }
                 });
         return true;
@@ -95,7 +103,11 @@ final class ForecastEndpoint extends Handler.Wrapper {
         return new ApiException(413, "request body over the limit of " + limits.maxBodyBytes() + " bytes (--max-body-bytes)");
     }
 
-    private void forecast(String name, String version, byte[] bytes, Response response, Callback callback) {
+    private static Executor pool(Request request) {
+        return request.getComponents().getThreadPool();
+    }
+
+    private void forecast(String name, String version, byte[] bytes, Response response, Callback callback, Executor pool) {
         ModelVersion m;
         JsonNode body;
         try {
@@ -119,17 +131,26 @@ final class ForecastEndpoint extends Handler.Wrapper {
             answer = CompletableFuture.failedFuture(e);
         }
         answer.whenComplete((forecasts, error) -> {
-            try {
-                if (error != null) {
-                    fail(response, callback, error);
-                } else {
-                    reply(response, callback, 200, answer(m, forecasts));
-                }
-                m.recordRequest("forecast", System.nanoTime() - start, error == null);
-            } finally {
-                m.release();
+            if (forecasts != null && forecasts.length * (long) forecasts[0].length > LARGE_VALUES) {
+                pool.execute(() -> respond(m, start, forecasts, null, response, callback));
+            } else {
+                respond(m, start, forecasts, error, response, callback);
             }
         });
+    }
+
+    private static void respond(ModelVersion m, long start, double[][] forecasts, Throwable error, Response response,
+                                Callback callback) {
+        try {
+            if (error != null) {
+                fail(response, callback, error);
+            } else {
+                reply(response, callback, 200, answer(m, forecasts));
+            }
+            m.recordRequest("forecast", System.nanoTime() - start, error == null);
+        } finally {
+            m.release();
+        }
     }
 
     private static byte[] answer(ModelVersion m, double[][] forecasts) {
