@@ -9,15 +9,15 @@
 #   - training epoch time of `lstmcast train` against the PyTorch reference (bench/train_reference.py).
 # Every HTTP figure is the median of ROUNDS rounds; the load generator is `lstmcast bench` on the same cores, so
 # trust the ratios more than the absolute numbers. Writes a dated section into docs/BENCHMARKS.md.
-#   bench/run.sh                     ROUNDS=3 DURATION=8 WARMUP=3 SERVER_WARMUP=30 by default
+#   bench/run.sh                     ROUNDS=3 DURATION=8 WARMUP=3 SERVER_WARMUP=60 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-8}"
 WARMUP="${WARMUP:-3}"
-# Each server first takes this many seconds of load before any round: on 2 cores the JIT needs ~30 s of traffic to
-# reach steady state (lstmcast doubles its throughput over that time), and production servers run warm.
-SERVER_WARMUP="${SERVER_WARMUP:-30}"
+# Each server first takes this many seconds of load before any round: on 2 cores the JIT needs a minute or more of
+# traffic to reach steady state (lstmcast's throughput triples over it), and production servers run warm.
+SERVER_WARMUP="${SERVER_WARMUP:-60}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out="$(mktemp -d)"
 lstmcast=(java -jar target/lstmcast.jar)
