@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.Javalin;
@@ -52,16 +53,8 @@ public final class InferenceServer implements AutoCloseable {
     public int start() {
         Thread jvmMetrics = new Thread(this::bindJvmMetrics, "bind-jvm-metrics");
         jvmMetrics.start();
-        java.util.concurrent.CompletableFuture<Void> loading = new java.util.concurrent.CompletableFuture<>();
-        Thread loader = new Thread(() -> {
-            try {
-                registry.start();
-                loading.complete(null);
-            } catch (Throwable e) {
-                loading.completeExceptionally(e);
-            }
-        }, "load-models");
-        loader.start();
+        CompletableFuture<Void> loading = CompletableFuture.runAsync(registry::start,
+                task -> new Thread(task, "load-models").start());
         app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.http.maxRequestSize = config.limits().maxBodyBytes();
@@ -134,11 +127,8 @@ public final class InferenceServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            try {
-                loader.join();
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            // Let the loading finish (or fail) before closing what it loads into.
+            loading.exceptionally(failure -> null).join();
             close();
             throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }

@@ -48,6 +48,7 @@ final class FusedLstm {
     private final double dropout;
     /** Parameter names grouped per DL4J layer, for per-layer clipping; the head is the last group. */
     private final List<List<String>> groups = new ArrayList<>();
+    private final List<String> params = new ArrayList<>();
     private final Map<String, GradientUpdater> updaters = new HashMap<>();
     private int iteration;
 
@@ -92,13 +93,12 @@ final class FusedLstm {
         sd.loss().meanSquaredError("loss", y, out, null);
         sd.setLossVariables("loss");
         groups.add(List.of("w", "bo"));
+        groups.forEach(params::addAll);
         buildGradients();
         Adam adam = new Adam(config.learningRate());
-        for (List<String> group : groups) {
-            for (String name : group) {
-                long n = sd.getArrForVarName(name).length();
-                updaters.put(name, adam.instantiate(Nd4j.zeros(DataType.FLOAT, 1, adam.stateSize(n)), true));
-            }
+        for (String name : params) {
+            long n = sd.getArrForVarName(name).length();
+            updaters.put(name, adam.instantiate(Nd4j.zeros(DataType.FLOAT, 1, adam.stateSize(n)), true));
         }
     }
 
@@ -120,8 +120,6 @@ final class FusedLstm {
      * @param y {@code [batch, horizon]}
      */
     double fit(INDArray x, INDArray y) {
-        List<String> params = new ArrayList<>();
-        groups.forEach(params::addAll);
         OutAndGrad result = sd.calculateGradientsAndOutputs(feed(x, y, true), List.of("loss"), params);
         Map<String, INDArray> grads = result.getGradients();
         for (List<String> group : groups) {
@@ -157,7 +155,7 @@ final class FusedLstm {
     /** A copy of every parameter, to restore later with {@link #restore}. */
     Map<String, INDArray> snapshot() {
         Map<String, INDArray> copy = new LinkedHashMap<>();
-        groups.forEach(g -> g.forEach(name -> copy.put(name, sd.getArrForVarName(name).dup())));
+        params.forEach(name -> copy.put(name, sd.getArrForVarName(name).dup()));
         return copy;
     }
 

@@ -120,15 +120,7 @@ public final class Trainer {
             inputs[i] = pre.input(window);
             System.arraycopy(pre.target(window, Windows.future(values, origin, horizon, 0)), 0, labels, i * horizon, horizon);
         }
-        float[] flat = new float[n * pre.steps() * pre.features()];
-        int at = 0;
-        for (float[][] window : inputs) {
-            for (float[] step : window) {
-                System.arraycopy(step, 0, flat, at, step.length);
-                at += step.length;
-            }
-        }
-        INDArray x = Nd4j.create(flat, new long[] {n, pre.steps(), pre.features()}, 'c');
+        INDArray x = Nd4j.create(inputs);
         INDArray y = Nd4j.create(labels, new long[] {n, horizon}, 'c');
         return new INDArray[] {x, y};
     }
