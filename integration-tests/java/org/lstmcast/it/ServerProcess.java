@@ -31,8 +31,13 @@ final class ServerProcess implements AutoCloseable {
     }
 
     static ServerProcess start(Path workDir, Path models, String... extra) throws IOException {
+        return start("512m", workDir, models, extra);
+    }
+
+    /** @param heap the server's -Xmx */
+    static ServerProcess start(String heap, Path workDir, Path models, String... extra) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models", models.toString(),
+                "-Xmx" + heap, "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models", models.toString(),
                 "--port", "0", "--device", "cpu", "--poll-seconds", "0.2"));
         cmd.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true);
