@@ -74,11 +74,11 @@ class FaultsIT {
                 Thread.sleep(800);
                 // The old version is deleted while requests run.
                 ServerProcess.deleteTree(repo.resolve("m/1"));
-                ServerProcess.awaitTrue(() -> server.status("/v2/models/m/versions/1/ready") == 404, "m/1 unloaded");
+                ServerProcess.awaitTrue(() -> server.status("/v2/models/m/versions/1") == 404, "m/1 unloaded");
                 // A whole model is deleted.
                 goneDeleted.set(true);
                 ServerProcess.deleteTree(repo.resolve("gone"));
-                ServerProcess.awaitTrue(() -> server.status("/v2/models/gone/ready") == 404, "gone unloaded");
+                ServerProcess.awaitTrue(() -> server.status("/v2/models/gone") == 404, "gone unloaded");
                 // Broken files arrive.
                 Files.createDirectories(repo.resolve("truncated/1"));
                 Files.write(repo.resolve("truncated/1/model.onnx"), Files.readAllBytes(fixture("truncated.onnx")));

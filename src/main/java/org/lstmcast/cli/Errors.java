@@ -1,6 +1,7 @@
 package org.lstmcast.cli;
 
 import org.lstmcast.data.DataException;
+import org.lstmcast.forecast.InvalidInputException;
 
 import picocli.CommandLine;
 
@@ -16,7 +17,8 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
             throw pe;
         }
         String message;
-        if (e instanceof DataException || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
+        if (e instanceof DataException || e instanceof InvalidInputException || e instanceof IllegalArgumentException
+                || e instanceof IllegalStateException) {
             message = e.getMessage();
         } else if (e instanceof java.io.IOException) {
             message = "I/O error: " + e.getMessage();

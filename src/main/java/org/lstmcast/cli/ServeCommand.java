@@ -78,6 +78,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--request-timeout-ms", paramLabel = "N", description = "Longest a request waits for its model runs before 503 (default: ${DEFAULT-VALUE}).")
     long requestTimeoutMs = ServeConfig.Limits.defaults().requestTimeoutMs();
 
+    @Option(names = "--strict-readiness", description = "Report ready (/v2/health/ready) only when every model version "
+            + "in the repository serves; by default, once every file has loaded or failed.")
+    boolean strictReadiness;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535 || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
@@ -96,7 +100,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
-                requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey);
+                requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness);
         org.lstmcast.serve.Devices.requireAvailable(device);
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM and Ctrl-C end the wait below, so shutdown is the normal path and the exit code is 0.

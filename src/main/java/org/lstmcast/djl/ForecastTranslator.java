@@ -13,6 +13,8 @@ import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorContext;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.TensorCheck;
+import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
 
 /**
@@ -22,6 +24,8 @@ import org.lstmcast.onnx.OnnxInspector;
  */
 public final class ForecastTranslator implements Translator<double[][], double[]> {
     private ForecastSpec spec;
+    /** The model's declared input shape (-1 for open dims): each window is checked against it before DJL runs it. */
+    private long[] declared;
 
     /** For a model without lstmcast metadata, the settings to use; null to read them from the model file. */
     public ForecastTranslator(ForecastSpec spec) {
@@ -34,12 +38,19 @@ public final class ForecastTranslator implements Translator<double[][], double[]
 
     @Override
     public void prepare(TranslatorContext ctx) throws IOException {
+        Path file = modelFile(ctx.getModel().getModelPath());
+        ModelReport report = OnnxInspector.inspect(file, false);
         if (spec == null) {
-            Path file = modelFile(ctx.getModel().getModelPath());
-            spec = ForecastSpec.fromMetadata(OnnxInspector.metadata(file));
+            spec = ForecastSpec.fromMetadata(report.metadata());
             if (spec == null) {
                 throw new IllegalArgumentException(file + " carries no lstmcast forecast metadata; pass a ForecastSpec");
             }
+        }
+        ModelReport.Tensor input = report.inputs().stream().filter(t -> t.name().equals(spec.inputName())).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(file + " has no input '" + spec.inputName() + "'"));
+        declared = new long[input.rank()];
+        for (int i = 0; i < declared.length; i++) {
+            declared[i] = input.fixed(i);
         }
     }
 
@@ -50,7 +61,11 @@ public final class ForecastTranslator implements Translator<double[][], double[]
         for (int r = 0; r < rows.length; r++) {
             System.arraycopy(rows[r], 0, flat, r * spec.featureCount(), spec.featureCount());
         }
-        NDArray x = ctx.getNDManager().create(flat, new Shape(1, rows.length, spec.featureCount()));
+        // One window: batch-first [1, steps, features] and time-major [steps, 1, features] hold the same values in order.
+        long[] shape = spec.timeMajor() ? new long[] {rows.length, 1, spec.featureCount()}
+                : new long[] {1, rows.length, spec.featureCount()};
+        TensorCheck.shape(spec.inputName(), shape, declared);
+        NDArray x = ctx.getNDManager().create(flat, new Shape(shape));
         x.setName(spec.inputName());
         return new NDList(x);
     }

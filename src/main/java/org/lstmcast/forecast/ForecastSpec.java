@@ -15,9 +15,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  *                 model takes any length and windows are used as sent
  * @param features input column names, in input order; the target is the first
  * @param transform how the graph preprocesses ({@code level}, {@code diff}, {@code relative}), or null if unknown
+ * @param timeMajor whether the model reads {@code [sequence, batch, features]} rather than batch-first
  */
 public record ForecastSpec(String inputName, String outputName, int lookback, int horizon, List<String> features,
-                           String target, String transform, String timeColumn) {
+                           String target, String transform, String timeColumn, boolean timeMajor) {
 
     public static final String INPUT = "input";
     public static final String OUTPUT = "forecast";
@@ -33,6 +34,27 @@ public record ForecastSpec(String inputName, String outputName, int lookback, in
         if (lookback < 0 || horizon < 1 || features.isEmpty()) {
             throw new IllegalArgumentException("a forecast needs lookback >= 0, horizon >= 1 and at least one feature");
         }
+    }
+
+    /** A batch-first model's settings. */
+    public ForecastSpec(String inputName, String outputName, int lookback, int horizon, List<String> features,
+                        String target, String transform, String timeColumn) {
+        this(inputName, outputName, lookback, horizon, features, target, transform, timeColumn, false);
+    }
+
+    /** The same settings with the input read as {@code [sequence, batch, features]} when {@code timeMajor}. */
+    public ForecastSpec withTimeMajor(boolean timeMajor) {
+        return new ForecastSpec(inputName, outputName, lookback, horizon, features, target, transform, timeColumn, timeMajor);
+    }
+
+    /** The axis of the input that holds the time steps. */
+    public int sequenceAxis() {
+        return timeMajor ? 0 : 1;
+    }
+
+    /** The axis of the input that holds the windows of a batch. */
+    public int batchAxis() {
+        return timeMajor ? 1 : 0;
     }
 
     public int featureCount() {

@@ -7,16 +7,20 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
+import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 
 /**
  * The forecasting core: one ONNX model in an ONNX Runtime session, raw windows in, forecasts out. Beyond the
- * model's own horizon a univariate model rolls forward on its own forecasts. Owns its session: close it.
+ * model's own horizon a univariate model rolls forward on its own forecasts. Every run is checked against the model's
+ * declared input first. Close it: it closes the session it opened, not one it was given.
  */
 public final class OnnxForecaster implements AutoCloseable {
     /** One model run on equal-length windows {@code [batch][steps][features]}; a server puts its batcher here. */
@@ -26,33 +30,39 @@ public final class OnnxForecaster implements AutoCloseable {
     }
 
     private final OrtSession session;
+    private final boolean ownsSession;
     private final ForecastSpec spec;
     private final Scaling scaling;
-    private final boolean timeMajor;
+    /** The input's declared shape, -1 for open dimensions: every run is checked against it first. */
+    private final long[] declared;
 
-    private OnnxForecaster(OrtSession session, ForecastSpec spec, Scaling scaling, boolean timeMajor) {
+    private OnnxForecaster(OrtSession session, boolean ownsSession, ForecastSpec spec, Scaling scaling) throws OrtException {
         this.session = session;
+        this.ownsSession = ownsSession;
         this.spec = spec;
         this.scaling = scaling;
-        this.timeMajor = timeMajor;
         if (scaling != null && scaling.min().length != spec.featureCount()) {
             throw new IllegalArgumentException("scaling has " + scaling.min().length + " features, the model reads "
                     + spec.featureCount());
         }
+        NodeInfo in = session.getInputInfo().get(spec.inputName());
+        if (in == null || !(in.getInfo() instanceof TensorInfo t) || t.getShape().length != 3) {
+            throw new IllegalArgumentException("the model has no rank-3 input '" + spec.inputName() + "'");
+        }
+        if (!session.getOutputNames().contains(spec.outputName())) {
+            throw new IllegalArgumentException("the model has no output '" + spec.outputName() + "'");
+        }
+        this.declared = t.getShape();
     }
 
     /**
-     * Wraps an open session; the forecaster owns it from here on.
+     * Forecasts with a session someone else owns and closes (a server's model version); closing the forecaster
+     * leaves the session open.
      *
-     * @param scaling   min-max scaling to apply around the model, or null
-     * @param timeMajor whether the model reads {@code [sequence, batch, features]} instead of batch-first
+     * @param scaling min-max scaling to apply around the model, or null
      */
-    public static OnnxForecaster of(OrtSession session, ForecastSpec spec, Scaling scaling, boolean timeMajor) {
-        return new OnnxForecaster(session, spec, scaling, timeMajor);
-    }
-
-    public OrtSession session() {
-        return session;
+    public static OnnxForecaster over(OrtSession session, ForecastSpec spec, Scaling scaling) throws OrtException {
+        return new OnnxForecaster(session, false, spec, scaling);
     }
 
     /** Opens a model that carries its forecast settings in its metadata (an lstmcast export). */
@@ -77,12 +87,17 @@ public final class OnnxForecaster implements AutoCloseable {
                     throw new IllegalArgumentException(model + " carries no forecast metadata (lookback, horizon, features);"
                             + " it was not exported by lstmcast");
                 }
-                return new OnnxForecaster(session, spec, null, false);
-            } catch (RuntimeException e) {
+                return new OnnxForecaster(session, true, spec, null);
+            } catch (OrtException | RuntimeException e) {
                 session.close();
                 throw e;
             }
         }
+    }
+
+    /** The number of windows the model takes per run when its batch size is fixed, else -1. */
+    public long fixedBatch() {
+        return declared[spec.batchAxis()] > 0 ? declared[spec.batchAxis()] : -1;
     }
 
     public ForecastSpec spec() {
@@ -95,42 +110,43 @@ public final class OnnxForecaster implements AutoCloseable {
      */
     public float[][] run(float[][][] windows) throws OrtException {
         int batch = windows.length;
-        int steps = windows[0].length;
+        int steps = batch == 0 ? 0 : windows[0].length;
         int features = spec.featureCount();
-        // A direct buffer is handed to ONNX Runtime without a copy.
-        FloatBuffer buf = ByteBuffer.allocateDirect(4 * batch * steps * features).order(ByteOrder.nativeOrder()).asFloatBuffer();
         for (float[][] w : windows) {
             if (w.length != steps) {
-                throw new IllegalArgumentException("windows in one run must have equal length");
+                throw new InvalidInputException("windows in one run must have equal length");
             }
             for (float[] row : w) {
                 if (row.length != features) {
-                    throw new IllegalArgumentException("each step needs " + features + " features, got " + row.length);
+                    throw new InvalidInputException("each step needs " + features + " features, got " + row.length);
                 }
             }
         }
-        for (int a = 0; a < (timeMajor ? steps : batch); a++) {
-            for (int b = 0; b < (timeMajor ? batch : steps); b++) {
-                float[] row = timeMajor ? windows[b][a] : windows[a][b];
+        long[] inShape = spec.timeMajor() ? new long[] {steps, batch, features} : new long[] {batch, steps, features};
+        TensorCheck.shape(spec.inputName(), inShape, declared);
+        TensorCheck.sequence(spec.inputName(), inShape, spec.sequenceAxis(), Math.max(1, spec.lookback()));
+        // A direct buffer is handed to ONNX Runtime without a copy.
+        FloatBuffer buf = ByteBuffer.allocateDirect(4 * batch * steps * features).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (int a = 0; a < (spec.timeMajor() ? steps : batch); a++) {
+            for (int b = 0; b < (spec.timeMajor() ? batch : steps); b++) {
+                float[] row = spec.timeMajor() ? windows[b][a] : windows[a][b];
                 for (int f = 0; f < features; f++) {
                     buf.put(scaling == null ? row[f] : scaling.in(f, row[f]));
                 }
             }
         }
         buf.rewind();
-        OrtEnvironment env = Ort.environment();
-        long[] inShape = timeMajor ? new long[] {steps, batch, features} : new long[] {batch, steps, features};
-        try (OnnxTensor input = OnnxTensor.createTensor(env, buf, inShape);
-             OrtSession.Result result = session.run(Map.of(spec.inputName(), input))) {
+        try (OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, inShape);
+             OrtSession.Result result = OrtErrors.run(session, Map.of(spec.inputName(), input), Set.of(spec.outputName()))) {
             OnnxTensor out = (OnnxTensor) result.get(spec.outputName()).orElseThrow(
                     () -> new IllegalStateException("the model has no output '" + spec.outputName() + "'"));
             long[] shape = out.getInfo().getShape();
             FloatBuffer data = out.getFloatBuffer();
-            int horizon = (int) (data.remaining() / batch);
-            if (shape.length < 1 || shape[0] != batch) {
+            if (shape.length < 1 || shape[0] != batch || data.remaining() < batch || data.remaining() % batch != 0) {
                 throw new IllegalStateException("the model returned shape " + java.util.Arrays.toString(shape)
                         + " for a batch of " + batch);
             }
+            int horizon = data.remaining() / batch;
             float[][] y = new float[batch][horizon];
             for (int b = 0; b < batch; b++) {
                 data.get(y[b]);
@@ -141,6 +157,32 @@ public final class OnnxForecaster implements AutoCloseable {
                 }
             }
             return y;
+        }
+    }
+
+    /**
+     * Runs the model once on made-up windows to see that it answers one row per window, as a forecaster must; a
+     * time-major model fed batch-first (or the reverse) answers the wrong number of rows, and would otherwise fail
+     * every request. Returns null when it does, else why not.
+     */
+    public String probe() {
+        int steps = spec.lookback() > 0 ? spec.lookback() : declared[spec.sequenceAxis()] > 0
+                ? (int) declared[spec.sequenceAxis()] : 4;
+        long fixedBatch = declared[spec.batchAxis()];
+        int batch = fixedBatch > 0 ? (int) fixedBatch : steps == 2 ? 3 : 2;
+        float[][][] windows = new float[batch][steps][spec.featureCount()];
+        for (float[][] w : windows) {
+            for (float[] row : w) {
+                java.util.Arrays.fill(row, 1f);
+            }
+        }
+        try {
+            float[][] y = run(windows);
+            return y[0].length < 1 ? "the model returned no values" : null;
+        } catch (OrtException e) {
+            return "a test run on " + batch + " windows of " + steps + " steps failed: " + OrtErrors.message(e);
+        } catch (RuntimeException e) {
+            return "a test run on " + batch + " windows of " + steps + " steps failed: " + e.getMessage();
         }
     }
 
@@ -191,10 +233,10 @@ public final class OnnxForecaster implements AutoCloseable {
 
         Rollout(List<double[][]> windows, int horizon) {
             if (horizon < 1) {
-                throw new IllegalArgumentException("horizon must be at least 1");
+                throw new InvalidInputException("horizon must be at least 1");
             }
             if (horizon > spec.horizon() && !spec.univariate()) {
-                throw new IllegalArgumentException("this model forecasts " + spec.horizon() + " steps and reads "
+                throw new InvalidInputException("this model forecasts " + spec.horizon() + " steps and reads "
                         + spec.featureCount() + " features " + spec.features() + "; forecasting further would need the future"
                         + " values of the other features, so the horizon is limited to " + spec.horizon());
             }
@@ -244,19 +286,19 @@ public final class OnnxForecaster implements AutoCloseable {
     public static float[][] tail(ForecastSpec spec, double[][] window) {
         int lookback = spec.lookback() > 0 ? spec.lookback() : window.length;
         if (window.length < Math.max(1, lookback)) {
-            throw new IllegalArgumentException("a window needs at least " + lookback + " rows, got " + window.length);
+            throw new InvalidInputException("a window needs at least " + lookback + " rows, got " + window.length);
         }
         float[][] tail = new float[lookback][];
         for (int r = 0; r < lookback; r++) {
             double[] row = window[window.length - lookback + r];
             if (row.length != spec.featureCount()) {
-                throw new IllegalArgumentException("each row needs " + spec.featureCount() + " value(s) " + spec.features()
+                throw new InvalidInputException("each row needs " + spec.featureCount() + " value(s) " + spec.features()
                         + ", got " + row.length);
             }
             tail[r] = new float[row.length];
             for (int f = 0; f < row.length; f++) {
                 if (!Double.isFinite(row[f]) || Math.abs(row[f]) > Float.MAX_VALUE) {
-                    throw new IllegalArgumentException("windows must hold finite float32 numbers, got " + row[f]);
+                    throw new InvalidInputException("windows must hold finite float32 numbers, got " + row[f]);
                 }
                 tail[r][f] = (float) row[f];
             }
@@ -266,6 +308,8 @@ public final class OnnxForecaster implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
-        session.close();
+        if (ownsSession) {
+            session.close();
+        }
     }
 }

@@ -50,7 +50,7 @@ public final class Prediction {
                 throw new IllegalArgumentException(model + " takes sequences of any length: say how many rows to read with --lookback");
             }
             spec = new ForecastSpec(spec.inputName(), spec.outputName(), rows, spec.horizon(), features, features.get(0),
-                    null, null);
+                    null, null, spec.timeMajor());
         } else if (features != null && !features.isEmpty() && !features.equals(spec.features())) {
             throw new IllegalArgumentException(model + " reads the columns " + spec.features() + "; --features is only for "
                     + "models made elsewhere");

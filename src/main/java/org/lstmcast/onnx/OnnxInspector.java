@@ -19,6 +19,8 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.lstmcast.data.DataException;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.OrtErrors;
 
 /**
  * Reads any ONNX file: its signature, opsets, operators and metadata, and decides whether lstmcast can forecast
@@ -71,12 +73,11 @@ public final class OnnxInspector {
         Map<String, String> metadata = new LinkedHashMap<>();
         model.getMetadataPropsList().forEach(p -> metadata.put(p.getKey(), p.getValue()));
 
-        // Never hand ONNX Runtime a file that would make it read outside the model's folder.
-        String loadError = unsafe || !tryRuntime ? null : tryLoad(file);
-        if (loadError != null) {
-            problems.add(LOAD_FAILURE + loadError);
-        }
         ForecastSpec spec = forecastSpec(inputs, outputs, metadata, problems, notes);
+        // Never hand ONNX Runtime a file that would make it read outside the model's folder.
+        if (!unsafe && tryRuntime) {
+            spec = tryRuntime(file, spec, problems, notes);
+        }
         String producer = (model.getProducerName() + " " + model.getProducerVersion()).trim();
         return new ModelReport(file.toString(), model.getIrVersion(), opsets, producer, model.getDocString(), inputs,
                 outputs, operators, metadata, problems.isEmpty(), problems, notes, problems.isEmpty() ? spec : null, unsafe);
@@ -117,6 +118,7 @@ public final class OnnxInspector {
             return null;
         }
         ModelReport.Tensor in = inputs.get(0);
+        boolean timeMajor = in.rank() == 3 && timeMajorByName(in);
         if (!in.type().equals("FLOAT")) {
             problems.add("input '" + in.name() + "' is " + in.type() + ", not a FLOAT sequence");
         }
@@ -149,11 +151,14 @@ public final class OnnxInspector {
                 fromMeta = new ForecastSpec(in.name(), out.name(), fromMeta.lookback(), fromMeta.horizon(),
                         fromMeta.features(), fromMeta.target(), fromMeta.transform(), fromMeta.timeColumn());
             }
-            return fromMeta;
+            return fromMeta.withTimeMajor(timeMajor);
         }
         notes.add("no lstmcast metadata: windows go in and outputs come out as they are; any scaling the model was "
                 + "trained with is the caller's to apply");
-        long seq = in.fixed(1);
+        if (timeMajor) {
+            notes.add("its input's dimensions are named " + in.dims() + ": windows are fed time-major, [sequence, batch, features]");
+        }
+        long seq = in.fixed(timeMajor ? 0 : 1);
         long features = in.fixed(2);
         long horizon = out.fixed(1);
         if (features < 1) {
@@ -171,7 +176,24 @@ public final class OnnxInspector {
         for (int f = 0; f < features; f++) {
             names.add(features == 1 ? "value" : "feature_" + f);
         }
-        return new ForecastSpec(in.name(), out.name(), seq > 0 ? (int) seq : 0, (int) horizon, names, names.get(0), null, null);
+        return new ForecastSpec(in.name(), out.name(), seq > 0 ? (int) seq : 0, (int) horizon, names, names.get(0), null, null,
+                timeMajor);
+    }
+
+    private static final java.util.regex.Pattern SEQUENCE_NAME = java.util.regex.Pattern.compile(
+            "(?i)(seq|sequence|seq_?len|sequence_?length|time|time_?steps?|steps|t|len|length)");
+    private static final java.util.regex.Pattern BATCH_NAME = java.util.regex.Pattern.compile(
+            "(?i)(batch|batch_?size|n|b|N|unk__\\d+)");
+
+    /**
+     * Whether the input's dimension names say time-major, {@code [seq, batch, features]}: the first named like a
+     * sequence, the second like a batch. Models exported from time-major graphs (a raw ONNX LSTM) name them so.
+     */
+    static boolean timeMajorByName(ModelReport.Tensor in) {
+        String first = in.dims().get(0);
+        String second = in.dims().get(1);
+        return SEQUENCE_NAME.matcher(first).matches() && BATCH_NAME.matcher(second).matches()
+                && !BATCH_NAME.matcher(first).matches();
     }
 
     private static void walk(OnnxMl.GraphProto graph, Map<String, Integer> operators, List<String> problems) {
@@ -209,13 +231,37 @@ public final class OnnxInspector {
         }
     }
 
-    private static String tryLoad(Path file) {
+    /**
+     * Loads the file in ONNX Runtime and, when it looks like a forecaster, makes one test run as the server does at
+     * load (see {@link OnnxForecaster#probe()}), so that {@code inspect} and {@code serve} judge a model alike.
+     * Returns the spec to forecast with (its layout corrected by the run when it has to be), or null.
+     */
+    private static ForecastSpec tryRuntime(Path file, ForecastSpec spec, List<String> problems, List<String> notes) {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
              OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(file.toString(), options)) {
+            if (spec == null || !problems.isEmpty()) {
+                return spec;
+            }
+            String problem = OnnxForecaster.over(session, spec, null).probe();
+            if (problem == null) {
+                return spec;
+            }
+            ForecastSpec other = spec.withTimeMajor(!spec.timeMajor());
+            if (OnnxForecaster.over(session, other, null).probe() == null) {
+                notes.add("a test run shows it reads its input " + (other.timeMajor()
+                        ? "time-major, [sequence, batch, features]" : "batch-first, [batch, sequence, features]"));
+                return other;
+            }
+            problems.add("cannot forecast with it: " + problem + "; if its input is laid out otherwise or needs "
+                    + "scaling, say so in a forecast.json beside its versions, e.g. {\"layout\": \""
+                    + (spec.timeMajor() ? "batch_major" : "time_major") + "\", \"lookback\": 30}");
             return null;
         } catch (OrtException e) {
-            String m = e.getMessage();
-            return m == null ? e.getCode().toString() : m.lines().findFirst().orElse(m);
+            problems.add(LOAD_FAILURE + OrtErrors.message(e));
+            return null;
+        } catch (RuntimeException e) {
+            problems.add("cannot forecast with it: " + e.getMessage());
+            return null;
         }
     }
 

@@ -9,10 +9,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.Timer;
 import org.lstmcast.forecast.OnnxForecaster;
 
 /**
@@ -54,31 +50,17 @@ final class Batcher implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
     private final List<Thread> workers = new ArrayList<>();
-    private final DistributionSummary batchSize;
-    private final Timer queueTime;
-    private final Timer computeTime;
+    private final VersionMeters meters;
     private volatile boolean closed;
 
     Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
-            MeterRegistry metrics, Tags tags) {
+            VersionMeters meters) {
         this.runner = runner;
         this.maxBatch = Math.max(1, maxBatch);
         this.maxDelayNanos = Math.max(0, maxDelayNanos);
         this.maxQueue = Math.max(1, maxQueue);
-        this.batchSize = DistributionSummary.builder("lstmcast_batch_size").description("Windows per model run")
-                .tags(tags).serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512).register(metrics);
-        this.queueTime = Timer.builder("lstmcast_queue_seconds").description("Time a request waited for a model run")
-                .tags(tags).register(metrics);
-        this.computeTime = Timer.builder("lstmcast_compute_seconds").description("Time of one model run")
-                .tags(tags).register(metrics);
-        metrics.gauge("lstmcast_queue_depth", tags, queue, q -> {
-            lock.lock();
-            try {
-                return q.size();
-            } finally {
-                lock.unlock();
-            }
-        });
+        this.meters = meters;
+        meters.queueDepth(this::depth);
         for (int i = 0; i < Math.max(1, threads); i++) {
             Thread t = new Thread(this::work, "batcher-" + name + "-" + i);
             t.setDaemon(true);
@@ -87,17 +69,49 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    /** Queues windows of equal length; the future completes with one output row per window. */
+    /** Requests waiting for a model run now. */
+    int depth() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Queues windows of equal length; the future completes with one output row per window. Completing the future
+     * early (a timeout, a cancel) withdraws whatever of the request has not run yet.
+     */
     CompletableFuture<float[][]> submit(float[][][] windows) {
         if (windows.length <= maxBatch) {
             return enqueue(new Pending(windows));
         }
-        // A request larger than one batch is cut into batches, answered together.
+        // A request larger than one batch is cut into batches, answered together; when one part fails, or the
+        // whole is given up, the parts still queued are skipped rather than run for no one.
+        CompletableFuture<float[][]> whole = new CompletableFuture<>();
         List<CompletableFuture<float[][]>> parts = new ArrayList<>();
-        for (int from = 0; from < windows.length; from += maxBatch) {
-            parts.add(enqueue(new Pending(java.util.Arrays.copyOfRange(windows, from, Math.min(windows.length, from + maxBatch)))));
+        whole.whenComplete((out, error) -> {
+            if (error != null) {
+                parts.forEach(p -> p.completeExceptionally(error));
+            }
+        });
+        try {
+            for (int from = 0; from < windows.length && !whole.isDone(); from += maxBatch) {
+                CompletableFuture<float[][]> part = enqueue(new Pending(
+                        java.util.Arrays.copyOfRange(windows, from, Math.min(windows.length, from + maxBatch))));
+                parts.add(part);
+                part.whenComplete((out, error) -> {
+                    if (error != null) {
+                        whole.completeExceptionally(error);
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            whole.completeExceptionally(e);
+            throw e;
         }
-        return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
+        CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenRun(() -> {
             float[][] out = new float[windows.length][];
             int k = 0;
             for (CompletableFuture<float[][]> p : parts) {
@@ -105,8 +119,9 @@ final class Batcher implements AutoCloseable {
                     out[k++] = row;
                 }
             }
-            return out;
+            whole.complete(out);
         });
+        return whole;
     }
 
     private CompletableFuture<float[][]> enqueue(Pending p) {
@@ -192,7 +207,7 @@ final class Batcher implements AutoCloseable {
         int rows = 0;
         for (Pending p : batch) {
             rows += p.windows.length;
-            queueTime.record(start - p.enqueued, TimeUnit.NANOSECONDS);
+            meters.queueTime.record(start - p.enqueued, TimeUnit.NANOSECONDS);
         }
         float[][][] merged = new float[rows][][];
         int k = 0;
@@ -203,8 +218,8 @@ final class Batcher implements AutoCloseable {
         }
         try {
             float[][] out = runner.run(merged);
-            computeTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            batchSize.record(rows);
+            meters.computeTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            meters.batchSize.record(rows);
             k = 0;
             for (Pending p : batch) {
                 p.result.complete(java.util.Arrays.copyOfRange(out, k, k + p.windows.length));
@@ -217,7 +232,11 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    /** Stops taking requests; the workers finish what is queued, then end. */
+    /**
+     * Stops taking requests; the workers finish what is queued, then end. Never waits for the calling thread itself:
+     * a worker that closes its own batcher (the last request of a retired version answered on it) would wait for
+     * itself.
+     */
     @Override
     public void close() {
         lock.lock();
@@ -228,6 +247,9 @@ final class Batcher implements AutoCloseable {
             lock.unlock();
         }
         for (Thread t : workers) {
+            if (t == Thread.currentThread()) {
+                continue;
+            }
             try {
                 t.join(30_000);
             } catch (InterruptedException e) {

@@ -1,14 +1,20 @@
 package org.lstmcast.serve;
 
+import java.util.UUID;
+
 import com.fasterxml.jackson.core.JacksonException;
 import io.javalin.http.HttpResponseException;
+import org.lstmcast.data.DataException;
+import org.lstmcast.forecast.InvalidInputException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What a client is told about an exception: status and message. The one mapping from exceptions to answers, for
- * the Javalin routes and the forecast endpoint alike; anything unexpected is logged here and answered with a 500 that
- * names no internals.
+ * the Javalin routes and the forecast endpoint alike. Only the domain's own exceptions are the client's doing (an
+ * {@link ApiException} with its status, an {@link InvalidInputException} or malformed JSON: 400); anything else is a
+ * fault of the server or the model: logged here with an id, and answered with a 500 that names the id and no
+ * internals, so that a bug is never blamed on the request.
  */
 record Failure(int status, String message, boolean retryAfter) {
     private static final Logger LOG = LoggerFactory.getLogger(Failure.class);
@@ -20,16 +26,18 @@ record Failure(int status, String message, boolean retryAfter) {
         if (e instanceof ApiException a) {
             return new Failure(a.status(), a.getMessage(), false);
         }
+        if (e instanceof InvalidInputException || e instanceof DataException) {
+            return new Failure(400, e.getMessage(), false);
+        }
         if (e instanceof JacksonException j) {
-            return new Failure(400, "malformed JSON: " + j.getOriginalMessage(), false);
+            return new Failure(400, Json.describe(j), false);
         }
         if (e instanceof HttpResponseException h) {
             return new Failure(h.getStatus(), h.getMessage(), false);
         }
-        if (e instanceof IllegalArgumentException) {
-            return new Failure(400, e.getMessage(), false);
-        }
-        LOG.error("request failed", e);
-        return new Failure(500, "internal error (" + e.getClass().getSimpleName() + "); see the server log", false);
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        LOG.error("request failed, error id {}", id, e);
+        return new Failure(500, "internal error " + id + " (" + e.getClass().getSimpleName()
+                + "); the server log has the details under this id", false);
     }
 }

@@ -121,8 +121,8 @@ final class ForecastEndpoint extends Handler.Wrapper {
         CompletableFuture<double[][]> answer;
         try {
             if (!m.canForecast()) {
-                throw ApiException.badRequest("model '" + m.name + "' is not a forecaster (" + String.join("; ",
-                        m.report.problems()) + "); call it with the inference protocol: POST /v2/models/" + m.name + "/infer");
+                throw ApiException.badRequest("model '" + m.name + "' is not a forecaster (" + m.notForecasting
+                        + "); call it with the inference protocol: POST /v2/models/" + m.name + "/infer");
             }
             List<double[][]> windows = Requests.windows(body, m.spec, limits);
             int horizon = Requests.horizon(body, m.spec, limits.maxHorizon());

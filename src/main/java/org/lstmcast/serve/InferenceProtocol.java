@@ -20,6 +20,8 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lstmcast.forecast.Ort;
+import org.lstmcast.forecast.OrtErrors;
+import org.lstmcast.forecast.TensorCheck;
 
 /**
  * The Open Inference Protocol (KServe V2) {@code infer} call on any model with float inputs: tensors in, tensors out,
@@ -54,7 +56,12 @@ final class InferenceProtocol {
                 if (feeds.containsKey(name)) {
                     throw ApiException.badRequest("input '" + name + "' given twice");
                 }
-                feeds.put(name, tensor(in, name, (TensorInfo) info.getInfo()));
+                if (!(info.getInfo() instanceof TensorInfo declaredInfo)) {
+                    throw ApiException.badRequest("input '" + name + "' is not a tensor; this server feeds tensors only");
+                }
+                // The forecaster's own input must also be as long as the model reads: its graph slices that many steps.
+                int minSequence = model.spec != null && model.spec.inputName().equals(name) ? model.spec.lookback() : 0;
+                feeds.put(name, tensor(in, name, declaredInfo, minSequence, model.spec == null ? 1 : model.spec.sequenceAxis()));
             }
             if (!feeds.keySet().equals(declared.keySet())) {
                 Set<String> missing = new LinkedHashSet<>(declared.keySet());
@@ -63,7 +70,7 @@ final class InferenceProtocol {
             }
             Set<String> wanted = requestedOutputs(body, session.getOutputNames());
             List<Map<String, Object>> outputs = new ArrayList<>();
-            try (OrtSession.Result result = session.run(feeds, wanted)) {
+            try (OrtSession.Result result = OrtErrors.run(session, feeds, wanted)) {
                 for (Map.Entry<String, OnnxValue> e : result) {
                     outputs.add(output(e.getKey(), e.getValue()));
                 }
@@ -100,7 +107,13 @@ final class InferenceProtocol {
         return wanted.isEmpty() ? available : wanted;
     }
 
-    private static OnnxTensor tensor(JsonNode in, String name, TensorInfo info) throws OrtException {
+    /**
+     * The tensor an input describes, checked against the model's declared input before anything native is made: a
+     * shape ONNX Runtime cannot run (a zero-length dimension aborts the process), a rank or fixed dimension that
+     * differs, a data length that does not match the shape, a sequence shorter than the model reads.
+     */
+    private static OnnxTensor tensor(JsonNode in, String name, TensorInfo info, int minSequence, int sequenceAxis)
+            throws OrtException {
         if (info.type != OnnxJavaType.FLOAT) {
             throw ApiException.badRequest("input '" + name + "' is " + info.type + "; only FLOAT inputs are served");
         }
@@ -113,32 +126,35 @@ final class InferenceProtocol {
             throw ApiException.badRequest("input '" + name + "' needs a 'shape' array");
         }
         long[] shape = new long[shapeNode.size()];
-        long count = 1;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = shapeNode.get(i);
-            if (!d.isIntegralNumber() || d.asLong() < 0 || d.asLong() > MAX_ELEMENTS) {
-                throw ApiException.badRequest("input '" + name + "': shape must hold non-negative whole numbers");
+            if (!d.isIntegralNumber() || !d.canConvertToLong()) {
+                throw ApiException.badRequest("input '" + name + "': shape must hold whole numbers, got " + shapeNode);
             }
             shape[i] = d.asLong();
-            count *= shape[i];
+        }
+        TensorCheck.shape(name, shape, info.getShape());
+        if (minSequence > 0) {
+            TensorCheck.sequence(name, shape, sequenceAxis, minSequence);
+        }
+        long count = 1;
+        for (long d : shape) {
+            // Every dimension is at least 1 here, so the product only grows: stop before it can overflow.
+            count *= d;
             if (count > MAX_ELEMENTS) {
-                throw ApiException.badRequest("input '" + name + "' has more than " + MAX_ELEMENTS + " elements");
-            }
-        }
-        long[] expected = info.getShape();
-        if (expected.length != shape.length) {
-            throw ApiException.badRequest("input '" + name + "' has rank " + shape.length + "; the model expects "
-                    + dims(expected));
-        }
-        for (int i = 0; i < shape.length; i++) {
-            if (expected[i] >= 0 && expected[i] != shape[i]) {
                 throw ApiException.badRequest("input '" + name + "' has shape " + java.util.Arrays.toString(shape)
-                        + "; the model expects " + dims(expected));
+                        + ": more than " + MAX_ELEMENTS + " elements");
             }
         }
         JsonNode data = in.get("data");
         if (data == null) {
             throw ApiException.badRequest("input '" + name + "' needs 'data'");
+        }
+        // Counted before anything is allocated: a small body must not make the server reserve a large buffer.
+        long given = count(data);
+        if (given != count) {
+            throw ApiException.badRequest("input '" + name + "' has " + given + " values; shape "
+                    + java.util.Arrays.toString(shape) + " needs " + count);
         }
         FloatBuffer buf = ByteBuffer.allocateDirect((int) (4 * count)).order(ByteOrder.nativeOrder()).asFloatBuffer();
         flatten(data, buf, name, count);
@@ -148,6 +164,26 @@ final class InferenceProtocol {
         }
         buf.rewind();
         return OnnxTensor.createTensor(Ort.environment(), buf, shape);
+    }
+
+    /** The leaves of nested arrays (a non-array counts as one); iterative, as deep input must not exhaust the stack. */
+    private static long count(JsonNode node) {
+        if (!node.isArray()) {
+            return 1;
+        }
+        long n = 0;
+        java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
+        todo.push(node);
+        while (!todo.isEmpty()) {
+            for (JsonNode child : todo.pop()) {
+                if (child.isArray()) {
+                    todo.push(child);
+                } else {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     private static void flatten(JsonNode node, FloatBuffer out, String name, long limit) {
@@ -177,7 +213,7 @@ final class InferenceProtocol {
 
     private static Map<String, Object> output(String name, OnnxValue value) throws OrtException {
         if (!(value instanceof OnnxTensor t)) {
-            throw new ApiException(500, "output '" + name + "' is not a tensor");
+            throw ApiException.badRequest("output '" + name + "' is not a tensor, which this server does not encode; ask for other outputs");
         }
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("name", name);
@@ -246,14 +282,6 @@ final class InferenceProtocol {
             case STRING -> "BYTES";
             default -> t.toString();
         };
-    }
-
-    private static String dims(long[] shape) {
-        StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < shape.length; i++) {
-            sb.append(i > 0 ? ", " : "").append(shape[i] < 0 ? "-1" : Long.toString(shape[i]));
-        }
-        return sb.append(']').toString();
     }
 
     private static String text(JsonNode n, String key) {

@@ -87,8 +87,9 @@ public final class InferenceServer implements AutoCloseable {
             }
             r.get("/v2/health/live", ctx -> json(ctx, Map.of("live", true)));
             r.get("/v2/health/ready", ctx -> {
-                ctx.status(registry.ready() ? 200 : 503);
-                json(ctx, Map.of("ready", registry.ready()));
+                boolean ready = registry.ready(config.strictReadiness());
+                ctx.status(ready ? 200 : 503);
+                json(ctx, Map.of("ready", ready));
             });
             r.get("/v2", ctx -> json(ctx, Map.of("name", "lstmcast", "version", Version.get(),
                     "extensions", List.of("model_repository_watch", "forecast"))));
@@ -142,19 +143,23 @@ public final class InferenceServer implements AutoCloseable {
             body.put("name", m.name);
             body.put("versions", versionsOf(m.name));
             body.put("platform", "onnx_onnxv1");
-            body.put("inputs", InferenceProtocol.describe(m.session().getInputInfo()));
-            body.put("outputs", InferenceProtocol.describe(m.session().getOutputInfo()));
+            body.put("inputs", m.inputs);
+            body.put("outputs", m.outputs);
             body.put("parameters", Map.of("execution_provider", m.provider, "version", Long.toString(m.version)));
             json(ctx, body);
-        } catch (ai.onnxruntime.OrtException e) {
-            throw new IllegalStateException(e);
         } finally {
             m.release();
         }
     }
 
+    /** Ready: 200; anything else, unknown or failed or unloading, a 400 with the reason: the protocol's "false". */
     private void modelReady(Context ctx, String version) {
-        ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
+        ModelVersion m;
+        try {
+            m = registry.acquire(ctx.pathParam("model"), version);
+        } catch (ApiException e) {
+            throw new ApiException(400, e.getMessage());
+        }
         try {
             json(ctx, Map.of("name", m.name, "version", Long.toString(m.version), "ready", true));
         } finally {
@@ -187,7 +192,7 @@ public final class InferenceServer implements AutoCloseable {
         call(ctx, version, "infer", InferenceProtocol::infer);
     }
 
-    private void listModels(Context ctx) throws ai.onnxruntime.OrtException {
+    private void listModels(Context ctx) {
         List<Map<String, Object>> models = new ArrayList<>();
         for (ModelRegistry.VersionStatus s : registry.statuses()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -200,8 +205,8 @@ public final class InferenceServer implements AutoCloseable {
             ModelVersion v = s.loaded();
             if (v != null) {
                 m.put("execution_provider", v.provider);
-                m.put("inputs", InferenceProtocol.describe(v.session().getInputInfo()));
-                m.put("outputs", InferenceProtocol.describe(v.session().getOutputInfo()));
+                m.put("inputs", v.inputs);
+                m.put("outputs", v.outputs);
                 if (v.spec != null) {
                     Map<String, Object> f = new LinkedHashMap<>();
                     f.put("lookback", v.spec.lookback());
@@ -209,10 +214,11 @@ public final class InferenceServer implements AutoCloseable {
                     f.put("features", v.spec.features());
                     f.put("target", v.spec.target());
                     f.put("transform", v.spec.transform());
+                    f.put("layout", v.spec.timeMajor() ? "time_major" : "batch_major");
                     m.put("forecast", f);
                 } else {
                     m.put("forecast", null);
-                    m.put("forecast_unavailable", String.join("; ", v.report.problems()));
+                    m.put("forecast_unavailable", v.notForecasting);
                 }
             }
             models.add(m);

@@ -3,6 +3,7 @@ package org.lstmcast.serve;
 import java.io.IOException;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -28,6 +29,20 @@ final class Json {
             throw ApiException.badRequest("empty body; send a JSON object");
         }
         return MAPPER.readTree(body);
+    }
+
+    /**
+     * A parser's complaint as a client should read it: where, and what, without the parser's own internals (its
+     * source description, the names of its configuration methods).
+     */
+    static String describe(JacksonException e) {
+        String what = e.getOriginalMessage() == null ? "unreadable" : e.getOriginalMessage();
+        what = what.lines().findFirst().orElse(what)
+                .replaceAll("\\s*\\(?(?:from|set by|see)?\\s*`[^`]*`\\)?", "")
+                .replaceAll("\\s+", " ").trim();
+        var where = e.getLocation();
+        return where == null || where.getLineNr() < 1 ? "malformed JSON: " + what
+                : "malformed JSON at line " + where.getLineNr() + ", column " + where.getColumnNr() + ": " + what;
     }
 
     static byte[] bytes(Object value) {

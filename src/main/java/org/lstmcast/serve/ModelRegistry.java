@@ -13,12 +13,14 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import org.lstmcast.forecast.OrtErrors;
 import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
 import org.lstmcast.repository.ModelRepository;
@@ -37,8 +39,25 @@ final class ModelRegistry implements AutoCloseable {
     record VersionStatus(String name, long version, String state, String reason, ModelVersion loaded) {
     }
 
-    /** A file's identity for change detection: a copy in progress changes size or time between polls. */
-    private record Stamp(long size, long modified) {
+    /**
+     * The identity of a version's files for change detection (model.onnx, and the forecast.json and config.json of
+     * its model, which change how it serves): a copy in progress changes size or time between polls.
+     */
+    private record Stamp(List<Long> sizesAndTimes) {
+        static Stamp of(Path... files) throws IOException {
+            List<Long> parts = new ArrayList<>();
+            for (Path f : files) {
+                if (Files.exists(f)) {
+                    BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
+                    parts.add(a.size());
+                    parts.add(a.lastModifiedTime().toMillis());
+                } else {
+                    parts.add(-1L);
+                    parts.add(-1L);
+                }
+            }
+            return new Stamp(List.copyOf(parts));
+        }
     }
 
     private final ServeConfig config;
@@ -47,7 +66,11 @@ final class ModelRegistry implements AutoCloseable {
     private final Map<String, NavigableMap<Long, ModelVersion>> live = new ConcurrentHashMap<>();
     private final Map<String, Stamp> stamps = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
+    /** Meters by "name/version": they outlive reloads of the folder's file (see {@link VersionMeters}). */
+    private final Map<String, VersionMeters> meters = new ConcurrentHashMap<>();
     private final ScheduledExecutorService watcher;
+    /** Retired versions close here, never on the thread that answered their last request. */
+    private final ExecutorService closer;
     private volatile boolean scanned;
 
     ModelRegistry(ServeConfig config, MeterRegistry metrics) {
@@ -56,6 +79,11 @@ final class ModelRegistry implements AutoCloseable {
         this.metrics = metrics;
         this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "model-repository-watcher");
+            t.setDaemon(true);
+            return t;
+        });
+        this.closer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "model-closer");
             t.setDaemon(true);
             return t;
         });
@@ -75,8 +103,22 @@ final class ModelRegistry implements AutoCloseable {
         }, period, period, TimeUnit.MILLISECONDS);
     }
 
-    boolean ready() {
-        return scanned;
+    /**
+     * Whether the server is ready: the first scan has loaded or failed every file; with {@code strict}, also every
+     * version folder found has a version serving (a file that failed to load and has no earlier load serving keeps
+     * the server not ready, as Triton's {@code --strict-readiness} does).
+     */
+    boolean ready(boolean strict) {
+        if (!scanned) {
+            return false;
+        }
+        return !strict || failures.keySet().stream().allMatch(this::serving);
+    }
+
+    private boolean serving(String key) {
+        int slash = key.indexOf('/');
+        NavigableMap<Long, ModelVersion> versions = live.get(key.substring(0, slash));
+        return versions != null && versions.containsKey(Long.parseLong(key.substring(slash + 1)));
     }
 
     /** The version to serve (the highest when {@code version} is null), held for the caller: release it after use. */
@@ -160,6 +202,7 @@ final class ModelRegistry implements AutoCloseable {
                     stamps.remove(name + "/" + v);
                     LOG.info("unloading {} version {}: removed from the repository", name, v);
                     old.retire();
+                    closeMeters(name + "/" + v);
                 }
             }
             if (versions.isEmpty()) {
@@ -168,14 +211,21 @@ final class ModelRegistry implements AutoCloseable {
         }
         failures.keySet().removeIf(k -> !seen.contains(k));
         stamps.keySet().removeIf(k -> !seen.contains(k));
+        List.copyOf(meters.keySet()).stream().filter(k -> !seen.contains(k)).forEach(this::closeMeters);
+    }
+
+    private void closeMeters(String key) {
+        VersionMeters m = meters.remove(key);
+        if (m != null) {
+            m.close();
+        }
     }
 
     private void refresh(String name, long version, Path modelDir, Path file) {
         String key = name + "/" + version;
         Stamp stamp;
         try {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            stamp = new Stamp(a.size(), a.lastModifiedTime().toMillis());
+            stamp = Stamp.of(file, modelDir.resolve(ModelRepository.FORECAST_FILE), modelDir.resolve(ModelRepository.CONFIG_FILE));
         } catch (IOException e) {
             return;
         }
@@ -198,28 +248,51 @@ final class ModelRegistry implements AutoCloseable {
                 throw new IllegalStateException("not loaded: " + count + " model versions are loaded, the limit (--max-models)");
             }
             ModelSettings settings = ModelSettings.read(modelDir, config);
+            VersionMeters versionMeters = meters.computeIfAbsent(key, k -> new VersionMeters(metrics, name, version));
+            long start = System.nanoTime();
             ModelVersion loaded;
             try {
-                loaded = ModelVersion.load(name, version, file, report, settings, config, device, metrics);
+                loaded = ModelVersion.load(name, version, file, report, settings, config, device, versionMeters, closer);
             } catch (ai.onnxruntime.OrtException e) {
+                if (!replacing) {
+                    closeMeters(key);
+                }
                 // The inspector's account says why (e.g. an LSTM with layout=1) beside ONNX Runtime's own message.
                 List<String> reasons = new ArrayList<>(report.problems());
-                reasons.add(OnnxInspector.LOAD_FAILURE + (e.getMessage() == null ? e.getCode().toString()
-                        : e.getMessage().lines().findFirst().orElse("")));
+                reasons.add(OnnxInspector.LOAD_FAILURE + OrtErrors.message(e));
                 throw new IllegalArgumentException(String.join("; ", reasons), e);
+            } catch (RuntimeException | Error e) {
+                if (!replacing) {
+                    closeMeters(key);
+                }
+                throw e;
             }
             ModelVersion old = live.computeIfAbsent(name, n -> new ConcurrentSkipListMap<>()).put(version, loaded);
             failures.remove(key);
             if (old != null) {
                 old.retire();
             }
-            LOG.info("{} {} version {} ({}, {})", old == null ? "loaded" : "reloaded", name, version, loaded.provider,
-                    loaded.canForecast() ? "forecasts" : "raw inference only");
+            LOG.info("{} {} version {} in {} ms on {}: {} -> {}; {}", old == null ? "loaded" : "reloaded", name, version,
+                    (System.nanoTime() - start) / 1_000_000, loaded.provider, signature(loaded.inputs),
+                    signature(loaded.outputs), loaded.canForecast() ? "forecasts with lookback " + loaded.spec.lookback()
+                            + ", horizon " + loaded.spec.horizon() + (loaded.spec.timeMajor() ? ", time-major" : "")
+                            : "inference protocol only (" + loaded.notForecasting + ")");
         } catch (Exception | LinkageError e) {
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : OrtErrors.clean(e.getMessage());
             failures.put(key, reason);
             LOG.warn("cannot load {} version {}: {}", name, version, reason);
         }
+    }
+
+    /** {@code x[-1,-1,1] FP32}, for the log. */
+    private static String signature(List<Map<String, Object>> tensors) {
+        StringBuilder sb = new StringBuilder();
+        for (Map<String, Object> t : tensors) {
+            sb.append(sb.length() > 0 ? ", " : "").append(t.get("name"))
+                    .append(t.get("shape") instanceof long[] dims ? java.util.Arrays.toString(dims).replace(" ", "") : "")
+                    .append(' ').append(t.getOrDefault("datatype", "?"));
+        }
+        return sb.toString();
     }
 
     private static String abbreviate(String s) {
@@ -239,5 +312,14 @@ final class ModelRegistry implements AutoCloseable {
             versions.values().forEach(ModelVersion::retire);
         }
         live.clear();
+        closer.shutdown();
+        try {
+            if (!closer.awaitTermination(35, TimeUnit.SECONDS)) {
+                LOG.warn("model versions still closing after 35 s; exiting without them");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List.copyOf(meters.keySet()).forEach(this::closeMeters);
     }
 }

@@ -16,14 +16,18 @@ import org.lstmcast.repository.ModelRepository;
  */
 record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, ForecastOverride forecast) {
 
-    /** What {@code forecast.json} says; every field optional. */
-    record ForecastOverride(String input, String output, boolean timeMajor, int lookback, Scaling scaling) {
+    /**
+     * What {@code forecast.json} says; every field optional.
+     *
+     * @param timeMajor the layout it names, or null when it names none
+     */
+    record ForecastOverride(String input, String output, Boolean timeMajor, int lookback, Scaling scaling) {
         ForecastSpec apply(ForecastSpec base) {
             String in = input != null ? input : base.inputName();
             String out = output != null ? output : base.outputName();
             int lb = lookback > 0 ? lookback : base.lookback();
             return new ForecastSpec(in, out, lb, base.horizon(), base.features(), base.target(), base.transform(),
-                    base.timeColumn());
+                    base.timeColumn(), timeMajor != null ? timeMajor : base.timeMajor());
         }
     }
 
@@ -35,7 +39,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
         int maxQueue = defaults.maxQueue();
         Path config = modelDir.resolve(ModelRepository.CONFIG_FILE);
         if (Files.isRegularFile(config)) {
-            JsonNode c = JSON.readTree(config.toFile());
+            JsonNode c = readJson(config);
             maxBatch = positive(c, "max_batch_size", maxBatch);
             delay = c.has("max_queue_delay_us") ? Math.max(0, c.get("max_queue_delay_us").asLong()) : delay;
             maxQueue = positive(c, "max_queue", maxQueue);
@@ -43,20 +47,32 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
         ForecastOverride forecast = null;
         Path fc = modelDir.resolve(ModelRepository.FORECAST_FILE);
         if (Files.isRegularFile(fc)) {
-            JsonNode f = JSON.readTree(fc.toFile());
+            JsonNode f = readJson(fc);
             Scaling scaling = null;
             if (f.hasNonNull("scaling")) {
                 JsonNode s = f.get("scaling");
                 scaling = new Scaling(doubles(s.get("min")), doubles(s.get("max")), f.path("target_index").asInt(0));
             }
-            String layout = f.path("layout").asText("batch_major");
-            if (!layout.equals("batch_major") && !layout.equals("time_major")) {
+            String layout = text(f, "layout");
+            if (layout != null && !layout.equals("batch_major") && !layout.equals("time_major")) {
                 throw new IllegalArgumentException("forecast.json: layout must be batch_major or time_major, got " + layout);
             }
-            forecast = new ForecastOverride(text(f, "input"), text(f, "output"), layout.equals("time_major"),
-                    f.path("lookback").asInt(0), scaling);
+            forecast = new ForecastOverride(text(f, "input"), text(f, "output"),
+                    layout == null ? null : layout.equals("time_major"), f.path("lookback").asInt(0), scaling);
         }
         return new ModelSettings(maxBatch, delay, maxQueue, forecast);
+    }
+
+    private static JsonNode readJson(Path file) throws IOException {
+        try {
+            JsonNode node = JSON.readTree(file.toFile());
+            if (node == null || !node.isObject()) {
+                throw new IllegalArgumentException(file.getFileName() + ": must hold a JSON object");
+            }
+            return node;
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IllegalArgumentException(file.getFileName() + ": " + Json.describe(e));
+        }
     }
 
     private static int positive(JsonNode c, String key, int fallback) {

@@ -2,28 +2,32 @@ package org.lstmcast.serve;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tag;
-import io.micrometer.core.instrument.Tags;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.forecast.Ort;
 import org.lstmcast.onnx.ModelReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One loaded version of a model: its ONNX Runtime session (inside the forecaster), its batcher and its
- * description. Requests hold it between {@link #acquire()} and {@link #release()}; once retired it closes when the
- * last request lets go, so an unload never cuts a request short.
+ * One loaded version of a model: it owns the ONNX Runtime session and the batcher, and borrows the meters of its
+ * folder. Requests hold it between {@link #acquire()} and {@link #release()}; once retired it closes when the last
+ * request lets go, on the registry's closing thread, so an unload never cuts a request short and never makes the
+ * thread that answered the last request (a batcher worker, the JDK's timeout thread) wait for the close.
  */
 final class ModelVersion {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelVersion.class);
+
     enum State { READY, UNLOADING }
 
     final String name;
@@ -31,33 +35,50 @@ final class ModelVersion {
     final Path file;
     final ModelReport report;
     final String provider;
+    /** How to forecast with it, or null when it serves the inference protocol only. */
     final ForecastSpec spec;
+    /** Why it cannot forecast, when {@link #spec} is null. */
+    final String notForecasting;
+    /** The protocol's description of its inputs and outputs, read once: listing must not touch a closing session. */
+    final List<Map<String, Object>> inputs;
+    final List<Map<String, Object>> outputs;
+    final VersionMeters meters;
+    private final OrtSession session;
     private final OnnxForecaster forecaster;
     private final Batcher batcher;
-    private final MeterRegistry metrics;
-    private final Tags tags;
+    private final Executor closer;
     private final AtomicInteger holders = new AtomicInteger(1);
-    /** Request meters of this version, built once: registering a meter per request would cost a lookup each time. */
-    private final java.util.Map<String, io.micrometer.core.instrument.Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.Map<String, io.micrometer.core.instrument.Counter> counters = new java.util.concurrent.ConcurrentHashMap<>();
+    private final AtomicBoolean retired = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
     private volatile State state = State.READY;
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
-                         OnnxForecaster forecaster, Batcher batcher, MeterRegistry metrics, Tags tags) {
+                         String notForecasting, OrtSession session, OnnxForecaster forecaster, Batcher batcher,
+                         VersionMeters meters, Executor closer) throws OrtException {
         this.name = name;
         this.version = version;
         this.file = file;
         this.report = report;
         this.provider = provider;
         this.spec = spec;
+        this.notForecasting = notForecasting;
+        this.session = session;
         this.forecaster = forecaster;
         this.batcher = batcher;
-        this.metrics = metrics;
-        this.tags = tags;
+        this.meters = meters;
+        this.closer = closer;
+        this.inputs = InferenceProtocol.describe(session.getInputInfo());
+        this.outputs = InferenceProtocol.describe(session.getOutputInfo());
     }
 
+    /**
+     * Opens the session and everything that serves from it; if any step fails, what was opened is closed before the
+     * failure is thrown.
+     *
+     * @param closer where the version closes once retired and let go
+     */
     static ModelVersion load(String name, long version, Path file, ModelReport report, ModelSettings settings,
-                             ServeConfig config, Device device, MeterRegistry metrics) throws OrtException {
+                             ServeConfig config, Device device, VersionMeters meters, Executor closer) throws OrtException {
         OrtSession session;
         String provider;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -67,27 +88,70 @@ final class ModelVersion {
             provider = device.configure(options);
             session = Ort.environment().createSession(file.toString(), options);
         }
+        Batcher batcher = null;
+        try {
+            Forecasting f = forecasting(session, report, settings);
+            if (f.forecaster != null) {
+                int maxBatch = settings.maxBatchSize();
+                long fixedBatch = f.forecaster.fixedBatch();
+                if (fixedBatch > 0) {
+                    // A model exported with a fixed batch size runs exactly that many windows at a time.
+                    maxBatch = (int) Math.min(maxBatch, fixedBatch);
+                }
+                batcher = new Batcher(name + "-" + version, f.forecaster::run, maxBatch, settings.maxQueueDelayUs() * 1000,
+                        settings.maxQueue(), config.threads(), meters);
+            }
+            return new ModelVersion(name, version, file, report, provider, f.forecaster == null ? null : f.forecaster.spec(),
+                    f.problem, session, f.forecaster, batcher, meters, closer);
+        } catch (OrtException | RuntimeException | Error e) {
+            if (batcher != null) {
+                batcher.close();
+            }
+            session.close();
+            throw e;
+        }
+    }
+
+    private record Forecasting(OnnxForecaster forecaster, String problem) {
+    }
+
+    /**
+     * The forecaster for the session, proven by a test run, or the reason there is none. A model without a declared
+     * layout whose test run fails batch-first is tried time-major before it is refused.
+     */
+    private static Forecasting forecasting(OrtSession session, ModelReport report, ModelSettings settings)
+            throws OrtException {
         ForecastSpec spec = report.forecast();
-        if (spec != null && settings.forecast() != null) {
-            spec = settings.forecast().apply(spec);
+        if (spec == null) {
+            return new Forecasting(null, String.join("; ", report.problems()));
         }
-        OnnxForecaster forecaster = spec == null ? null : OnnxForecaster.of(session, spec,
-                settings.forecast() == null ? null : settings.forecast().scaling(),
-                settings.forecast() != null && settings.forecast().timeMajor());
-        Tags tags = Tags.of(Tag.of("model", name), Tag.of("version", Long.toString(version)));
-        Batcher batcher = forecaster == null ? null : new Batcher(name + "-" + version, forecaster::run,
-                settings.maxBatchSize(), settings.maxQueueDelayUs() * 1000, settings.maxQueue(), config.threads(),
-                metrics, tags);
-        if (forecaster == null) {
-            // A raw model (served by the inference protocol only) still needs its session closed with it.
-            return new ModelVersion(name, version, file, report, provider, null, OnnxForecaster.of(session,
-                    new ForecastSpec("-", "-", 0, 1, List.of("-"), "-", null, null), null, false), null, metrics, tags);
+        ModelSettings.ForecastOverride override = settings.forecast();
+        if (override != null) {
+            spec = override.apply(spec);
         }
-        return new ModelVersion(name, version, file, report, provider, spec, forecaster, batcher, metrics, tags);
+        OnnxForecaster forecaster = OnnxForecaster.over(session, spec, override == null ? null : override.scaling());
+        String problem = forecaster.probe();
+        if (problem == null) {
+            return new Forecasting(forecaster, null);
+        }
+        boolean layoutKnown = override != null && override.timeMajor() != null;
+        if (!layoutKnown) {
+            OnnxForecaster other = OnnxForecaster.over(session, spec.withTimeMajor(!spec.timeMajor()),
+                    override == null ? null : override.scaling());
+            if (other.probe() == null) {
+                LOG.info("{}: the model reads its input {}, found by a test run", report.file(),
+                        other.spec().timeMajor() ? "time-major [sequence, batch, features]" : "batch-first [batch, sequence, features]");
+                return new Forecasting(other, null);
+            }
+        }
+        return new Forecasting(null, "cannot forecast with it: " + problem + "; if its input is laid out otherwise or "
+                + "needs scaling, say so in forecast.json beside its versions, e.g. {\"layout\": \""
+                + (spec.timeMajor() ? "batch_major" : "time_major") + "\", \"lookback\": 30}; the inference protocol "
+                + "serves it as it is");
     }
 
     OrtSession session() {
-        return forecaster.session();
+        return session;
     }
 
     boolean canForecast() {
@@ -96,7 +160,7 @@ final class ModelVersion {
 
     /**
      * Forecasts through the batcher: concurrent requests share model runs, and no thread waits for them. A run not
-     * answered by the deadline fails the forecast with a 503, and the batcher skips it if it has not started.
+     * answered by the deadline fails the forecast with a 503, and the batcher skips what has not started.
      */
     CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
@@ -108,13 +172,7 @@ final class ModelVersion {
 
     /** Counts one answered request of {@code endpoint} and its latency. */
     void recordRequest(String endpoint, long nanos, boolean ok) {
-        timers.computeIfAbsent(endpoint, e -> io.micrometer.core.instrument.Timer.builder("lstmcast_request_seconds")
-                .description("Request latency, parse to answer").tags(tags).tag("endpoint", e).register(metrics))
-                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-        String outcome = ok ? "success" : "failure";
-        counters.computeIfAbsent(endpoint + "/" + outcome, k -> io.micrometer.core.instrument.Counter
-                .builder("lstmcast_requests_total").description("Requests by outcome").tags(tags)
-                .tag("endpoint", endpoint).tag("outcome", outcome).register(metrics)).increment();
+        meters.recordRequest(endpoint, nanos, ok);
     }
 
     boolean acquire() {
@@ -131,33 +189,38 @@ final class ModelVersion {
 
     void release() {
         if (holders.decrementAndGet() == 0) {
-            close();
+            closer.execute(this::close);
         }
     }
 
     /** Takes the version out of service; it closes once the requests that hold it are answered. */
     void retire() {
-        state = State.UNLOADING;
-        release();
+        if (retired.compareAndSet(false, true)) {
+            state = State.UNLOADING;
+            release();
+        }
     }
 
     State state() {
         return state;
     }
 
-    private void close() {
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    /** Closes the batcher, then the session; once only, whoever calls. */
+    void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         if (batcher != null) {
             batcher.close();
         }
         try {
-            forecaster.close();
+            session.close();
         } catch (OrtException e) {
-            // Closing a session that ran fine does not fail in practice; nothing more to do if it does.
-        }
-        for (Meter m : metrics.getMeters()) {
-            if (m.getId().getTags().containsAll(tags.stream().toList()) && m.getId().getName().startsWith("lstmcast_")) {
-                metrics.remove(m);
-            }
+            LOG.warn("closing {} version {}: {}", name, version, e.getMessage());
         }
     }
 }

@@ -7,9 +7,16 @@ import java.nio.file.Path;
  *
  * @param threads batching workers per model version (each runs one model at a time)
  * @param apiKey  when set, every endpoint but the health checks needs {@code Authorization: Bearer <apiKey>}
+ * @param strictReadiness whether {@code /v2/health/ready} also waits for every model in the repository to serve
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
-                          int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey) {
+                          int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
+                          boolean strictReadiness) {
+
+    public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
+                       int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey) {
+        this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey, false);
+    }
 
     /**
      * What one request or the whole server may take; each limit hit is answered with a message naming its flag.
@@ -35,16 +42,21 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey);
+                limits, apiKey, strictReadiness);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey);
+                l, apiKey, strictReadiness);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key);
+                limits, key, strictReadiness);
+    }
+
+    public ServeConfig withStrictReadiness(boolean strict) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strict);
     }
 }

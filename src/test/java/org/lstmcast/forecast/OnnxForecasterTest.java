@@ -79,14 +79,14 @@ class OnnxForecasterTest {
         ForecastSpec spec = OnnxInspector.inspect(model).forecast();
         try (OnnxForecaster f = OnnxForecaster.open(model, spec)) {
             double[][] window = new double[24][3];
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            InvalidInputException e = assertThrows(InvalidInputException.class,
                     () -> f.forecast(List.<double[][]>of(window), 5));
             assertTrue(e.getMessage().contains("limited to 4"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> f.forecast(List.<double[][]>of(new double[23][3]), 4));
-            assertThrows(IllegalArgumentException.class, () -> f.forecast(List.<double[][]>of(new double[24][2]), 4));
+            assertThrows(InvalidInputException.class, () -> f.forecast(List.<double[][]>of(new double[23][3]), 4));
+            assertThrows(InvalidInputException.class, () -> f.forecast(List.<double[][]>of(new double[24][2]), 4));
             double[][] nan = new double[24][3];
             nan[5][1] = Double.NaN;
-            assertThrows(IllegalArgumentException.class, () -> f.forecast(List.<double[][]>of(nan), 4));
+            assertThrows(InvalidInputException.class, () -> f.forecast(List.<double[][]>of(nan), 4));
             assertEquals(4, f.forecast(List.<double[][]>of(new double[30][3]), 4)[0].length, "longer windows are cut");
         }
     }

@@ -115,7 +115,7 @@ class HardeningTest {
         assertEquals("FAILED", link.path("state").asText(), models.toString());
         assertTrue(link.path("reason").asText().contains("outside the repository"), link.toString());
         ServerTest.assertError(call("POST", "/v1/models/%2e%2e/forecast", "{}", "s3cret-key"), 404, "");
-        ServerTest.assertError(call("GET", "/v2/models/..%2F..%2Fsecret/ready", null, "s3cret-key"), 404, "");
+        ServerTest.assertError(call("GET", "/v2/models/..%2F..%2Fsecret", null, "s3cret-key"), 404, "");
     }
 
     @Test

@@ -1,0 +1,83 @@
+package org.lstmcast.serve;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * The meters of one model version folder ({@code model}, {@code version} tags). They belong to the folder, not to one
+ * load of its file: a reload hands them to the new {@link ModelVersion}, so the series go on across reloads, and they
+ * are removed only when the folder leaves the repository. Micrometer gives back the existing meter for a name and tags
+ * already registered, so two owners of one set would each remove the other's.
+ */
+final class VersionMeters implements AutoCloseable {
+    private final MeterRegistry registry;
+    private final Tags tags;
+    private final List<Meter> owned = new CopyOnWriteArrayList<>();
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private volatile IntSupplier queueDepth = () -> 0;
+    private volatile boolean closed;
+    final DistributionSummary batchSize;
+    final Timer queueTime;
+    final Timer computeTime;
+
+    VersionMeters(MeterRegistry registry, String model, long version) {
+        this.registry = registry;
+        this.tags = Tags.of(Tag.of("model", model), Tag.of("version", Long.toString(version)));
+        batchSize = own(DistributionSummary.builder("lstmcast_batch_size").description("Windows per model run").tags(tags)
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512).register(registry));
+        queueTime = own(Timer.builder("lstmcast_queue_seconds").description("Time a request waited for a model run")
+                .tags(tags).register(registry));
+        computeTime = own(Timer.builder("lstmcast_compute_seconds").description("Time of one model run").tags(tags)
+                .register(registry));
+        // A strong reference: the gauge reads whichever batcher serves now, through this object.
+        own(Gauge.builder("lstmcast_queue_depth", this, m -> m.queueDepth.getAsInt())
+                .description("Requests waiting for a model run").tags(tags).strongReference(true).register(registry));
+    }
+
+    /** The queue that the gauge reports from now on: the serving batcher's. */
+    void queueDepth(IntSupplier depth) {
+        queueDepth = depth;
+    }
+
+    /** Counts one answered request of {@code endpoint} and its latency. */
+    void recordRequest(String endpoint, long nanos, boolean ok) {
+        if (closed) {
+            // The folder is gone and its series with it; a late answer must not register them again.
+            return;
+        }
+        timers.computeIfAbsent(endpoint, e -> own(Timer.builder("lstmcast_request_seconds")
+                .description("Request latency, parse to answer").tags(tags).tag("endpoint", e).register(registry)))
+                .record(nanos, TimeUnit.NANOSECONDS);
+        String outcome = ok ? "success" : "failure";
+        counters.computeIfAbsent(endpoint + "/" + outcome, k -> own(Counter.builder("lstmcast_requests_total")
+                .description("Requests by outcome").tags(tags).tag("endpoint", endpoint).tag("outcome", outcome)
+                .register(registry))).increment();
+    }
+
+    private <M extends Meter> M own(M meter) {
+        owned.add(meter);
+        return meter;
+    }
+
+    /** Removes every series of this folder from the registry. */
+    @Override
+    public void close() {
+        closed = true;
+        owned.forEach(registry::remove);
+        owned.clear();
+    }
+}
