@@ -85,37 +85,55 @@ final class Batcher implements AutoCloseable {
      */
     CompletableFuture<float[][]> submit(float[][][] windows) {
         if (windows.length <= maxBatch) {
-            return enqueue(new Pending(windows));
+            Pending p = enqueue(new Pending(windows));
+            p.result.whenComplete((out, error) -> {
+                if (error != null) {
+                    withdraw(List.of(p));
+                }
+            });
+            return p.result;
         }
         // A request larger than one batch is cut into batches, answered together; when one part fails, or the
-        // whole is given up, the parts still queued are skipped rather than run for no one.
+        // whole is given up, the parts still queued leave the queue rather than run for no one.
         CompletableFuture<float[][]> whole = new CompletableFuture<>();
-        List<CompletableFuture<float[][]>> parts = new ArrayList<>();
+        List<Pending> parts = new ArrayList<>();
         whole.whenComplete((out, error) -> {
             if (error != null) {
-                parts.forEach(p -> p.completeExceptionally(error));
+                List<Pending> queued;
+                synchronized (parts) {
+                    queued = List.copyOf(parts);
+                }
+                withdraw(queued);
+                queued.forEach(p -> p.result.completeExceptionally(error));
             }
         });
         try {
             for (int from = 0; from < windows.length && !whole.isDone(); from += maxBatch) {
-                CompletableFuture<float[][]> part = enqueue(new Pending(
+                Pending part = enqueue(new Pending(
                         java.util.Arrays.copyOfRange(windows, from, Math.min(windows.length, from + maxBatch))));
-                parts.add(part);
-                part.whenComplete((out, error) -> {
+                synchronized (parts) {
+                    parts.add(part);
+                }
+                part.result.whenComplete((out, error) -> {
                     if (error != null) {
                         whole.completeExceptionally(error);
                     }
                 });
+                if (whole.isDone()) {
+                    // Given up on while this part was queued, after the parts were withdrawn.
+                    withdraw(List.of(part));
+                    part.result.cancel(false);
+                }
             }
         } catch (RuntimeException e) {
             whole.completeExceptionally(e);
             throw e;
         }
-        CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenRun(() -> {
+        CompletableFuture.allOf(parts.stream().map(p -> p.result).toArray(CompletableFuture[]::new)).thenRun(() -> {
             float[][] out = new float[windows.length][];
             int k = 0;
-            for (CompletableFuture<float[][]> p : parts) {
-                for (float[] row : p.join()) {
+            for (Pending p : parts) {
+                for (float[] row : p.result.join()) {
                     out[k++] = row;
                 }
             }
@@ -124,7 +142,17 @@ final class Batcher implements AutoCloseable {
         return whole;
     }
 
-    private CompletableFuture<float[][]> enqueue(Pending p) {
+    /** Takes requests that no one waits for any more out of the queue. */
+    private void withdraw(List<Pending> pending) {
+        lock.lock();
+        try {
+            queue.removeAll(pending);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Pending enqueue(Pending p) {
         lock.lock();
         try {
             if (closed) {
@@ -138,7 +166,7 @@ final class Batcher implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        return p.result;
+        return p;
     }
 
     private void work() {

@@ -278,9 +278,26 @@ final class ModelRegistry implements AutoCloseable {
                             + ", horizon " + loaded.spec.horizon() + (loaded.spec.timeMajor() ? ", time-major" : "")
                             : "inference protocol only (" + loaded.notForecasting + ")");
         } catch (Exception | LinkageError e) {
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : OrtErrors.clean(e.getMessage());
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : withinRepository(OrtErrors.clean(e.getMessage()));
             failures.put(key, reason);
             LOG.warn("cannot load {} version {}: {}", name, version, reason);
+        }
+    }
+
+    /** A reason with the repository's own path left out: clients see reasons, and the server's paths are not theirs. */
+    private String withinRepository(String reason) {
+        String out = reason;
+        for (Path root : new Path[] {config.models().toAbsolutePath(), realOrSelf(config.models())}) {
+            out = out.replace(root + java.io.File.separator, "");
+        }
+        return out;
+    }
+
+    private static Path realOrSelf(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p;
         }
     }
 

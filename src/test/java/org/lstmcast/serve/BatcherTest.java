@@ -1,0 +1,225 @@
+package org.lstmcast.serve;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.lstmcast.forecast.OnnxForecaster;
+
+/**
+ * The batcher on its own, with a runner that answers each window with the sum of its values (so every answer can be
+ * checked against its request) and records the size of every run.
+ */
+class BatcherTest {
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final List<Integer> runs = new CopyOnWriteArrayList<>();
+
+    private OnnxForecaster.Runner summing(CountDownLatch gate) {
+        return windows -> {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            runs.add(windows.length);
+            float[][] out = new float[windows.length][1];
+            for (int b = 0; b < windows.length; b++) {
+                for (float[] row : windows[b]) {
+                    out[b][0] += row[0];
+                }
+            }
+            return out;
+        };
+    }
+
+    private static float[][][] windows(int count, float first) {
+        float[][][] w = new float[count][3][1];
+        for (int b = 0; b < count; b++) {
+            for (int s = 0; s < 3; s++) {
+                w[b][s][0] = first + b;
+            }
+        }
+        return w;
+    }
+
+    private Batcher batcher(OnnxForecaster.Runner runner, int maxBatch, int maxQueue, int threads) {
+        return new Batcher("t", runner, maxBatch, 0, maxQueue, threads, new VersionMeters(registry, "t", 1));
+    }
+
+    @Test
+    void requestsQueuedWhileTheWorkerIsBusyRunTogether() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        try (Batcher b = batcher(summing(gate), 64, 100, 1)) {
+            CompletableFuture<float[][]> first = b.submit(windows(1, 0));
+            // The one worker is held in the first run; the next ten requests wait and must leave together.
+            awaitDepth(b, 0);
+            List<CompletableFuture<float[][]>> rest = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                rest.add(b.submit(windows(2, 10 * i)));
+            }
+            gate.countDown();
+            assertEquals(0f, first.get(5, TimeUnit.SECONDS)[0][0]);
+            for (int i = 0; i < 10; i++) {
+                float[][] out = rest.get(i).get(5, TimeUnit.SECONDS);
+                assertArrayEquals(new float[] {3 * 10f * i}, out[0]);
+                assertArrayEquals(new float[] {3 * (10f * i + 1)}, out[1]);
+            }
+            assertEquals(List.of(1, 20), runs, "one run for the first request, one for the ten merged");
+        }
+    }
+
+    @Test
+    void aRequestLargerThanOneBatchIsCutAndPutBackInOrder() throws Exception {
+        try (Batcher b = batcher(summing(new CountDownLatch(0)), 4, 100, 2)) {
+            float[][] out = b.submit(windows(10, 0)).get(5, TimeUnit.SECONDS);
+            for (int i = 0; i < 10; i++) {
+                assertEquals(3f * i, out[i][0]);
+            }
+            assertTrue(runs.stream().allMatch(n -> n <= 4), runs.toString());
+            assertEquals(10, runs.stream().mapToInt(Integer::intValue).sum());
+        }
+    }
+
+    @Test
+    void aSplitRequestThatMeetsAFullQueueWithdrawsItsQueuedParts() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        try (Batcher b = batcher(summing(gate), 2, 3, 1)) {
+            b.submit(windows(1, 0));
+            awaitDepth(b, 0);
+            // Five parts of two windows against a queue of three: the fourth part is refused, and the three queued
+            // before it must not run for a request that has already failed.
+            assertThrows(Batcher.QueueFullException.class, () -> b.submit(windows(10, 0)));
+            gate.countDown();
+            CompletableFuture<float[][]> later = b.submit(windows(1, 5));
+            assertEquals(15f, later.get(5, TimeUnit.SECONDS)[0][0]);
+            assertEquals(List.of(1, 1), runs, "only the first and the last request ran");
+        }
+    }
+
+    @Test
+    void givingUpOnASplitRequestSkipsThePartsNotYetRun() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        try (Batcher b = batcher(summing(gate), 2, 100, 1)) {
+            b.submit(windows(1, 0));
+            awaitDepth(b, 0);
+            CompletableFuture<float[][]> big = b.submit(windows(8, 0)).orTimeout(50, TimeUnit.MILLISECONDS);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> big.get(5, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof TimeoutException, e.toString());
+            gate.countDown();
+            assertEquals(7f, b.submit(windows(1, 7)).get(5, TimeUnit.SECONDS)[0][0] / 3);
+            assertEquals(List.of(1, 1), runs, "the four timed-out parts never ran");
+        }
+    }
+
+    @Test
+    void aFullQueueIsRefusedAtOnceAndCounted() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        try (Batcher b = batcher(summing(gate), 1, 2, 1)) {
+            b.submit(windows(1, 0));
+            awaitDepth(b, 0);
+            b.submit(windows(1, 0));
+            b.submit(windows(1, 0));
+            assertEquals(2, b.depth());
+            assertEquals(2.0, registry.get("lstmcast_queue_depth").gauge().value());
+            assertThrows(Batcher.QueueFullException.class, () -> b.submit(windows(1, 0)));
+            gate.countDown();
+        }
+    }
+
+    @Test
+    void closeWhileBusyLetsTheRunningBatchFinishAndRefusesNewWork() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        Batcher b = batcher(summing(gate), 8, 100, 1);
+        CompletableFuture<float[][]> running = b.submit(windows(1, 2));
+        awaitDepth(b, 0);
+        CompletableFuture<float[][]> queued = b.submit(windows(1, 3));
+        Thread closer = new Thread(b::close);
+        closer.start();
+        closer.join(200);
+        assertTrue(closer.isAlive(), "close waits for the busy worker");
+        ApiException refused = assertThrows(ApiException.class, () -> b.submit(windows(1, 0)));
+        assertEquals(503, refused.status());
+        gate.countDown();
+        closer.join(5_000);
+        assertEquals(6f, running.get(1, TimeUnit.SECONDS)[0][0]);
+        assertEquals(9f, queued.get(1, TimeUnit.SECONDS)[0][0], "what was queued is still answered");
+    }
+
+    @Test
+    void aWorkerThatClosesItsOwnBatcherDoesNotWaitForItself() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        Batcher[] self = new Batcher[1];
+        Batcher b = batcher(windows -> new float[windows.length][1], 8, 100, 1);
+        self[0] = b;
+        long[] closeNanos = new long[1];
+        CompletableFuture<float[][]> f = b.submit(windows(1, 0)).whenComplete((out, e) -> {
+            // Runs on the worker: what a last release() did before closes moved to a thread of their own.
+            long start = System.nanoTime();
+            self[0].close();
+            closeNanos[0] = System.nanoTime() - start;
+            calls.incrementAndGet();
+        });
+        f.get(10, TimeUnit.SECONDS);
+        assertEquals(1, calls.get());
+        assertTrue(closeNanos[0] < TimeUnit.SECONDS.toNanos(5), "close took " + closeNanos[0] / 1e9 + " s on its own worker");
+    }
+
+    @Test
+    void manyThreadsGetTheirOwnAnswers() throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(16);
+        try (Batcher b = batcher(summing(new CountDownLatch(0)), 16, 10_000, 2)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int c = 0; c < 16; c++) {
+                int client = c;
+                done.add(clients.submit(() -> {
+                    for (int i = 0; i < 200; i++) {
+                        float first = client * 1000 + i;
+                        int n = 1 + (i % 3);
+                        float[][] out = b.submit(windows(n, first)).get(10, TimeUnit.SECONDS);
+                        for (int k = 0; k < n; k++) {
+                            assertEquals(3 * (first + k), out[k][0], "client " + client + " request " + i);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> d : done) {
+                d.get(60, TimeUnit.SECONDS);
+            }
+            int windowsPerClient = 0;
+            for (int i = 0; i < 200; i++) {
+                windowsPerClient += 1 + (i % 3);
+            }
+            assertEquals(16 * windowsPerClient, runs.stream().mapToInt(Integer::intValue).sum(), "every window ran once");
+            assertEquals(runs.size(), (long) registry.get("lstmcast_batch_size").summary().count());
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+
+    /** Waits until the workers have taken everything queued: a worker is then inside the runner. */
+    private static void awaitDepth(Batcher b, int depth) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (b.depth() != depth && System.nanoTime() < end) {
+            Thread.sleep(2);
+        }
+        Thread.sleep(20);
+        assertEquals(depth, b.depth());
+    }
+}
