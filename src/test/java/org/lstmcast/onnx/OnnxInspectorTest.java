@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 
+import ai.onnx.proto.OnnxMl;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.DataException;
@@ -51,6 +52,32 @@ class OnnxInspectorTest {
         assertEquals(3, r.forecast().featureCount());
         assertEquals(4, r.forecast().horizon());
         assertEquals(2, r.operators().get("LSTM"));
+    }
+
+    @Test
+    void aTimeMajorModelIsKnownByItsDimensionNames() {
+        ModelReport r = OnnxInspector.inspect(fixture("helper_time_major.onnx"));
+        assertTrue(r.servable(), r.problems().toString());
+        assertTrue(r.forecast().timeMajor());
+        assertEquals(0, r.forecast().sequenceAxis());
+        assertEquals(3, r.forecast().horizon());
+        assertTrue(r.notes().stream().anyMatch(n -> n.contains("time-major")), r.notes().toString());
+    }
+
+    @Test
+    void aTimeMajorModelWithUninformativeNamesIsFoundByATestRun() throws IOException {
+        // The same graph with its input dims renamed [a, b, 1]: only running it tells the layout.
+        OnnxMl.ModelProto.Builder m = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(fixture("helper_time_major.onnx"))).toBuilder();
+        var shape = m.getGraphBuilder().getInputBuilder(0).getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+        shape.getDimBuilder(0).setDimParam("a");
+        shape.getDimBuilder(1).setDimParam("b");
+        Path renamed = Files.write(tmp.resolve("renamed.onnx"), m.build().toByteArray());
+        ModelReport r = OnnxInspector.inspect(renamed);
+        assertTrue(r.servable(), r.problems().toString());
+        assertTrue(r.forecast().timeMajor(), "batch-first, the model answers one row per time step, not per window");
+        assertTrue(r.notes().stream().anyMatch(n -> n.contains("a test run shows")), r.notes().toString());
+        // Without the runtime (as the server reads a file before loading it) the names alone say batch-first.
+        assertFalse(OnnxInspector.inspect(renamed, false).forecast().timeMajor());
     }
 
     @Test

@@ -49,6 +49,7 @@ class ServerTest {
         copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
         copy(Path.of("models/co2/1/model.onnx"), repo.resolve("co2/1/model.onnx"));
         copy(fixture("helper_dense.onnx"), repo.resolve("dense/1/model.onnx"));
+        copy(fixture("helper_time_major.onnx"), repo.resolve("timemajor/1/model.onnx"));
         ServeConfig c = ServeConfig.defaults(repo);
         server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 2000, 64, 2, 0.2,
                 new ServeConfig.Limits(1 << 20, 4096, 100_000, 1000, 256, 30_000), null));
@@ -355,6 +356,69 @@ class ServerTest {
         org.lstmcast.bench.HttpLoad.Result bad = org.lstmcast.bench.HttpLoad.run(
                 java.net.URI.create(base + "/v1/models/nope/forecast"), body, 1, 0, 300);
         assertEquals(bad.requests(), bad.non2xx(), "404s are counted as non-2xx");
+    }
+
+    @Test
+    void shapesOnnxRuntimeCannotRunAreRefusedBeforeItWithTheShapes() throws Exception {
+        String[][] cases = {
+            // shape, data, what the message must name
+            {"[0, 30, 1]", "[]", "[0, 30, 1]"},
+            {"[1, 0, 1]", "[]", "[1, 0, 1]"},
+            {"[1, 30, 0]", "[]", "[1, 30, 0]"},
+            {"[-1, 30, 1]", "[1]", "[-1, 30, 1]"},
+            {"[1, 30]", "[" + String.join(",", Collections.nCopies(30, "1")) + "]", "[1, 30]"},
+            {"[1, 30, 1, 1]", "[" + String.join(",", Collections.nCopies(30, "1")) + "]", "[1, 30, 1, 1]"},
+            {"[]", "[1]", "[]"},
+            {"[1, 29, 1]", "[" + String.join(",", Collections.nCopies(29, "1")) + "]", "at least 30"},
+            {"[1, 1, 1]", "[1]", "at least 30"},
+            {"[4294967296, 4294967296, 1]", "[1]", "elements"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> r = post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": " + c[0]
+                    + ", \"datatype\": \"FP32\", \"data\": " + c[1] + "}]}");
+            assertError(r, 400, c[2]);
+            assertTrue(r.body().contains("input 'input'"), r.body());
+        }
+        // The time-major model's batch is its second axis: a zero there, or a short sequence on the first.
+        assertError(post("/v2/models/timemajor/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [12, 0, 1], "
+                + "\"datatype\": \"FP32\", \"data\": []}]}"), 400, "[12, 0, 1]");
+        assertEquals(200, post("/v2/models/timemajor/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [2, 1, 1], "
+                + "\"datatype\": \"FP32\", \"data\": [1, 2]}]}").statusCode(), "the raw route takes any length it runs");
+        assertEquals(200, get("/v2/health/live").statusCode(), "still alive");
+        assertEquals(200, post("/v1/models/dax/forecast", "{\"inputs\": [["
+                + String.join(",", Collections.nCopies(30, "5000")) + "]]}").statusCode());
+    }
+
+    @Test
+    void aTimeMajorModelWithoutSidecarForecastsWhatNumPyComputes() throws Exception {
+        JsonNode expected = JSON.readTree(fixture("helper_time_major.expected.json").toFile());
+        StringBuilder inputs = new StringBuilder();
+        for (JsonNode w : expected.get("windows")) {
+            inputs.append(inputs.length() > 0 ? "," : "").append(w.toString());
+        }
+        JsonNode answer = json(post("/v1/models/timemajor/forecast", "{\"inputs\": [" + inputs + "]}"));
+        for (int w = 0; w < expected.get("windows").size(); w++) {
+            for (int h = 0; h < 3; h++) {
+                double want = expected.get("expected").get(w).get(h).asDouble();
+                double got = answer.path("forecasts").get(w).get(h).asDouble();
+                assertEquals(want, got, 1e-5 + 1e-4 * Math.abs(want), "window " + w + " step " + h);
+            }
+        }
+        JsonNode listed = find(json(get("/v1/models")), "timemajor", "1");
+        assertEquals("time_major", listed.path("forecast").path("layout").asText(), listed.toString());
+    }
+
+    @Test
+    void errorsSpeakToTheClientNotOfTheParserOrTheRuntime() throws Exception {
+        String deep = "[".repeat(200) + "]".repeat(200);
+        HttpResponse<String> r = post("/v1/models/dax/forecast", "{\"inputs\": " + deep + "}");
+        assertError(r, 400, "malformed JSON");
+        for (String internal : new String[] {"StreamReadConstraints", "Source:", "REDACTED", "`", "jackson"}) {
+            assertFalse(r.body().contains(internal), r.body());
+        }
+        HttpResponse<String> broken = post("/v1/models/dax/forecast", "{\"inputs\": [1, 2,");
+        assertError(broken, 400, "line 1");
+        assertFalse(broken.body().contains("Source"), broken.body());
     }
 
     // --- helpers
