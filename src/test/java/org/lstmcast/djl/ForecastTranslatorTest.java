@@ -11,6 +11,8 @@ import java.util.List;
 import ai.djl.inference.Predictor;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.InvalidInputException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.lstmcast.data.CsvReader;
@@ -56,6 +58,31 @@ class ForecastTranslatorTest {
                     assertArrayEquals(core.forecast(Collections.singletonList(windows.get(i)), 5)[0], one, 0.0);
                 }
             }
+        }
+    }
+
+    @Test
+    void windowsThatDoNotFitTheDeclaredInputAreRefusedBeforeTheRuntime() throws Exception {
+        // A model with a fixed sequence of 24 steps, told to read 20: the translator must refuse, not hand it over.
+        Path file = Path.of(ForecastTranslatorTest.class.getResource("/fixtures/torch_lstm_2layer_multivariate.onnx").toURI());
+        ForecastSpec wrong = new ForecastSpec("x", "y", 20, 4, List.of("a", "b", "c"), "a", null, null);
+        Criteria<double[][], double[]> criteria = Criteria.builder()
+                .setTypes(double[][].class, double[].class)
+                .optModelPath(file.getParent())
+                .optModelName("torch_lstm_2layer_multivariate")
+                .optEngine("OnnxRuntime")
+                .optTranslator(new ForecastTranslator(wrong))
+                .build();
+        try (ZooModel<double[][], double[]> model = criteria.loadModel();
+             Predictor<double[][], double[]> predictor = model.newPredictor()) {
+            double[][] window = new double[20][3];
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> predictor.predict(window));
+            Throwable cause = e;
+            while (cause != null && !(cause instanceof InvalidInputException)) {
+                cause = cause.getCause();
+            }
+            org.junit.jupiter.api.Assertions.assertNotNull(cause, "refused by the shape check: " + e);
+            org.junit.jupiter.api.Assertions.assertTrue(cause.getMessage().contains("[1, 20, 3]"), cause.getMessage());
         }
     }
 }
