@@ -89,6 +89,18 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
+    /** The process runs and answers its liveness check: a crash shows here as soon as the process is gone. */
+    boolean isAlive() {
+        return process.isAlive() && status("/v2/health/live") == 200;
+    }
+
+    /** The last {@code n} lines the server printed, for a report of why it died. */
+    String logTail(int n) {
+        synchronized (log) {
+            return String.join("\n", log.subList(Math.max(0, log.size() - n), log.size()));
+        }
+    }
+
     /** Resident memory of the server process, from /proc. */
     long rssBytes() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
