@@ -61,6 +61,25 @@ class TrainIT {
         assertEquals("lstmcast train: error: bad.csv line 3, column 'v': empty cell", data.err().strip());
         assertFalse(Files.exists(work.resolve("run")));
 
+        // A DAX close of 1e30 in the validation rows (line 1400): float32 holds it, but no validation loss is finite.
+        // 1e300 does not fit a float32 at all and is refused while reading.
+        List<String> dax = Files.readAllLines(Program.ROOT.resolve("data/eustockmarkets_daily.csv"));
+        for (String huge : List.of("1e30", "1e300")) {
+            List<String> lines = new java.util.ArrayList<>(dax);
+            String[] cells = lines.get(1399).split(",");
+            cells[2] = huge;
+            lines.set(1399, String.join(",", cells));
+            Files.write(work.resolve("huge.csv"), lines);
+            Program.Result r = Program.run(work, "train", "--data", "huge.csv", "--target", "DAX", "--epochs", "3",
+                    "--patience", "2", "--quiet", "--out", "run");
+            assertEquals(1, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().startsWith("lstmcast train: error: huge.csv"), r.err());
+            assertTrue(r.err().contains(huge.equals("1e30") ? "row 1399 ('1996.873077'), column 'DAX'" : "line 1400, column 'DAX'"),
+                    r.err());
+            assertFalse(Files.exists(work.resolve("run")));
+        }
+
         Program.Result usage = Program.run(work, "train", "--epochs", "-3", "--out", "run");
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("epochs must be at least 1"), usage.err());

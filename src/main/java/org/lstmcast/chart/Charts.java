@@ -2,17 +2,28 @@ package org.lstmcast.chart;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.Rectangle;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.TimeZone;
+
+import javax.imageio.ImageIO;
 
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.annotations.XYLineAnnotation;
 import org.jfree.chart.axis.DateAxis;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.IntervalMarker;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.ValueMarker;
@@ -20,6 +31,7 @@ import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.ui.Layer;
 import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -27,14 +39,16 @@ import org.lstmcast.data.TimeAxis;
 
 /** The PNG charts of a training run, drawn with JFreeChart. */
 public final class Charts {
-    private static final int WIDTH = 1400;
-    private static final int HEIGHT = 600;
+    static final int WIDTH = 1400;
+    static final int HEIGHT = 600;
+    static final int ZOOM_HEIGHT = 420;
 
     private Charts() {
     }
 
     /**
-     * The whole series with the test-period forecasts drawn over it.
+     * The whole series with the test-period forecasts drawn over it, and below it the test period alone: at the scale
+     * of the whole series a good forecast is hidden under the actual line.
      *
      * @param forecast one forecast per row, NaN where there is none (before the test part)
      * @param valStart first validation row, shaded with the test part so the reader sees what was held out
@@ -42,23 +56,56 @@ public final class Charts {
      */
     public static void forecast(Path png, String title, String valueLabel, TimeAxis time, double[] actual,
                                 double[] forecast, String forecastLabel, int valStart, int testStart) throws IOException {
+        List<JFreeChart> panels = forecastPanels(title, valueLabel, time, actual, forecast, forecastLabel, valStart, testStart);
+        BufferedImage image = new BufferedImage(WIDTH, HEIGHT + ZOOM_HEIGHT, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g2 = image.createGraphics();
+        try {
+            g2.setPaint(Color.WHITE);
+            g2.fillRect(0, 0, image.getWidth(), image.getHeight());
+            panels.get(0).draw(g2, new Rectangle(0, 0, WIDTH, HEIGHT));
+            panels.get(1).draw(g2, new Rectangle(0, HEIGHT, WIDTH, ZOOM_HEIGHT));
+        } finally {
+            g2.dispose();
+        }
+        ImageIO.write(image, "png", png.toFile());
+    }
+
+    /** The two panels of {@link #forecast}: the whole series, then the test period zoomed. */
+    static List<JFreeChart> forecastPanels(String title, String valueLabel, TimeAxis time, double[] actual,
+                                           double[] forecast, String forecastLabel, int valStart, int testStart) {
         // PNGs are rendered off-screen; servers and CI have no display.
         System.setProperty("java.awt.headless", "true");
+        int last = actual.length - 1;
         XYSeries truth = new XYSeries("actual", false, true);
         XYSeries predicted = new XYSeries(forecastLabel, false, true);
+        // The zoomed panel starts one row early so its actual line runs into the first forecast.
+        int zoomFrom = Math.max(0, testStart - 1);
+        XYSeries recentTruth = new XYSeries("actual", false, true);
+        XYSeries recentPredicted = new XYSeries(forecastLabel, false, true);
         for (int i = 0; i < actual.length; i++) {
             truth.add(time.x()[i], actual[i]);
+            if (i >= zoomFrom) {
+                recentTruth.add(time.x()[i], actual[i]);
+            }
             if (!Double.isNaN(forecast[i])) {
                 predicted.add(time.x()[i], forecast[i]);
+                recentPredicted.add(time.x()[i], forecast[i]);
             }
         }
-        JFreeChart chart = truthAndForecast(title, valueLabel, time, truth, predicted);
-        XYPlot plot = chart.getXYPlot();
+        JFreeChart whole = truthAndForecast(title, valueLabel, time, truth, predicted);
+        whole.removeLegend();
+        XYPlot plot = whole.getXYPlot();
         ((XYLineAndShapeRenderer) plot.getRenderer()).setSeriesStroke(1, new BasicStroke(1.4f));
-        double end = time.x()[actual.length - 1];
         shade(plot, time.x()[valStart], time.x()[testStart], new Color(0xFF, 0xE0, 0x99, 90), "validation");
-        shade(plot, time.x()[testStart], end, new Color(0x99, 0xCC, 0xFF, 90), "test");
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+        shade(plot, time.x()[testStart], time.x()[last], new Color(0x99, 0xCC, 0xFF, 90), "test");
+
+        JFreeChart zoom = truthAndForecast("Test period, zoomed (" + (last - testStart + 1) + " rows)", valueLabel, time,
+                recentTruth, recentPredicted);
+        zoom.getTitle().setFont(zoom.getTitle().getFont().deriveFont(14f));
+        XYPlot zoomed = zoom.getXYPlot();
+        zoomed.setBackgroundPaint(new Color(0xF7, 0xFB, 0xFF));
+        ((XYLineAndShapeRenderer) zoomed.getRenderer()).setSeriesStroke(1, new BasicStroke(1.4f));
+        return List.of(whole, zoom);
     }
 
     /** Training and validation loss per epoch on a log scale, with the restored best epoch marked. */
@@ -109,6 +156,13 @@ public final class Charts {
     /** The recent history and the forecast that continues it. */
     public static void ahead(Path png, String title, String valueLabel, List<String> historyTimes, double[] history,
                              List<String> futureTimes, double[] forecast) throws IOException {
+        JFreeChart chart = aheadChart(title, valueLabel, historyTimes, history, futureTimes, forecast);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+    }
+
+    /** The chart of {@link #ahead}: one marker per forecast, none on the last actual value. */
+    static JFreeChart aheadChart(String title, String valueLabel, List<String> historyTimes, double[] history,
+                                 List<String> futureTimes, double[] forecast) {
         System.setProperty("java.awt.headless", "true");
         List<String> all = new ArrayList<>(historyTimes);
         all.addAll(futureTimes);
@@ -126,17 +180,23 @@ public final class Charts {
         for (int i = 0; i < n; i++) {
             past.add(time.x()[i], history[i]);
         }
-        next.add(time.x()[n - 1], history[n - 1]);
         for (int h = 0; h < forecast.length; h++) {
             next.add(time.x()[n + h], forecast[h]);
         }
         JFreeChart chart = truthAndForecast(title, valueLabel, time, past, next);
         XYPlot plot = chart.getXYPlot();
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
-        renderer.setSeriesStroke(1, new BasicStroke(2f));
+        BasicStroke stroke = new BasicStroke(2f);
+        renderer.setSeriesStroke(1, stroke);
         renderer.setSeriesShapesVisible(1, true);
+        // The last marker sits at the axis's end; without a margin half of it would be cut off.
+        plot.getDomainAxis().setUpperMargin(0.015);
+        // The last actual value is not a forecast: the line from it to the first forecast is drawn as an annotation,
+        // outside the forecast series, so it carries no forecast marker.
+        plot.addAnnotation(new XYLineAnnotation(time.x()[n - 1], history[n - 1], time.x()[n], forecast[0], stroke,
+                renderer.getSeriesPaint(1)));
         shade(plot, time.x()[n - 1], time.x()[n + forecast.length - 1], new Color(0xFF, 0xCC, 0xCC, 80), "forecast");
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+        return chart;
     }
 
     /** A line chart of the truth (dark) and a forecast (red) over a time axis. */
@@ -148,16 +208,56 @@ public final class Charts {
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel(time), valueLabel, data,
                 PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
-        if (time.kind() == TimeAxis.Kind.DATE) {
-            plot.setDomainAxis(new DateAxis("time"));
-        }
+        plot.setDomainAxis(timeAxis(time, truth, forecast));
+        // A replaced axis misses the fonts the factory gave the original; the theme gives them again.
+        ChartFactory.getChartTheme().apply(chart);
         ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        // Room on the right for the half of a tick label that sits at the axis's end.
+        chart.setPadding(new RectangleInsets(4, 8, 4, 40));
         style(plot);
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
         renderer.setSeriesPaint(0, new Color(0x33, 0x33, 0x33));
         renderer.setSeriesStroke(0, new BasicStroke(1.2f));
         renderer.setSeriesPaint(1, new Color(0xD6, 0x27, 0x28));
         return chart;
+    }
+
+    /**
+     * Dates as dates (in UTC, the zone {@link TimeAxis} reads them in, so a month starts on its own label), numbers as
+     * numbers; spans of several units are ticked at whole numbers, which reads right for decimal years ("1994", not
+     * "1993.5"). The axis ends at the data: a margin would only add time where nothing happened.
+     */
+    private static ValueAxis timeAxis(TimeAxis time, XYSeries... series) {
+        ValueAxis axis;
+        if (time.kind() == TimeAxis.Kind.DATE) {
+            TimeZone utc = TimeZone.getTimeZone("UTC");
+            DateAxis dates = new DateAxis(xLabel(time), utc, Locale.getDefault());
+            dates.setStandardTickUnits(DateAxis.createStandardDateTickUnits(utc, Locale.getDefault()));
+            // DateAxis spaces its ticks by the label widths plus these insets; with the default 2 px, month labels
+            // ("Aug-1990") run into each other.
+            dates.setTickLabelInsets(new RectangleInsets(2, 10, 2, 10));
+            axis = dates;
+        } else {
+            NumberAxis numbers = new NumberAxis(xLabel(time));
+            numbers.setAutoRangeIncludesZero(false);
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (XYSeries s : series) {
+                if (s.getItemCount() > 0) {
+                    lo = Math.min(lo, s.getMinX());
+                    hi = Math.max(hi, s.getMaxX());
+                }
+            }
+            if (hi - lo >= 3) {
+                numbers.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+                // Without grouping: a year reads 1994, not 1,994.
+                numbers.setNumberFormatOverride(new DecimalFormat("0", DecimalFormatSymbols.getInstance(Locale.ROOT)));
+            }
+            axis = numbers;
+        }
+        axis.setLowerMargin(0);
+        axis.setUpperMargin(0);
+        return axis;
     }
 
     private static void shade(XYPlot plot, double from, double to, Color color, String label) {

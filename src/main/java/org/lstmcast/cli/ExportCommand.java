@@ -37,7 +37,7 @@ final class ExportCommand implements Callable<Integer> {
         if (!Files.isRegularFile(modelZip)) {
             throw new DataException(run + ": no model.zip (is it a run directory written by lstmcast train?)");
         }
-        Export.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, out);
+        Export.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, out, false);
         return parity.ok() ? 0 : 1;
     }
 }

@@ -2,11 +2,15 @@ package org.lstmcast.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
 
@@ -31,13 +35,45 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    /**
+     * The report as JSON for scripts: a fixed dim is a number and a symbolic one its name, so {@code dims[2] == 1}
+     * works without parsing; an unknown dim is null. A model that takes windows of any length has no lookback, and
+     * {@code lookback: 0} would read as a size, so the key is left out.
+     */
+    private static ObjectNode json(ModelReport r) {
+        ObjectNode root = JSON.valueToTree(r);
+        for (String side : List.of("inputs", "outputs")) {
+            for (JsonNode tensor : root.path(side)) {
+                ArrayNode dims = JSON.createArrayNode();
+                for (JsonNode d : tensor.path("dims")) {
+                    String text = d.asText();
+                    if (text.equals("?")) {
+                        dims.addNull();
+                    } else if (text.matches("\\d{1,18}")) {
+                        dims.add(Long.parseLong(text));
+                    } else {
+                        dims.add(text);
+                    }
+                }
+                ((ObjectNode) tensor).set("dims", dims);
+            }
+        }
+        if (root.path("forecast").path("lookback").asInt(-1) == 0) {
+            ((ObjectNode) root.path("forecast")).remove("lookback");
+        }
+        return root;
+    }
+
     @Override
     public Integer call() throws Exception {
         ModelReport r = OnnxInspector.inspect(file);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-                    .enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+            out.println(JSON.writeValueAsString(json(r)));
         } else {
             out.println(r.file());
             out.println("  producer    " + (r.producer().isEmpty() ? "(not recorded)" : r.producer()));

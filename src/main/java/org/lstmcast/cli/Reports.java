@@ -13,10 +13,17 @@ final class Reports {
     private Reports() {
     }
 
-    static Export.Parity exportWithProof(CommandLine cl, Path modelZip, Path out) throws Exception {
+    /**
+     * Exports and prints the proof; {@code quiet} keeps a successful export silent, while a failed proof is still
+     * reported on stderr.
+     */
+    static Export.Parity exportWithProof(CommandLine cl, Path modelZip, Path out, boolean quiet) throws Exception {
         PrintWriter o = cl.getOut();
         try {
             Export.Parity p = Export.export(modelZip, out);
+            if (quiet) {
+                return p;
+            }
             o.printf(Locale.ROOT, "Exported %s%n  proof: %d test windows, %d forecasts; max abs error %.3g, max rel error %.3g (limit %.0e)%n",
                     out, p.windows(), p.values(), p.maxAbsError(), p.maxRelError(), Export.TOLERANCE);
             o.flush();

@@ -98,7 +98,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Native threads for training (default: OMP_NUM_THREADS if set, else 1; one thread is fastest for networks of this size).")
     Integer threads;
 
-    @Option(names = "--quiet", description = "No progress bar and no table.")
+    @Option(names = "--quiet", description = "No progress bar, no table and no export report; errors still go to stderr.")
     boolean quiet;
 
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "Run directory to write (replaced if it holds an earlier run).")
@@ -139,16 +139,19 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Outcome outcome = TrainingRun.run(csv, source, timeColumn, config, out, progress);
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
-            o.printf(Locale.ROOT, "Trained %d epochs (best %d) in %.1f s. Test part: %d rows, rolling origin, original units.%n",
+            // Windows, not rows, is what the export's proof counts: the first test rows are also forecast from origins
+            // up to horizon - 1 rows before the test part, so there are horizon - 1 more windows than rows.
+            o.printf(Locale.ROOT, "Trained %d epochs (best %d) in %.1f s. Test part: %d rows, forecast from %d test windows "
+                            + "(rolling origin), in original units.%n",
                     outcome.training().epochsRun(), outcome.training().bestEpoch(), outcome.training().seconds(),
-                    outcome.evaluation().testRows().length);
+                    outcome.evaluation().testRows().length, outcome.evaluation().windows());
             o.print(Report.table(outcome.evaluation()));
             o.println("Wrote " + outcome.directory());
             o.flush();
         }
         if (export != null) {
             Path file = ModelRepository.nextVersionFile(export);
-            return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file).ok() ? 0 : 1;
+            return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
         }
         return 0;
     }

@@ -58,6 +58,20 @@ public final class CsvReader {
 
     public static Series read(InputStream in, String source, List<String> valueColumns, String timeColumn)
             throws IOException {
+        return read(in, source, valueColumns, timeColumn, false);
+    }
+
+    /**
+     * Reads as {@link #read(InputStream, String, List, String)} does, and also refuses any value a float32 cannot
+     * hold: a network computes in float32, where such a value becomes infinite and every loss it touches undefined.
+     */
+    public static Series readFloat32(InputStream in, String source, List<String> valueColumns, String timeColumn)
+            throws IOException {
+        return read(in, source, valueColumns, timeColumn, true);
+    }
+
+    private static Series read(InputStream in, String source, List<String> valueColumns, String timeColumn,
+                               boolean float32) throws IOException {
         Set<String> wanted = new LinkedHashSet<>(valueColumns);
         if (wanted.isEmpty()) {
             throw new IllegalArgumentException("no value columns requested");
@@ -101,7 +115,7 @@ public final class CsvReader {
                 double[] row = new double[valueIdx.length];
                 int c = 0;
                 for (String col : wanted) {
-                    row[c] = parseCell(source, record, line, valueIdx[c], col);
+                    row[c] = parseCell(source, record, line, valueIdx[c], col, float32);
                     c++;
                 }
                 rows.add(row);
@@ -147,7 +161,7 @@ public final class CsvReader {
         return i;
     }
 
-    private static double parseCell(String source, CSVRecord record, long line, int column, String name) {
+    private static double parseCell(String source, CSVRecord record, long line, int column, String name, boolean float32) {
         if (column >= record.size()) {
             throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d fields)",
                     source, line, name, record.size()));
@@ -167,6 +181,13 @@ public final class CsvReader {
         if (!Double.isFinite(value)) {
             throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': %s is out of range",
                     source, line, name, abbreviate(text)));
+        }
+        // Rounding, not |value| > Float.MAX_VALUE, decides: "3.4028235E38", as Float.toString writes the largest
+        // float, is a hair above it as a double yet rounds to it.
+        if (float32 && Float.isInfinite((float) value)) {
+            throw new DataException(String.format(Locale.ROOT,
+                    "%s line %d, column '%s': %s is too large for the network, which computes in float32 (magnitudes up to %.4g)",
+                    source, line, name, abbreviate(text), Float.MAX_VALUE));
         }
         return value;
     }

@@ -19,9 +19,11 @@ import org.lstmcast.metrics.Metrics;
  * @param testRows  row indices of the test part
  * @param forecasts {@code forecasts[i][h]}: the model's forecast of test row {@code i} made {@code h + 1} steps earlier
  * @param baselines "naive", and "seasonal_naive" when a season was given
+ * @param windows   the windows the network forecast from, one per origin: {@code horizon - 1} more than test rows,
+ *                  as the first rows are also forecast from origins before the test part
  */
 public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, MetricSet model,
-                         Map<String, MetricSet> baselines, double maseScale) {
+                         Map<String, MetricSet> baselines, double maseScale, int windows) {
 
     public static Evaluation of(Forecaster forecaster, double[][] values, Split split, int season) {
         int lookback = forecaster.preprocessor().lookback();
@@ -65,7 +67,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
             baselines.put("seasonal_naive", MetricSet.of(horizon, h -> actual,
                     h -> baseline(rows, r -> Baselines.seasonalNaive(target, r - h - 1, h + 1, season)), scale));
         }
-        return new Evaluation(rows, actual, forecasts, model, baselines, scale);
+        return new Evaluation(rows, actual, forecasts, model, baselines, scale, windows.size());
     }
 
     private static double[] column(double[][] m, int c) {

@@ -102,11 +102,37 @@ public final class Trainer {
                 break;
             }
         }
+        if (bestParams == null) {
+            // Early stopping had nothing to compare. Falling back to the last epoch would hand over a model no
+            // validation vouched for, trained on data whose held-out rows hold values the network cannot even score:
+            // almost always a misplaced value (a unit error, a missing-value code such as 9e99). Saying which rows
+            // is worth more than a model built around them.
+            throw new UnscorableValidation(trainLoss.size(), split.trainEnd(), split.valEnd());
+        }
         fused.restore(bestParams);
         fused.copyTo(net);
         listener.finished(trainLoss.size(), bestEpoch);
         return new Result(new Forecaster(net, pre), toArray(trainLoss), toArray(valLoss), toArray(epochSeconds), bestEpoch,
                 (System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * No epoch had a finite validation loss: the validation rows {@code [firstRow, endRow)} put values out of float32
+     * range in the network's arithmetic, and there is no best epoch to restore.
+     */
+    static final class UnscorableValidation extends IllegalStateException {
+        final int epochs;
+        final int firstRow;
+        final int endRow;
+
+        UnscorableValidation(int epochs, int firstRow, int endRow) {
+            super(String.format(java.util.Locale.ROOT, "the validation loss was not finite in any of the %d epochs, so "
+                    + "there is no epoch to keep: rows %d to %d hold values too far from the training rows for float32; "
+                    + "correct or remove them", epochs, firstRow + 1, endRow));
+            this.epochs = epochs;
+            this.firstRow = firstRow;
+            this.endRow = endRow;
+        }
     }
 
     /** A batch as {@code {x [n, steps, features], y [n, horizon]}}, the layout the fused graph reads. */

@@ -58,7 +58,7 @@ public final class TrainingRun {
         checkOutputDirectory(outDir);
         Series series;
         try {
-            series = CsvReader.read(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn);
+            series = CsvReader.readFloat32(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn);
         } catch (IOException e) {
             throw new DataException(source + ": cannot read: " + e.getMessage(), e);
         }
@@ -75,7 +75,12 @@ public final class TrainingRun {
         Split split = Split.of(series.rows(), config.valFraction(), config.testFraction());
         checkSizes(series, split, config);
 
-        Trainer.Result trained = Trainer.train(series.values(), split, config, listener);
+        Trainer.Result trained;
+        try {
+            trained = Trainer.train(series.values(), split, config, listener);
+        } catch (Trainer.UnscorableValidation e) {
+            throw new DataException(unscorable(series, split, e), e);
+        }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
 
         Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, csv);
@@ -156,6 +161,48 @@ public final class TrainingRun {
         }
     }
 
+    /**
+     * Names the validation rows that could not be scored and, among them, the value furthest outside its column's
+     * training range (measured in training ranges), the likeliest culprit.
+     */
+    private static String unscorable(Series series, Split split, Trainer.UnscorableValidation e) {
+        double[][] v = series.values();
+        int worstRow = -1;
+        int worstColumn = -1;
+        double worstDistance = 0;
+        double[] lo = new double[series.columns().size()];
+        double[] hi = new double[lo.length];
+        for (int c = 0; c < lo.length; c++) {
+            lo[c] = Double.POSITIVE_INFINITY;
+            hi[c] = Double.NEGATIVE_INFINITY;
+            for (int r = 0; r < split.trainEnd(); r++) {
+                lo[c] = Math.min(lo[c], v[r][c]);
+                hi[c] = Math.max(hi[c], v[r][c]);
+            }
+            double range = Math.max(hi[c] - lo[c], Double.MIN_NORMAL);
+            for (int r = e.firstRow; r < e.endRow; r++) {
+                double distance = Math.max(lo[c] - v[r][c], v[r][c] - hi[c]) / range;
+                if (distance > worstDistance) {
+                    worstDistance = distance;
+                    worstRow = r;
+                    worstColumn = c;
+                }
+            }
+        }
+        StringBuilder message = new StringBuilder(String.format(Locale.ROOT,
+                "%s: the validation loss was not finite in any of the %d epochs, so there is no epoch to keep: "
+                        + "validation rows %d to %d ('%s' to '%s') hold values too far from the training rows for the "
+                        + "network's float32 arithmetic",
+                series.source(), e.epochs, e.firstRow + 1, e.endRow, series.times().get(e.firstRow),
+                series.times().get(e.endRow - 1)));
+        if (worstRow >= 0) {
+            message.append(String.format(Locale.ROOT, ", e.g. row %d ('%s'), column '%s': %s, where the training rows "
+                            + "span %.4g to %.4g", worstRow + 1, series.times().get(worstRow),
+                    series.columns().get(worstColumn), v[worstRow][worstColumn], lo[worstColumn], hi[worstColumn]));
+        }
+        return message.append("; correct or remove such values").toString();
+    }
+
     private static void checkSizes(Series series, Split split, TrainConfig config) {
         int trainWindows = split.trainEnd() - config.lookback() - config.horizon() + 1;
         int valWindows = split.valRows() - config.horizon() + 1;
@@ -187,6 +234,7 @@ public final class TrainingRun {
                                                    Series series, Split split, String source, byte[] csv) {
         Map<String, Object> m = testSummary(ev);
         m.put("test_rows", split.testRows());
+        m.put("test_windows", ev.windows());
         m.put("epochs_run", trained.epochsRun());
         m.put("best_epoch", trained.bestEpoch());
         m.put("train_seconds", Math.round(trained.seconds() * 1000) / 1000.0);

@@ -90,6 +90,23 @@ class OnnxCommandsTest {
         assertEquals(17, j.path("opsets").path("ai.onnx").asInt());
         assertEquals("30", j.path("metadata").path("lookback").asText());
         assertEquals(1, j.path("operators").path("LSTM").asInt());
+        // Fixed dims are numbers, symbolic ones their names.
+        assertTrue(j.path("inputs").get(0).path("dims").get(2).isIntegralNumber(), j.toString());
+        assertEquals(1, j.path("inputs").get(0).path("dims").get(2).asInt());
+        assertTrue(j.path("inputs").get(0).path("dims").get(0).isTextual());
+        assertTrue(j.path("outputs").get(0).path("dims").get(1).isIntegralNumber(), j.toString());
+        assertEquals(5, j.path("outputs").get(0).path("dims").get(1).asInt());
+        assertEquals(30, j.path("forecast").path("lookback").asInt());
+
+        // A model from elsewhere with a dynamic sequence length has no lookback at all, not a lookback of 0.
+        MainTest.Run torch = MainTest.run("inspect", "--json", fixture("torch_lstm_univariate.onnx"));
+        assertEquals(0, torch.code(), torch.err());
+        JsonNode t = new ObjectMapper().readTree(torch.out());
+        assertTrue(t.path("servable").asBoolean());
+        assertFalse(t.path("forecast").has("lookback"), t.path("forecast").toString());
+        assertEquals(3, t.path("forecast").path("horizon").asInt());
+        assertEquals("[\"batch\",\"seq\",1]", t.path("inputs").get(0).path("dims").toString());
+        assertEquals("[\"batch\",3]", t.path("outputs").get(0).path("dims").toString());
 
         MainTest.Run layout = MainTest.run("inspect", fixture("helper_lstm_layout1.onnx"));
         assertEquals(0, layout.code());

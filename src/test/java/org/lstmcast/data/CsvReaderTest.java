@@ -66,6 +66,22 @@ class CsvReaderTest {
     }
 
     @Test
+    void valuesBeyondFloat32AreRefusedForANetworkByLineAndColumn() throws IOException {
+        String csv = "date,a,b\n2020-01,1,2\n2020-02,3,-1e39\n";
+        DataException e = assertThrows(DataException.class, () -> CsvReader.readFloat32(
+                new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)), "x.csv", List.of("a", "b"), null));
+        assertTrue(e.getMessage().startsWith("x.csv line 3, column 'b': -1e39 is too large for the network"), e.getMessage());
+        assertTrue(e.getMessage().contains("float32"), e.getMessage());
+        // The largest float32 itself is representable, and the plain reader keeps every finite double.
+        String edge = "v\n" + Float.MAX_VALUE + "\n" + -Float.MAX_VALUE + "\n";
+        Series s = CsvReader.readFloat32(new ByteArrayInputStream(edge.getBytes(StandardCharsets.UTF_8)), "x.csv",
+                List.of("v"), null);
+        assertEquals(Float.MAX_VALUE, (float) s.values()[0][0]);
+        assertEquals(-Float.MAX_VALUE, (float) s.values()[1][0]);
+        assertEquals(-1e39, read(csv, List.of("b"), null).values()[1][0]);
+    }
+
+    @Test
     void lineNumbersCountQuotedLineBreaks() {
         String csv = "note,v\n\"two\nlines\",1\nok,\n";
         assertEquals("x.csv line 4, column 'v': empty cell", error(csv, List.of("v")));

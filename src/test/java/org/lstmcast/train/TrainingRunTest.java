@@ -55,6 +55,9 @@ class TrainingRunTest {
             assertEquals(3, m.path("baselines").path("seasonal_naive").path(key).size(), key);
         }
         assertEquals(40, m.path("test_rows").asInt());
+        // Rolling origin: the first test rows are also forecast from the horizon - 1 origins before the test part.
+        assertEquals(42, m.path("test_windows").asInt());
+        assertEquals(42, o.evaluation().windows());
         assertEquals(2, m.path("epochs_run").asInt());
         assertEquals("diff", m.path("config").path("transform").asText());
         assertEquals(o.evaluation().model().rmse()[0], m.path("model").path("rmse").get(0).asDouble(), 0);
@@ -101,6 +104,58 @@ class TrainingRunTest {
             assertTrue(e.getMessage().startsWith("in.csv"), e.getMessage());
             assertFalse(Files.exists(out));
         }
+        assertEquals(List.of(), list(tmp));
+    }
+
+    /** The generated series with row {@code row} (0-based, after the header) replaced by {@code value}. */
+    private static String withValue(double[][] values, int row, String value) {
+        List<String> lines = new ArrayList<>(List.of(Series.csv(values).split("\n")));
+        String line = lines.get(row + 1);
+        lines.set(row + 1, line.substring(0, line.indexOf(',') + 1) + value);
+        return String.join("\n", lines) + "\n";
+    }
+
+    @Test
+    void aValueBeyondFloat32IsRefusedByLineAndColumnBeforeTraining() throws IOException {
+        // 200 rows: training 0-143, validation 144-159, test 160-199. Row 150 is a validation row, on line 152.
+        String csv = withValue(Series.seasonal(200, 3), 150, "1e300");
+        Path out = tmp.resolve("run");
+        int[] epochs = new int[1];
+        DataException e = assertThrows(DataException.class, () -> TrainingRun.run(bytes(csv), "in.csv", null,
+                config("value", Transform.DIFF, 12, 3), out, new TrainingListener() {
+                    @Override
+                    public void epochEnded(int epoch, double trainLoss, double valLoss, boolean best) {
+                        epochs[0]++;
+                    }
+                }));
+        assertTrue(e.getMessage().startsWith("in.csv line 152, column 'value': 1e300 is too large for the network"),
+                e.getMessage());
+        assertEquals(0, epochs[0], "refused while reading, before any epoch");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void validationRowsNoEpochCanScoreAreNamedInsteadOfCrashing() throws IOException {
+        // 1e30 fits a float32, but its standardised difference squared does not: every validation loss is infinite.
+        String csv = withValue(Series.seasonal(200, 3), 150, "1e30");
+        Path out = tmp.resolve("run");
+        List<Double> valLosses = new ArrayList<>();
+        DataException e = assertThrows(DataException.class, () -> TrainingRun.run(bytes(csv), "in.csv", null,
+                config("value", Transform.DIFF, 12, 3), out, new TrainingListener() {
+                    @Override
+                    public void epochEnded(int epoch, double trainLoss, double valLoss, boolean best) {
+                        valLosses.add(valLoss);
+                        assertTrue(Double.isFinite(trainLoss), "the training rows are clean");
+                    }
+                }));
+        assertEquals(2, valLosses.size(), "trained every epoch before giving up");
+        assertTrue(valLosses.stream().noneMatch(Double::isFinite), valLosses.toString());
+        String m = e.getMessage();
+        assertTrue(m.startsWith("in.csv: the validation loss was not finite in any of the 2 epochs"), m);
+        assertTrue(m.contains("validation rows 145 to 160 ('2012-01' to '2013-04')"), m);
+        assertTrue(m.contains("row 151 ('2012-07'), column 'value': 1.0E30"), m);
+        assertFalse(m.contains("\n"), m);
+        assertFalse(Files.exists(out));
         assertEquals(List.of(), list(tmp));
     }
 

@@ -1,0 +1,112 @@
+package org.lstmcast.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import picocli.CommandLine;
+
+/** {@code lstmcast train} end to end in-process, with real (short) training on a generated series. */
+class TrainCommandTest {
+    @TempDir
+    Path tmp;
+
+    /** 200 monthly rows of trend plus season; row {@code row} (0-based) holds {@code cell} when it is not null. */
+    private Path csv(int row, String cell) throws IOException {
+        StringBuilder sb = new StringBuilder("month,value\n");
+        for (int t = 0; t < 200; t++) {
+            String v = t == row ? cell : String.format(Locale.ROOT, "%.4f", 50 + 0.05 * t + 4 * Math.sin(2 * Math.PI * t / 12));
+            sb.append(String.format(Locale.ROOT, "%d-%02d,%s%n", 2000 + t / 12, t % 12 + 1, v));
+        }
+        return Files.writeString(tmp.resolve("series.csv"), sb);
+    }
+
+    private MainTest.Run train(Path data, String... more) {
+        List<String> args = new ArrayList<>(List.of("train", "--data", data.toString(), "--target", "value",
+                "--lookback", "12", "--horizon", "3", "--hidden", "8", "--epochs", "2", "--out", tmp.resolve("run").toString()));
+        args.addAll(List.of(more));
+        return MainTest.run(args.toArray(new String[0]));
+    }
+
+    private static int group(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        assertTrue(m.find(), regex + " in:\n" + text);
+        return Integer.parseInt(m.group(1));
+    }
+
+    @Test
+    void trainAndItsExportCountTheSameTestWindows() throws IOException {
+        MainTest.Run r = train(csv(-1, null), "--export", tmp.resolve("repo/m").toString());
+        assertEquals(0, r.code(), r.err());
+        int rows = group(r.out(), "Test part: (\\d+) rows");
+        int trained = group(r.out(), "forecast from (\\d+) test windows");
+        int proven = group(r.out(), "proof: (\\d+) test windows");
+        assertEquals(trained, proven, r.out());
+        JsonNode metrics = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile());
+        assertEquals(trained, metrics.path("test_windows").asInt());
+        assertEquals(rows, metrics.path("test_rows").asInt());
+        // 40 test rows, each forecast 1 to 3 steps ahead: the origins run from 3 rows before the test part.
+        assertEquals(40, rows);
+        assertEquals(rows + 3 - 1, trained);
+    }
+
+    @Test
+    void quietTrainingWithExportPrintsNothing() throws IOException {
+        MainTest.Run r = train(csv(-1, null), "--quiet", "--export", tmp.resolve("repo/m").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.out());
+        assertEquals("", r.err());
+        assertTrue(Files.size(tmp.resolve("repo/m/1/model.onnx")) > 1000);
+    }
+
+    @Test
+    void aValueBeyondFloat32ExitsOneWithOneLineNamingTheCell() throws IOException {
+        Path data = csv(150, "1e300");
+        MainTest.Run r = train(data);
+        assertEquals(1, r.code());
+        assertEquals("lstmcast train: error: " + data + " line 152, column 'value': 1e300 is too large for the network, "
+                + "which computes in float32 (magnitudes up to 3.403e+38)\n", r.err());
+        assertFalse(Files.exists(tmp.resolve("run")));
+    }
+
+    @Test
+    void validationRowsNoEpochCanScoreExitOneWithOneLine() throws IOException {
+        // --quiet: without it, the epochs' progress lines come first on stderr.
+        MainTest.Run r = train(csv(150, "1e30"), "--quiet");
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("lstmcast train: error: "), r.err());
+        assertTrue(r.err().contains("validation rows 145 to 160"), r.err());
+        assertTrue(r.err().contains("row 151 ('2012-07'), column 'value'"), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
+        assertFalse(Files.exists(tmp.resolve("run")));
+    }
+
+    @Test
+    void readmeSynopsisListsEveryTrainOption() throws IOException {
+        String readme = Files.readString(Path.of("README.md"));
+        int from = readme.indexOf("lstmcast train [");
+        String synopsis = readme.substring(from, readme.indexOf("```", from));
+        CommandLine train = Main.commandLine().getSubcommands().get("train");
+        for (CommandLine.Model.OptionSpec option : train.getCommandSpec().options()) {
+            if (option.usageHelp() || option.versionHelp()) {
+                continue;
+            }
+            assertTrue(synopsis.contains(option.longestName()), option.longestName() + " missing from:\n" + synopsis);
+        }
+    }
+}
