@@ -41,6 +41,15 @@ public final class CsvReader {
      * @param timeColumn   the column holding time labels; null to guess one by its name, "" for none
      */
     public static Series read(Path file, List<String> valueColumns, String timeColumn) {
+        return read(file, valueColumns, timeColumn, false);
+    }
+
+    /** As {@link #read(Path, List, String)}, refusing values a float32 cannot hold (see the stream variant). */
+    public static Series readFloat32(Path file, List<String> valueColumns, String timeColumn) {
+        return read(file, valueColumns, timeColumn, true);
+    }
+
+    private static Series read(Path file, List<String> valueColumns, String timeColumn, boolean float32) {
         if (!Files.exists(file)) {
             throw new DataException(file + ": no such file");
         }
@@ -48,7 +57,7 @@ public final class CsvReader {
             throw new DataException(file + ": is a directory, not a CSV file");
         }
         try (InputStream in = Files.newInputStream(file)) {
-            return read(in, file.toString(), valueColumns, timeColumn);
+            return read(in, file.toString(), valueColumns, timeColumn, float32);
         } catch (NoSuchFileException e) {
             throw new DataException(file + ": no such file");
         } catch (IOException e) {

@@ -56,7 +56,7 @@ public final class Prediction {
                     + "models made elsewhere");
         }
         String time = timeColumn != null ? timeColumn : spec.timeColumn();
-        Series series = CsvReader.read(csv, spec.features(), time);
+        Series series = CsvReader.readFloat32(csv, spec.features(), time);
         if (series.rows() < spec.lookback()) {
             throw new DataException(csv + ": " + series.rows() + " rows; the model reads the last " + spec.lookback());
         }
