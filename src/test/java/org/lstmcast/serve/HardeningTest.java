@@ -61,6 +61,21 @@ class HardeningTest {
         server.close();
     }
 
+    @Test
+    void strictReadinessWaitsForEveryModelInTheRepository() throws Exception {
+        assertEquals(200, call("GET", "/v2/health/ready", null, null).statusCode(), "default: ready once scanned");
+        ServeConfig strict = new ServeConfig(root.resolve("repo"), "127.0.0.1", 0, "cpu", 64, 0, 64, 1, 0.2,
+                ServeConfig.Limits.defaults(), null).withStrictReadiness(true);
+        try (InferenceServer s = new InferenceServer(strict)) {
+            String url = "http://127.0.0.1:" + s.start();
+            HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v2/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, ready.statusCode(), "two models of the repository failed to load: " + ready.body());
+            assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v2/models/dax/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode(), "the others serve all the same");
+        }
+    }
+
     static HttpResponse<String> call(String method, String path, String body, String key) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
