@@ -37,7 +37,8 @@ public final class Benchmarks {
         m.put("concurrency", r.concurrency());
         m.put("windows_per_request", windows);
         m.put("requests_per_s", round(r.requestsPerSecond()));
-        m.put("forecasts_per_s", round(r.requestsPerSecond() * windows));
+        // Only a 2xx answer carries forecasts.
+        m.put("forecasts_per_s", round(r.successesPerSecond() * windows));
         m.put("p50_ms", r.p50() / 1000.0);
         m.put("p90_ms", r.p90() / 1000.0);
         m.put("p99_ms", r.p99() / 1000.0);
@@ -49,6 +50,22 @@ public final class Benchmarks {
             m.put("mean_batch", round((after[0] - before[0]) / (after[1] - before[1])));
         }
         return m;
+    }
+
+    /**
+     * One warning line per kind of failure in a run: "concurrency 16: 1961 answers HTTP 404 (first:
+     * {"error": ...})" or "concurrency 16: 3 socket errors ConnectException (first: Connection refused)".
+     */
+    public static List<String> warnings(HttpLoad.Result r) {
+        List<String> lines = new java.util.ArrayList<>();
+        for (HttpLoad.Problem p : r.problems()) {
+            String example = p.example() == null ? "" : p.example().replaceAll("\\s+", " ").strip();
+            lines.add("concurrency " + r.concurrency() + ": " + p.count()
+                    + (p.what().startsWith("HTTP ") ? (p.count() == 1 ? " answer " : " answers ") + p.what()
+                            : (p.count() == 1 ? " socket error " : " socket errors ") + p.what())
+                    + (example.isEmpty() ? "" : " (first: " + example + ")"));
+        }
+        return lines;
     }
 
     public static Map<String, Object> row(EngineBench.Result r) {

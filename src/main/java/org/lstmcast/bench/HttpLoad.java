@@ -10,7 +10,12 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.HdrHistogram.Recorder;
 
@@ -21,12 +26,33 @@ import org.HdrHistogram.Recorder;
  */
 public final class HttpLoad {
 
-    /** One measured run. Latencies in microseconds. */
+    /**
+     * One measured run. Latencies in microseconds. {@code requests} and {@code non2xx} count the measured seconds;
+     * {@code problems} counts every failure from the first request on, warm-up included, since a server that fails
+     * while warming up is failing too.
+     */
     public record Result(int concurrency, double seconds, long requests, long non2xx, long errors, double p50, double p90,
-                         double p99, double p999, double max) {
+                         double p99, double p999, double max, List<Problem> problems) {
         public double requestsPerSecond() {
             return requests / seconds;
         }
+
+        /** Answers with a 2xx status per second in the measured seconds: the only ones that carried forecasts. */
+        public double successesPerSecond() {
+            return (requests - non2xx) / seconds;
+        }
+
+        /** True when any request was answered with a status other than 2xx or failed on its connection. */
+        public boolean failed() {
+            return !problems.isEmpty();
+        }
+    }
+
+    /**
+     * One kind of failure: {@code what} is "HTTP 404" or the exception's class ("ConnectException"), {@code count} how
+     * often it happened, {@code example} the first answer's body or exception message, so that the reason is shown.
+     */
+    public record Problem(String what, long count, String example) {
     }
 
     private HttpLoad() {
@@ -40,12 +66,13 @@ public final class HttpLoad {
         AtomicLong ok = new AtomicLong();
         AtomicLong bad = new AtomicLong();
         AtomicLong errors = new AtomicLong();
+        Tally tally = new Tally();
         long start = System.nanoTime();
         long measureFrom = start + warmupMillis * 1_000_000;
         long end = measureFrom + durationMillis * 1_000_000;
         List<Thread> clients = new ArrayList<>();
         for (int c = 0; c < concurrency; c++) {
-            Thread t = new Thread(() -> client(url, request, measureFrom, end, recorder, ok, bad, errors), "bench-" + c);
+            Thread t = new Thread(() -> client(url, request, measureFrom, end, recorder, ok, bad, errors, tally), "bench-" + c);
             t.setDaemon(true);
             clients.add(t);
             t.start();
@@ -57,11 +84,30 @@ public final class HttpLoad {
         var h = recorder.getIntervalHistogram();
         return new Result(concurrency, seconds, ok.get() + bad.get(), bad.get(), errors.get(),
                 h.getValueAtPercentile(50), h.getValueAtPercentile(90), h.getValueAtPercentile(99),
-                h.getValueAtPercentile(99.9), h.getMaxValue());
+                h.getValueAtPercentile(99.9), h.getMaxValue(), tally.problems());
+    }
+
+    /** Failures by kind, shared by the clients of one run; the first example of each kind is kept. */
+    private static final class Tally {
+        private final ConcurrentMap<String, LongAdder> counts = new ConcurrentHashMap<>();
+        private final ConcurrentMap<String, String> examples = new ConcurrentHashMap<>();
+
+        void add(String what, String example) {
+            counts.computeIfAbsent(what, k -> new LongAdder()).increment();
+            examples.putIfAbsent(what, example == null ? "" : example);
+        }
+
+        List<Problem> problems() {
+            List<Problem> list = new ArrayList<>();
+            for (Map.Entry<String, LongAdder> e : new TreeMap<>(counts).entrySet()) {
+                list.add(new Problem(e.getKey(), e.getValue().sum(), examples.get(e.getKey())));
+            }
+            return List.copyOf(list);
+        }
     }
 
     private static void client(URI url, byte[] request, long measureFrom, long end, Recorder recorder, AtomicLong ok,
-                               AtomicLong bad, AtomicLong errors) {
+                               AtomicLong bad, AtomicLong errors, Tally tally) {
         Socket socket = null;
         while (System.nanoTime() < end) {
             try {
@@ -77,24 +123,49 @@ public final class HttpLoad {
                     long t0 = System.nanoTime();
                     out.write(request);
                     out.flush();
-                    int status = readResponse(in);
+                    Response response = readResponse(in);
                     long t1 = System.nanoTime();
+                    boolean success = response.status() / 100 == 2;
+                    if (!success) {
+                        tally.add("HTTP " + response.status(), response.body());
+                    }
                     if (t0 >= measureFrom && t1 <= end) {
                         recorder.recordValue(Math.max(1, (t1 - t0) / 1000));
-                        (status / 100 == 2 ? ok : bad).incrementAndGet();
+                        (success ? ok : bad).incrementAndGet();
                     }
                 }
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
+                // A RuntimeException here is an answer that is not HTTP (a bad status line or length): a failure of
+                // the connection like any other, not a reason to lose this client for the rest of the run.
                 errors.incrementAndGet();
+                tally.add(e.getClass().getSimpleName(), e.getMessage());
                 close(socket);
                 socket = null;
+                if (e instanceof java.net.ConnectException) {
+                    // Nothing listens: retrying at once would only spin the CPU for the rest of the run.
+                    pause(end);
+                }
             }
         }
         close(socket);
     }
 
-    /** Reads one HTTP/1.1 response (Content-Length or chunked body) and returns its status. */
-    static int readResponse(InputStream in) throws IOException {
+    private static void pause(long end) {
+        try {
+            Thread.sleep(Math.max(0, Math.min(10, (end - System.nanoTime()) / 1_000_000)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A status and, for an answer that is not 2xx, the start of its body (the server's reason). */
+    record Response(int status, String body) {
+    }
+
+    private static final int KEPT_BODY = 300;
+
+    /** Reads one HTTP/1.1 response (Content-Length or chunked body). */
+    static Response readResponse(InputStream in) throws IOException {
         String statusLine = line(in);
         if (!statusLine.startsWith("HTTP/1.")) {
             throw new IOException("not an HTTP response: " + statusLine);
@@ -112,17 +183,31 @@ public final class HttpLoad {
                 chunked = true;
             }
         }
+        java.io.ByteArrayOutputStream kept = status / 100 == 2 ? null : new java.io.ByteArrayOutputStream();
         if (chunked) {
             for (long size = Long.parseLong(line(in).split(";")[0].trim(), 16); size > 0;
                  size = Long.parseLong(line(in).split(";")[0].trim(), 16)) {
-                skip(in, size);
+                skip(in, keep(in, size, kept));
                 line(in);
             }
             line(in);
         } else if (length > 0) {
-            skip(in, length);
+            skip(in, keep(in, length, kept));
         }
-        return status;
+        return new Response(status, kept == null ? null : kept.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Copies up to what {@code kept} still has room for from the next {@code n} body bytes; returns the bytes left. */
+    private static long keep(InputStream in, long n, java.io.ByteArrayOutputStream kept) throws IOException {
+        int room = kept == null ? 0 : (int) Math.min(n, KEPT_BODY - kept.size());
+        for (int i = 0; i < room; i++) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("connection closed mid-body");
+            }
+            kept.write(b);
+        }
+        return n - room;
     }
 
     private static void skip(InputStream in, long n) throws IOException {

@@ -76,7 +76,9 @@ final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "counts must be positive and durations > 0");
         }
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         List<Map<String, Object>> rows = new ArrayList<>();
+        int failedRuns = 0;
         long warm = (long) (warmup * 1000);
         long measure = (long) (duration * 1000);
         if (inProcess) {
@@ -92,6 +94,13 @@ final class BenchCommand implements Callable<Integer> {
                 HttpLoad.Result r = HttpLoad.run(endpoint, body, c, warm, measure);
                 double[] after = Benchmarks.batchTotals(url, model);
                 rows.add(Benchmarks.row(r, windows, before, after));
+                // Said as it happens, on stderr, so that --json output stays parseable and a long sweep shows early
+                // that its figures measure errors rather than forecasts.
+                for (String w : Benchmarks.warnings(r)) {
+                    err.println("lstmcast bench: warning: " + w);
+                }
+                err.flush();
+                failedRuns += r.failed() ? 1 : 0;
             }
         }
         if (json) {
@@ -100,6 +109,12 @@ final class BenchCommand implements Callable<Integer> {
             out.print(Benchmarks.table(rows));
         }
         out.flush();
+        if (failedRuns > 0) {
+            err.println("lstmcast bench: error: " + failedRuns + " of " + concurrency.size() + " runs had failed requests"
+                    + " (warnings above); their figures do not measure a working server");
+            err.flush();
+            return CommandLine.ExitCode.SOFTWARE;
+        }
         return 0;
     }
 }

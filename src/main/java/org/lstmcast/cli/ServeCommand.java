@@ -1,5 +1,9 @@
 package org.lstmcast.cli;
 
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -101,6 +105,7 @@ final class ServeCommand implements Callable<Integer> {
         ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
                 requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness);
+        requirePortFree(host, port);
         org.lstmcast.serve.Devices.requireAvailable(device);
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM and Ctrl-C end the wait below, so shutdown is the normal path and the exit code is 0.
@@ -108,7 +113,14 @@ final class ServeCommand implements Callable<Integer> {
             sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> stop.countDown());
         }
         try (InferenceServer server = new InferenceServer(config)) {
-            int bound = server.start();
+            int bound;
+            try {
+                bound = server.start();
+            } catch (io.javalin.util.JavalinBindException e) {
+                // Taken between the check above and the bind: the same one line (Javalin has logged its own by then).
+                requirePortFree(host, port);
+                throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+            }
             spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%n", models, host, bound);
             spec.commandLine().getErr().flush();
             stop.await();
@@ -116,5 +128,36 @@ final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
         }
         return 0;
+    }
+
+    /**
+     * Binds and releases {@code host:port} before anything starts, so that a taken port is one line and exit 1, not
+     * Javalin's error log followed by models loaded for nothing. Binds as Jetty does, with SO_REUSEADDR, so a port
+     * left in TIME_WAIT by a server that just stopped counts as free, as it is for Jetty.
+     *
+     * @throws IllegalStateException saying why the server could not listen there
+     */
+    static void requirePortFree(String host, int port) {
+        if (port == 0) {
+            return;
+        }
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved()) {
+            throw new IllegalStateException("--host " + host + ": no such address");
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(address);
+        } catch (BindException e) {
+            String reason = String.valueOf(e.getMessage());
+            if (reason.contains("in use")) {
+                throw new IllegalStateException("port " + port + " on " + host + " is in use by another program; stop it"
+                        + " or choose another port with --port");
+            }
+            throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + reason
+                    + (port < 1024 && reason.contains("ermission") ? " (ports below 1024 need privileges)" : ""));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+        }
     }
 }

@@ -75,7 +75,7 @@ public final class OnnxForecaster implements AutoCloseable {
      */
     public static OnnxForecaster open(Path model, ForecastSpec fallback) throws OrtException {
         OrtEnvironment env = Ort.environment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+        try (OrtSession.SessionOptions options = Ort.sessionOptions()) {
             OrtSession session = env.createSession(model.toString(), options);
             try {
                 Map<String, String> meta = session.getMetadata().getCustomMetadata();

@@ -237,7 +237,7 @@ public final class OnnxInspector {
      * Returns the spec to forecast with (its layout corrected by the run when it has to be), or null.
      */
     private static ForecastSpec tryRuntime(Path file, ForecastSpec spec, List<String> problems, List<String> notes) {
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try (OrtSession.SessionOptions options = org.lstmcast.forecast.Ort.sessionOptions();
              OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(file.toString(), options)) {
             if (spec == null || !problems.isEmpty()) {
                 return spec;

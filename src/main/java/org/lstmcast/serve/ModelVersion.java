@@ -81,7 +81,7 @@ final class ModelVersion {
                              ServeConfig config, Device device, VersionMeters meters, Executor closer) throws OrtException {
         OrtSession session;
         String provider;
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+        try (OrtSession.SessionOptions options = Ort.sessionOptions()) {
             // Requests run in parallel on separate batcher workers; one intra-op thread each uses the cores best.
             options.setIntraOpNumThreads(1);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

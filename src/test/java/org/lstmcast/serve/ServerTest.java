@@ -356,6 +356,33 @@ class ServerTest {
         org.lstmcast.bench.HttpLoad.Result bad = org.lstmcast.bench.HttpLoad.run(
                 java.net.URI.create(base + "/v1/models/nope/forecast"), body, 1, 0, 300);
         assertEquals(bad.requests(), bad.non2xx(), "404s are counted as non-2xx");
+        assertTrue(r.problems().isEmpty() && !r.failed(), r.problems().toString());
+        assertTrue(bad.failed(), "a run of 404s is a failed run");
+        assertEquals(1, bad.problems().size(), bad.problems().toString());
+        org.lstmcast.bench.HttpLoad.Problem notFound = bad.problems().get(0);
+        assertEquals("HTTP 404", notFound.what());
+        // every 404 is counted, including any whose answer came after the measured second ended
+        assertTrue(notFound.count() >= bad.non2xx() && notFound.count() <= bad.non2xx() + 1, notFound + " vs " + bad);
+        assertTrue(notFound.example().contains("nope"), "the server's reason is kept: " + notFound.example());
+    }
+
+    @Test
+    void benchLoadGeneratorCountsConnectionFailuresWithTheirReason() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        byte[] body = org.lstmcast.bench.Benchmarks.body(1, 30).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        org.lstmcast.bench.HttpLoad.Result r = org.lstmcast.bench.HttpLoad.run(
+                java.net.URI.create("http://127.0.0.1:" + closed + "/v1/models/co2/forecast"), body, 2, 0, 300);
+        assertEquals(0, r.requests());
+        assertTrue(r.errors() > 0 && r.failed(), r.toString());
+        org.lstmcast.bench.HttpLoad.Problem refused = r.problems().get(0);
+        assertEquals("ConnectException", refused.what());
+        assertEquals(r.errors(), refused.count());
+        assertTrue(refused.example().contains("refused"), refused.example());
+        // nothing listens: the clients back off instead of spinning through connection attempts
+        assertTrue(r.errors() < 200, "connection attempts in 0.3 s by 2 clients: " + r.errors());
     }
 
     @Test
