@@ -75,6 +75,7 @@ public final class Charts {
                                            double[] forecast, String forecastLabel, int valStart, int testStart) {
         // PNGs are rendered off-screen; servers and CI have no display.
         System.setProperty("java.awt.headless", "true");
+        time = time.decimalYearsAsDates();
         int last = actual.length - 1;
         XYSeries truth = new XYSeries("actual", false, true);
         XYSeries predicted = new XYSeries(forecastLabel, false, true);
@@ -174,6 +175,7 @@ public final class Charts {
             }
             time = new TimeAxis(TimeAxis.Kind.INDEX, index);
         }
+        time = time.decimalYearsAsDates();
         XYSeries past = new XYSeries("history", false, true);
         XYSeries next = new XYSeries("forecast", false, true);
         int n = history.length;

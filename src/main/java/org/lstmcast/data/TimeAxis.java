@@ -43,6 +43,34 @@ public record TimeAxis(Kind kind, double[] x) {
         return new TimeAxis(Kind.INDEX, index);
     }
 
+    /**
+     * Decimal years (1991.5 is the middle of 1991: how R's {@code ts} labels daily and monthly series) as dates, so
+     * that a chart can label them as dates; whole years and other numbers stay as they are.
+     */
+    public TimeAxis decimalYearsAsDates() {
+        if (kind != Kind.NUMBER || x.length < 2) {
+            return this;
+        }
+        boolean fractions = false;
+        for (double v : x) {
+            if (v < 1000 || v > 3000) {
+                return this;
+            }
+            fractions |= v != Math.floor(v);
+        }
+        if (!fractions) {
+            return this;
+        }
+        double[] millis = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int year = (int) Math.floor(x[i]);
+            double start = LocalDate.of(year, 1, 1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+            double end = LocalDate.of(year + 1, 1, 1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+            millis[i] = start + (x[i] - year) * (end - start);
+        }
+        return new TimeAxis(Kind.DATE, millis);
+    }
+
     /** The first row whose time is not after the row before it, or -1 when times strictly increase. */
     public int firstOutOfOrder() {
         for (int i = 1; i < x.length; i++) {

@@ -114,20 +114,35 @@ class ChartsTest {
     }
 
     @Test
-    void decimalYearsStayNumbersTickedAtWholeYearsThatFit() {
+    void decimalYearsAreLabelledAsDatesThatFit() {
         int rows = 1860;
         List<JFreeChart> p = panels(decimalYears(rows), rows, 1116, 1488);
         assertEquals(2, p.size());
         for (JFreeChart chart : p) {
-            assertInstanceOf(NumberAxis.class, chart.getXYPlot().getDomainAxis());
-            assertFalse(chart.getXYPlot().getDomainAxis() instanceof DateAxis);
+            DateAxis axis = assertInstanceOf(DateAxis.class, chart.getXYPlot().getDomainAxis());
+            assertEquals("UTC", axis.getTimeZone().getID());
         }
+        List<String> whole = assertTickLabelsFit(p.get(0), Charts.WIDTH, Charts.HEIGHT);
+        assertTrue(whole.stream().noneMatch(t -> t.matches(".*\\d{4}\\.\\d.*")), "no decimal years: " + whole);
+        assertTrue(whole.stream().anyMatch(t -> t.contains("1992")) && whole.stream().anyMatch(t -> t.contains("1998")),
+                whole.toString());
+        List<String> zoomed = assertTickLabelsFit(p.get(1), Charts.WIDTH, Charts.ZOOM_HEIGHT);
+        assertTrue(zoomed.stream().noneMatch(t -> t.matches(".*\\d{4}\\.\\d.*")), "no decimal years: " + zoomed);
+    }
+
+    @Test
+    void wholeYearsStayNumbersTickedWithoutGrouping() {
+        int rows = 60;
+        double[] x = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            x[i] = 1950 + i;
+        }
+        List<JFreeChart> p = panels(new TimeAxis(TimeAxis.Kind.NUMBER, x), rows, 40, 50);
+        assertInstanceOf(NumberAxis.class, p.get(0).getXYPlot().getDomainAxis());
         List<String> years = assertTickLabelsFit(p.get(0), Charts.WIDTH, Charts.HEIGHT);
         for (String y : years) {
             assertTrue(y.matches("\\d{4}"), "whole years, no grouping: " + years);
         }
-        assertTrue(years.contains("1992") && years.contains("1998"), years.toString());
-        assertTickLabelsFit(p.get(1), Charts.WIDTH, Charts.ZOOM_HEIGHT);
     }
 
     @Test

@@ -31,4 +31,19 @@ class TimeAxisTest {
         assertEquals(2, TimeAxis.of(List.of("2020-01-01", "2020-01-03", "2020-01-02")).firstOutOfOrder());
         assertEquals(1, TimeAxis.of(List.of("5", "5")).firstOutOfOrder());
     }
+
+    @Test
+    void decimalYearsBecomeDatesAndWholeYearsStayNumbers() {
+        TimeAxis decimal = TimeAxis.of(java.util.List.of("1991.0", "1991.5", "2000.5"));
+        TimeAxis dates = decimal.decimalYearsAsDates();
+        assertEquals(TimeAxis.Kind.DATE, dates.kind());
+        // 1991 has 365 days: half of it is 182.5 days after New Year; 2000 has 366: 183 days.
+        assertEquals(java.time.Instant.parse("1991-01-01T00:00:00Z").toEpochMilli(), (long) dates.x()[0]);
+        assertEquals(java.time.Instant.parse("1991-07-02T12:00:00Z").toEpochMilli(), (long) dates.x()[1]);
+        assertEquals(java.time.Instant.parse("2000-07-02T00:00:00Z").toEpochMilli(), (long) dates.x()[2]);
+        TimeAxis years = TimeAxis.of(java.util.List.of("1990", "1991", "1992"));
+        assertEquals(TimeAxis.Kind.NUMBER, years.decimalYearsAsDates().kind());
+        TimeAxis measurements = TimeAxis.of(java.util.List.of("0.5", "1.5", "2.5"));
+        assertEquals(TimeAxis.Kind.NUMBER, measurements.decimalYearsAsDates().kind());
+    }
 }
