@@ -1,126 +1,126 @@
 package org.lstmcast.serve;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
-import org.lstmcast.forecast.Ort;
-import org.lstmcast.forecast.OrtErrors;
-import org.lstmcast.forecast.TensorCheck;
 
 /**
- * The Open Inference Protocol (KServe V2) {@code infer} call on any model with float inputs: tensors in, tensors out,
- * no forecasting logic. FP64 and integer data are coerced to the model's FP32; {@code data} may be flat or nested.
+ * The Open Inference Protocol's {@code infer} call over REST: JSON tensors ({@code data} flat or nested), and Triton's
+ * binary tensor data extension, where a JSON header of {@code Inference-Header-Content-Length} bytes is followed by
+ * the raw bytes of the inputs that name a {@code binary_data_size}, and outputs come back the same way when asked.
  */
 final class InferenceProtocol {
-    private static final Set<String> NUMERIC = Set.of("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64",
-            "UINT8", "UINT16", "UINT32", "UINT64");
-    private static final long MAX_ELEMENTS = 16L << 20;
+    static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+
+    /** An answer: its JSON, and when outputs travel as binary, the bytes that follow it. */
+    record Answer(byte[] json, byte[] binary) {
+    }
 
     private InferenceProtocol() {
     }
 
-    static Map<String, Object> infer(ModelVersion model, JsonNode body) throws OrtException {
+    /**
+     * @param binary the bytes after the JSON header (empty without the binary extension)
+     */
+    static Answer infer(ModelVersion model, JsonNode body, ByteBuffer binary) throws OrtException {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("the body must be a JSON object with 'inputs'");
         }
-        OrtSession session = model.session();
-        Map<String, NodeInfo> declared = session.getInputInfo();
         JsonNode inputs = body.get("inputs");
         if (inputs == null || !inputs.isArray() || inputs.isEmpty()) {
             throw ApiException.badRequest("'inputs' must be a non-empty array of tensors");
         }
-        Map<String, OnnxTensor> feeds = new HashMap<>();
-        try {
-            for (JsonNode in : inputs) {
-                String name = text(in, "name");
-                NodeInfo info = declared.get(name);
-                if (info == null) {
-                    throw ApiException.badRequest("unknown input '" + name + "'; the model's inputs are " + declared.keySet());
-                }
-                if (feeds.containsKey(name)) {
-                    throw ApiException.badRequest("input '" + name + "' given twice");
-                }
-                if (!(info.getInfo() instanceof TensorInfo declaredInfo)) {
-                    throw ApiException.badRequest("input '" + name + "' is not a tensor; this server feeds tensors only");
-                }
-                // The forecaster's own input must also be as long as the model reads: its graph slices that many steps.
-                int minSequence = model.spec != null && model.spec.inputName().equals(name) ? model.spec.lookback() : 0;
-                feeds.put(name, tensor(in, name, declaredInfo, minSequence, model.spec == null ? 1 : model.spec.sequenceAxis()));
-            }
-            if (!feeds.keySet().equals(declared.keySet())) {
-                Set<String> missing = new LinkedHashSet<>(declared.keySet());
-                missing.removeAll(feeds.keySet());
-                throw ApiException.badRequest("missing input(s) " + missing);
-            }
-            Set<String> wanted = requestedOutputs(body, session.getOutputNames());
-            List<Map<String, Object>> outputs = new ArrayList<>();
-            try (OrtSession.Result result = OrtErrors.run(session, feeds, wanted)) {
-                for (Map.Entry<String, OnnxValue> e : result) {
-                    outputs.add(output(e.getKey(), e.getValue()));
-                }
-            }
-            Map<String, Object> response = new LinkedHashMap<>();
-            response.put("model_name", model.name);
-            response.put("model_version", Long.toString(model.version));
-            if (body.hasNonNull("id")) {
-                response.put("id", body.get("id").asText());
-            }
-            response.put("outputs", outputs);
-            return response;
-        } finally {
-            feeds.values().forEach(OnnxTensor::close);
+        List<Inference.Input> parsed = new ArrayList<>();
+        ByteBuffer rest = binary.slice();
+        for (JsonNode in : inputs) {
+            parsed.add(input(in, rest));
         }
-    }
-
-    private static Set<String> requestedOutputs(JsonNode body, Set<String> available) {
+        if (rest.hasRemaining()) {
+            throw ApiException.badRequest(rest.remaining() + " bytes after the JSON header are claimed by no input's "
+                    + "binary_data_size");
+        }
         JsonNode outs = body.get("outputs");
-        if (outs == null || outs.isNull()) {
-            return available;
-        }
-        if (!outs.isArray()) {
-            throw ApiException.badRequest("'outputs' must be an array of {\"name\": ...}");
-        }
-        Set<String> wanted = new LinkedHashSet<>();
-        for (JsonNode o : outs) {
-            String name = text(o, "name");
-            if (!available.contains(name)) {
-                throw ApiException.badRequest("unknown output '" + name + "'; the model's outputs are " + available);
+        List<String> names = new ArrayList<>();
+        List<Boolean> binaryAsked = new ArrayList<>();
+        boolean allBinary = body.path("parameters").path("binary_data_output").asBoolean(false);
+        if (outs != null && !outs.isNull()) {
+            if (!outs.isArray()) {
+                throw ApiException.badRequest("'outputs' must be an array of {\"name\": ...}");
             }
-            wanted.add(name);
+            for (JsonNode o : outs) {
+                names.add(text(o, "name"));
+                JsonNode flag = o.path("parameters").path("binary_data");
+                binaryAsked.add(flag.isBoolean() ? flag.asBoolean() : allBinary);
+            }
         }
-        return wanted.isEmpty() ? available : wanted;
+        String id = body.hasNonNull("id") ? body.get("id").asText() : null;
+        Inference.Result result = Inference.infer(model, new Inference.Request(id, parsed, names));
+        return answer(result, i -> i < binaryAsked.size() ? binaryAsked.get(i) : allBinary);
     }
 
-    /**
-     * The tensor an input describes, checked against the model's declared input before anything native is made: a
-     * shape ONNX Runtime cannot run (a zero-length dimension aborts the process), a rank or fixed dimension that
-     * differs, a data length that does not match the shape, a sequence shorter than the model reads.
-     */
-    private static OnnxTensor tensor(JsonNode in, String name, TensorInfo info, int minSequence, int sequenceAxis)
-            throws OrtException {
-        if (info.type != OnnxJavaType.FLOAT) {
-            throw ApiException.badRequest("input '" + name + "' is " + info.type + "; only FLOAT inputs are served");
+    private static Answer answer(Inference.Result result, java.util.function.IntPredicate asBinary) {
+        Map<String, Object> response = new LinkedHashMap<>();
+        response.put("model_name", result.modelName());
+        response.put("model_version", result.modelVersion());
+        if (result.id() != null) {
+            response.put("id", result.id());
         }
-        String datatype = text(in, "datatype").toUpperCase(java.util.Locale.ROOT);
-        if (!NUMERIC.contains(datatype)) {
-            throw ApiException.badRequest("input '" + name + "': datatype " + datatype + " cannot feed a FLOAT input");
+        List<Map<String, Object>> outputs = new ArrayList<>();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (int i = 0; i < result.outputs().size(); i++) {
+            Inference.Output out = result.outputs().get(i);
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("name", out.name());
+            o.put("datatype", out.datatype());
+            o.put("shape", out.shape());
+            if (asBinary.test(i)) {
+                byte[] raw = littleEndian(out.data());
+                o.put("parameters", Map.of("binary_data_size", raw.length));
+                bytes.writeBytes(raw);
+            } else {
+                o.put("data", out.data());
+            }
+            outputs.add(o);
         }
+        response.put("outputs", outputs);
+        return new Answer(Json.bytes(response), bytes.size() == 0 ? null : bytes.toByteArray());
+    }
+
+    /** The length of the JSON part of a body, from the binary extension's header; the whole body without it. */
+    static int headerLength(String header, int bodyLength) {
+        if (header == null) {
+            return bodyLength;
+        }
+        long n;
+        try {
+            n = Long.parseLong(header.trim());
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest(HEADER_LENGTH + " must be a whole number, got '" + abbreviate(header) + "'");
+        }
+        if (n < 1 || n > bodyLength) {
+            throw ApiException.badRequest(HEADER_LENGTH + " is " + n + "; the body has " + bodyLength + " bytes");
+        }
+        return (int) n;
+    }
+
+    private static Inference.Input input(JsonNode in, ByteBuffer binary) {
+        if (in == null || !in.isObject()) {
+            throw ApiException.badRequest("each input must be an object with name, shape, datatype and data");
+        }
+        String name = text(in, "name");
+        String datatype = text(in, "datatype");
         JsonNode shapeNode = in.get("shape");
         if (shapeNode == null || !shapeNode.isArray()) {
             throw ApiException.badRequest("input '" + name + "' needs a 'shape' array");
@@ -133,124 +133,87 @@ final class InferenceProtocol {
             }
             shape[i] = d.asLong();
         }
-        TensorCheck.shape(name, shape, info.getShape());
-        if (minSequence > 0) {
-            TensorCheck.sequence(name, shape, sequenceAxis, minSequence);
-        }
-        long count = 1;
-        for (long d : shape) {
-            // Every dimension is at least 1 here, so the product only grows: stop before it can overflow.
-            count *= d;
-            if (count > MAX_ELEMENTS) {
-                throw ApiException.badRequest("input '" + name + "' has shape " + java.util.Arrays.toString(shape)
-                        + ": more than " + MAX_ELEMENTS + " elements");
+        JsonNode size = in.path("parameters").get("binary_data_size");
+        if (size != null) {
+            if (!size.canConvertToLong() || !size.isIntegralNumber() || size.asLong() < 0 || size.asLong() > binary.remaining()) {
+                throw ApiException.badRequest("input '" + name + "': binary_data_size " + size + " does not fit the "
+                        + binary.remaining() + " binary bytes left after the JSON header");
             }
+            if (in.has("data")) {
+                throw ApiException.badRequest("input '" + name + "' has both 'data' and binary_data_size");
+            }
+            ByteBuffer own = binary.slice().limit((int) size.asLong());
+            binary.position(binary.position() + (int) size.asLong());
+            return new Inference.Input(name, datatype, shape, Inference.raw(datatype, own));
         }
         JsonNode data = in.get("data");
         if (data == null) {
             throw ApiException.badRequest("input '" + name + "' needs 'data'");
         }
-        // Counted before anything is allocated: a small body must not make the server reserve a large buffer.
-        long given = count(data);
-        if (given != count) {
-            throw ApiException.badRequest("input '" + name + "' has " + given + " values; shape "
-                    + java.util.Arrays.toString(shape) + " needs " + count);
-        }
-        FloatBuffer buf = ByteBuffer.allocateDirect((int) (4 * count)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        flatten(data, buf, name, count);
-        if (buf.position() != count) {
-            throw ApiException.badRequest("input '" + name + "' has " + buf.position() + " values; shape "
-                    + java.util.Arrays.toString(shape) + " needs " + count);
-        }
-        buf.rewind();
-        return OnnxTensor.createTensor(Ort.environment(), buf, shape);
-    }
-
-    /** The leaves of nested arrays (a non-array counts as one); iterative, as deep input must not exhaust the stack. */
-    private static long count(JsonNode node) {
-        if (!node.isArray()) {
-            return 1;
-        }
-        long n = 0;
-        java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
-        todo.push(node);
-        while (!todo.isEmpty()) {
-            for (JsonNode child : todo.pop()) {
-                if (child.isArray()) {
-                    todo.push(child);
-                } else {
-                    n++;
-                }
-            }
-        }
-        return n;
-    }
-
-    private static void flatten(JsonNode node, FloatBuffer out, String name, long limit) {
-        // Iterative, so deeply nested input cannot exhaust the stack.
-        java.util.ArrayDeque<java.util.Iterator<JsonNode>> stack = new java.util.ArrayDeque<>();
-        if (!node.isArray()) {
+        if (!data.isArray()) {
             throw ApiException.badRequest("input '" + name + "': 'data' must be an array");
         }
-        stack.push(node.elements());
-        while (!stack.isEmpty()) {
-            java.util.Iterator<JsonNode> it = stack.peek();
-            if (!it.hasNext()) {
-                stack.pop();
-                continue;
-            }
-            JsonNode n = it.next();
-            if (n.isArray()) {
-                stack.push(n.elements());
-            } else {
-                if (out.position() >= limit) {
-                    throw ApiException.badRequest("input '" + name + "' has more values than its shape holds");
+        return new Inference.Input(name, datatype, shape, new JsonValues(data, name));
+    }
+
+    /** Values of a JSON {@code data} array, flat or nested; walked without recursion, as nesting may be deep. */
+    private record JsonValues(JsonNode data, String name) implements Inference.Values {
+        @Override
+        public long count() {
+            long n = 0;
+            ArrayDeque<JsonNode> todo = new ArrayDeque<>();
+            todo.push(data);
+            while (!todo.isEmpty()) {
+                for (JsonNode child : todo.pop()) {
+                    if (child.isArray()) {
+                        todo.push(child);
+                    } else {
+                        n++;
+                    }
                 }
-                out.put((float) Requests.number(n, "input '" + name + "' data"));
+            }
+            return n;
+        }
+
+        @Override
+        public void copyTo(FloatBuffer out) {
+            ArrayDeque<Iterator<JsonNode>> stack = new ArrayDeque<>();
+            stack.push(data.elements());
+            while (!stack.isEmpty()) {
+                Iterator<JsonNode> it = stack.peek();
+                if (!it.hasNext()) {
+                    stack.pop();
+                    continue;
+                }
+                JsonNode n = it.next();
+                if (n.isArray()) {
+                    stack.push(n.elements());
+                } else {
+                    out.put((float) Requests.number(n, "input '" + name + "' data"));
+                }
             }
         }
     }
 
-    private static Map<String, Object> output(String name, OnnxValue value) throws OrtException {
-        if (!(value instanceof OnnxTensor t)) {
-            throw ApiException.badRequest("output '" + name + "' is not a tensor, which this server does not encode; ask for other outputs");
+    /** An output's elements as little-endian bytes, as the binary extension and gRPC's raw contents carry them. */
+    static byte[] littleEndian(Object data) {
+        ByteBuffer b;
+        if (data instanceof float[] f) {
+            b = ByteBuffer.allocate(4 * f.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(f);
+        } else if (data instanceof double[] d) {
+            b = ByteBuffer.allocate(8 * d.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asDoubleBuffer().put(d);
+        } else if (data instanceof long[] l) {
+            b = ByteBuffer.allocate(8 * l.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asLongBuffer().put(l);
+        } else if (data instanceof int[] i) {
+            b = ByteBuffer.allocate(4 * i.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asIntBuffer().put(i);
+        } else {
+            throw new IllegalStateException("no encoding for " + data.getClass().getSimpleName());
         }
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("name", name);
-        o.put("shape", t.getInfo().getShape());
-        switch (t.getInfo().type) {
-            case FLOAT -> {
-                o.put("datatype", "FP32");
-                FloatBuffer b = t.getFloatBuffer();
-                float[] f = new float[b.remaining()];
-                b.get(f);
-                o.put("data", f);
-            }
-            case DOUBLE -> {
-                o.put("datatype", "FP64");
-                java.nio.DoubleBuffer b = t.getDoubleBuffer();
-                double[] d = new double[b.remaining()];
-                b.get(d);
-                o.put("data", d);
-            }
-            case INT64 -> {
-                o.put("datatype", "INT64");
-                java.nio.LongBuffer b = t.getLongBuffer();
-                long[] l = new long[b.remaining()];
-                b.get(l);
-                o.put("data", l);
-            }
-            case INT32 -> {
-                o.put("datatype", "INT32");
-                java.nio.IntBuffer b = t.getIntBuffer();
-                int[] i = new int[b.remaining()];
-                b.get(i);
-                o.put("data", i);
-            }
-            default -> throw new ApiException(400, "output '" + name + "' has type " + t.getInfo().type
-                    + ", which this server does not encode; ask for other outputs");
-        }
-        return o;
+        return b.array();
     }
 
     /** The protocol's tensor metadata: name, datatype, shape with -1 for variable dims. */
@@ -268,7 +231,7 @@ final class InferenceProtocol {
         return out;
     }
 
-    static String datatype(OnnxJavaType t) {
+    static String datatype(ai.onnxruntime.OnnxJavaType t) {
         return switch (t) {
             case FLOAT -> "FP32";
             case DOUBLE -> "FP64";
@@ -290,5 +253,10 @@ final class InferenceProtocol {
             throw ApiException.badRequest("'" + key + "' must be a string");
         }
         return v.asText();
+    }
+
+    private static String abbreviate(String s) {
+        String clean = s.replaceAll("[^\\x20-\\x7e]", "?");
+        return clean.length() <= 40 ? clean : clean.substring(0, 37) + "...";
     }
 }

@@ -92,7 +92,7 @@ public final class InferenceServer implements AutoCloseable {
                 json(ctx, Map.of("ready", ready));
             });
             r.get("/v2", ctx -> json(ctx, Map.of("name", "lstmcast", "version", Version.get(),
-                    "extensions", List.of("model_repository_watch", "forecast"))));
+                    "extensions", List.of("model_repository_watch", "binary_tensor_data", "forecast"))));
             r.get("/v2/models/{model}", ctx -> modelMetadata(ctx, null));
             r.get("/v2/models/{model}/versions/{version}", ctx -> modelMetadata(ctx, ctx.pathParam("version")));
             r.get("/v2/models/{model}/ready", ctx -> modelReady(ctx, null));
@@ -167,29 +167,36 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    /** The work of one model call, given the held model version and the parsed body; returns the answer. */
-    @FunctionalInterface
-    private interface ModelCall {
-        Object answer(ModelVersion m, JsonNode body) throws Exception;
-    }
-
-    /** Parses, holds the model version for the call, answers, and records latency and outcome per model. */
-    private void call(Context ctx, String version, String endpoint, ModelCall work) throws Exception {
-        JsonNode body = Json.parse(ctx.bodyAsBytes());
+    /**
+     * {@code POST /v2/models/{m}/infer}: JSON, or with Triton's binary extension a JSON header followed by raw tensor
+     * bytes, answered the same way when binary outputs were asked for. Holds the model version for the call and
+     * records latency and outcome per model.
+     */
+    private void infer(Context ctx, String version) throws Exception {
+        byte[] body = ctx.bodyAsBytes();
+        int jsonLength = InferenceProtocol.headerLength(ctx.header(InferenceProtocol.HEADER_LENGTH), body.length);
+        JsonNode json = Json.parse(body, jsonLength);
         ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
         long start = System.nanoTime();
         boolean ok = false;
         try {
-            json(ctx, work.answer(m, body));
+            InferenceProtocol.Answer answer = InferenceProtocol.infer(m,
+                    json, java.nio.ByteBuffer.wrap(body, jsonLength, body.length - jsonLength));
+            if (answer.binary() == null) {
+                ctx.contentType("application/json");
+                ctx.result(answer.json());
+            } else {
+                byte[] all = java.util.Arrays.copyOf(answer.json(), answer.json().length + answer.binary().length);
+                System.arraycopy(answer.binary(), 0, all, answer.json().length, answer.binary().length);
+                ctx.header(InferenceProtocol.HEADER_LENGTH, Integer.toString(answer.json().length));
+                ctx.contentType("application/octet-stream");
+                ctx.result(all);
+            }
             ok = true;
         } finally {
-            m.recordRequest(endpoint, System.nanoTime() - start, ok);
+            m.recordRequest("infer", System.nanoTime() - start, ok);
             m.release();
         }
-    }
-
-    private void infer(Context ctx, String version) throws Exception {
-        call(ctx, version, "infer", InferenceProtocol::infer);
     }
 
     private void listModels(Context ctx) {

@@ -25,10 +25,15 @@ final class Json {
     }
 
     static JsonNode parse(byte[] body) throws IOException {
-        if (body.length == 0) {
+        return parse(body, body.length);
+    }
+
+    /** The JSON in the first {@code length} bytes of {@code body}. */
+    static JsonNode parse(byte[] body, int length) throws IOException {
+        if (length == 0) {
             throw ApiException.badRequest("empty body; send a JSON object");
         }
-        return MAPPER.readTree(body);
+        return MAPPER.readTree(body, 0, length);
     }
 
     /**

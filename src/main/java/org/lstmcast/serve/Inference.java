@@ -1,0 +1,263 @@
+package org.lstmcast.serve;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import org.lstmcast.forecast.Ort;
+import org.lstmcast.forecast.OrtErrors;
+import org.lstmcast.forecast.TensorCheck;
+
+/**
+ * The Open Inference Protocol's {@code infer} call, whatever carries it (JSON, binary REST, gRPC): tensors in, tensors
+ * out, on any model with float inputs. Every input is checked against the model's declared signature, and its values
+ * counted, before any native object is made; FP64 and integer values are converted to the model's FP32.
+ */
+final class Inference {
+    static final Set<String> NUMERIC = Set.of("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8",
+            "UINT16", "UINT32", "UINT64");
+    /** Most elements one input may hold: 64 MiB of float32. */
+    static final long MAX_ELEMENTS = 16L << 20;
+
+    private Inference() {
+    }
+
+    /** The values of one input tensor as the protocol carried them; counted first, copied only once they fit. */
+    interface Values {
+        /** How many elements the client sent. */
+        long count();
+
+        /** Writes the elements, as float32, row-major. */
+        void copyTo(FloatBuffer out);
+    }
+
+    record Input(String name, String datatype, long[] shape, Values values) {
+    }
+
+    /**
+     * @param outputs the outputs asked for, in order; empty for all
+     */
+    record Request(String id, List<Input> inputs, List<String> outputs) {
+    }
+
+    /**
+     * One output: {@code data} is a {@code float[]}, {@code double[]}, {@code long[]} or {@code int[]} as the
+     * datatype says.
+     */
+    record Output(String name, String datatype, long[] shape, Object data) {
+    }
+
+    record Result(String modelName, String modelVersion, String id, List<Output> outputs) {
+    }
+
+    static Result infer(ModelVersion model, Request request) throws OrtException {
+        OrtSession session = model.session();
+        Map<String, NodeInfo> declared = session.getInputInfo();
+        if (request.inputs().isEmpty()) {
+            throw ApiException.badRequest("'inputs' must be a non-empty array of tensors");
+        }
+        Set<String> wanted = requestedOutputs(request.outputs(), session.getOutputNames());
+        Map<String, OnnxTensor> feeds = new HashMap<>();
+        try {
+            for (Input in : request.inputs()) {
+                NodeInfo info = in.name() == null ? null : declared.get(in.name());
+                if (info == null) {
+                    throw ApiException.badRequest("unknown input '" + in.name() + "'; the model's inputs are " + declared.keySet());
+                }
+                if (feeds.containsKey(in.name())) {
+                    throw ApiException.badRequest("input '" + in.name() + "' given twice");
+                }
+                if (!(info.getInfo() instanceof TensorInfo tensorInfo)) {
+                    throw ApiException.badRequest("input '" + in.name() + "' is not a tensor; this server feeds tensors only");
+                }
+                // A forecaster's own input must also be as long as the model reads: its graph slices that many steps.
+                boolean forecastInput = model.spec != null && model.spec.inputName().equals(in.name());
+                feeds.put(in.name(), tensor(in, tensorInfo, forecastInput ? model.spec.lookback() : 0,
+                        forecastInput ? model.spec.sequenceAxis() : 1));
+            }
+            if (!feeds.keySet().equals(declared.keySet())) {
+                Set<String> missing = new LinkedHashSet<>(declared.keySet());
+                missing.removeAll(feeds.keySet());
+                throw ApiException.badRequest("missing input(s) " + missing);
+            }
+            List<Output> outputs = new ArrayList<>();
+            try (OrtSession.Result result = OrtErrors.run(session, feeds, wanted)) {
+                for (Map.Entry<String, OnnxValue> e : result) {
+                    outputs.add(output(e.getKey(), e.getValue()));
+                }
+            }
+            return new Result(model.name, Long.toString(model.version), request.id(), outputs);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static Set<String> requestedOutputs(List<String> asked, Set<String> available) {
+        if (asked == null || asked.isEmpty()) {
+            return available;
+        }
+        Set<String> wanted = new LinkedHashSet<>();
+        for (String name : asked) {
+            if (name == null || !available.contains(name)) {
+                throw ApiException.badRequest("unknown output '" + name + "'; the model's outputs are " + available);
+            }
+            wanted.add(name);
+        }
+        return wanted;
+    }
+
+    /**
+     * The tensor an input describes, checked against the model's declared input before anything native is made: a
+     * shape ONNX Runtime cannot run (a zero-length dimension aborts the process), a rank or fixed dimension that
+     * differs, a number of values that does not match the shape, a sequence shorter than the model reads.
+     */
+    private static OnnxTensor tensor(Input in, TensorInfo info, int minSequence, int sequenceAxis) throws OrtException {
+        String name = in.name();
+        if (info.type != OnnxJavaType.FLOAT) {
+            throw ApiException.badRequest("input '" + name + "' is " + info.type + "; only FLOAT inputs are served");
+        }
+        String datatype = in.datatype() == null ? "" : in.datatype().toUpperCase(Locale.ROOT);
+        if (!NUMERIC.contains(datatype)) {
+            throw ApiException.badRequest("input '" + name + "': datatype '" + in.datatype() + "' cannot feed a FLOAT input");
+        }
+        long[] shape = in.shape();
+        TensorCheck.shape(name, shape, info.getShape());
+        if (minSequence > 0) {
+            TensorCheck.sequence(name, shape, sequenceAxis, minSequence);
+        }
+        long count = 1;
+        for (long d : shape) {
+            // Every dimension is at least 1 here, so the product only grows: stop before it can overflow.
+            count *= d;
+            if (count > MAX_ELEMENTS) {
+                throw ApiException.badRequest("input '" + name + "' has shape " + java.util.Arrays.toString(shape)
+                        + ": more than " + MAX_ELEMENTS + " elements");
+            }
+        }
+        long given = in.values().count();
+        if (given != count) {
+            throw ApiException.badRequest("input '" + name + "' has " + given + " values; shape "
+                    + java.util.Arrays.toString(shape) + " needs " + count);
+        }
+        FloatBuffer buf = ByteBuffer.allocateDirect((int) (4 * count)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        in.values().copyTo(buf);
+        buf.rewind();
+        return OnnxTensor.createTensor(Ort.environment(), buf, shape);
+    }
+
+    private static Output output(String name, OnnxValue value) throws OrtException {
+        if (!(value instanceof OnnxTensor t)) {
+            throw ApiException.badRequest("output '" + name + "' is not a tensor, which this server does not encode; ask for other outputs");
+        }
+        long[] shape = t.getInfo().getShape();
+        return switch (t.getInfo().type) {
+            case FLOAT -> {
+                FloatBuffer b = t.getFloatBuffer();
+                float[] f = new float[b.remaining()];
+                b.get(f);
+                yield new Output(name, "FP32", shape, f);
+            }
+            case DOUBLE -> {
+                java.nio.DoubleBuffer b = t.getDoubleBuffer();
+                double[] d = new double[b.remaining()];
+                b.get(d);
+                yield new Output(name, "FP64", shape, d);
+            }
+            case INT64 -> {
+                java.nio.LongBuffer b = t.getLongBuffer();
+                long[] l = new long[b.remaining()];
+                b.get(l);
+                yield new Output(name, "INT64", shape, l);
+            }
+            case INT32 -> {
+                java.nio.IntBuffer b = t.getIntBuffer();
+                int[] i = new int[b.remaining()];
+                b.get(i);
+                yield new Output(name, "INT32", shape, i);
+            }
+            default -> throw ApiException.badRequest("output '" + name + "' has type " + t.getInfo().type
+                    + ", which this server does not encode; ask for other outputs");
+        };
+    }
+
+    /** Bytes per element of a protocol datatype, for raw (binary) contents; 0 for BYTES and BOOL's 1. */
+    static int elementSize(String datatype) {
+        return switch (datatype.toUpperCase(Locale.ROOT)) {
+            case "BOOL", "INT8", "UINT8" -> 1;
+            case "INT16", "UINT16", "FP16" -> 2;
+            case "INT32", "UINT32", "FP32" -> 4;
+            case "INT64", "UINT64", "FP64" -> 8;
+            default -> 0;
+        };
+    }
+
+    /**
+     * Raw little-endian contents of a numeric datatype (the binary extension's and gRPC's {@code raw_input_contents}).
+     * A length that is not a whole number of elements counts as -1 elements, which no shape matches.
+     */
+    static Values raw(String datatype, ByteBuffer bytes) {
+        String type = datatype == null ? "" : datatype.toUpperCase(Locale.ROOT);
+        int size = elementSize(type);
+        ByteBuffer le = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
+        return new Values() {
+            @Override
+            public long count() {
+                return size == 0 || le.remaining() % size != 0 ? -1 : le.remaining() / size;
+            }
+
+            @Override
+            public void copyTo(FloatBuffer out) {
+                ByteBuffer b = le.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                while (b.hasRemaining()) {
+                    out.put(switch (type) {
+                        case "FP32" -> b.getFloat();
+                        case "FP64" -> (float) b.getDouble();
+                        case "FP16" -> half(b.getShort());
+                        case "INT8" -> b.get();
+                        case "UINT8" -> b.get() & 0xff;
+                        case "INT16" -> b.getShort();
+                        case "UINT16" -> b.getShort() & 0xffff;
+                        case "INT32" -> b.getInt();
+                        case "UINT32" -> b.getInt() & 0xffffffffL;
+                        case "INT64" -> b.getLong();
+                        case "UINT64" -> unsigned(b.getLong());
+                        default -> throw new IllegalStateException("datatype checked before copying: " + type);
+                    });
+                }
+            }
+        };
+    }
+
+    /** IEEE 754 binary16 to float; written out because Java 17 has no conversion of its own (Java 20 does). */
+    static float half(short bits) {
+        int sign = (bits & 0x8000) << 16;
+        int exponent = (bits >>> 10) & 0x1f;
+        int mantissa = bits & 0x3ff;
+        if (exponent == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));
+        }
+        if (exponent == 0) {
+            float subnormal = mantissa * 0x1p-24f;
+            return sign == 0 ? subnormal : -subnormal;
+        }
+        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+    }
+
+    private static float unsigned(long v) {
+        return v >= 0 ? v : (float) ((v >>> 1) * 2.0 + (v & 1));
+    }
+}
