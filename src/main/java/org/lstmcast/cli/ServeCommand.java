@@ -82,13 +82,22 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--request-timeout-ms", paramLabel = "N", description = "Longest a request waits for its model runs before 503 (default: ${DEFAULT-VALUE}).")
     long requestTimeoutMs = ServeConfig.Limits.defaults().requestTimeoutMs();
 
+    @Option(names = "--grpc-port", paramLabel = "N", description = "Port of the Open Inference Protocol over gRPC "
+            + "(default: ${DEFAULT-VALUE}; 0 turns gRPC off).")
+    int grpcPort = 8081;
+
+    @Option(names = "--grpc-max-message-bytes", paramLabel = "N", description = "Largest gRPC request message; larger "
+            + "ones are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+    long grpcMaxMessageBytes = 16L << 20;
+
     @Option(names = "--strict-readiness", description = "Report ready (/v2/health/ready) only when every model version "
             + "in the repository serves; by default, once every file has loaded or failed.")
     boolean strictReadiness;
 
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535 || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
+        if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535 || grpcMaxMessageBytes < 1
+                || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
                 || !(pollSeconds > 0) || maxBodyBytes < 1 || maxWindows < 1 || maxWindowLength < 1 || maxHorizon < 1
                 || maxModels < 1 || requestTimeoutMs < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(),
@@ -104,8 +113,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
-                requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness);
+                requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness,
+                new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes));
         requirePortFree(host, port);
+        if (grpcPort != 0) {
+            requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");
+        }
         org.lstmcast.serve.Devices.requireAvailable(device);
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM and Ctrl-C end the wait below, so shutdown is the normal path and the exit code is 0.
@@ -121,7 +134,8 @@ final class ServeCommand implements Callable<Integer> {
                 requirePortFree(host, port);
                 throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
             }
-            spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%n", models, host, bound);
+            spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%s%n", models, host, bound,
+                    server.grpcPort() > 0 ? " and grpc://" + host + ":" + server.grpcPort() : "");
             spec.commandLine().getErr().flush();
             stop.await();
             spec.commandLine().getErr().println("lstmcast serve: stopping; finishing the requests in flight");
@@ -138,6 +152,11 @@ final class ServeCommand implements Callable<Integer> {
      * @throws IllegalStateException saying why the server could not listen there
      */
     static void requirePortFree(String host, int port) {
+        requirePortFree(host, port, "--port");
+    }
+
+    /** @param flag the option that chooses this port, named in the message */
+    static void requirePortFree(String host, int port, String flag) {
         if (port == 0) {
             return;
         }
@@ -152,7 +171,7 @@ final class ServeCommand implements Callable<Integer> {
             String reason = String.valueOf(e.getMessage());
             if (reason.contains("in use")) {
                 throw new IllegalStateException("port " + port + " on " + host + " is in use by another program; stop it"
-                        + " or choose another port with --port");
+                        + " or choose another port with " + flag);
             }
             throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + reason
                     + (port < 1024 && reason.contains("ermission") ? " (ports below 1024 need privileges)" : ""));

@@ -257,7 +257,8 @@ final class Inference {
         return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
     }
 
-    private static float unsigned(long v) {
+    /** An unsigned 64-bit value as float. */
+    static float unsigned(long v) {
         return v >= 0 ? v : (float) ((v >>> 1) * 2.0 + (v & 1));
     }
 }

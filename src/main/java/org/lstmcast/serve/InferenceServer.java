@@ -29,6 +29,10 @@ public final class InferenceServer implements AutoCloseable {
     private final ModelRegistry registry;
     private final ApiKey apiKey;
     private Javalin app;
+    private GrpcEndpoint grpc;
+    private int grpcPort = -1;
+    /** What {@code GET /v2} and gRPC's ServerMetadata claim. */
+    private static final List<String> EXTENSIONS = List.of("model_repository_watch", "binary_tensor_data", "forecast");
 
     public InferenceServer(ServeConfig config) {
         this.config = config;
@@ -92,7 +96,7 @@ public final class InferenceServer implements AutoCloseable {
                 json(ctx, Map.of("ready", ready));
             });
             r.get("/v2", ctx -> json(ctx, Map.of("name", "lstmcast", "version", Version.get(),
-                    "extensions", List.of("model_repository_watch", "binary_tensor_data", "forecast"))));
+                    "extensions", EXTENSIONS)));
             r.get("/v2/models/{model}", ctx -> modelMetadata(ctx, null));
             r.get("/v2/models/{model}/versions/{version}", ctx -> modelMetadata(ctx, ctx.pathParam("version")));
             r.get("/v2/models/{model}/ready", ctx -> modelReady(ctx, null));
@@ -123,10 +127,19 @@ public final class InferenceServer implements AutoCloseable {
         });
         try {
             app.start(config.host(), config.port());
+            if (config.grpc().enabled()) {
+                grpc = new GrpcEndpoint(registry, config, apiKey, EXTENSIONS);
+                grpcPort = grpc.start();
+            }
             loading.join();
             jvmMetrics.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.io.IOException e) {
+            loading.exceptionally(failure -> null).join();
+            close();
+            throw new IllegalStateException("cannot listen for gRPC on " + config.host() + ":" + config.grpc().port()
+                    + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // Let the loading finish (or fail) before closing what it loads into.
             loading.exceptionally(failure -> null).join();
@@ -249,9 +262,17 @@ public final class InferenceServer implements AutoCloseable {
         ctx.result(Json.error(message));
     }
 
+    /** The gRPC port listened on, or -1 without gRPC. */
+    public int grpcPort() {
+        return grpcPort;
+    }
+
     /** Stops accepting, lets requests in flight finish, then closes every session. */
     @Override
     public void close() {
+        if (grpc != null) {
+            grpc.close();
+        }
         if (app != null) {
             app.stop();
         }

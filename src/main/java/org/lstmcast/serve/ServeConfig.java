@@ -8,14 +8,33 @@ import java.nio.file.Path;
  * @param threads batching workers per model version (each runs one model at a time)
  * @param apiKey  when set, every endpoint but the health checks needs {@code Authorization: Bearer <apiKey>}
  * @param strictReadiness whether {@code /v2/health/ready} also waits for every model in the repository to serve
+ * @param grpc    the gRPC listener
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
-                          boolean strictReadiness) {
+                          boolean strictReadiness, Grpc grpc) {
 
+    /**
+     * @param port            0 picks a free port, {@link #OFF} serves no gRPC
+     * @param maxMessageBytes largest request message; larger ones are refused with RESOURCE_EXHAUSTED
+     */
+    public record Grpc(int port, long maxMessageBytes) {
+        public static final int OFF = -1;
+
+        public static Grpc off() {
+            return new Grpc(OFF, 16L << 20);
+        }
+
+        public boolean enabled() {
+            return port != OFF;
+        }
+    }
+
+    /** Without gRPC. */
     public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                        int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey) {
-        this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey, false);
+        this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
+                false, Grpc.off());
     }
 
     /**
@@ -42,21 +61,26 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness);
+                limits, apiKey, strictReadiness, grpc);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness);
+                l, apiKey, strictReadiness, grpc);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness);
+                limits, key, strictReadiness, grpc);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict);
+                limits, apiKey, strict, grpc);
+    }
+
+    public ServeConfig withGrpc(Grpc g) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, g);
     }
 }

@@ -1,0 +1,350 @@
+package org.lstmcast.serve;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.stub.StreamObserver;
+import org.lstmcast.Version;
+import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
+import org.lstmcast.grpc.proto.InferTensorContents;
+import org.lstmcast.grpc.proto.ModelInferRequest;
+import org.lstmcast.grpc.proto.ModelInferResponse;
+import org.lstmcast.grpc.proto.ModelMetadataRequest;
+import org.lstmcast.grpc.proto.ModelMetadataResponse;
+import org.lstmcast.grpc.proto.ModelReadyRequest;
+import org.lstmcast.grpc.proto.ModelReadyResponse;
+import org.lstmcast.grpc.proto.ServerLiveRequest;
+import org.lstmcast.grpc.proto.ServerLiveResponse;
+import org.lstmcast.grpc.proto.ServerMetadataRequest;
+import org.lstmcast.grpc.proto.ServerMetadataResponse;
+import org.lstmcast.grpc.proto.ServerReadyRequest;
+import org.lstmcast.grpc.proto.ServerReadyResponse;
+
+/**
+ * The Open Inference Protocol over gRPC ({@code inference.GRPCInferenceService}, as KServe defines it), a shell over
+ * the same registry, inference core, limits, metrics and API key as REST; errors are the REST errors' messages under
+ * the matching gRPC status codes. Beside it, the standard health service ({@code grpc.health.v1}, for Kubernetes gRPC
+ * probes) and server reflection.
+ */
+final class GrpcEndpoint implements AutoCloseable {
+    /** Calls a probe or load balancer makes without credentials, as REST's health routes. */
+    private static final Set<String> OPEN = Set.of("grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
+            "inference.GRPCInferenceService/ServerLive", "inference.GRPCInferenceService/ServerReady");
+    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final Server server;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final ScheduledExecutorService readiness;
+
+    GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey, List<String> extensions) {
+        Service service = new Service(registry, config, extensions);
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpc().port()))
+                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, config.grpc().maxMessageBytes()))
+                .addService(ServerInterceptors.intercept(service, new Authorization(apiKey)))
+                .addService(health.getHealthService())
+                .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), new Authorization(apiKey)))
+                .build();
+        // The health service is told, not asked: follow the server's readiness.
+        readiness = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "grpc-health");
+            t.setDaemon(true);
+            return t;
+        });
+        readiness.scheduleWithFixedDelay(() -> {
+            ServingStatus s = registry.ready(config.strictReadiness()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+            health.setStatus("", s);
+            health.setStatus(GRPCInferenceServiceGrpc.SERVICE_NAME, s);
+        }, 0, 500, TimeUnit.MILLISECONDS);
+    }
+
+    /** Starts listening; returns the port (useful with port 0). */
+    int start() throws IOException {
+        server.start();
+        return server.getPort();
+    }
+
+    /** Stops taking calls and lets those in flight finish (up to 30 s). */
+    @Override
+    public void close() {
+        readiness.shutdownNow();
+        health.enterTerminalState();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(30, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** gRPC's status for one of the server's failures; the message is the one REST gives. */
+    static Status status(Throwable e) {
+        Failure f = Failure.of(e);
+        Status.Code code = switch (f.status()) {
+            case 400, 405 -> Status.Code.INVALID_ARGUMENT;
+            case 401 -> Status.Code.UNAUTHENTICATED;
+            case 404 -> Status.Code.NOT_FOUND;
+            case 413 -> Status.Code.RESOURCE_EXHAUSTED;
+            case 503 -> f.retryAfter() ? Status.Code.RESOURCE_EXHAUSTED : Status.Code.UNAVAILABLE;
+            default -> Status.Code.INTERNAL;
+        };
+        return Status.fromCode(code).withDescription(f.message());
+    }
+
+    private static final class Authorization implements ServerInterceptor {
+        private final ApiKey key;
+
+        Authorization(ApiKey key) {
+            this.key = key;
+        }
+
+        @Override
+        public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            if (key.required() && !OPEN.contains(call.getMethodDescriptor().getFullMethodName())) {
+                try {
+                    key.check(headers.get(AUTHORIZATION));
+                } catch (ApiException e) {
+                    call.close(status(e), new Metadata());
+                    return new ServerCall.Listener<>() {
+                    };
+                }
+            }
+            return next.startCall(call, headers);
+        }
+    }
+
+    private static final class Service extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+        private final ModelRegistry registry;
+        private final ServeConfig config;
+        private final List<String> extensions;
+
+        Service(ModelRegistry registry, ServeConfig config, List<String> extensions) {
+            this.registry = registry;
+            this.config = config;
+            this.extensions = extensions;
+        }
+
+        @Override
+        public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> out) {
+            answer(out, () -> ServerLiveResponse.newBuilder().setLive(true).build());
+        }
+
+        @Override
+        public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
+            answer(out, () -> ServerReadyResponse.newBuilder().setReady(registry.ready(config.strictReadiness())).build());
+        }
+
+        @Override
+        public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
+            answer(out, () -> {
+                boolean ready;
+                try {
+                    registry.acquire(request.getName(), version(request.getVersion())).release();
+                    ready = true;
+                } catch (ApiException e) {
+                    // Unknown, failed or unloading: the protocol's "false".
+                    ready = false;
+                }
+                return ModelReadyResponse.newBuilder().setReady(ready).build();
+            });
+        }
+
+        @Override
+        public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> out) {
+            answer(out, () -> ServerMetadataResponse.newBuilder().setName("lstmcast").setVersion(Version.get())
+                    .addAllExtensions(extensions).build());
+        }
+
+        @Override
+        public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
+            answer(out, () -> {
+                ModelVersion m = registry.acquire(request.getName(), version(request.getVersion()));
+                try {
+                    ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder().setName(m.name)
+                            .setPlatform("onnx_onnxv1");
+                    registry.statuses().stream().filter(s -> s.name().equals(m.name) && s.loaded() != null)
+                            .forEach(s -> b.addVersions(Long.toString(s.version())));
+                    m.inputs.forEach(t -> b.addInputs(tensor(t)));
+                    m.outputs.forEach(t -> b.addOutputs(tensor(t)));
+                    return b.build();
+                } finally {
+                    m.release();
+                }
+            });
+        }
+
+        @Override
+        public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
+            answer(out, () -> {
+                Inference.Request core = request(request);
+                ModelVersion m = registry.acquire(request.getModelName(), version(request.getModelVersion()));
+                long start = System.nanoTime();
+                boolean ok = false;
+                try {
+                    ModelInferResponse response = response(Inference.infer(m, core), request.getRawInputContentsCount() > 0);
+                    ok = true;
+                    return response;
+                } finally {
+                    m.recordRequest("grpc_infer", System.nanoTime() - start, ok);
+                    m.release();
+                }
+            });
+        }
+
+        private static String version(String v) {
+            return v == null || v.isEmpty() ? null : v;
+        }
+
+        private static ModelMetadataResponse.TensorMetadata tensor(Map<String, Object> t) {
+            ModelMetadataResponse.TensorMetadata.Builder b = ModelMetadataResponse.TensorMetadata.newBuilder()
+                    .setName((String) t.get("name")).setDatatype((String) t.getOrDefault("datatype", ""));
+            if (t.get("shape") instanceof long[] dims) {
+                for (long d : dims) {
+                    b.addShape(d);
+                }
+            }
+            return b.build();
+        }
+
+        private interface Call<T> {
+            T run() throws Exception;
+        }
+
+        /** One answer or one status: every failure goes through the server's one error mapping. */
+        private static <T> void answer(StreamObserver<T> out, Call<T> call) {
+            T value;
+            try {
+                value = call.run();
+            } catch (Exception | LinkageError e) {
+                out.onError(status(e).asRuntimeException());
+                return;
+            }
+            out.onNext(value);
+            out.onCompleted();
+        }
+    }
+
+    /** A request in the core's terms: typed or raw contents become counted values, checked before any copy. */
+    static Inference.Request request(ModelInferRequest r) {
+        int raw = r.getRawInputContentsCount();
+        if (raw > 0 && raw != r.getInputsCount()) {
+            throw ApiException.badRequest("raw_input_contents has " + raw + " entries for " + r.getInputsCount()
+                    + " inputs; give one per input, in order, or none");
+        }
+        List<Inference.Input> inputs = new ArrayList<>();
+        for (int i = 0; i < r.getInputsCount(); i++) {
+            ModelInferRequest.InferInputTensor in = r.getInputs(i);
+            long[] shape = in.getShapeList().stream().mapToLong(Long::longValue).toArray();
+            Inference.Values values;
+            if (raw > 0) {
+                if (in.hasContents()) {
+                    throw ApiException.badRequest("input '" + in.getName() + "' has contents while raw_input_contents is "
+                            + "used; use one or the other");
+                }
+                values = Inference.raw(in.getDatatype(), r.getRawInputContents(i).asReadOnlyByteBuffer());
+            } else {
+                values = typed(in.getDatatype(), in.getContents());
+            }
+            inputs.add(new Inference.Input(in.getName(), in.getDatatype(), shape, values));
+        }
+        List<String> outputs = r.getOutputsList().stream().map(ModelInferRequest.InferRequestedOutputTensor::getName).toList();
+        return new Inference.Request(r.getId().isEmpty() ? null : r.getId(), inputs, outputs);
+    }
+
+    /** The typed field that holds a datatype's values; -1 values (no shape matches) for a datatype with none. */
+    private static Inference.Values typed(String datatype, InferTensorContents c) {
+        String type = datatype == null ? "" : datatype.toUpperCase(java.util.Locale.ROOT);
+        List<? extends Number> list = switch (type) {
+            case "FP32" -> c.getFp32ContentsList();
+            case "FP64" -> c.getFp64ContentsList();
+            case "INT8", "INT16", "INT32" -> c.getIntContentsList();
+            case "INT64" -> c.getInt64ContentsList();
+            case "UINT8", "UINT16", "UINT32" -> c.getUintContentsList();
+            case "UINT64" -> c.getUint64ContentsList();
+            default -> null;
+        };
+        boolean unsigned = type.startsWith("UINT");
+        return new Inference.Values() {
+            @Override
+            public long count() {
+                return list == null ? -1 : list.size();
+            }
+
+            @Override
+            public void copyTo(FloatBuffer out) {
+                for (Number n : list) {
+                    if (unsigned && n instanceof Integer i) {
+                        out.put(Integer.toUnsignedLong(i));
+                    } else if (unsigned && n instanceof Long l) {
+                        out.put(Inference.unsigned(l));
+                    } else {
+                        out.put(n.floatValue());
+                    }
+                }
+            }
+        };
+    }
+
+    /** Raw little-endian outputs when the inputs came raw (as Triton's clients read them), typed contents otherwise. */
+    static ModelInferResponse response(Inference.Result result, boolean raw) {
+        ModelInferResponse.Builder b = ModelInferResponse.newBuilder().setModelName(result.modelName())
+                .setModelVersion(result.modelVersion());
+        if (result.id() != null) {
+            b.setId(result.id());
+        }
+        for (Inference.Output o : result.outputs()) {
+            ModelInferResponse.InferOutputTensor.Builder t = ModelInferResponse.InferOutputTensor.newBuilder()
+                    .setName(o.name()).setDatatype(o.datatype());
+            for (long d : o.shape()) {
+                t.addShape(d);
+            }
+            if (raw) {
+                b.addRawOutputContents(ByteString.copyFrom(InferenceProtocol.littleEndian(o.data())));
+            } else {
+                InferTensorContents.Builder c = InferTensorContents.newBuilder();
+                if (o.data() instanceof float[] f) {
+                    for (float v : f) {
+                        c.addFp32Contents(v);
+                    }
+                } else if (o.data() instanceof double[] d) {
+                    for (double v : d) {
+                        c.addFp64Contents(v);
+                    }
+                } else if (o.data() instanceof long[] l) {
+                    for (long v : l) {
+                        c.addInt64Contents(v);
+                    }
+                } else if (o.data() instanceof int[] i) {
+                    for (int v : i) {
+                        c.addIntContents(v);
+                    }
+                }
+                t.setContents(c);
+            }
+            b.addOutputs(t);
+        }
+        return b.build();
+    }
+}
