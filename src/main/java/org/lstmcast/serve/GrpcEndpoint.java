@@ -57,6 +57,10 @@ final class GrpcEndpoint implements AutoCloseable {
     private final ScheduledExecutorService readiness;
 
     GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey, List<String> extensions) {
+        if (!org.slf4j.bridge.SLF4JBridgeHandler.isInstalled()) {
+            org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+            org.slf4j.bridge.SLF4JBridgeHandler.install();
+        }
         Service service = new Service(registry, config, extensions);
         server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpc().port()))
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, config.grpc().maxMessageBytes()))

@@ -149,6 +149,10 @@ final class Inference {
             }
         }
         long given = in.values().count();
+        if (given < 0) {
+            throw ApiException.badRequest("input '" + name + "' holds no " + datatype + " values: raw contents must be a "
+                    + "whole number of " + datatype + " elements, typed contents must be in the field for " + datatype);
+        }
         if (given != count) {
             throw ApiException.badRequest("input '" + name + "' has " + given + " values; shape "
                     + java.util.Arrays.toString(shape) + " needs " + count);

@@ -448,6 +448,80 @@ class ServerTest {
         assertFalse(broken.body().contains("Source"), broken.body());
     }
 
+    @Test
+    void binaryTensorDataInAndOutGivesWhatJsonGives() throws Exception {
+        float[] w = new float[30];
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            w[i] = 4000f + 13.25f * i - (i % 4) * 9f;
+            values.append(i > 0 ? "," : "").append(w[i]);
+        }
+        JsonNode viaJson = json(post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], "
+                + "\"datatype\": \"FP32\", \"data\": [" + values + "]}]}"));
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(120).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        raw.asFloatBuffer().put(w);
+        String header = "{\"id\": \"b1\", \"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], \"datatype\": \"FP32\", "
+                + "\"parameters\": {\"binary_data_size\": 120}}], \"outputs\": [{\"name\": \"forecast\", "
+                + "\"parameters\": {\"binary_data\": true}}]}";
+        HttpResponse<byte[]> r = binary("/v2/models/dax/infer", header, raw.array(), header.length());
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        assertEquals("application/octet-stream", r.headers().firstValue("Content-Type").orElse(""));
+        int jsonLength = Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+        JsonNode answer = JSON.readTree(java.util.Arrays.copyOf(r.body(), jsonLength));
+        assertEquals("b1", answer.path("id").asText());
+        JsonNode out = answer.path("outputs").get(0);
+        assertEquals(20, out.path("parameters").path("binary_data_size").asInt());
+        assertTrue(out.path("data").isMissingNode(), "binary outputs carry no JSON data");
+        java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(r.body(), jsonLength, 20).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        for (int h = 0; h < 5; h++) {
+            assertEquals(viaJson.path("outputs").get(0).path("data").get(h).floatValue(), got.get(h), 0f, "step " + h);
+        }
+        // Binary in, JSON out by default.
+        String plain = header.replace(", \"outputs\": [{\"name\": \"forecast\", \"parameters\": {\"binary_data\": true}}]", "");
+        HttpResponse<byte[]> j = binary("/v2/models/dax/infer", plain, raw.array(), plain.length());
+        assertEquals(viaJson.path("outputs").get(0).path("data"), JSON.readTree(j.body()).path("outputs").get(0).path("data"));
+
+        String[][] broken = {
+            {plain, "119", "binary_data_size"},
+            {plain, "200", "the body has"},
+            {plain, "x", "whole number"},
+            {plain.replace("120}", "116}"), null, "claimed by no input"},
+            {plain.replace("120}", "118}"), "trim2", "holds no FP32 values"},
+        };
+        for (String[] b : broken) {
+            byte[] bytes = raw.array();
+            String length = Integer.toString(b[0].length());
+            if ("119".equals(b[1])) {
+                bytes = java.util.Arrays.copyOf(bytes, 119);
+            } else if ("trim2".equals(b[1])) {
+                bytes = java.util.Arrays.copyOf(bytes, 118);
+            } else if (b[1] != null) {
+                length = b[1].equals("200") ? Integer.toString(b[0].length() + 200) : b[1];
+            }
+            HttpResponse<byte[]> e = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/dax/infer"))
+                    .header("Inference-Header-Content-Length", length)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(concat(b[0].getBytes(), bytes))).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(400, e.statusCode(), new String(e.body()));
+            assertTrue(new String(e.body()).contains(b[2]), b[2] + " in " + new String(e.body()));
+        }
+    }
+
+    private static HttpResponse<byte[]> binary(String path, String header, byte[] bytes, int headerLength) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path))
+                .header("Inference-Header-Content-Length", Integer.toString(headerLength))
+                .header("Content-Type", "application/octet-stream")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(concat(header.getBytes(), bytes))).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
     // --- helpers
 
     static Path fixture(String name) throws Exception {
