@@ -8,6 +8,7 @@ set -- serve \
   --models "${LSTMCAST_MODELS:-/models}" \
   --host "${LSTMCAST_HOST:-0.0.0.0}" \
   --port "${LSTMCAST_PORT:-8080}" \
+  --grpc-port "${LSTMCAST_GRPC_PORT:-8081}" \
   --device "${LSTMCAST_DEVICE:-auto}" \
   --max-batch-size "${LSTMCAST_MAX_BATCH_SIZE:-64}" \
   --max-queue-delay-us "${LSTMCAST_MAX_QUEUE_DELAY_US:-0}" \

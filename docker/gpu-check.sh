@@ -21,9 +21,9 @@ rm -rf "$work/gpu" && mkdir -p "$work/gpu" && cp -r target/lstmcast.jar target/l
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "(nvidia-smi not found)"
 
 echo "== starting both servers on the bundled models"
-java -jar "$work/cpu/lstmcast.jar" serve --models models --device cpu --port 18501 > "$work/cpu.log" 2>&1 &
+java -jar "$work/cpu/lstmcast.jar" serve --models models --device cpu --port 18501 --grpc-port 0 > "$work/cpu.log" 2>&1 &
 cpu=$!
-java -jar "$work/gpu/lstmcast.jar" serve --models models --device cuda --port 18502 > "$work/gpu.log" 2>&1 &
+java -jar "$work/gpu/lstmcast.jar" serve --models models --device cuda --port 18502 --grpc-port 0 > "$work/gpu.log" 2>&1 &
 gpu=$!
 trap 'kill $cpu $gpu 2>/dev/null || true' EXIT
 for port in 18501 18502; do

@@ -28,8 +28,10 @@ class EntrypointIT {
         Path models = Files.createDirectories(work.resolve("models"));
         ServerProcess.copy(FaultsIT.bundled("dax"), models.resolve("dax/1/model.onnx"));
         int port;
-        try (ServerSocket s = new ServerSocket(0)) {
+        int grpcPort;
+        try (ServerSocket s = new ServerSocket(0); ServerSocket g = new ServerSocket(0)) {
             port = s.getLocalPort();
+            grpcPort = g.getLocalPort();
         }
         ProcessBuilder pb = new ProcessBuilder("sh", Program.ROOT.resolve("docker/entrypoint.sh").toAbsolutePath().toString(),
                 "--max-horizon", "7").directory(work.toFile()).redirectErrorStream(true)
@@ -38,6 +40,7 @@ class EntrypointIT {
         pb.environment().put("LSTMCAST_MODELS", models.toString());
         pb.environment().put("LSTMCAST_HOST", "127.0.0.1");
         pb.environment().put("LSTMCAST_PORT", Integer.toString(port));
+        pb.environment().put("LSTMCAST_GRPC_PORT", Integer.toString(grpcPort));
         pb.environment().put("LSTMCAST_DEVICE", "cpu");
         pb.environment().put("LSTMCAST_MAX_BATCH_SIZE", "16");
         pb.environment().put("LSTMCAST_API_KEY", "k3y");
@@ -72,6 +75,21 @@ class EntrypointIT {
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(400, tooFar.statusCode(), "flags after the image name reach the program");
             assertTrue(tooFar.body().contains("--max-horizon"), tooFar.body());
+
+            // LSTMCAST_GRPC_PORT is honoured: the Open Inference Protocol over gRPC answers there, behind the same key.
+            io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                    .forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+            try {
+                var grpc = org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(10, TimeUnit.SECONDS);
+                assertTrue(grpc.serverLive(org.lstmcast.grpc.proto.ServerLiveRequest.getDefaultInstance()).getLive());
+                io.grpc.StatusRuntimeException denied = org.junit.jupiter.api.Assertions.assertThrows(
+                        io.grpc.StatusRuntimeException.class, () -> grpc.modelMetadata(
+                                org.lstmcast.grpc.proto.ModelMetadataRequest.newBuilder().setName("dax").build()));
+                assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, denied.getStatus().getCode());
+            } finally {
+                channel.shutdownNow();
+            }
 
             p.destroy(); // SIGTERM to the shell's PID, which exec made the JVM's
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));

@@ -77,6 +77,7 @@ class ServeIT {
 
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models", models.toString(), "--port", "0",
+                "--grpc-port", "0",
                 "--device", "cpu").directory(work.toFile()).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", "1");
         Process server = pb.start();

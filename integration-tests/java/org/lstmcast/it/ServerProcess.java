@@ -39,6 +39,10 @@ final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + heap, "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models", models.toString(),
                 "--port", "0", "--device", "cpu", "--poll-seconds", "0.2"));
+        if (!List.of(extra).contains("--grpc-port")) {
+            // Off unless a test asks for it: servers of concurrent builds must not fight over the default port.
+            cmd.addAll(List.of("--grpc-port", "0"));
+        }
         cmd.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", "1");

@@ -34,7 +34,7 @@ class StartupIT {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
             Program.Result r = Program.run(work, "serve", "--models", models.toString(), "--port", Integer.toString(port),
-                    "--device", "cpu");
+                    "--device", "cpu", "--grpc-port", "0");
             assertEquals(1, r.code(), r.err());
             List<String> err = lines(r.err());
             assertEquals(1, err.size(), "one line on stderr:\n" + r.err());
@@ -51,7 +51,7 @@ class StartupIT {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(jvmOptions));
         cmd.addAll(List.of("-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models",
-                Program.ROOT.resolve("models").toAbsolutePath().toString(), "--port", "0", "--device", "auto"));
+                Program.ROOT.resolve("models").toAbsolutePath().toString(), "--port", "0", "--grpc-port", "0", "--device", "auto"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", "1");
         Process p = pb.start();
