@@ -205,7 +205,12 @@ class GrpcTest {
                 ModelInferRequest.newBuilder().setModelName("dax").addInputs(input("input", "FP32", 1, 30, 1))
                         .addRawInputContents(rawFloats(w).substring(0, 119)).build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, bytes.getStatus().getCode());
-        assertTrue(bytes.getStatus().getDescription().contains("needs 30"), bytes.getStatus().getDescription());
+        assertTrue(bytes.getStatus().getDescription().contains("whole number of FP32"), bytes.getStatus().getDescription());
+        StatusRuntimeException fewer = assertThrows(StatusRuntimeException.class, () -> stub.modelInfer(
+                ModelInferRequest.newBuilder().setModelName("dax").addInputs(input("input", "FP32", 1, 30, 1))
+                        .addRawInputContents(rawFloats(w).substring(0, 116)).build()));
+        assertTrue(fewer.getStatus().getDescription().contains("29 values; shape [1, 30, 1] needs 30"),
+                fewer.getStatus().getDescription());
         assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> stub.modelInfer(ModelInferRequest.newBuilder()
                 .setModelName("dax").addInputs(input("input", "BYTES", 1, 30, 1)).addRawInputContents(rawFloats(w)).build())));
         assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> stub.modelInfer(ModelInferRequest.newBuilder()
@@ -229,6 +234,40 @@ class GrpcTest {
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
                 .check(HealthCheckRequest.newBuilder().setService("inference.GRPCInferenceService").build()).getStatus());
+    }
+
+    @Test
+    void reflectionListsTheServices() throws Exception {
+        java.util.concurrent.CompletableFuture<List<String>> names = new java.util.concurrent.CompletableFuture<>();
+        var reflection = io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel).withInterceptors(
+                MetadataUtils.newAttachHeadersInterceptor(authorization()));
+        var requests = reflection.serverReflectionInfo(new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+                names.complete(r.getListServicesResponse().getServiceList().stream()
+                        .map(io.grpc.reflection.v1.ServiceResponse::getName).toList());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                names.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        requests.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
+        List<String> services = names.get(10, TimeUnit.SECONDS);
+        requests.onCompleted();
+        assertTrue(services.contains("inference.GRPCInferenceService"), services.toString());
+        assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
+    }
+
+    private static Metadata authorization() {
+        Metadata key = new Metadata();
+        key.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer k3y");
+        return key;
     }
 
     @Test
