@@ -13,11 +13,14 @@ import java.util.concurrent.TimeUnit;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -64,7 +67,7 @@ final class GrpcEndpoint implements AutoCloseable {
         Service service = new Service(registry, config, extensions);
         server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpc().port()))
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, config.grpc().maxMessageBytes()))
-                .addService(ServerInterceptors.intercept(service, new Authorization(apiKey)))
+                .addService(ServerInterceptors.intercept(parsedByHandler(service.bindService()), new Authorization(apiKey)))
                 .addService(health.getHealthService())
                 .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), new Authorization(apiKey)))
                 .build();
@@ -101,6 +104,93 @@ final class GrpcEndpoint implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * The service with every request parsed inside its call rather than by the transport: grpc-java answers a message
+     * its marshaller cannot parse with UNKNOWN ("Application error processing RPC") and logs a stack trace, where
+     * malformed bytes are the client's mistake, INVALID_ARGUMENT.
+     */
+    static ServerServiceDefinition parsedByHandler(ServerServiceDefinition service) {
+        List<ServerMethodDefinition<byte[], ?>> methods = new ArrayList<>();
+        for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
+            methods.add(parsedByHandler(m));
+        }
+        // The same schema as the generated service, so that reflection still describes it.
+        io.grpc.ServiceDescriptor.Builder descriptor = io.grpc.ServiceDescriptor.newBuilder(
+                service.getServiceDescriptor().getName()).setSchemaDescriptor(service.getServiceDescriptor().getSchemaDescriptor());
+        methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
+        ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(descriptor.build());
+        methods.forEach(b::addMethod);
+        return b.build();
+    }
+
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public java.io.InputStream stream(byte[] value) {
+            return new java.io.ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(java.io.InputStream stream) {
+            try {
+                // Bounded: the transport has already refused messages over the maximum inbound size.
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw Status.INVALID_ARGUMENT.withDescription("cannot read the message").asRuntimeException();
+            }
+        }
+    };
+
+    @SuppressWarnings("unchecked")
+    private static <Q, A> ServerMethodDefinition<byte[], A> parsedByHandler(ServerMethodDefinition<Q, A> m) {
+        MethodDescriptor<Q, A> typed = m.getMethodDescriptor();
+        MethodDescriptor<byte[], A> raw = typed.toBuilder(BYTES, typed.getResponseMarshaller()).build();
+        ServerCallHandler<byte[], A> handler = (call, headers) -> {
+            // The request type appears in no method of ServerCall that the handler uses, so one call serves both views.
+            ServerCall.Listener<Q> inner = m.getServerCallHandler().startCall((ServerCall<Q, A>) (ServerCall<?, A>) call, headers);
+            return new ServerCall.Listener<>() {
+                private boolean refused;
+
+                @Override
+                public void onMessage(byte[] message) {
+                    Q request;
+                    try {
+                        request = typed.parseRequest(new java.io.ByteArrayInputStream(message));
+                    } catch (RuntimeException e) {
+                        refused = true;
+                        call.close(Status.INVALID_ARGUMENT.withDescription("malformed " + typed.getBareMethodName()
+                                + " message: not a valid protobuf encoding of " + typed.getFullMethodName().split("/")[0]
+                                + "'s request"), new Metadata());
+                        return;
+                    }
+                    inner.onMessage(request);
+                }
+
+                @Override
+                public void onHalfClose() {
+                    if (!refused) {
+                        inner.onHalfClose();
+                    }
+                }
+
+                @Override
+                public void onCancel() {
+                    inner.onCancel();
+                }
+
+                @Override
+                public void onComplete() {
+                    inner.onComplete();
+                }
+
+                @Override
+                public void onReady() {
+                    inner.onReady();
+                }
+            };
+        };
+        return ServerMethodDefinition.create(raw, handler);
     }
 
     /** gRPC's status for one of the server's failures; the message is the one REST gives. */

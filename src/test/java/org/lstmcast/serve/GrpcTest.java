@@ -223,6 +223,43 @@ class GrpcTest {
     }
 
     @Test
+    void malformedMessagesAreTheClientsMistake() {
+        io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
+            @Override
+            public java.io.InputStream stream(byte[] value) {
+                return new java.io.ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(java.io.InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        var method = GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder(bytes, bytes).build();
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 50; i++) {
+            byte[] garbage = new byte[1 + random.nextInt(200)];
+            random.nextBytes(garbage);
+            garbage[0] = (byte) 0xff; // an invalid tag: never a valid message
+            Status.Code got = assertThrows(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls.blockingUnaryCall(
+                    channel, method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), garbage))
+                    .getStatus().getCode();
+            // Without the key the interceptor answers first; with it, the parse does.
+            assertTrue(got == Status.Code.UNAUTHENTICATED, got.toString());
+        }
+        var keyed = io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(authorization()));
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls.blockingUnaryCall(
+                keyed, method, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), new byte[] {(byte) 0xff, 1, 2}));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.toString());
+        assertTrue(e.getStatus().getDescription().contains("malformed ModelInfer message"), e.getStatus().getDescription());
+        assertTrue(stub.serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
+    }
+
+    @Test
     void theApiKeyGuardsAllButHealthAndLiveness() {
         var bare = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
         assertTrue(bare.serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
