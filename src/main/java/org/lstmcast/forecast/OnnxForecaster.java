@@ -95,6 +95,11 @@ public final class OnnxForecaster implements AutoCloseable {
         }
     }
 
+    /** Whether the model is run as it is, with no scaling around it. */
+    public boolean unscaled() {
+        return scaling == null;
+    }
+
     /** The number of windows the model takes per run when its batch size is fixed, else -1. */
     public long fixedBatch() {
         return declared[spec.batchAxis()] > 0 ? declared[spec.batchAxis()] : -1;

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
 record Failure(int status, String message, boolean retryAfter) {
     private static final Logger LOG = LoggerFactory.getLogger(Failure.class);
 
-    static Failure of(Throwable e) {
+    static Failure of(Throwable error) {
+        Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
         if (e instanceof Batcher.QueueFullException) {
             return new Failure(503, e.getMessage(), true);
         }

@@ -289,19 +289,43 @@ final class GrpcEndpoint implements AutoCloseable {
             });
         }
 
+        /** Answered by whichever thread completes the call: a batcher worker when the call joined a batch. */
         @Override
         public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
-            answer(out, () -> {
-                Inference.Request core = request(request);
-                ModelVersion m = registry.acquire(request.getModelName(), version(request.getModelVersion()));
-                long start = System.nanoTime();
-                boolean ok = false;
+            ModelVersion m;
+            Inference.Request core;
+            try {
+                core = request(request);
+                m = registry.acquire(request.getModelName(), version(request.getModelVersion()));
+            } catch (Exception e) {
+                out.onError(status(e).asRuntimeException());
+                return;
+            }
+            long start = System.nanoTime();
+            java.util.concurrent.CompletableFuture<Inference.Result> result;
+            try {
+                result = Inference.inferAsync(m, core, config.limits().requestTimeoutMs());
+            } catch (Exception e) {
+                result = java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+            boolean raw = request.getRawInputContentsCount() > 0;
+            result.whenComplete((r, error) -> {
                 try {
-                    ModelInferResponse response = response(Inference.infer(m, core), request.getRawInputContentsCount() > 0);
-                    ok = true;
-                    return response;
+                    ModelInferResponse response = error == null ? response(r, raw) : null;
+                    if (response != null) {
+                        out.onNext(response);
+                        out.onCompleted();
+                    } else {
+                        out.onError(status(error).asRuntimeException());
+                    }
+                    m.recordRequest("grpc_infer", System.nanoTime() - start, error == null);
+                } catch (RuntimeException e) {
+                    try {
+                        out.onError(status(e).asRuntimeException());
+                    } catch (RuntimeException gone) {
+                        // The call was cancelled meanwhile: nobody is left to answer.
+                    }
                 } finally {
-                    m.recordRequest("grpc_infer", System.nanoTime() - start, ok);
                     m.release();
                 }
             });

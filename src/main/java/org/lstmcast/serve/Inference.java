@@ -64,6 +64,55 @@ final class Inference {
     record Result(String modelName, String modelVersion, String id, List<Output> outputs) {
     }
 
+    /**
+     * As {@link #infer}, answering later: a call on a forecaster's own input and output joins the model's batcher,
+     * where concurrent calls (and forecasts) share model runs, as Triton's dynamic batcher merges infer requests; any
+     * other call runs at once on the calling thread.
+     */
+    static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
+            throws OrtException {
+        if (!batchable(model, request)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request));
+        }
+        Input in = request.inputs().get(0);
+        NodeInfo info = model.session().getInputInfo().get(in.name());
+        long[] shape = in.shape();
+        long count = check(in, (TensorInfo) info.getInfo(), model.spec.lookback(), model.spec.sequenceAxis());
+        float[] flat = new float[(int) count];
+        in.values().copyTo(FloatBuffer.wrap(flat));
+        int batch = (int) shape[0];
+        int steps = (int) shape[1];
+        int features = (int) shape[2];
+        float[][][] windows = new float[batch][steps][features];
+        int k = 0;
+        for (float[][] w : windows) {
+            for (float[] row : w) {
+                System.arraycopy(flat, k, row, 0, features);
+                k += features;
+            }
+        }
+        String output = model.spec.outputName();
+        return model.runBatched(windows, timeoutMs).thenApply(y -> {
+            int horizon = y.length == 0 ? 0 : y[0].length;
+            float[] out = new float[batch * horizon];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(y[b], 0, out, b * horizon, horizon);
+            }
+            return new Result(model.name, Long.toString(model.version), request.id(),
+                    List.of(new Output(output, "FP32", new long[] {batch, horizon}, out)));
+        });
+    }
+
+    private static boolean batchable(ModelVersion model, Request request) {
+        if (!model.batchesInference || request.inputs().size() != 1) {
+            return false;
+        }
+        Input in = request.inputs().get(0);
+        List<String> outputs = request.outputs();
+        return model.spec.inputName().equals(in.name()) && in.shape().length == 3
+                && (outputs == null || outputs.isEmpty() || outputs.equals(List.of(model.spec.outputName())));
+    }
+
     static Result infer(ModelVersion model, Request request) throws OrtException {
         OrtSession session = model.session();
         Map<String, NodeInfo> declared = session.getInputInfo();
@@ -126,6 +175,15 @@ final class Inference {
      * differs, a number of values that does not match the shape, a sequence shorter than the model reads.
      */
     private static OnnxTensor tensor(Input in, TensorInfo info, int minSequence, int sequenceAxis) throws OrtException {
+        long count = check(in, info, minSequence, sequenceAxis);
+        FloatBuffer buf = ByteBuffer.allocateDirect((int) (4 * count)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        in.values().copyTo(buf);
+        buf.rewind();
+        return OnnxTensor.createTensor(Ort.environment(), buf, in.shape());
+    }
+
+    /** Everything {@link #tensor} refuses, before anything is copied; returns the number of elements. */
+    private static long check(Input in, TensorInfo info, int minSequence, int sequenceAxis) {
         String name = in.name();
         if (info.type != OnnxJavaType.FLOAT) {
             throw ApiException.badRequest("input '" + name + "' is " + info.type + "; only FLOAT inputs are served");
@@ -157,10 +215,7 @@ final class Inference {
             throw ApiException.badRequest("input '" + name + "' has " + given + " values; shape "
                     + java.util.Arrays.toString(shape) + " needs " + count);
         }
-        FloatBuffer buf = ByteBuffer.allocateDirect((int) (4 * count)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        in.values().copyTo(buf);
-        buf.rewind();
-        return OnnxTensor.createTensor(Ort.environment(), buf, shape);
+        return count;
     }
 
     private static Output output(String name, OnnxValue value) throws OrtException {

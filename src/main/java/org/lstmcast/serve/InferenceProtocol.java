@@ -34,7 +34,7 @@ final class InferenceProtocol {
     /**
      * @param binary the bytes after the JSON header (empty without the binary extension)
      */
-    static Answer infer(ModelVersion model, JsonNode body, ByteBuffer binary) throws OrtException {
+    static Answer infer(ModelVersion model, JsonNode body, ByteBuffer binary, long timeoutMs) throws OrtException {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("the body must be a JSON object with 'inputs'");
         }
@@ -66,7 +66,7 @@ final class InferenceProtocol {
             }
         }
         String id = body.hasNonNull("id") ? body.get("id").asText() : null;
-        Inference.Result result = Inference.infer(model, new Inference.Request(id, parsed, names));
+        Inference.Result result = Inference.inferAsync(model, new Inference.Request(id, parsed, names), timeoutMs).join();
         return answer(result, i -> i < binaryAsked.size() ? binaryAsked.get(i) : allBinary);
     }
 

@@ -193,8 +193,8 @@ public final class InferenceServer implements AutoCloseable {
         long start = System.nanoTime();
         boolean ok = false;
         try {
-            InferenceProtocol.Answer answer = InferenceProtocol.infer(m,
-                    json, java.nio.ByteBuffer.wrap(body, jsonLength, body.length - jsonLength));
+            InferenceProtocol.Answer answer = InferenceProtocol.infer(m, json,
+                    java.nio.ByteBuffer.wrap(body, jsonLength, body.length - jsonLength), config.limits().requestTimeoutMs());
             if (answer.binary() == null) {
                 ctx.contentType("application/json");
                 ctx.result(answer.json());

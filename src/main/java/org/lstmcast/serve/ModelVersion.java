@@ -43,6 +43,12 @@ final class ModelVersion {
     final List<Map<String, Object>> inputs;
     final List<Map<String, Object>> outputs;
     final VersionMeters meters;
+    /**
+     * Whether inference-protocol calls on the forecast input go through the batcher: the model's one input is
+     * batch-first, no forecast.json scaling wraps it (the protocol serves the model as it is) and the forecast
+     * output is [batch, horizon], exactly what a batcher run returns.
+     */
+    final boolean batchesInference;
     private final OrtSession session;
     private final OnnxForecaster forecaster;
     private final Batcher batcher;
@@ -69,6 +75,10 @@ final class ModelVersion {
         this.closer = closer;
         this.inputs = InferenceProtocol.describe(session.getInputInfo());
         this.outputs = InferenceProtocol.describe(session.getOutputInfo());
+        this.batchesInference = batcher != null && !spec.timeMajor() && forecaster.unscaled()
+                && session.getInputInfo().size() == 1 && session.getOutputInfo().size() == 1
+                && session.getOutputInfo().get(spec.outputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
+                && t.getShape().length == 2;
     }
 
     /**
@@ -168,6 +178,16 @@ final class ModelVersion {
                 .orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
                         ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e)));
+    }
+
+    /**
+     * One model run on windows {@code [batch][steps][features]} through the batcher, shared with concurrent requests;
+     * fails with a 503 past the deadline.
+     */
+    CompletableFuture<float[][]> runBatched(float[][][] windows, long timeoutMs) {
+        return batcher.submit(windows).orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+                .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
+                        ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e));
     }
 
     /** Counts one answered request of {@code endpoint} and its latency. */

@@ -54,6 +54,9 @@ class GrpcTest {
         ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
         ServerTest.copy(ServerTest.fixture("helper_two_outputs.onnx"), repo.resolve("two/1/model.onnx"));
         ServerTest.copy(ServerTest.fixture("truncated.onnx"), repo.resolve("broken/1/model.onnx"));
+        // A model whose batcher waits for company: concurrent calls must then share runs.
+        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("patient/1/model.onnx"));
+        java.nio.file.Files.writeString(repo.resolve("patient/config.json"), "{\"max_queue_delay_us\": 300000}");
         ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 2, 0.2, ServeConfig.Limits.defaults(),
                 "k3y").withGrpc(new ServeConfig.Grpc(0, 1 << 20));
         server = new InferenceServer(config);
@@ -271,6 +274,51 @@ class GrpcTest {
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
                 .check(HealthCheckRequest.newBuilder().setService("inference.GRPCInferenceService").build()).getStatus());
+    }
+
+    @Test
+    void concurrentInferCallsShareModelRunsAndGetTheirOwnAnswers() throws Exception {
+        var async = GRPCInferenceServiceGrpc.newFutureStub(channel).withInterceptors(
+                MetadataUtils.newAttachHeadersInterceptor(authorization()));
+        int calls = 48;
+        List<float[]> windows = new java.util.ArrayList<>();
+        List<com.google.common.util.concurrent.ListenableFuture<ModelInferResponse>> answers = new java.util.ArrayList<>();
+        for (int c = 0; c < calls; c++) {
+            float[] w = window(30);
+            for (int i = 0; i < w.length; i++) {
+                w[i] += 37f * c;
+            }
+            windows.add(w);
+            answers.add(async.withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(ModelInferRequest.newBuilder()
+                    .setModelName("patient").setId("c" + c).addInputs(input("input", "FP32", 1, 30, 1))
+                    .addRawInputContents(rawFloats(w)).build()));
+        }
+        try (org.lstmcast.forecast.OnnxForecaster direct = org.lstmcast.forecast.OnnxForecaster.open(Path.of("models/dax/1/model.onnx"))) {
+            for (int c = 0; c < calls; c++) {
+                ModelInferResponse r = answers.get(c).get(30, TimeUnit.SECONDS);
+                assertEquals("c" + c, r.getId());
+                float[] got = floats(r.getRawOutputContents(0));
+                float[] want = direct.run(new float[][][] {column(windows.get(c))})[0];
+                for (int h = 0; h < want.length; h++) {
+                    assertEquals(want[h], got[h], 1e-4f * Math.abs(want[h]), "call " + c + " step " + h);
+                }
+            }
+        }
+        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(rest + "/metrics")).header("Authorization", "Bearer k3y").build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        double runs = ServerTest.metric(metrics, "lstmcast_batch_size_count", "patient");
+        double rows = ServerTest.metric(metrics, "lstmcast_batch_size_sum", "patient");
+        assertEquals(calls, rows, "every call's window ran once, through the batcher");
+        assertTrue(runs < calls / 4.0, calls + " calls in " + runs + " model runs");
+    }
+
+    private static float[][] column(float[] w) {
+        float[][] out = new float[w.length][1];
+        for (int i = 0; i < w.length; i++) {
+            out[i][0] = w[i];
+        }
+        return out;
     }
 
     @Test
