@@ -1,6 +1,7 @@
 package org.lstmcast.serve;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * How the server runs.
@@ -8,10 +9,27 @@ import java.nio.file.Path;
  * @param threads batching workers per model version (each runs one model at a time)
  * @param apiKey  when set, every endpoint but the health checks needs {@code Authorization: Bearer <apiKey>}
  * @param strictReadiness whether {@code /v2/health/ready} also waits for every model in the repository to serve
+ * @param modelControl    whether the repository is polled for changes or changed only on request
+ * @param loadModels      in explicit mode, the models loaded at start ({@code *}: all of them)
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
-                          boolean strictReadiness) {
+                          boolean strictReadiness, ModelControl modelControl, List<String> loadModels) {
+
+    /** Triton's model control modes: the repository polled for changes, or models loaded and unloaded on request. */
+    public enum ModelControl { POLL, EXPLICIT }
+
+    public ServeConfig {
+        modelControl = modelControl == null ? ModelControl.POLL : modelControl;
+        loadModels = loadModels == null ? List.of() : List.copyOf(loadModels);
+    }
+
+    public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
+                       int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
+                       boolean strictReadiness) {
+        this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
+                strictReadiness, ModelControl.POLL, List.of());
+    }
 
     public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                        int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey) {
@@ -42,21 +60,27 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness);
+                limits, apiKey, strictReadiness, modelControl, loadModels);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness);
+                l, apiKey, strictReadiness, modelControl, loadModels);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness);
+                limits, key, strictReadiness, modelControl, loadModels);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict);
+                limits, apiKey, strict, modelControl, loadModels);
+    }
+
+    /** Explicit control with these models loaded at start, or polling when {@code mode} is POLL. */
+    public ServeConfig withModelControl(ModelControl mode, List<String> load) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, mode, load);
     }
 }
