@@ -6,10 +6,13 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import org.lstmcast.data.DataException;
+import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.serve.InferenceServer;
 import org.lstmcast.serve.ServeConfig;
 
@@ -26,7 +29,8 @@ import picocli.CommandLine.Option;
                     + "Protocol (KServe V2) for any model, and forecasts in original units for forecasters.",
             "",
             "The repository is watched: new versions take over once loaded, removed ones leave after their requests, "
-                    + "broken files are reported and retried when they change. SIGTERM stops gracefully."},
+                    + "broken files are reported and retried when they change. With --model-control-mode explicit it "
+                    + "changes only on POST /v2/repository/models/<name>/load and /unload. SIGTERM stops gracefully."},
         footer = {"", "Per-model overrides: DIR/<name>/config.json {\"max_batch_size\", \"max_queue_delay_us\", \"max_queue\"};"
                 + " DIR/<name>/forecast.json for models trained elsewhere (see README)."})
 final class ServeCommand implements Callable<Integer> {
@@ -94,6 +98,15 @@ final class ServeCommand implements Callable<Integer> {
             + "in the repository serves; by default, once every file has loaded or failed.")
     boolean strictReadiness;
 
+    @Option(names = "--model-control-mode", paramLabel = "MODE", description = "poll: watch the repository every "
+            + "--poll-seconds; explicit: load and unload only on request (POST /v2/repository/models/<name>/load, "
+            + "/unload) (default: poll).")
+    ServeConfig.ModelControl modelControl = ServeConfig.ModelControl.POLL;
+
+    @Option(names = "--load-model", paramLabel = "NAME", description = "With --model-control-mode explicit, a model to "
+            + "load at start; repeatable; '*' loads every model in the repository (default: none).")
+    List<String> loadModels = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535 || grpcMaxMessageBytes < 1
@@ -111,10 +124,12 @@ final class ServeCommand implements Callable<Integer> {
         if (!Files.isDirectory(models)) {
             throw new DataException(models + ": no such model repository (a folder of <name>/<version>/model.onnx)");
         }
+        checkLoadModels();
         ServeConfig config = new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads,
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
                 requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness,
-                new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes));
+                new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes), modelControl,
+                loadModels);
         requirePortFree(host, port);
         if (grpcPort != 0) {
             requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");
@@ -142,6 +157,26 @@ final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
         }
         return 0;
+    }
+
+    /** Every --load-model names a model folder, as Triton refuses to start with a model it cannot find. */
+    private void checkLoadModels() {
+        if (!loadModels.isEmpty() && modelControl != ServeConfig.ModelControl.EXPLICIT) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--load-model needs --model-control-mode explicit: polling loads every model in the repository");
+        }
+        for (String name : loadModels) {
+            if (name.equals("*")) {
+                continue;
+            }
+            if (!ModelRepository.validName(name)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--load-model " + name
+                        + ": not a model name ([A-Za-z0-9][A-Za-z0-9_.-]*, or '*' for all)");
+            }
+            if (!Files.isDirectory(models.resolve(name))) {
+                throw new DataException("--load-model " + name + ": no model folder " + models.resolve(name));
+            }
+        }
     }
 
     /**

@@ -31,8 +31,6 @@ public final class InferenceServer implements AutoCloseable {
     private Javalin app;
     private GrpcEndpoint grpc;
     private int grpcPort = -1;
-    /** What {@code GET /v2} and gRPC's ServerMetadata claim. */
-    private static final List<String> EXTENSIONS = List.of("model_repository_watch", "binary_tensor_data", "forecast");
 
     public InferenceServer(ServeConfig config) {
         this.config = config;
@@ -95,8 +93,10 @@ public final class InferenceServer implements AutoCloseable {
                 ctx.status(ready ? 200 : 503);
                 json(ctx, Map.of("ready", ready));
             });
-            r.get("/v2", ctx -> json(ctx, Map.of("name", "lstmcast", "version", Version.get(),
-                    "extensions", EXTENSIONS)));
+            r.get("/v2", this::serverMetadata);
+            r.post("/v2/repository/index", this::repositoryIndex);
+            r.post("/v2/repository/models/{model}/load", ctx -> modelControl(ctx, true));
+            r.post("/v2/repository/models/{model}/unload", ctx -> modelControl(ctx, false));
             r.get("/v2/models/{model}", ctx -> modelMetadata(ctx, null));
             r.get("/v2/models/{model}/versions/{version}", ctx -> modelMetadata(ctx, ctx.pathParam("version")));
             r.get("/v2/models/{model}/ready", ctx -> modelReady(ctx, null));
@@ -128,7 +128,7 @@ public final class InferenceServer implements AutoCloseable {
         try {
             app.start(config.host(), config.port());
             if (config.grpc().enabled()) {
-                grpc = new GrpcEndpoint(registry, config, apiKey, EXTENSIONS);
+                grpc = new GrpcEndpoint(registry, config, apiKey, extensions());
                 grpcPort = grpc.start();
             }
             loading.join();
@@ -147,6 +147,88 @@ public final class InferenceServer implements AutoCloseable {
             throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }
         return app.port();
+    }
+
+    private boolean explicitControl() {
+        return config.modelControl() == ServeConfig.ModelControl.EXPLICIT;
+    }
+
+    /** The protocol's server metadata; the repository is only watched, the watch extension only claimed, when polled. */
+    /** What {@code GET /v2} and gRPC's ServerMetadata claim. */
+    private List<String> extensions() {
+        List<String> extensions = new ArrayList<>(List.of("model_repository"));
+        if (!explicitControl()) {
+            extensions.add("model_repository_watch");
+        }
+        extensions.add("binary_tensor_data");
+        extensions.add("forecast");
+        return extensions;
+    }
+
+    private void serverMetadata(Context ctx) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("name", "lstmcast");
+        body.put("version", Version.get());
+        body.put("extensions", extensions());
+        body.put("model_control_mode", explicitControl() ? "explicit" : "poll");
+        json(ctx, body);
+    }
+
+    /** An optional JSON object body, as the repository extension's requests have: {} when empty. */
+    private static JsonNode optionalObject(Context ctx) throws Exception {
+        byte[] bytes = ctx.bodyAsBytes();
+        if (new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        }
+        JsonNode body = Json.parse(bytes);
+        if (!body.isObject()) {
+            throw ApiException.badRequest("the body must be a JSON object");
+        }
+        return body;
+    }
+
+    /** Triton's repository index: every version folder, loaded or not; {@code {"ready": true}} keeps the ready ones. */
+    private void repositoryIndex(Context ctx) throws Exception {
+        JsonNode ready = optionalObject(ctx).path("ready");
+        if (!ready.isMissingNode() && !ready.isBoolean()) {
+            throw ApiException.badRequest("'ready' must be true or false");
+        }
+        List<Map<String, Object>> index = new ArrayList<>();
+        for (ModelRegistry.VersionStatus s : registry.index()) {
+            if (ready.asBoolean(false) && !"READY".equals(s.state())) {
+                continue;
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("version", Long.toString(s.version()));
+            m.put("state", s.state());
+            if (s.reason() != null) {
+                m.put("reason", s.reason());
+            }
+            index.add(m);
+        }
+        json(ctx, index);
+    }
+
+    /** Triton's explicit load and unload; refused while the repository is polled, as Triton refuses them. */
+    private void modelControl(Context ctx, boolean load) throws Exception {
+        if (!explicitControl()) {
+            throw ApiException.badRequest("explicit model load / unload is not allowed if polling is enabled: the "
+                    + "repository is polled for changes (--model-control-mode poll); start with --model-control-mode explicit");
+        }
+        JsonNode parameters = optionalObject(ctx).path("parameters");
+        // Triton's load parameters override the model's config or files; taking the disk's instead would mislead.
+        if (load && parameters.isObject() && parameters.size() > 0) {
+            throw ApiException.badRequest("load parameters (config or file overrides) are not supported; change the "
+                    + "files in the repository and load again");
+        }
+        String name = ctx.pathParam("model");
+        if (load) {
+            registry.load(name);
+        } else {
+            registry.unload(name);
+        }
+        json(ctx, Map.of());
     }
 
     private void modelMetadata(Context ctx, String version) {

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,9 +29,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The models being served, kept in step with the repository folder by polling it. A new or changed file is loaded
- * beside what serves and takes over only once ready; a removed one is retired after its requests finish; a file
- * that fails to load is reported with the reason and retried when it changes, while everything else keeps serving.
+ * The models being served, kept in step with the repository folder by polling it, or in explicit model control
+ * changed only by {@link #load} and {@link #unload}. A new or changed file is loaded beside what serves and takes
+ * over only once ready; a removed one is retired after its requests finish; a file that fails to load is reported
+ * with the reason and retried when it changes, while everything else keeps serving. Changes are serialized on the
+ * registry; requests never wait for them.
  */
 final class ModelRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
@@ -71,6 +74,8 @@ final class ModelRegistry implements AutoCloseable {
     private final ScheduledExecutorService watcher;
     /** Retired versions close here, never on the thread that answered their last request. */
     private final ExecutorService closer;
+    /** Version keys whose file is being opened now, for the repository index. */
+    private final Set<String> loading = ConcurrentHashMap.newKeySet();
     private volatile boolean scanned;
 
     ModelRegistry(ServeConfig config, MeterRegistry metrics) {
@@ -89,8 +94,15 @@ final class ModelRegistry implements AutoCloseable {
         });
     }
 
-    /** Loads what is there now, then keeps watching. */
+    /** Loads what is there now, then keeps watching; in explicit mode, loads the models asked for and stops there. */
     void start() {
+        if (explicit()) {
+            LOG.info("explicit model control: loading {} and nothing more until asked", config.loadModels().isEmpty()
+                    ? "no model" : String.join(", ", config.loadModels()));
+            loadAtStart();
+            scanned = true;
+            return;
+        }
         scan();
         scanned = true;
         long period = Math.max(50, (long) (config.pollSeconds() * 1000));
@@ -103,10 +115,33 @@ final class ModelRegistry implements AutoCloseable {
         }, period, period, TimeUnit.MILLISECONDS);
     }
 
+    private boolean explicit() {
+        return config.modelControl() == ServeConfig.ModelControl.EXPLICIT;
+    }
+
+    private void loadAtStart() {
+        if (config.loadModels().contains("*")) {
+            scan();
+            return;
+        }
+        for (String name : config.loadModels()) {
+            if (!ModelRepository.validName(name) || !Files.isDirectory(config.models().resolve(name))) {
+                throw new IllegalArgumentException("--load-model " + abbreviate(name) + ": no such model folder in "
+                        + config.models());
+            }
+            try {
+                load(name);
+            } catch (ApiException e) {
+                // As in polling: a model that fails is reported (index, /v1/models, strict readiness), not fatal.
+                LOG.warn(e.getMessage());
+            }
+        }
+    }
+
     /**
      * Whether the server is ready: the first scan has loaded or failed every file; with {@code strict}, also every
-     * version folder found has a version serving (a file that failed to load and has no earlier load serving keeps
-     * the server not ready, as Triton's {@code --strict-readiness} does).
+     * version folder found (in explicit mode, of the models asked to load) has a version serving (a file that failed
+     * to load and has no earlier load serving keeps the server not ready, as Triton's {@code --strict-readiness} does).
      */
     boolean ready(boolean strict) {
         if (!scanned) {
@@ -170,48 +205,168 @@ final class ModelRegistry implements AutoCloseable {
         return out;
     }
 
+    /** Brings every model in the repository in step with its folder, and retires the models whose folder is gone. */
     synchronized void scan() {
-        Set<String> seen = new HashSet<>();
-        try (Stream<Path> names = Files.isDirectory(config.models()) ? Files.list(config.models()) : Stream.empty()) {
-            for (Path modelDir : names.sorted().toList()) {
+        Set<String> names = new HashSet<>();
+        try (Stream<Path> dirs = Files.isDirectory(config.models()) ? Files.list(config.models()) : Stream.empty()) {
+            for (Path modelDir : dirs.sorted().toList()) {
                 String name = modelDir.getFileName().toString();
                 if (!Files.isDirectory(modelDir) || !ModelRepository.validName(name)) {
                     continue;
                 }
-                try (Stream<Path> versions = Files.list(modelDir)) {
-                    for (Path versionDir : versions.sorted().toList()) {
-                        String v = versionDir.getFileName().toString();
-                        Path file = versionDir.resolve(ModelRepository.MODEL_FILE);
-                        if (ModelRepository.validVersion(v) && Files.isRegularFile(file)) {
-                            seen.add(name + "/" + v);
-                            refresh(name, Long.parseLong(v), modelDir, file);
-                        }
-                    }
-                }
+                names.add(name);
+                scanModel(name, modelDir);
             }
         } catch (IOException e) {
             LOG.error("cannot read the model repository {}: {}", config.models(), e.toString());
             return;
         }
-        // Versions whose folder or file is gone: retire them (after in-flight requests) and forget failures.
-        for (String name : List.copyOf(live.keySet())) {
-            NavigableMap<Long, ModelVersion> versions = live.get(name);
+        for (String name : known()) {
+            if (!names.contains(name)) {
+                retireExcept(name, Set.of(), "removed from the repository");
+            }
+        }
+    }
+
+    /**
+     * Brings one model in step with its folder: loads new and changed version files, retries failed ones that
+     * changed, and retires the versions whose folder or file is gone.
+     */
+    private void scanModel(String name, Path modelDir) throws IOException {
+        Set<String> seen = new HashSet<>();
+        try (Stream<Path> versions = Files.list(modelDir)) {
+            for (Path versionDir : versions.sorted().toList()) {
+                String v = versionDir.getFileName().toString();
+                Path file = versionDir.resolve(ModelRepository.MODEL_FILE);
+                if (ModelRepository.validVersion(v) && Files.isRegularFile(file)) {
+                    seen.add(name + "/" + v);
+                    refresh(name, Long.parseLong(v), modelDir, file);
+                }
+            }
+        }
+        retireExcept(name, seen, "removed from the repository");
+    }
+
+    /** Model names with anything loaded, failed or metered. */
+    private Set<String> known() {
+        Set<String> names = new HashSet<>(live.keySet());
+        for (Set<String> keys : List.of(failures.keySet(), stamps.keySet(), meters.keySet())) {
+            keys.forEach(k -> names.add(k.substring(0, k.indexOf('/'))));
+        }
+        return names;
+    }
+
+    /**
+     * Retires the versions of {@code name} not in {@code keep} (after their in-flight requests) and forgets their
+     * failures, stamps and meters.
+     */
+    private void retireExcept(String name, Set<String> keep, String why) {
+        NavigableMap<Long, ModelVersion> versions = live.get(name);
+        if (versions != null) {
             for (Long v : List.copyOf(versions.keySet())) {
-                if (!seen.contains(name + "/" + v)) {
+                if (!keep.contains(name + "/" + v)) {
                     ModelVersion old = versions.remove(v);
-                    stamps.remove(name + "/" + v);
-                    LOG.info("unloading {} version {}: removed from the repository", name, v);
+                    LOG.info("unloading {} version {}: {}", name, v, why);
                     old.retire();
-                    closeMeters(name + "/" + v);
                 }
             }
             if (versions.isEmpty()) {
                 live.remove(name, versions);
             }
         }
-        failures.keySet().removeIf(k -> !seen.contains(k));
-        stamps.keySet().removeIf(k -> !seen.contains(k));
-        List.copyOf(meters.keySet()).stream().filter(k -> !seen.contains(k)).forEach(this::closeMeters);
+        Predicate<String> gone = k -> k.startsWith(name + "/") && !keep.contains(k);
+        failures.keySet().removeIf(gone);
+        stamps.keySet().removeIf(gone);
+        List.copyOf(meters.keySet()).stream().filter(gone).forEach(this::closeMeters);
+    }
+
+    /**
+     * Loads, or reloads from disk, every version folder of {@code name} (explicit model control's load): changed
+     * files are reloaded, unchanged ones keep serving, failed ones are retried, removed ones retired.
+     *
+     * @throws ApiException 400 when the model has no folder or no version of it serves afterwards, with the reasons
+     */
+    synchronized void load(String name) {
+        if (!ModelRepository.validName(name)) {
+            throw ApiException.badRequest("failed to load '" + abbreviate(name) + "': not a model name ([A-Za-z0-9][A-Za-z0-9_.-]*)");
+        }
+        Path modelDir = config.models().resolve(name);
+        if (!Files.isDirectory(modelDir)) {
+            retireExcept(name, Set.of(), "removed from the repository");
+            throw ApiException.badRequest("failed to load '" + name + "': no folder '" + name + "' in the model repository");
+        }
+        // Asked explicitly: retry a failure even if its file is unchanged, its cause may lie elsewhere (--max-models).
+        stamps.keySet().removeIf(k -> k.startsWith(name + "/") && failures.containsKey(k));
+        try {
+            scanModel(name, modelDir);
+        } catch (IOException e) {
+            throw ApiException.badRequest("failed to load '" + name + "': cannot read its folder: "
+                    + withinRepository(String.valueOf(e.getMessage())));
+        }
+        NavigableMap<Long, ModelVersion> versions = live.get(name);
+        if (versions != null && !versions.isEmpty()) {
+            return;
+        }
+        List<String> reasons = new ArrayList<>();
+        new TreeMap<>(failures).forEach((k, reason) -> {
+            if (k.startsWith(name + "/")) {
+                reasons.add("version " + k.substring(name.length() + 1) + ": " + reason);
+            }
+        });
+        throw ApiException.badRequest("failed to load '" + name + "': " + (reasons.isEmpty()
+                ? "no version folder with a " + ModelRepository.MODEL_FILE + " (" + name + "/<version>/"
+                        + ModelRepository.MODEL_FILE + ")"
+                : String.join("; ", reasons)));
+    }
+
+    /**
+     * Retires every version of {@code name} (explicit model control's unload); requests in flight finish first.
+     *
+     * @throws ApiException 400 when nothing of the model is loaded or failed
+     */
+    synchronized void unload(String name) {
+        if (!ModelRepository.validName(name) || !known().contains(name)) {
+            throw ApiException.badRequest("failed to unload '" + abbreviate(name) + "': no version of it is loaded");
+        }
+        retireExcept(name, Set.of(), "unloaded on request");
+    }
+
+    /**
+     * Triton's repository index: every version folder in the repository and every version loaded, with its state:
+     * READY, LOADING, or UNAVAILABLE with the reason (the load failure, or "not loaded").
+     */
+    List<VersionStatus> index() {
+        TreeMap<String, TreeMap<Long, VersionStatus>> all = new TreeMap<>();
+        try (Stream<Path> dirs = Files.isDirectory(config.models()) ? Files.list(config.models()) : Stream.empty()) {
+            for (Path modelDir : dirs.toList()) {
+                String name = modelDir.getFileName().toString();
+                if (!Files.isDirectory(modelDir) || !ModelRepository.validName(name)) {
+                    continue;
+                }
+                try (Stream<Path> versions = Files.list(modelDir)) {
+                    for (Path versionDir : versions.toList()) {
+                        String v = versionDir.getFileName().toString();
+                        if (ModelRepository.validVersion(v) && Files.isRegularFile(versionDir.resolve(ModelRepository.MODEL_FILE))) {
+                            String state = loading.contains(name + "/" + v) ? "LOADING" : "UNAVAILABLE";
+                            all.computeIfAbsent(name, n -> new TreeMap<>()).put(Long.parseLong(v), new VersionStatus(name,
+                                    Long.parseLong(v), state, state.equals("LOADING") ? null : "not loaded", null));
+                        }
+                    }
+                } catch (IOException e) {
+                    // A folder removed while listing: what is loaded of it is still listed below.
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot read the model repository {}: {}", config.models(), e.toString());
+        }
+        for (VersionStatus s : statuses()) {
+            VersionStatus triton = s.loaded() != null ? s : new VersionStatus(s.name(), s.version(),
+                    loading.contains(s.name() + "/" + s.version()) ? "LOADING" : "UNAVAILABLE", s.reason(), null);
+            all.computeIfAbsent(s.name(), n -> new TreeMap<>()).put(s.version(), triton);
+        }
+        List<VersionStatus> out = new ArrayList<>();
+        all.values().forEach(m -> out.addAll(m.values()));
+        return out;
     }
 
     private void closeMeters(String key) {
@@ -233,6 +388,7 @@ final class ModelRegistry implements AutoCloseable {
             return;
         }
         stamps.put(key, stamp);
+        loading.add(key);
         try {
             Path real = file.toRealPath();
             if (!real.startsWith(config.models().toRealPath())) {
@@ -281,6 +437,8 @@ final class ModelRegistry implements AutoCloseable {
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : withinRepository(OrtErrors.clean(e.getMessage()));
             failures.put(key, reason);
             LOG.warn("cannot load {} version {}: {}", name, version, reason);
+        } finally {
+            loading.remove(key);
         }
     }
 

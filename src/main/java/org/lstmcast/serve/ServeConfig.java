@@ -1,6 +1,7 @@
 package org.lstmcast.serve;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * How the server runs.
@@ -9,10 +10,29 @@ import java.nio.file.Path;
  * @param apiKey  when set, every endpoint but the health checks needs {@code Authorization: Bearer <apiKey>}
  * @param strictReadiness whether {@code /v2/health/ready} also waits for every model in the repository to serve
  * @param grpc    the gRPC listener
+ * @param modelControl    whether the repository is polled for changes or changed only on request
+ * @param loadModels      in explicit mode, the models loaded at start ({@code *}: all of them)
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
-                          boolean strictReadiness, Grpc grpc) {
+                          boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels) {
+
+    /** Triton's model control modes: the repository polled for changes, or models loaded and unloaded on request. */
+    public enum ModelControl { POLL, EXPLICIT }
+
+    public ServeConfig {
+        grpc = grpc == null ? Grpc.off() : grpc;
+        modelControl = modelControl == null ? ModelControl.POLL : modelControl;
+        loadModels = loadModels == null ? List.of() : List.copyOf(loadModels);
+    }
+
+    /** Polling the repository, without gRPC. */
+    public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
+                       int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
+                       boolean strictReadiness) {
+        this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
+                strictReadiness, Grpc.off(), ModelControl.POLL, List.of());
+    }
 
     /**
      * @param port            0 picks a free port, {@link #OFF} serves no gRPC
@@ -30,11 +50,11 @@ public record ServeConfig(Path models, String host, int port, String device, int
         }
     }
 
-    /** Without gRPC. */
+    /** Polling the repository, without gRPC and strict readiness. */
     public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                        int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey) {
         this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
-                false, Grpc.off());
+                false);
     }
 
     /**
@@ -61,26 +81,32 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness, grpc);
+                l, apiKey, strictReadiness, grpc, modelControl, loadModels);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness, grpc);
+                limits, key, strictReadiness, grpc, modelControl, loadModels);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict, grpc);
+                limits, apiKey, strict, grpc, modelControl, loadModels);
     }
 
     public ServeConfig withGrpc(Grpc g) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, g);
+                limits, apiKey, strictReadiness, g, modelControl, loadModels);
+    }
+
+    /** Explicit control with these models loaded at start, or polling when {@code mode} is POLL. */
+    public ServeConfig withModelControl(ModelControl mode, List<String> load) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, grpc, mode, load);
     }
 }
