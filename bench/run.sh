@@ -34,7 +34,8 @@ warm() { "${lstmcast[@]}" bench --json --duration "$SERVER_WARMUP" --warmup 0 --
 
 echo "== start-up and memory"
 start=$(date +%s%N)
-"${lstmcast[@]}" serve --port 18080 --device cpu > "$out/lstmcast.log" 2>&1 &
+# gRPC off (--grpc-port 0): the REST figures are measured here, and two servers would both claim its default 8081.
+"${lstmcast[@]}" serve --port 18080 --grpc-port 0 --device cpu > "$out/lstmcast.log" 2>&1 &
 pid=$!
 pids=($pid)
 trap 'kill "${pids[@]}" 2> /dev/null || true' EXIT
@@ -44,7 +45,7 @@ cat "$out/startup.json"
 
 # All three servers stay up and the rounds alternate between them, so a slow minute on a shared machine costs each
 # the same; an idle server takes no CPU from the one under load.
-"${lstmcast[@]}" serve --port 18081 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
+"${lstmcast[@]}" serve --port 18081 --grpc-port 0 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
 pids+=($!)
 node bench/peers/node-ort/server.js "$model" 18090 > "$out/peer.log" 2>&1 &
 pids+=($!)
