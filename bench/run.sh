@@ -34,7 +34,8 @@ warm() { "${lstmcast[@]}" bench --json --duration "$SERVER_WARMUP" --warmup 0 --
 
 echo "== start-up and memory"
 start=$(date +%s%N)
-"${lstmcast[@]}" serve --port 18080 --grpc-port 18090 --device cpu > "$out/lstmcast.log" 2>&1 &
+# gRPC off (--grpc-port 0): the REST figures are measured here, and two servers would both claim its default 8081.
+"${lstmcast[@]}" serve --port 18080 --grpc-port 0 --device cpu > "$out/lstmcast.log" 2>&1 &
 pid=$!
 pids=($pid)
 trap 'kill "${pids[@]}" 2> /dev/null || true' EXIT

@@ -17,44 +17,84 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** {@code lstmcast serve} in its own process on a free loopback port, with a small HTTP client. */
+/**
+ * {@code lstmcast serve} in its own process on free loopback ports (HTTP and gRPC), with a small HTTP client.
+ */
 final class ServerProcess implements AutoCloseable {
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     final Process process;
     final String base;
+    /** The gRPC port, or -1 when the command line turned gRPC off. */
+    final int grpcPort;
     final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
 
-    private ServerProcess(Process process, int port) {
+    private ServerProcess(Process process, int port, int grpcPort) {
         this.process = process;
         this.base = "http://127.0.0.1:" + port;
+        this.grpcPort = grpcPort;
     }
 
     static ServerProcess start(Path workDir, Path models, String... extra) throws IOException {
         return start("512m", workDir, models, extra);
     }
 
-    /** @param heap the server's -Xmx */
+    /**
+     * @param heap the server's -Xmx
+     * @param extra more options; without a {@code --grpc-port} among them, gRPC listens on a free port picked here
+     */
     static ServerProcess start(String heap, Path workDir, Path models, String... extra) throws IOException {
+        boolean pickGrpcPort = !List.of(extra).contains("--grpc-port");
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return startOnce(heap, workDir, models, pickGrpcPort, extra);
+            } catch (PortTaken e) {
+                // The port was free when picked and taken before the server bound it: pick another.
+                if (attempt == 3) {
+                    throw new IllegalStateException(e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** The server refused a gRPC port picked here because something else took it meanwhile. */
+    private static final class PortTaken extends IOException {
+        PortTaken(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * A port nothing listens on right now. gRPC's port 0 means "off" to {@code serve}, so unlike HTTP it cannot be
+     * left to the kernel; the default 8081 would make servers of parallel builds on one machine collide.
+     */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static ServerProcess startOnce(String heap, Path workDir, Path models, boolean pickGrpcPort, String... extra)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + heap, "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models", models.toString(),
                 "--port", "0", "--device", "cpu", "--poll-seconds", "0.2"));
-        if (!List.of(extra).contains("--grpc-port")) {
-            // Off unless a test asks for it: servers of concurrent builds must not fight over the default port.
-            cmd.addAll(List.of("--grpc-port", "0"));
+        if (pickGrpcPort) {
+            cmd.addAll(List.of("--grpc-port", Integer.toString(freePort())));
         }
         cmd.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", "1");
         Process p = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        Pattern listening = Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)");
+        Pattern listening = Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)(?: and grpc://127\\.0\\.0\\.1:(\\d+))?");
         List<String> early = new ArrayList<>();
         for (String line = out.readLine(); line != null; line = out.readLine()) {
             early.add(line);
             Matcher m = listening.matcher(line);
             if (m.find()) {
-                ServerProcess s = new ServerProcess(p, Integer.parseInt(m.group(1)));
+                ServerProcess s = new ServerProcess(p, Integer.parseInt(m.group(1)),
+                        m.group(2) == null ? -1 : Integer.parseInt(m.group(2)));
                 s.log.addAll(early);
                 Thread drain = new Thread(() -> {
                     try {
@@ -71,7 +111,11 @@ final class ServerProcess implements AutoCloseable {
             }
         }
         p.destroyForcibly();
-        throw new IllegalStateException("the server did not start:\n" + String.join("\n", early));
+        String why = String.join("\n", early);
+        if (pickGrpcPort && (why.contains("--grpc-port") || why.contains("cannot listen for gRPC"))) {
+            throw new PortTaken("the server did not start:\n" + why);
+        }
+        throw new IllegalStateException("the server did not start:\n" + why);
     }
 
     HttpResponse<String> get(String path) throws IOException, InterruptedException {

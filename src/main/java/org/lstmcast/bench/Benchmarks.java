@@ -14,18 +14,33 @@ public final class Benchmarks {
 
     /** A forecast request of {@code windows} univariate windows of {@code steps} plausible index levels. */
     public static String body(int windows, int steps) {
-        Random r = new Random(42);
         StringBuilder sb = new StringBuilder("{\"inputs\": [");
+        double[][] levels = levels(windows, steps);
         for (int w = 0; w < windows; w++) {
             sb.append(w > 0 ? "," : "").append('[');
-            double level = 3000 + 3000 * r.nextDouble();
             for (int s = 0; s < steps; s++) {
-                level *= 1 + 0.01 * r.nextGaussian();
-                sb.append(s > 0 ? "," : "").append(String.format(Locale.ROOT, "%.2f", level));
+                sb.append(s > 0 ? "," : "").append(String.format(Locale.ROOT, "%.2f", levels[w][s]));
             }
             sb.append(']');
         }
         return sb.append("]}").toString();
+    }
+
+    /**
+     * The windows every protocol's request carries, seeded, rounded to cents as the JSON body writes them, so that
+     * REST and gRPC runs send the same numbers.
+     */
+    public static double[][] levels(int windows, int steps) {
+        Random r = new Random(42);
+        double[][] out = new double[windows][steps];
+        for (int w = 0; w < windows; w++) {
+            double level = 3000 + 3000 * r.nextDouble();
+            for (int s = 0; s < steps; s++) {
+                level *= 1 + 0.01 * r.nextGaussian();
+                out[w][s] = Math.round(level * 100) / 100.0;
+            }
+        }
+        return out;
     }
 
     public static double[] batchTotals(URI base, String model) {
@@ -54,14 +69,15 @@ public final class Benchmarks {
 
     /**
      * One warning line per kind of failure in a run: "concurrency 16: 1961 answers HTTP 404 (first:
-     * {"error": ...})" or "concurrency 16: 3 socket errors ConnectException (first: Connection refused)".
+     * {"error": ...})", "concurrency 16: 12 answers gRPC NOT_FOUND (first: unknown model 'x')" or "concurrency 16: 3 socket errors ConnectException (first: Connection refused)".
      */
     public static List<String> warnings(HttpLoad.Result r) {
         List<String> lines = new java.util.ArrayList<>();
         for (HttpLoad.Problem p : r.problems()) {
             String example = p.example() == null ? "" : p.example().replaceAll("\\s+", " ").strip();
             lines.add("concurrency " + r.concurrency() + ": " + p.count()
-                    + (p.what().startsWith("HTTP ") ? (p.count() == 1 ? " answer " : " answers ") + p.what()
+                    + (p.what().startsWith("HTTP ") || p.what().startsWith("gRPC ")
+                            ? (p.count() == 1 ? " answer " : " answers ") + p.what()
                             : (p.count() == 1 ? " socket error " : " socket errors ") + p.what())
                     + (example.isEmpty() ? "" : " (first: " + example + ")"));
         }

@@ -88,7 +88,7 @@ public final class HttpLoad {
     }
 
     /** Failures by kind, shared by the clients of one run; the first example of each kind is kept. */
-    private static final class Tally {
+    static final class Tally {
         private final ConcurrentMap<String, LongAdder> counts = new ConcurrentHashMap<>();
         private final ConcurrentMap<String, String> examples = new ConcurrentHashMap<>();
 

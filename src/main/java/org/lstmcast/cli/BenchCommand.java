@@ -13,7 +13,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.lstmcast.bench.Benchmarks;
 import org.lstmcast.bench.EngineBench;
+import org.lstmcast.bench.GrpcLoad;
 import org.lstmcast.bench.HttpLoad;
+import org.lstmcast.grpc.proto.ModelInferRequest;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,13 +30,24 @@ import picocli.CommandLine.Option;
                     + "answered), or, with --in-process, the ONNX Runtime engine alone at given batch sizes.",
             "",
             "Requests are POST <url>/v1/models/<model>/forecast {\"inputs\": [windows]}; any server that speaks it can be "
-                    + "measured. Latency percentiles come from HdrHistogram."})
+                    + "measured. With --protocol grpc they are the Open Inference Protocol's ModelInfer over gRPC, the "
+                    + "windows in raw_input_contents, one channel per client. Latency percentiles come from HdrHistogram."})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--url", paramLabel = "URL", description = "Server base URL (default: ${DEFAULT-VALUE}).")
     URI url = URI.create("http://127.0.0.1:8080");
+
+    enum Protocol { rest, grpc }
+
+    @Option(names = "--protocol", paramLabel = "rest|grpc", description = "rest: JSON forecast requests over HTTP/1.1; "
+            + "grpc: ModelInfer with raw contents to --grpc-port on --url's host (default: ${DEFAULT-VALUE}).")
+    Protocol protocol = Protocol.rest;
+
+    @Option(names = "--grpc-port", paramLabel = "N", description = "The server's gRPC port, for --protocol grpc "
+            + "(default: ${DEFAULT-VALUE}).")
+    int grpcPort = 8081;
 
     @Option(names = "--model", paramLabel = "NAME", description = "Model name on the server (default: ${DEFAULT-VALUE}).")
     String model = "dax";
@@ -71,6 +84,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (grpcPort < 1 || grpcPort > 65535) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--grpc-port must be 1..65535");
+        }
         if (windows < 1 || steps < 1 || !(duration > 0) || warmup < 0 || threads < 1
                 || concurrency.stream().anyMatch(c -> c < 1 || c > 4096) || batches.stream().anyMatch(b -> b < 1)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "counts must be positive and durations > 0");
@@ -89,11 +105,19 @@ final class BenchCommand implements Callable<Integer> {
         } else {
             byte[] body = Benchmarks.body(windows, steps).getBytes(StandardCharsets.UTF_8);
             URI endpoint = url.resolve("/v1/models/" + model + "/forecast");
+            ModelInferRequest infer = protocol == Protocol.grpc
+                    ? GrpcLoad.request(model, GrpcLoad.inputName(url.getHost(), grpcPort, model), windows, steps) : null;
             for (int c : concurrency) {
+                // The batch counters are on the REST port's /metrics whichever protocol carries the load.
                 double[] before = Benchmarks.batchTotals(url, model);
-                HttpLoad.Result r = HttpLoad.run(endpoint, body, c, warm, measure);
+                HttpLoad.Result r = protocol == Protocol.grpc
+                        ? GrpcLoad.run(url.getHost(), grpcPort, infer, c, warm, measure)
+                        : HttpLoad.run(endpoint, body, c, warm, measure);
                 double[] after = Benchmarks.batchTotals(url, model);
-                rows.add(Benchmarks.row(r, windows, before, after));
+                Map<String, Object> row = new java.util.LinkedHashMap<>();
+                row.put("protocol", protocol.name());
+                row.putAll(Benchmarks.row(r, windows, before, after));
+                rows.add(row);
                 // Said as it happens, on stderr, so that --json output stays parseable and a long sweep shows early
                 // that its figures measure errors rather than forecasts.
                 for (String w : Benchmarks.warnings(r)) {

@@ -25,14 +25,16 @@ class BenchCommandTest {
     static Path repo;
     static InferenceServer server;
     static String base;
+    static int grpcPort;
 
     @BeforeAll
     static void start() throws Exception {
         Files.createDirectories(repo.resolve("co2/1"));
         Files.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("co2/1/model.onnx"), StandardCopyOption.REPLACE_EXISTING);
         server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 1024, 2, 0.5,
-                ServeConfig.Limits.defaults(), null));
+                ServeConfig.Limits.defaults(), null).withGrpc(new ServeConfig.Grpc(0, 16 << 20)));
         base = "http://127.0.0.1:" + server.start();
+        grpcPort = server.grpcPort();
     }
 
     @AfterAll
@@ -83,5 +85,100 @@ class BenchCommandTest {
         assertEquals(1, r.code(), r.err());
         assertTrue(Pattern.compile("(?m)^lstmcast bench: warning: concurrency 2: \\d+ socket errors? ConnectException "
                 + "\\(first: Connection refused\\)$").matcher(r.err()).find(), r.err());
+    }
+
+    static MainTest.Run benchGrpc(String url, int port, String model, String... more) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench", "--protocol", "grpc", "--url", url,
+                "--grpc-port", Integer.toString(port), "--model", model, "--concurrency", "2", "--duration", "0.5",
+                "--warmup", "0", "--json"));
+        args.addAll(java.util.List.of(more));
+        return MainTest.run(args.toArray(new String[0]));
+    }
+
+    @Test
+    void grpcAgainstAWorkingServerExitsZeroAndItsWindowsReachTheModel() throws Exception {
+        MainTest.Run r = benchGrpc(base, grpcPort, "co2", "--windows", "3");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        JsonNode row = new ObjectMapper().readTree(r.out()).get(0);
+        assertEquals("grpc", row.path("protocol").asText(), r.out());
+        assertTrue(row.path("requests").asLong() > 0, r.out());
+        assertEquals(0, row.path("non_2xx").asLong());
+        assertEquals(0, row.path("socket_errors").asLong());
+        // both figures are rounded to 3 decimals
+        assertEquals(3 * row.path("requests_per_s").asDouble(), row.path("forecasts_per_s").asDouble(), 0.01);
+        // The server counted them as successful gRPC inferences of the model: the load went where it says.
+        assertTrue(grpcSuccesses("co2") >= row.path("requests").asLong(), r.out());
+    }
+
+    /** lstmcast_requests_total{endpoint="grpc_infer", outcome="success"} of a model, from /metrics. */
+    static double grpcSuccesses(String model) throws Exception {
+        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        return metrics.lines().filter(l -> l.startsWith("lstmcast_requests_total{") && l.contains("endpoint=\"grpc_infer\"")
+                        && l.contains("model=\"" + model + "\"") && l.contains("outcome=\"success\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    @Test
+    void theGrpcRequestCarriesTheSameWindowsAsTheRestBody() throws Exception {
+        var request = org.lstmcast.bench.GrpcLoad.request("co2", "input", 2, 30);
+        assertEquals(2 * 30 * 4, request.getRawInputContents(0).size());
+        io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+        try {
+            var answer = org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(request);
+            java.nio.FloatBuffer grpc = answer.getRawOutputContents(0).asReadOnlyByteBuffer()
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            java.net.http.HttpResponse<String> rest = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/models/co2/forecast"))
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                    org.lstmcast.bench.Benchmarks.body(2, 30))).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, rest.statusCode(), rest.body());
+            JsonNode forecasts = new ObjectMapper().readTree(rest.body()).path("forecasts");
+            assertEquals(2 * 5, grpc.remaining());
+            for (int w = 0; w < 2; w++) {
+                for (int h = 0; h < 5; h++) {
+                    double want = forecasts.get(w).get(h).asDouble();
+                    assertEquals(want, grpc.get(w * 5 + h), Math.abs(want) * 1e-6, "window " + w + " step " + h);
+                }
+            }
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @Test
+    void grpcWithAWrongModelNameIsAFailureWithTheCountPerStatusAndExitOne() throws Exception {
+        MainTest.Run r = benchGrpc(base, grpcPort, "no-such-model");
+        assertEquals(1, r.code(), r.err());
+        JsonNode row = new ObjectMapper().readTree(r.out()).get(0);
+        long failed = row.path("non_2xx").asLong();
+        assertTrue(failed > 0 && failed == row.path("requests").asLong(), r.out());
+        assertEquals(0.0, row.path("forecasts_per_s").asDouble(), "NOT_FOUND carries no forecast");
+        Matcher m = Pattern.compile("(?m)^lstmcast bench: warning: concurrency 2: (\\d+) answers gRPC NOT_FOUND \\(first: (.*)\\)$")
+                .matcher(r.err());
+        assertTrue(m.find(), r.err());
+        assertTrue(Long.parseLong(m.group(1)) >= failed, r.err());
+        assertTrue(m.group(2).contains("no-such-model"), "the server's reason is shown: " + m.group(2));
+        assertTrue(r.err().contains("lstmcast bench: error: 1 of 1 runs had failed requests"), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void grpcWithNothingListeningIsAFailureWithTheConnectionErrorAndExitOne() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        MainTest.Run r = benchGrpc(base, closed, "co2");
+        assertEquals(1, r.code(), r.err());
+        JsonNode row = new ObjectMapper().readTree(r.out()).get(0);
+        assertEquals(0, row.path("requests").asLong(), r.out());
+        assertTrue(row.path("socket_errors").asLong() > 0, r.out());
+        assertTrue(row.path("socket_errors").asLong() < 200, "the clients back off: " + r.out());
+        assertTrue(Pattern.compile("(?m)^lstmcast bench: warning: concurrency 2: \\d+ socket errors? ConnectException "
+                + "\\(first: .*[Cc]onnection refused.*\\)$").matcher(r.err()).find(), r.err());
     }
 }

@@ -1,0 +1,155 @@
+package org.lstmcast.bench;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import org.HdrHistogram.Recorder;
+import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
+import org.lstmcast.grpc.proto.ModelInferRequest;
+import org.lstmcast.grpc.proto.ModelMetadataRequest;
+
+/**
+ * The closed loop of {@link HttpLoad} over the Open Inference Protocol's gRPC: each client has its own channel (one
+ * HTTP/2 connection, as each HTTP client has its own keep-alive socket) and a blocking stub, and sends its next
+ * ModelInfer as soon as the last is answered. Requests carry their windows in {@code raw_input_contents}, the
+ * protocol's cheapest encoding. Any status but OK is a failed request, as a non-2xx answer is over HTTP.
+ */
+public final class GrpcLoad {
+    private GrpcLoad() {
+    }
+
+    /**
+     * A ModelInfer of {@code windows} univariate windows of {@code steps} values each, the same values as
+     * {@link Benchmarks#body}, little-endian FP32 in raw_input_contents, shape [windows, steps, 1].
+     */
+    public static ModelInferRequest request(String model, String input, int windows, int steps) {
+        double[][] levels = Benchmarks.levels(windows, steps);
+        ByteBuffer raw = ByteBuffer.allocate(windows * steps * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (double[] w : levels) {
+            for (double v : w) {
+                raw.putFloat((float) v);
+            }
+        }
+        return ModelInferRequest.newBuilder().setModelName(model)
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(input).setDatatype("FP32")
+                        .addShape(windows).addShape(steps).addShape(1))
+                .addRawInputContents(ByteString.copyFrom(raw.array())).build();
+    }
+
+    /**
+     * The model's first input's name from ModelMetadata, so a model whose input is not called "input" can be measured;
+     * "input" when the call fails (the failure then shows in the run itself, counted like every other).
+     */
+    public static String inputName(String host, int port, String model) {
+        ManagedChannel channel = channel(host, port);
+        try {
+            var meta = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .modelMetadata(ModelMetadataRequest.newBuilder().setName(model).build());
+            return meta.getInputsCount() > 0 ? meta.getInputs(0).getName() : "input";
+        } catch (StatusRuntimeException e) {
+            return "input";
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    /** Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} clients. */
+    public static HttpLoad.Result run(String host, int port, ModelInferRequest request, int concurrency, long warmupMillis,
+                                      long durationMillis) throws InterruptedException {
+        Recorder recorder = new Recorder(3_600_000_000L, 3);
+        AtomicLong ok = new AtomicLong();
+        AtomicLong bad = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        HttpLoad.Tally tally = new HttpLoad.Tally();
+        long start = System.nanoTime();
+        long measureFrom = start + warmupMillis * 1_000_000;
+        long end = measureFrom + durationMillis * 1_000_000;
+        List<ManagedChannel> channels = new ArrayList<>();
+        List<Thread> clients = new ArrayList<>();
+        try {
+            for (int c = 0; c < concurrency; c++) {
+                ManagedChannel channel = channel(host, port);
+                channels.add(channel);
+                Thread t = new Thread(() -> client(channel, request, measureFrom, end, recorder, ok, bad, errors, tally),
+                        "bench-grpc-" + c);
+                t.setDaemon(true);
+                clients.add(t);
+                t.start();
+            }
+            for (Thread t : clients) {
+                t.join();
+            }
+        } finally {
+            channels.forEach(ManagedChannel::shutdownNow);
+        }
+        double seconds = (System.nanoTime() - measureFrom) / 1e9;
+        var h = recorder.getIntervalHistogram();
+        return new HttpLoad.Result(concurrency, seconds, ok.get() + bad.get(), bad.get(), errors.get(),
+                h.getValueAtPercentile(50), h.getValueAtPercentile(90), h.getValueAtPercentile(99),
+                h.getValueAtPercentile(99.9), h.getMaxValue(), tally.problems());
+    }
+
+    static ManagedChannel channel(String host, int port) {
+        // No size limit on answers: a large batch's forecasts must not fail in the client.
+        return NettyChannelBuilder.forAddress(host, port).usePlaintext().maxInboundMessageSize(Integer.MAX_VALUE).build();
+    }
+
+    private static void client(ManagedChannel channel, ModelInferRequest request, long measureFrom, long end,
+                               Recorder recorder, AtomicLong ok, AtomicLong bad, AtomicLong errors, HttpLoad.Tally tally) {
+        var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+        while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            Status status;
+            try {
+                stub.withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request);
+                status = Status.OK;
+            } catch (StatusRuntimeException e) {
+                status = e.getStatus();
+            }
+            long t1 = System.nanoTime();
+            if (status.getCause() != null) {
+                // A status made in the client from a transport failure (nothing listens, the connection broke): the
+                // gRPC form of HttpLoad's socket error, named by its cause.
+                errors.incrementAndGet();
+                Throwable cause = rootCause(status.getCause());
+                // Netty's connect failure is a subclass; named as HttpLoad names the same failure.
+                tally.add(cause instanceof java.net.ConnectException ? "ConnectException" : cause.getClass().getSimpleName(),
+                        cause.getMessage());
+                pause(end);
+                continue;
+            }
+            boolean success = status.isOk();
+            if (!success) {
+                tally.add("gRPC " + status.getCode(), status.getDescription());
+            }
+            if (t0 >= measureFrom && t1 <= end) {
+                recorder.recordValue(Math.max(1, (t1 - t0) / 1000));
+                (success ? ok : bad).incrementAndGet();
+            }
+        }
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static void pause(long end) {
+        try {
+            Thread.sleep(Math.max(0, Math.min(10, (end - System.nanoTime()) / 1_000_000)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
