@@ -174,10 +174,7 @@ final class ModelVersion {
      */
     CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        return forecaster.forecastAsync(windows, horizon, merged -> batcher.submit(merged)
-                .orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
-                .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
-                        ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e)));
+        return forecaster.forecastAsync(windows, horizon, merged -> runBatched(merged, deadline, timeoutMs));
     }
 
     /**
@@ -185,7 +182,12 @@ final class ModelVersion {
      * fails with a 503 past the deadline.
      */
     CompletableFuture<float[][]> runBatched(float[][][] windows, long timeoutMs) {
-        return batcher.submit(windows).orTimeout(timeoutMs, TimeUnit.MILLISECONDS)
+        return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
+    }
+
+    /** @param deadline in {@link System#nanoTime()} terms; a forecast's several runs share one */
+    private CompletableFuture<float[][]> runBatched(float[][][] windows, long deadline, long timeoutMs) {
+        return batcher.submit(windows).orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
                         ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e));
     }
