@@ -125,7 +125,8 @@ final class GrpcEndpoint implements AutoCloseable {
         return b.build();
     }
 
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+    /** A message as its bytes, unparsed. */
+    static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
         public java.io.InputStream stream(byte[] value) {
             return new java.io.ByteArrayInputStream(value);

@@ -198,13 +198,7 @@ public final class InferenceServer implements AutoCloseable {
             if (ready.asBoolean(false) && !"READY".equals(s.state())) {
                 continue;
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", s.name());
-            m.put("version", Long.toString(s.version()));
-            m.put("state", s.state());
-            if (s.reason() != null) {
-                m.put("reason", s.reason());
-            }
+            Map<String, Object> m = describe(s);
             index.add(m);
         }
         json(ctx, index);
@@ -294,16 +288,22 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
+    /** A version folder's name, version, state and the reason when it does not serve. */
+    private static Map<String, Object> describe(ModelRegistry.VersionStatus s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", s.name());
+        m.put("version", Long.toString(s.version()));
+        m.put("state", s.state());
+        if (s.reason() != null) {
+            m.put("reason", s.reason());
+        }
+        return m;
+    }
+
     private void listModels(Context ctx) {
         List<Map<String, Object>> models = new ArrayList<>();
         for (ModelRegistry.VersionStatus s : registry.statuses()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", s.name());
-            m.put("version", Long.toString(s.version()));
-            m.put("state", s.state());
-            if (s.reason() != null) {
-                m.put("reason", s.reason());
-            }
+            Map<String, Object> m = describe(s);
             ModelVersion v = s.loaded();
             if (v != null) {
                 m.put("execution_provider", v.provider);

@@ -227,22 +227,7 @@ class GrpcTest {
 
     @Test
     void malformedMessagesAreTheClientsMistake() {
-        io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
-            @Override
-            public java.io.InputStream stream(byte[] value) {
-                return new java.io.ByteArrayInputStream(value);
-            }
-
-            @Override
-            public byte[] parse(java.io.InputStream stream) {
-                try {
-                    return stream.readAllBytes();
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }
-        };
-        var method = GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder(bytes, bytes).build();
+        var method = GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder(GrpcEndpoint.BYTES, GrpcEndpoint.BYTES).build();
         java.util.Random random = new java.util.Random(7);
         for (int i = 0; i < 50; i++) {
             byte[] garbage = new byte[1 + random.nextInt(200)];
