@@ -135,10 +135,14 @@ public final class OnnxExporter {
                 info.features().size(), info.horizon(), info.target(), Version.get(), info.transform());
     }
 
-    private static String transform(GraphBuilder g, Preprocessor pre, String window) {
+    /**
+     * Raw window → network input: the transform, then {@code (v - inShift) / inScale} per feature. Shared with
+     * converted models, which take raw values the same way.
+     */
+    public static String transform(GraphBuilder g, Preprocessor pre, String window) {
         int f = pre.features();
-        String shift = g.floats("in_shift", toFloat(pre.inShift()), f);
-        String scale = g.floats("in_scale", toFloat(pre.inScale()), f);
+        String shift = g.floats(g.fresh("in_shift"), toFloat(pre.inShift()), f);
+        String scale = g.floats(g.fresh("in_scale"), toFloat(pre.inScale()), f);
         String t = switch (pre.transform()) {
             case LEVEL -> window;
             case DIFF -> g.node("Sub",
@@ -151,7 +155,8 @@ public final class OnnxExporter {
         return g.node("Div", g.node("Sub", t, shift), scale);
     }
 
-    private static void rebuild(GraphBuilder g, Preprocessor pre, String v) {
+    /** Unscaled network output {@code v} → forecasts in original units, written to {@link ForecastSpec#OUTPUT}. */
+    public static void rebuild(GraphBuilder g, Preprocessor pre, String v) {
         String out = ForecastSpec.OUTPUT;
         if (pre.transform() == org.lstmcast.data.Transform.LEVEL) {
             g.node("Identity", List.of(v), List.of(), out);

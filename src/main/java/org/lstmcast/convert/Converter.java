@@ -1,0 +1,443 @@
+package org.lstmcast.convert;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+import java.util.zip.ZipFile;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnx.proto.OnnxMl;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.commons.codec.digest.DigestUtils;
+import org.lstmcast.Version;
+import org.lstmcast.data.CsvReader;
+import org.lstmcast.data.Preprocessor;
+import org.lstmcast.data.Series;
+import org.lstmcast.data.Transform;
+import org.lstmcast.export.Export;
+import org.lstmcast.export.GraphBuilder;
+import org.lstmcast.export.OnnxExporter;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Ort;
+import org.lstmcast.repository.ModelRepository;
+
+/**
+ * Turns a model made elsewhere (Keras HDF5, a DL4J zip, an ONNX file ONNX Runtime cannot run as it is) into one
+ * self-contained ONNX file, and proves it: before anything is written, ONNX Runtime runs the result on windows and
+ * its answers are compared with an independent forward pass of the source.
+ */
+public final class Converter {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final byte[] HDF5_MAGIC = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+    public enum Kind { KERAS, DL4J, ONNX }
+
+    /**
+     * A converted model, proven but not yet written.
+     *
+     * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast})
+     */
+    public record Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
+                         List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon) {
+        public byte[] bytes() {
+            return model.toByteArray();
+        }
+    }
+
+    private Converter() {
+    }
+
+    /** Recognises a source by its content, not its name. */
+    public static Kind detect(Path source) throws IOException {
+        byte[] head = new byte[8];
+        try (InputStream in = Files.newInputStream(source)) {
+            int n = in.readNBytes(head, 0, head.length);
+            if (n == 8 && Arrays.equals(head, HDF5_MAGIC)) {
+                return Kind.KERAS;
+            }
+            if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
+                try (ZipFile zip = new ZipFile(source.toFile())) {
+                    if (zip.getEntry("configuration.json") != null) {
+                        return Kind.DL4J;
+                    }
+                }
+                throw new ConversionException(source.getFileName() + " is a zip file but not a DL4J model (no configuration.json)");
+            }
+        }
+        return Kind.ONNX;
+    }
+
+    public static Result convert(Path source, ConvertOptions options) throws IOException {
+        Kind kind = detect(source);
+        String sha = sha256(source);
+        return switch (kind) {
+            case KERAS -> fromNetwork(KerasReader.read(source, options.kerasConfig()), Kind.KERAS, sha, options);
+            case DL4J -> fromNetwork(Dl4jReader.read(source), Kind.DL4J, sha, options);
+            case ONNX -> OnnxSource.convert(source, sha, options);
+        };
+    }
+
+    /** A Keras or DL4J network: written from the layer list, proven against {@link ReferencePass}. */
+    static Result fromNetwork(Network net, Kind kind, String sha, ConvertOptions o) {
+        int[] outShape = outputShape(net, o);
+        Preprocessor pre = preprocessor(net, outShape, o);
+        List<String> notes = new ArrayList<>();
+        GraphBuilder g = new GraphBuilder("lstmcast_converted");
+        int features = net.features();
+        int steps = pre != null ? pre.steps() : net.steps();
+        String output;
+        if (pre != null) {
+            g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) features));
+            g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
+            String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
+            String z = OnnxExporter.transform(g, pre, window);
+            String y = NetworkWriter.write(g, net, z);
+            unscaleAndRebuild(g, pre, y);
+            output = ForecastSpec.OUTPUT;
+        } else {
+            Object time = net.steps() > 0 ? (Object) (long) net.steps() : "sequence";
+            g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", time, (long) features));
+            Object[] dims = new Object[outShape.length];
+            dims[0] = "batch";
+            for (int i = 1; i < dims.length; i++) {
+                dims[i] = (long) outShape[i];
+            }
+            output = "output";
+            g.proto().addOutput(GraphBuilder.floatValue(output, dims));
+            g.node("Identity", List.of(NetworkWriter.write(g, net, ForecastSpec.INPUT)), List.of(), output);
+            notes.add(pre == null && outShape.length == 2 && net.steps() < 0
+                    ? "the source leaves its time axis open: pass --lookback N to serve it as a forecaster"
+                    : "the output " + Arrays.toString(outShape) + " is not [batch, horizon]: converted as a plain model, no forecasting wrapper");
+        }
+        OnnxMl.ModelProto model = model(g, net.origin(), kind, sha, pre, o, features);
+        int windowRows = pre != null ? pre.lookback() : Math.max(steps, 1);
+        List<double[][]> windows = windows(o, pre, features, windowRows);
+        Function<double[][], double[]> reference = window -> {
+            if (pre == null) {
+                return ReferencePass.run(net, new double[][][] {window}).flat(0);
+            }
+            float[][] in = pre.input(window);
+            double[][][] x = new double[1][in.length][];
+            for (int t = 0; t < in.length; t++) {
+                x[0][t] = new double[in[t].length];
+                for (int f = 0; f < in[t].length; f++) {
+                    x[0][t][f] = in[t][f];
+                }
+            }
+            double[] y = ReferencePass.run(net, x).flat(0);
+            float[] yf = new float[y.length];
+            for (int i = 0; i < y.length; i++) {
+                yf[i] = (float) y[i];
+            }
+            return pre.rebuild(window, yf);
+        };
+        Export.Parity parity = prove(model, windows, reference);
+        List<String> layers = net.layers().stream().map(Layer::describe).toList();
+        return new Result(withProof(model, parity), kind, net.origin(), sha, layers, notes, parity, pre != null,
+                pre != null ? pre.lookback() : 0, pre != null ? pre.horizon() : 0);
+    }
+
+    /** The network's output shape for one window, from the reference pass (batch 1). */
+    private static int[] outputShape(Network net, ConvertOptions o) {
+        int steps = net.steps() > 0 ? net.steps() : o.transform().networkSteps(Math.max(o.lookback(), 2));
+        ReferencePass.Values v = ReferencePass.run(net, new double[1][steps][net.features()]);
+        int width = v.data()[0][0].length;
+        return v.rank() == 2 ? new int[] {1, width} : new int[] {1, v.data()[0].length, width};
+    }
+
+    /** The forecasting wrapper's parameters, or null when the model is not a forecaster of [batch, horizon]. */
+    private static Preprocessor preprocessor(Network net, int[] outShape, ConvertOptions o) {
+        int horizon;
+        if (outShape.length == 2) {
+            horizon = outShape[1];
+        } else if (outShape[2] == 1) {
+            horizon = outShape[1];
+        } else {
+            return null;
+        }
+        int lookback;
+        if (net.steps() > 0) {
+            lookback = o.transform() == Transform.DIFF ? net.steps() + 1 : net.steps();
+            if (o.lookback() > 0 && o.lookback() != lookback) {
+                throw new ConversionException("--lookback " + o.lookback() + " disagrees with the model, which takes "
+                        + net.steps() + " time steps (" + lookback + " raw rows with transform " + o.transform().id() + ")");
+            }
+        } else if (o.lookback() > 0) {
+            lookback = o.lookback();
+        } else {
+            return null;
+        }
+        if (lookback < 2) {
+            return null;
+        }
+        int f = net.features();
+        if (o.targetIndex() < 0 || o.targetIndex() >= f) {
+            throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's " + f + " features");
+        }
+        double[][] minMax = scaler(o, f);
+        double[] inShift = new double[f];
+        double[] inScale = new double[f];
+        for (int i = 0; i < f; i++) {
+            inShift[i] = minMax == null ? 0 : minMax[0][i];
+            // As scikit-learn's MinMaxScaler: a constant feature gets scale 1, not a division by zero.
+            double range = minMax == null ? 1 : minMax[1][i] - minMax[0][i];
+            inScale[i] = range == 0 ? 1 : range;
+        }
+        double[] outShift = new double[horizon];
+        double[] outScale = new double[horizon];
+        Arrays.fill(outShift, inShift[o.targetIndex()]);
+        Arrays.fill(outScale, inScale[o.targetIndex()]);
+        return new Preprocessor(o.transform(), lookback, horizon, o.targetIndex(), inShift, inScale, outShift, outScale);
+    }
+
+    /** {@code [min[], max[]]} per feature from the options, or null for a model trained on raw values. */
+    static double[][] scaler(ConvertOptions o, int features) {
+        if (o.scaleMin() != null || o.scaleMax() != null) {
+            if (o.scaleMin() == null || o.scaleMax() == null || o.scaleMin().length != features || o.scaleMax().length != features) {
+                throw new ConversionException("--scale-min and --scale-max need one value per input feature (" + features + ")");
+            }
+            for (int i = 0; i < features; i++) {
+                if (!(o.scaleMax()[i] >= o.scaleMin()[i])) {
+                    throw new ConversionException("--scale-max must not be below --scale-min (feature " + i + ")");
+                }
+            }
+            return new double[][] {o.scaleMin().clone(), o.scaleMax().clone()};
+        }
+        if (o.fitScaler() == null) {
+            return null;
+        }
+        if (o.columns().size() != features) {
+            throw new ConversionException("--fit-scaler needs --columns naming the model's " + features + " input features in order");
+        }
+        if (o.transform() == Transform.RELATIVE) {
+            throw new ConversionException("--fit-scaler fits levels or differences; for transform relative pass --scale-min/--scale-max");
+        }
+        Series series = CsvReader.read(o.fitScaler(), o.columns(), null);
+        int rows = o.trainRows() > 0 ? o.trainRows() : series.rows();
+        if (rows > series.rows() || rows < 2) {
+            throw new ConversionException("--train-rows " + rows + " is outside the " + series.rows() + " rows of " + o.fitScaler());
+        }
+        double[] min = new double[features];
+        double[] max = new double[features];
+        Arrays.fill(min, Double.POSITIVE_INFINITY);
+        Arrays.fill(max, Double.NEGATIVE_INFINITY);
+        boolean diff = o.transform() == Transform.DIFF;
+        for (int r = diff ? 1 : 0; r < rows; r++) {
+            for (int f = 0; f < features; f++) {
+                double v = diff ? series.values()[r][f] - series.values()[r - 1][f] : series.values()[r][f];
+                min[f] = Math.min(min[f], v);
+                max[f] = Math.max(max[f], v);
+            }
+        }
+        return new double[][] {min, max};
+    }
+
+    static void unscaleAndRebuild(GraphBuilder g, Preprocessor pre, String y) {
+        // [batch, horizon] or [batch, horizon, 1] alike become [batch, horizon].
+        String flat = g.node("Reshape", y, g.longs(0, -1));
+        String v = g.node("Add", g.node("Mul", flat, g.floats(g.fresh("out_scale"), toFloat(pre.outScale()), pre.horizon())),
+                g.floats(g.fresh("out_shift"), toFloat(pre.outShift()), pre.horizon()));
+        OnnxExporter.rebuild(g, pre, v);
+    }
+
+    static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
+                                   int features) {
+        OnnxMl.ModelProto.Builder model = OnnxMl.ModelProto.newBuilder()
+                .setIrVersion(OnnxExporter.IR_VERSION)
+                .setProducerName("lstmcast")
+                .setProducerVersion(Version.get())
+                .setDomain("org.lstmcast")
+                .setModelVersion(1)
+                .setDocString("Converted by lstmcast " + Version.get() + " from " + origin
+                        + (pre != null ? ": raw values in, forecasts in original units out." : "."))
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OnnxExporter.OPSET))
+                .setGraph(g.proto());
+        metadata(origin, kind, sha, pre, o, features).forEach((k, v) -> model.addMetadataProps(
+                OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+        return model.build();
+    }
+
+    static Map<String, String> metadata(String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o, int features) {
+        Map<String, String> m = new LinkedHashMap<>();
+        try {
+            if (pre != null) {
+                List<String> names = featureNames(o, features);
+                m.put(ForecastSpec.KEY_LOOKBACK, Integer.toString(pre.lookback()));
+                m.put(ForecastSpec.KEY_HORIZON, Integer.toString(pre.horizon()));
+                m.put(ForecastSpec.KEY_FEATURES, JSON.writeValueAsString(names));
+                m.put(ForecastSpec.KEY_TARGET, names.get(pre.targetIndex()));
+                m.put(ForecastSpec.KEY_TRANSFORM, pre.transform().id());
+                Map<String, Object> scaler = new LinkedHashMap<>();
+                scaler.put("kind", "min_max");
+                scaler.put("min", pre.inShift());
+                scaler.put("range", pre.inScale());
+                scaler.put("target_index", pre.targetIndex());
+                m.put("scaler", JSON.writeValueAsString(scaler));
+            }
+            m.put("converted_from", kind.name().toLowerCase());
+            m.put("source_format", origin);
+            m.put("source_sha256", sha);
+            m.put("lstmcast_version", Version.get());
+            m.put("created", Instant.now().toString());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        return m;
+    }
+
+    private static List<String> featureNames(ConvertOptions o, int features) {
+        if (o.columns() != null && o.columns().size() == features) {
+            return o.columns();
+        }
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < features; i++) {
+            names.add(features == 1 ? "value" : "feature_" + i);
+        }
+        return names;
+    }
+
+    /** Windows in raw units: from {@code --data} when given, else drawn within the scaler's range. */
+    static List<double[][]> windows(ConvertOptions o, Preprocessor pre, int features, int rows) {
+        Random random = new Random(20261202L);
+        List<double[][]> out = new ArrayList<>();
+        if (o.data() != null) {
+            if (o.columns().size() != features) {
+                throw new ConversionException("--data needs --columns naming the model's " + features + " input features in order");
+            }
+            Series s = CsvReader.read(o.data(), o.columns(), null);
+            if (s.rows() < rows) {
+                throw new ConversionException(o.data() + " has " + s.rows() + " rows; a window needs " + rows);
+            }
+            for (int i = 0; i < o.proofWindows(); i++) {
+                int start = random.nextInt(s.rows() - rows + 1);
+                out.add(Arrays.copyOfRange(s.values(), start, start + rows));
+            }
+            return out;
+        }
+        for (int i = 0; i < o.proofWindows(); i++) {
+            double[][] w = new double[rows][features];
+            for (int f = 0; f < features; f++) {
+                double lo = pre == null ? 0 : pre.inShift()[f];
+                double span = pre == null ? 1 : pre.inScale()[f];
+                for (int t = 0; t < rows; t++) {
+                    double u = random.nextDouble();
+                    w[t][f] = switch (pre == null ? Transform.LEVEL : pre.transform()) {
+                        case LEVEL -> lo + span * u;
+                        // A walk whose steps fall within the fitted range of differences.
+                        case DIFF -> (t == 0 ? 100 : w[t - 1][f]) + lo + span * u;
+                        case RELATIVE -> 100 * (1 + u);
+                    };
+                }
+            }
+            out.add(w);
+        }
+        return out;
+    }
+
+    /** Runs the converted model in ONNX Runtime on every window and compares with the reference. */
+    static Export.Parity prove(OnnxMl.ModelProto model, List<double[][]> windows, Function<double[][], double[]> reference) {
+        double[][] expected = new double[windows.size()][];
+        for (int i = 0; i < windows.size(); i++) {
+            expected[i] = reference.apply(windows.get(i));
+        }
+        double[][] actual = runOrt(model.toByteArray(), windows);
+        return Export.compare(expected, actual);
+    }
+
+    static double[][] runOrt(byte[] model, List<double[][]> windows) {
+        int n = windows.size();
+        int rows = windows.get(0).length;
+        int features = windows.get(0)[0].length;
+        FloatBuffer buf = FloatBuffer.allocate(n * rows * features);
+        for (double[][] w : windows) {
+            for (double[] row : w) {
+                for (double v : row) {
+                    buf.put((float) v);
+                }
+            }
+        }
+        buf.flip();
+        try (OrtSession.SessionOptions opts = Ort.sessionOptions();
+             OrtSession session = Ort.environment().createSession(model, opts);
+             OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {n, rows, features});
+             OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {
+            OnnxTensor out = (OnnxTensor) result.get(0);
+            FloatBuffer values = out.getFloatBuffer();
+            int per = values.remaining() / n;
+            double[][] actual = new double[n][per];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < per; j++) {
+                    actual[i][j] = values.get();
+                }
+            }
+            return actual;
+        } catch (OrtException e) {
+            throw new ConversionException("ONNX Runtime refused the converted model: " + e.getMessage(), e);
+        }
+    }
+
+    static OnnxMl.ModelProto withProof(OnnxMl.ModelProto model, Export.Parity parity) {
+        OnnxMl.ModelProto.Builder b = model.toBuilder();
+        b.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey("proof")
+                .setValue(String.format(java.util.Locale.ROOT, "{\"windows\": %d, \"max_abs_error\": %.3g, \"max_rel_error\": %.3g}",
+                        parity.windows(), parity.maxAbsError(), parity.maxRelError())));
+        return b.build();
+    }
+
+    /**
+     * Writes a proven result: to {@code out} when it names a {@code .onnx} file, else to the next version folder of the
+     * model directory {@code out} ({@code REPO/NAME}). Refuses a result whose proof failed. Returns the file written.
+     */
+    public static Path write(Result result, Path out) throws IOException {
+        if (!result.parity().ok()) {
+            throw new ConversionException(String.format(java.util.Locale.ROOT,
+                    "the converted graph differs from the source: max relative error %.3g > %.0e over %d windows; no file written",
+                    result.parity().maxRelError(), Export.TOLERANCE, result.parity().windows()));
+        }
+        Path target = out.getFileName().toString().endsWith(".onnx") ? out : ModelRepository.nextVersionFile(out);
+        if (target != out && !ModelRepository.validName(out.getFileName().toString())) {
+            throw new ConversionException("--out " + out + ": the model name must match [A-Za-z0-9][A-Za-z0-9_.-]*");
+        }
+        Path parent = target.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+        try {
+            Files.write(staging, result.bytes());
+            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            Files.move(staging, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(staging);
+        }
+        return target;
+    }
+
+    static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return DigestUtils.sha256Hex(in);
+        }
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+}

@@ -1,0 +1,14 @@
+package org.lstmcast.convert;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Reads a DL4J model zip (MultiLayerNetwork or ComputationGraph saved with ModelSerializer) into a {@link Network}. */
+final class Dl4jReader {
+    private Dl4jReader() {
+    }
+
+    static Network read(Path zip) throws IOException {
+        throw new ConversionException("DL4J zips are not converted yet");
+    }
+}
