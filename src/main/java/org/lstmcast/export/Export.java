@@ -98,8 +98,19 @@ public final class Export {
         return compare(expected, actual);
     }
 
-    /** Max absolute and max relative error; relative to the larger magnitude, floored to avoid dividing by ~0. */
+    /**
+     * Max absolute and max relative error. Relative to the larger magnitude of the pair, floored at a thousandth of the
+     * largest expected magnitude: float32 arithmetic errors scale with the output, so a value near zero (a hidden unit
+     * at 5e-5 beside others at 0.5) would otherwise read as a large relative error.
+     */
     public static Parity compare(double[][] expected, double[][] actual) {
+        double largest = 0;
+        for (double[] row : expected) {
+            for (double v : row) {
+                largest = Math.max(largest, Math.abs(v));
+            }
+        }
+        double floor = Math.max(1e-3 * largest, 1e-6);
         double maxAbs = 0;
         double maxRel = 0;
         int n = 0;
@@ -108,7 +119,7 @@ public final class Export {
                 double e = expected[i][h];
                 double a = actual[i][h];
                 double abs = Math.abs(e - a);
-                double rel = abs / Math.max(Math.max(Math.abs(e), Math.abs(a)), 1e-6);
+                double rel = abs / Math.max(Math.max(Math.abs(e), Math.abs(a)), floor);
                 if (Double.isNaN(abs)) {
                     abs = Double.POSITIVE_INFINITY;
                     rel = Double.POSITIVE_INFINITY;
