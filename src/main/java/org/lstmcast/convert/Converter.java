@@ -85,14 +85,31 @@ public final class Converter {
         Kind kind = detect(source);
         String sha = sha256(source);
         return switch (kind) {
-            case KERAS -> fromNetwork(KerasReader.read(source, options.kerasConfig()), Kind.KERAS, sha, options);
-            case DL4J -> fromNetwork(Dl4jReader.read(source), Kind.DL4J, sha, options);
+            case KERAS -> fromNetwork(KerasReader.read(source, options.kerasConfig()), Kind.KERAS, sha, options, null);
+            case DL4J -> {
+                Dl4jReader.Loaded loaded = Dl4jReader.read(source);
+                yield fromNetwork(loaded.network(), Kind.DL4J, sha, options, loaded.pass());
+            }
             case ONNX -> OnnxSource.convert(source, sha, options);
         };
     }
 
-    /** A Keras or DL4J network: written from the layer list, proven against {@link ReferencePass}. */
+    /**
+     * The source's own forward pass over network input {@code [steps][features]} (already scaled), flattened: the
+     * source framework itself where it can run here (DL4J), else {@link ReferencePass}.
+     */
+    @FunctionalInterface
+    interface SourcePass {
+        double[] run(double[][] networkInput);
+    }
+
     static Result fromNetwork(Network net, Kind kind, String sha, ConvertOptions o) {
+        return fromNetwork(net, kind, sha, o, null);
+    }
+
+    /** A Keras or DL4J network: written from the layer list, proven against {@code source} (null: the reference pass). */
+    static Result fromNetwork(Network net, Kind kind, String sha, ConvertOptions o, SourcePass source) {
+        SourcePass pass = source != null ? source : in -> ReferencePass.run(net, new double[][][] {in}).flat(0);
         int[] outShape = outputShape(net, o);
         Preprocessor pre = preprocessor(net, outShape, o);
         List<String> notes = new ArrayList<>();
@@ -128,7 +145,7 @@ public final class Converter {
         List<double[][]> windows = windows(o, pre, features, windowRows);
         Function<double[][], double[]> reference = window -> {
             if (pre == null) {
-                return ReferencePass.run(net, new double[][][] {window}).flat(0);
+                return pass.run(window);
             }
             float[][] in = pre.input(window);
             double[][][] x = new double[1][in.length][];
@@ -138,7 +155,7 @@ public final class Converter {
                     x[0][t][f] = in[t][f];
                 }
             }
-            double[] y = ReferencePass.run(net, x).flat(0);
+            double[] y = pass.run(x[0]);
             float[] yf = new float[y.length];
             for (int i = 0; i < y.length; i++) {
                 yf[i] = (float) y[i];

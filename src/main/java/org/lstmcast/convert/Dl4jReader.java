@@ -5,10 +5,14 @@ import java.nio.file.Path;
 
 /** Reads a DL4J model zip (MultiLayerNetwork or ComputationGraph saved with ModelSerializer) into a {@link Network}. */
 final class Dl4jReader {
+    /** The network as layers, and DL4J's own forward pass to prove the conversion against. */
+    record Loaded(Network network, Converter.SourcePass pass) {
+    }
+
     private Dl4jReader() {
     }
 
-    static Network read(Path zip) throws IOException {
+    static Loaded read(Path zip) throws IOException {
         throw new ConversionException("DL4J zips are not converted yet");
     }
 }

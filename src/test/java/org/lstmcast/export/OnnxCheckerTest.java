@@ -24,7 +24,7 @@ import org.lstmcast.train.TrainingRun;
  * Exports pass the reference ONNX checker ({@code onnx.checker.check_model(model, full_check=True)}, from the
  * {@code python3-onnx} package). CI installs it; elsewhere the test is skipped when no Python has onnx.
  */
-class OnnxCheckerTest {
+public class OnnxCheckerTest {
     @TempDir
     Path tmp;
 
@@ -68,7 +68,7 @@ class OnnxCheckerTest {
     }
 
     /** Debian's python3-onnx installs for the system Python, which may not be the first python3 on PATH. */
-    static String pythonWithOnnx() throws InterruptedException {
+    public static String pythonWithOnnx() throws InterruptedException {
         for (String candidate : List.of("/usr/bin/python3", "python3")) {
             try {
                 Process p = new ProcessBuilder(candidate, "-c", "import onnx").redirectErrorStream(true).start();
