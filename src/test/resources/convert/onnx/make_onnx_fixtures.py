@@ -70,14 +70,15 @@ def activation(name, alpha, beta):
 
 
 def activations(names, alphas, betas):
-    """alphas and betas are consumed in order, only by the activations that read them."""
-    alphas, betas = list(alphas), list(betas)
+    """alphas and betas are consumed in order, only by the activations that read them. The model stores them
+    (and the defaults are defined) as float32, so they are rounded to float32 here too."""
+    alphas, betas = [float(np.float32(a)) for a in alphas], [float(np.float32(b)) for b in betas]
     out = []
     for name in names:
         uses_a, uses_b = ACTIVATIONS[name.lower()]
         da, db = DEFAULTS.get(name.lower(), (0.0, 0.0))
-        a = alphas.pop(0) if uses_a and alphas else da
-        b = betas.pop(0) if uses_b and betas else db
+        a = alphas.pop(0) if uses_a and alphas else float(np.float32(da))
+        b = betas.pop(0) if uses_b and betas else float(np.float32(db))
         out.append(activation(name, a, b))
     return out
 
@@ -102,6 +103,8 @@ def recurrent(kind, X, W, R, B=None, h0=None, c0=None, P=None, hidden=None, dire
     Y = np.zeros((seq, dirs, batch, H))
     Yh = np.zeros((dirs, batch, H))
     Yc = np.zeros((dirs, batch, H))
+
+    clip = None if clip is None else float(np.float32(clip))
 
     def cl(v):
         return v if clip is None else np.clip(v, -clip, clip)
@@ -224,7 +227,7 @@ def gru_layout1_bidir():
     yseq, yh = recurrent("GRU", x, W, R, B, hidden=H, layout=1, direction="bidirectional", acts=acts,
                          alphas=alphas, betas=betas, clip=4.0, linear_before_reset=1)
     both = np.concatenate([yseq.reshape(3, 5, -1)[:, -1, :], yh.reshape(3, -1)], axis=1)
-    y = sigmoid(0.5 * both @ head_w.astype(np.float64).T + 2.0 * head_c)
+    y = sigmoid(0.5 * both @ head_w.astype(np.float64).T + 2.0 * head_c.astype(np.float64))
     save("gru_layout1_bidir", graph, 17, {"x": x}, {"y": y})
 
 
