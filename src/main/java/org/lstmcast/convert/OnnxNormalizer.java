@@ -202,6 +202,12 @@ final class OnnxNormalizer {
         int index = 0;
         for (NodeProto node : g.getNodeList()) {
             NodeProto current = rewriteSubgraphs(node, names, changes, opset, where);
+            NodeProto repaired = RnnParameters.repair(current);
+            if (repaired != current) {
+                changes.add("RNN node " + label(current, index) + where
+                        + ": activation_alpha/activation_beta written once per direction, as ONNX Runtime reads them");
+                current = repaired;
+            }
             if (isBatchFirstRecurrent(current)) {
                 out.addAll(relayout(current, names));
                 changes.add(current.getOpType() + " node " + label(current, index) + where
@@ -377,6 +383,98 @@ final class OnnxNormalizer {
 
     private static List<String> names(List<ValueInfoProto> values) {
         return values.stream().map(ValueInfoProto::getName).toList();
+    }
+
+    /**
+     * ONNX Runtime's {@code RNN} kernel reads {@code activation_alpha[d]} and {@code activation_beta[d]} for direction
+     * d, with zeros when an attribute is absent; the specification consumes the values in order, only by the
+     * activations that take them, with each activation's own defaults. Where the two readings differ the attributes
+     * are rewritten to the specification's values, one per direction. A list shorter than the number of directions
+     * (an empty one included) is such a difference, and a worse one: that kernel then reads past the list's end, and
+     * ONNX Runtime builds that check the index abort the whole process.
+     */
+    private static final class RnnParameters {
+        private RnnParameters() {
+        }
+
+        static NodeProto repair(NodeProto node) {
+            boolean standard = node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx");
+            if (!standard || !node.getOpType().equals("RNN")) {
+                return node;
+            }
+            int dirs = "bidirectional".equals(stringAttr(node, "direction")) ? 2 : 1;
+            List<String> activations = new ArrayList<>();
+            AttributeProto acts = attr(node, "activations");
+            if (acts != null) {
+                acts.getStringsList().forEach(b -> activations.add(b.toStringUtf8().toLowerCase(java.util.Locale.ROOT)));
+            }
+            while (activations.size() < dirs) {
+                activations.add("tanh");
+            }
+            AttributeProto alphaAttr = attr(node, "activation_alpha");
+            AttributeProto betaAttr = attr(node, "activation_beta");
+            List<Float> alphas = alphaAttr == null ? List.of() : alphaAttr.getFloatsList();
+            List<Float> betas = betaAttr == null ? List.of() : betaAttr.getFloatsList();
+            float[] specAlpha = new float[dirs];
+            float[] specBeta = new float[dirs];
+            int ai = 0;
+            int bi = 0;
+            boolean differs = alphaAttr != null && alphas.size() < dirs || betaAttr != null && betas.size() < dirs;
+            for (int d = 0; d < dirs; d++) {
+                String a = activations.get(d);
+                boolean usesAlpha = Set.of("affine", "leakyrelu", "thresholdedrelu", "scaledtanh", "hardsigmoid", "elu")
+                        .contains(a);
+                boolean usesBeta = Set.of("affine", "scaledtanh", "hardsigmoid").contains(a);
+                specAlpha[d] = usesAlpha ? ai < alphas.size() ? alphas.get(ai++) : defaultAlpha(a) : 0f;
+                specBeta[d] = usesBeta ? bi < betas.size() ? betas.get(bi++) : defaultBeta(a) : 0f;
+                float ortAlpha = alphaAttr == null ? 0f : d < alphas.size() ? alphas.get(d) : Float.NaN;
+                float ortBeta = betaAttr == null ? 0f : d < betas.size() ? betas.get(d) : Float.NaN;
+                differs |= usesAlpha && Float.compare(ortAlpha, specAlpha[d]) != 0
+                        || usesBeta && Float.compare(ortBeta, specBeta[d]) != 0;
+            }
+            if (!differs) {
+                return node;
+            }
+            NodeProto.Builder b = node.toBuilder().clearAttribute();
+            node.getAttributeList().stream()
+                    .filter(x -> !x.getName().equals("activation_alpha") && !x.getName().equals("activation_beta"))
+                    .forEach(b::addAttribute);
+            AttributeProto.Builder alpha = AttributeProto.newBuilder().setName("activation_alpha")
+                    .setType(AttributeProto.AttributeType.FLOATS);
+            AttributeProto.Builder beta = AttributeProto.newBuilder().setName("activation_beta")
+                    .setType(AttributeProto.AttributeType.FLOATS);
+            for (int d = 0; d < dirs; d++) {
+                alpha.addFloats(specAlpha[d]);
+                beta.addFloats(specBeta[d]);
+            }
+            return b.addAttribute(alpha).addAttribute(beta).build();
+        }
+
+        /** The defaults of the ONNX operators of the same names. */
+        private static float defaultAlpha(String activation) {
+            return switch (activation) {
+                case "leakyrelu" -> 0.01f;
+                case "hardsigmoid" -> 0.2f;
+                default -> 1.0f;
+            };
+        }
+
+        private static float defaultBeta(String activation) {
+            return switch (activation) {
+                case "hardsigmoid" -> 0.5f;
+                case "scaledtanh" -> 1.0f;
+                default -> 0.0f;
+            };
+        }
+
+        private static AttributeProto attr(NodeProto node, String name) {
+            return node.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst().orElse(null);
+        }
+
+        private static String stringAttr(NodeProto node, String name) {
+            AttributeProto a = attr(node, name);
+            return a == null ? null : a.getS().toStringUtf8();
+        }
     }
 
     /** Every name in the model, so that new values and nodes never collide with one, at any graph depth. */

@@ -199,6 +199,83 @@ class OnnxNormalizerTest {
         assertFalse(rank.getMessage().contains("\n"));
     }
 
+    /**
+     * RNN activation parameters that ONNX Runtime would read differently from the specification, or past the end of:
+     * an empty alpha list would abort this JVM inside the kernel, so each case runs only after normalizing.
+     */
+    @ParameterizedTest
+    @FieldSource("RNN_PARAMETERS")
+    void rnnActivationParametersAreWrittenAsOnnxRuntimeReadsThem(String direction, List<String> activations,
+                                                                 List<Float> alphas) throws OrtException {
+        java.util.Random rnd = new java.util.Random(activations.hashCode());
+        int dirs = direction.equals("bidirectional") ? 2 : 1;
+        OnnxMl.NodeProto.Builder node = OnnxMl.NodeProto.newBuilder().setOpType("RNN").setName("rnn")
+                .addAllInput(List.of("x", "W", "R")).addAllOutput(List.of("", "y_h"))
+                .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("hidden_size")
+                        .setType(OnnxMl.AttributeProto.AttributeType.INT).setI(3))
+                .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("direction")
+                        .setType(OnnxMl.AttributeProto.AttributeType.STRING)
+                        .setS(com.google.protobuf.ByteString.copyFromUtf8(direction)))
+                .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("activations")
+                        .setType(OnnxMl.AttributeProto.AttributeType.STRINGS)
+                        .addAllStrings(activations.stream().map(com.google.protobuf.ByteString::copyFromUtf8).toList()));
+        if (alphas != null) {
+            node.addAttribute(OnnxMl.AttributeProto.newBuilder().setName("activation_alpha")
+                    .setType(OnnxMl.AttributeProto.AttributeType.FLOATS).addAllFloats(alphas));
+        }
+        OnnxMl.ValueInfoProto x = valueInfo("x", "seq", "batch", 2L);
+        OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("rnn").addNode(node)
+                .addInitializer(randomFloats("W", rnd, dirs, 3, 2)).addInitializer(randomFloats("R", rnd, dirs, 3, 3))
+                .addInput(x).addOutput(valueInfo("y_h", (long) dirs, "batch", 3L)).build();
+        OnnxMl.ModelProto source = OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(17)).build();
+
+        OnnxNormalizer.Normalized n = OnnxNormalizer.normalize(source, false, null, null);
+        assertTrue(n.changes().contains("RNN node 'rnn': activation_alpha/activation_beta written once per direction,"
+                + " as ONNX Runtime reads them"), n.changes().toString());
+        Map<String, OnnxReference.Tensor> feed = Map.of("x",
+                OnnxReference.decode(randomFloats("x", rnd, 4, 2, 2)));
+        OnnxFixtures.assertClose(OnnxReference.run(source, feed).get("y_h"),
+                OnnxFixtures.runOrt(n.model(), feed).get("y_h"), 1e-5, activations + " " + alphas);
+    }
+
+    static final List<org.junit.jupiter.params.provider.Arguments> RNN_PARAMETERS = List.of(
+            org.junit.jupiter.params.provider.Arguments.of("bidirectional", List.of("Tanh", "LeakyRelu"), List.of()),
+            org.junit.jupiter.params.provider.Arguments.of("forward", List.of("LeakyRelu"), null),
+            org.junit.jupiter.params.provider.Arguments.of("bidirectional", List.of("LeakyRelu", "Elu"), List.of(0.3f)),
+            org.junit.jupiter.params.provider.Arguments.of("bidirectional", List.of("Relu", "HardSigmoid"), List.of(0.4f)));
+
+    @Test
+    void rnnParametersOrtAlreadyReadsAsSpecifiedAreLeftAlone() {
+        OnnxNormalizer.Normalized n = OnnxFixtures.load("rnn_layout1").normalize();
+        assertEquals(1, n.changes().size(), n.changes().toString());
+    }
+
+    private static OnnxMl.TensorProto randomFloats(String name, java.util.Random rnd, long... dims) {
+        OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
+                .setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE);
+        long count = 1;
+        for (long d : dims) {
+            t.addDims(d);
+            count *= d;
+        }
+        for (long i = 0; i < count; i++) {
+            t.addFloatData((float) (rnd.nextGaussian() * 0.8));
+        }
+        return t.build();
+    }
+
+    private static OnnxMl.ValueInfoProto valueInfo(String name, Object... dims) {
+        OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+        for (Object d : dims) {
+            shape.addDim(d instanceof String s ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam(s)
+                    : OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue((Long) d));
+        }
+        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder()
+                        .setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).setShape(shape))).build();
+    }
+
     /** onnx.checker with full shape inference, the strictest judge a user's tooling is likely to apply. */
     @ParameterizedTest
     @FieldSource("ALL")
