@@ -188,8 +188,9 @@ public final class OnnxInspector {
     /**
      * Whether the input's dimension names say time-major, {@code [seq, batch, features]}: the first named like a
      * sequence, the second like a batch. Models exported from time-major graphs (a raw ONNX LSTM) name them so.
+     * Public so that {@code convert} judges an input by the same rule as {@code inspect} and {@code serve}.
      */
-    static boolean timeMajorByName(ModelReport.Tensor in) {
+    public static boolean timeMajorByName(ModelReport.Tensor in) {
         String first = in.dims().get(0);
         String second = in.dims().get(1);
         return SEQUENCE_NAME.matcher(first).matches() && BATCH_NAME.matcher(second).matches()
