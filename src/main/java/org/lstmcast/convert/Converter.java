@@ -111,51 +111,71 @@ public final class Converter {
     static Result fromNetwork(Network net, Kind kind, String sha, ConvertOptions o, SourcePass source) {
         SourcePass pass = source != null ? source : in -> ReferencePass.run(net, new double[][][] {in}).flat(0);
         int[] outShape = outputShape(net, o);
-        Preprocessor pre = preprocessor(net, outShape, o);
-        List<String> notes = new ArrayList<>();
-        GraphBuilder g = new GraphBuilder("lstmcast_converted");
-        int features = net.features();
-        int steps = pre != null ? pre.steps() : net.steps();
-        String output;
+        List<String> layers = net.layers().stream().map(Layer::describe).toList();
+        return assemble((g, z) -> NetworkWriter.write(g, net, z), new GraphBuilder("lstmcast_converted"), net.steps(),
+                net.features(), outShape, net.origin(), kind, sha, o, pass, layers, List.of(), null);
+    }
+
+    /** Writes the body ({@code z} in, its output's name out) into a graph. */
+    @FunctionalInterface
+    interface Body {
+        String write(GraphBuilder g, String input);
+    }
+
+    /**
+     * The converted model: the body, wrapped as a forecaster (raw windows in, original units out) when its output is
+     * {@code [batch, horizon]} and its window is known, else as it is; proven on windows against {@code pass}.
+     *
+     * @param steps    the body's fixed time steps, or -1
+     * @param outShape the body's output for one window: {@code [1, width]} or {@code [1, time, width]}
+     */
+    static Result assemble(Body body, GraphBuilder g, int steps, int features, int[] outShape, String origin, Kind kind,
+                           String sha, ConvertOptions o, SourcePass pass, List<String> layers, List<String> changes,
+                           OnnxMl.ModelProto opsetsOf) {
+        Preprocessor pre = preprocessor(steps, features, outShape, o);
+        List<String> notes = new ArrayList<>(changes);
         if (pre != null) {
             g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) features));
             g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
             String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
             String z = OnnxExporter.transform(g, pre, window);
-            String y = NetworkWriter.write(g, net, z);
-            unscaleAndRebuild(g, pre, y);
-            output = ForecastSpec.OUTPUT;
+            unscaleAndRebuild(g, pre, body.write(g, z));
         } else {
-            Object time = net.steps() > 0 ? (Object) (long) net.steps() : "sequence";
+            Object time = steps > 0 ? (Object) (long) steps : "sequence";
             g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", time, (long) features));
             Object[] dims = new Object[outShape.length];
             dims[0] = "batch";
             for (int i = 1; i < dims.length; i++) {
                 dims[i] = (long) outShape[i];
             }
-            output = "output";
-            g.proto().addOutput(GraphBuilder.floatValue(output, dims));
-            g.node("Identity", List.of(NetworkWriter.write(g, net, ForecastSpec.INPUT)), List.of(), output);
-            notes.add(pre == null && outShape.length == 2 && net.steps() < 0
+            g.proto().addOutput(GraphBuilder.floatValue("output", dims));
+            g.node("Identity", List.of(body.write(g, ForecastSpec.INPUT)), List.of(), "output");
+            notes.add(outShape.length == 2 && steps < 0
                     ? "the source leaves its time axis open: pass --lookback N to serve it as a forecaster"
                     : "the output " + Arrays.toString(outShape) + " is not [batch, horizon]: converted as a plain model, no forecasting wrapper");
         }
-        OnnxMl.ModelProto model = model(g, net.origin(), kind, sha, pre, o, features);
-        int windowRows = pre != null ? pre.lookback() : Math.max(steps, 1);
+        OnnxMl.ModelProto model = model(g, origin, kind, sha, pre, o, features);
+        if (opsetsOf != null) {
+            // A wrapped ONNX source keeps its own opsets and IR version: raising them could change what its nodes mean.
+            model = model.toBuilder().clearOpsetImport().addAllOpsetImport(opsetsOf.getOpsetImportList())
+                    .setIrVersion(opsetsOf.getIrVersion()).build();
+        }
+        // An open time axis without --lookback is proven on windows of 8 steps, as good as any length for equality.
+        int windowRows = pre != null ? pre.lookback() : steps > 0 ? steps : o.lookback() > 0 ? o.lookback() : 8;
         List<double[][]> windows = windows(o, pre, features, windowRows);
         Function<double[][], double[]> reference = window -> {
             if (pre == null) {
                 return pass.run(window);
             }
             float[][] in = pre.input(window);
-            double[][][] x = new double[1][in.length][];
+            double[][] x = new double[in.length][];
             for (int t = 0; t < in.length; t++) {
-                x[0][t] = new double[in[t].length];
+                x[t] = new double[in[t].length];
                 for (int f = 0; f < in[t].length; f++) {
-                    x[0][t][f] = in[t][f];
+                    x[t][f] = in[t][f];
                 }
             }
-            double[] y = pass.run(x[0]);
+            double[] y = pass.run(x);
             float[] yf = new float[y.length];
             for (int i = 0; i < y.length; i++) {
                 yf[i] = (float) y[i];
@@ -163,8 +183,7 @@ public final class Converter {
             return pre.rebuild(window, yf);
         };
         Export.Parity parity = prove(model, windows, reference);
-        List<String> layers = net.layers().stream().map(Layer::describe).toList();
-        return new Result(withProof(model, parity), kind, net.origin(), sha, layers, notes, parity, pre != null,
+        return new Result(withProof(model, parity), kind, origin, sha, layers, notes, parity, pre != null,
                 pre != null ? pre.lookback() : 0, pre != null ? pre.horizon() : 0);
     }
 
@@ -177,7 +196,7 @@ public final class Converter {
     }
 
     /** The forecasting wrapper's parameters, or null when the model is not a forecaster of [batch, horizon]. */
-    private static Preprocessor preprocessor(Network net, int[] outShape, ConvertOptions o) {
+    private static Preprocessor preprocessor(int steps, int f, int[] outShape, ConvertOptions o) {
         int horizon;
         if (outShape.length == 2) {
             horizon = outShape[1];
@@ -187,11 +206,11 @@ public final class Converter {
             return null;
         }
         int lookback;
-        if (net.steps() > 0) {
-            lookback = o.transform() == Transform.DIFF ? net.steps() + 1 : net.steps();
+        if (steps > 0) {
+            lookback = o.transform() == Transform.DIFF ? steps + 1 : steps;
             if (o.lookback() > 0 && o.lookback() != lookback) {
                 throw new ConversionException("--lookback " + o.lookback() + " disagrees with the model, which takes "
-                        + net.steps() + " time steps (" + lookback + " raw rows with transform " + o.transform().id() + ")");
+                        + steps + " time steps (" + lookback + " raw rows with transform " + o.transform().id() + ")");
             }
         } else if (o.lookback() > 0) {
             lookback = o.lookback();
@@ -201,7 +220,6 @@ public final class Converter {
         if (lookback < 2) {
             return null;
         }
-        int f = net.features();
         if (o.targetIndex() < 0 || o.targetIndex() >= f) {
             throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's " + f + " features");
         }
@@ -273,15 +291,20 @@ public final class Converter {
 
     static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
                                    int features) {
+        return model(g, origin, kind, sha, pre, o, features, OnnxExporter.OPSET, OnnxExporter.IR_VERSION);
+    }
+
+    static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
+                                   int features, long opset, long irVersion) {
         OnnxMl.ModelProto.Builder model = OnnxMl.ModelProto.newBuilder()
-                .setIrVersion(OnnxExporter.IR_VERSION)
+                .setIrVersion(irVersion)
                 .setProducerName("lstmcast")
                 .setProducerVersion(Version.get())
                 .setDomain("org.lstmcast")
                 .setModelVersion(1)
                 .setDocString("Converted by lstmcast " + Version.get() + " from " + origin
                         + (pre != null ? ": raw values in, forecasts in original units out." : "."))
-                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OnnxExporter.OPSET))
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
                 .setGraph(g.proto());
         metadata(origin, kind, sha, pre, o, features).forEach((k, v) -> model.addMetadataProps(
                 OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
@@ -442,6 +465,12 @@ public final class Converter {
             Files.deleteIfExists(staging);
         }
         return target;
+    }
+
+    /** The default domain's opset the model declares. */
+    static long opsetOf(OnnxMl.ModelProto model) {
+        return model.getOpsetImportList().stream().filter(op -> op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx"))
+                .mapToLong(OnnxMl.OperatorSetIdProto::getVersion).max().orElse(0);
     }
 
     static String sha256(Path file) throws IOException {
