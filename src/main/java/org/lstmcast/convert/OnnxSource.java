@@ -14,6 +14,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.lstmcast.export.GraphBuilder;
+import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Ort;
 
 /**
@@ -64,18 +65,45 @@ final class OnnxSource {
             throw new ConversionException("the model declares opset " + Converter.opsetOf(n.model())
                     + "; converting needs opset 13 or later (re-export it with a newer exporter)");
         }
+        Map<String, String> renames = new HashMap<>();
+        for (String reserved : List.of(ForecastSpec.INPUT, ForecastSpec.OUTPUT, "output")) {
+            renames.put(reserved, "source/" + reserved);
+        }
+        String bodyIn = renames.getOrDefault(n.input(), n.input());
+        String bodyOut = renames.getOrDefault(n.output(), n.output());
         return Converter.assemble((g, z) -> {
-            // The body's graph input becomes an inner value fed by the wrapper; its nodes and weights come along as they are.
-            g.node("Identity", List.of(z), List.of(), n.input());
-            g.proto().addAllNode(body.getNodeList());
-            g.proto().addAllInitializer(body.getInitializerList());
+            // The body's graph input becomes an inner value fed by the wrapper; its nodes and weights come along as they
+            // are, except values named like the wrapper's own input and output.
+            g.node("Identity", List.of(z), List.of(), bodyIn);
+            for (OnnxMl.NodeProto node : body.getNodeList()) {
+                OnnxMl.NodeProto.Builder b = node.toBuilder();
+                for (int i = 0; i < b.getInputCount(); i++) {
+                    b.setInput(i, renames.getOrDefault(b.getInput(i), b.getInput(i)));
+                }
+                for (int i = 0; i < b.getOutputCount(); i++) {
+                    b.setOutput(i, renames.getOrDefault(b.getOutput(i), b.getOutput(i)));
+                }
+                g.proto().addNode(b);
+            }
+            body.getInitializerList().forEach(t -> g.proto().addInitializer(t.toBuilder().setName(renames.getOrDefault(t.getName(), t.getName()))));
             g.proto().addAllSparseInitializer(body.getSparseInitializerList());
-            g.proto().addAllValueInfo(body.getValueInfoList());
-            return n.output();
+            body.getValueInfoList().forEach(v -> g.proto().addValueInfo(v.toBuilder().setName(renames.getOrDefault(v.getName(), v.getName()))));
+            return bodyOut;
         }, new GraphBuilder(body.getName().isEmpty() ? "lstmcast_converted" : body.getName(), "lstmcast/"), steps, features,
                 outShape, "ONNX from " + (model.getProducerName().isEmpty() ? "an unnamed producer" : model.getProducerName()
                         + " " + model.getProducerVersion()).trim() + ", opset " + Converter.opsetOf(model), Converter.Kind.ONNX,
                 sha, o, pass, List.of(body.getNodeCount() + " nodes"), n.changes(), n.model());
+    }
+
+    private static double[] runOnce(OrtSession session, Map<String, OnnxTensor> feed, String output) throws OrtException {
+        try (OrtSession.Result r = session.run(feed, java.util.Set.of(output))) {
+            FloatBuffer values = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            double[] out = new double[values.remaining()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = values.get();
+            }
+            return out;
+        }
     }
 
     /** Whether the normaliser kept the chosen input's layout (false: the source is time-major). */
@@ -102,6 +130,16 @@ final class OnnxSource {
             runnable = false;
         }
         boolean ort = runnable;
+        // Inputs the chosen output does not need (the normaliser refuses otherwise) get zeros of their declared shape.
+        Map<String, long[]> others = new HashMap<>();
+        java.util.Set<String> initializers = new java.util.HashSet<>();
+        model.getGraph().getInitializerList().forEach(t -> initializers.add(t.getName()));
+        for (OnnxMl.ValueInfoProto v : model.getGraph().getInputList()) {
+            if (!v.getName().equals(n.input()) && !initializers.contains(v.getName())) {
+                others.put(v.getName(), v.getType().getTensorType().getShape().getDimList().stream()
+                        .mapToLong(d -> d.hasDimValue() ? d.getDimValue() : 1).toArray());
+            }
+        }
         return window -> {
             int steps = window.length;
             int features = window[0].length;
@@ -113,6 +151,8 @@ final class OnnxSource {
             }
             if (!ort) {
                 Map<String, OnnxReference.Tensor> inputs = new HashMap<>();
+                others.forEach((name, dims) -> inputs.put(name, new OnnxReference.Tensor(dims,
+                        new double[(int) java.util.Arrays.stream(dims).reduce(1, (a, b) -> a * b)])));
                 inputs.put(n.input(), new OnnxReference.Tensor(shape, flat));
                 return OnnxReference.run(model, inputs).get(n.output()).data();
             }
@@ -123,14 +163,22 @@ final class OnnxSource {
             buf.flip();
             try (OrtSession.SessionOptions opts = Ort.sessionOptions();
                  OrtSession session = Ort.environment().createSession(bytes, opts);
-                 OnnxTensor t = OnnxTensor.createTensor(Ort.environment(), buf, shape);
-                 OrtSession.Result r = session.run(Map.of(n.input(), t), java.util.Set.of(n.output()))) {
-                FloatBuffer values = ((OnnxTensor) r.get(0)).getFloatBuffer();
-                double[] out = new double[values.remaining()];
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = values.get();
+                 OnnxTensor t = OnnxTensor.createTensor(Ort.environment(), buf, shape)) {
+                Map<String, OnnxTensor> feed = new HashMap<>();
+                feed.put(n.input(), t);
+                try {
+                    for (Map.Entry<String, long[]> e : others.entrySet()) {
+                        int size = (int) java.util.Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+                        feed.put(e.getKey(), OnnxTensor.createTensor(Ort.environment(), FloatBuffer.allocate(size), e.getValue()));
+                    }
+                    return runOnce(session, feed, n.output());
+                } finally {
+                    for (Map.Entry<String, OnnxTensor> e : feed.entrySet()) {
+                        if (e.getValue() != t) {
+                            e.getValue().close();
+                        }
+                    }
                 }
-                return out;
             } catch (OrtException e) {
                 throw new ConversionException("ONNX Runtime cannot run the source on a window: " + e.getMessage(), e);
             }
