@@ -467,6 +467,66 @@ public final class Converter {
         return target;
     }
 
+    /** A conversion kept on disk for a dropped-in source. */
+    public record Cached(Path file, boolean reused, String summary) {
+    }
+
+    /**
+     * The converted file for {@code source} under these options: reused when a previous conversion of the same bytes
+     * with the same options by the same lstmcast version is on disk, else converted, proven and written. The cache lies
+     * beside the source ({@code model.converted.onnx}), or in the temporary folder when the repository is read-only.
+     */
+    public static synchronized Cached cached(Path source, ConvertOptions o) throws IOException {
+        String key = sha256(source) + " " + fingerprint(o) + " " + Version.get();
+        Path dir = source.toAbsolutePath().getParent();
+        Path fallback = Path.of(System.getProperty("java.io.tmpdir"), "lstmcast-converted",
+                DigestUtils.sha256Hex(source.toAbsolutePath().toString()).substring(0, 16));
+        for (Path d : List.of(dir, fallback)) {
+            Path file = d.resolve(CACHE_FILE);
+            Path stamp = d.resolve(CACHE_KEY);
+            if (Files.isRegularFile(file) && Files.isRegularFile(stamp) && Files.readString(stamp).equals(key)) {
+                return new Cached(file, true, "cached conversion of " + source.getFileName());
+            }
+        }
+        Result r = convert(source, o);
+        String summary = String.format(java.util.Locale.ROOT, "%s (%s) proven on %d windows, max relative error %.3g",
+                source.getFileName(), r.origin(), r.parity().windows(), r.parity().maxRelError());
+        try {
+            return new Cached(writeCache(r, dir, key), false, summary);
+        } catch (IOException e) {
+            Files.createDirectories(fallback);
+            return new Cached(writeCache(r, fallback, key), false, summary + " (cached in " + fallback + ": " + dir + " is not writable)");
+        }
+    }
+
+    static final String CACHE_FILE = "model.converted.onnx";
+    private static final String CACHE_KEY = "model.converted.key";
+
+    private static Path writeCache(Result r, Path dir, String key) throws IOException {
+        Path file = write(r, dir.resolve(CACHE_FILE));
+        Files.writeString(dir.resolve(CACHE_KEY), key);
+        return file;
+    }
+
+    private static String fingerprint(ConvertOptions o) {
+        return String.join(";", Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()), Integer.toString(o.targetIndex()),
+                o.transform().id(), Integer.toString(o.lookback()), String.valueOf(o.inputName()), String.valueOf(o.outputName()),
+                String.valueOf(o.timeMajor()));
+    }
+
+    /** An ONNX file ONNX Runtime cannot run as it is: a recurrent node with {@code layout=1}. */
+    public static boolean needsNormalising(Path onnx) throws IOException {
+        OnnxMl.ModelProto model;
+        try (InputStream in = Files.newInputStream(onnx)) {
+            model = OnnxMl.ModelProto.parseFrom(in);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            return false;
+        }
+        return model.getGraph().getNodeList().stream()
+                .filter(n -> List.of("LSTM", "GRU", "RNN").contains(n.getOpType()))
+                .anyMatch(n -> n.getAttributeList().stream().anyMatch(a -> a.getName().equals("layout") && a.getI() == 1));
+    }
+
     /** The default domain's opset the model declares. */
     static long opsetOf(OnnxMl.ModelProto model) {
         return model.getOpsetImportList().stream().filter(op -> op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx"))

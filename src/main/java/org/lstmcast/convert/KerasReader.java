@@ -93,6 +93,9 @@ final class KerasReader {
             return reader.network();
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new ConversionException("the Keras model_config is not valid JSON: " + e.getOriginalMessage());
+        } catch (io.jhdf.exceptions.HdfException e) {
+            throw new ConversionException(h5.getFileName() + " cannot be read as a Keras HDF5 file (truncated or damaged?): "
+                    + e.getMessage());
         }
     }
 

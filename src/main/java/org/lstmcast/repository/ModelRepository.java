@@ -13,6 +13,8 @@ import java.util.stream.Stream;
  */
 public final class ModelRepository {
     public static final String MODEL_FILE = "model.onnx";
+    /** Models from elsewhere, converted when the server finds them: a Keras HDF5 file, a DL4J zip. */
+    public static final java.util.List<String> SOURCE_FILES = java.util.List.of("model.h5", "model.zip");
     /** Model-level settings for serving: batching and limits. */
     public static final String CONFIG_FILE = "config.json";
     /** Forecast settings for models that carry no lstmcast metadata. */
@@ -30,6 +32,21 @@ public final class ModelRepository {
 
     public static boolean validVersion(String version) {
         return version != null && VERSION.matcher(version).matches();
+    }
+
+    /** The file a version folder serves from: {@code model.onnx}, else a source to convert, else null. */
+    public static Path modelFile(Path versionDir) {
+        Path onnx = versionDir.resolve(MODEL_FILE);
+        if (Files.isRegularFile(onnx)) {
+            return onnx;
+        }
+        for (String source : SOURCE_FILES) {
+            Path p = versionDir.resolve(source);
+            if (Files.isRegularFile(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** The highest numeric version folder under {@code modelDir}, or 0 when there is none. */

@@ -237,8 +237,8 @@ final class ModelRegistry implements AutoCloseable {
         try (Stream<Path> versions = Files.list(modelDir)) {
             for (Path versionDir : versions.sorted().toList()) {
                 String v = versionDir.getFileName().toString();
-                Path file = versionDir.resolve(ModelRepository.MODEL_FILE);
-                if (ModelRepository.validVersion(v) && Files.isRegularFile(file)) {
+                Path file = ModelRepository.modelFile(versionDir);
+                if (ModelRepository.validVersion(v) && file != null) {
                     seen.add(name + "/" + v);
                     refresh(name, Long.parseLong(v), modelDir, file);
                 }
@@ -346,7 +346,7 @@ final class ModelRegistry implements AutoCloseable {
                 try (Stream<Path> versions = Files.list(modelDir)) {
                     for (Path versionDir : versions.toList()) {
                         String v = versionDir.getFileName().toString();
-                        if (ModelRepository.validVersion(v) && Files.isRegularFile(versionDir.resolve(ModelRepository.MODEL_FILE))) {
+                        if (ModelRepository.validVersion(v) && ModelRepository.modelFile(versionDir) != null) {
                             String state = loading.contains(name + "/" + v) ? "LOADING" : "UNAVAILABLE";
                             all.computeIfAbsent(name, n -> new TreeMap<>()).put(Long.parseLong(v), new VersionStatus(name,
                                     Long.parseLong(v), state, state.equals("LOADING") ? null : "not loaded", null));
@@ -394,6 +394,16 @@ final class ModelRegistry implements AutoCloseable {
             if (!real.startsWith(config.models().toRealPath())) {
                 throw new IllegalArgumentException("model.onnx resolves to " + real + ", outside the repository; refused");
             }
+            ModelSettings settings = ModelSettings.read(modelDir, config);
+            if (DropIn.needsConversion(file)) {
+                // Converted off the request path, proven, and cached beside the source; forecast.json is folded in.
+                long convertStart = System.nanoTime();
+                DropIn.Converted c = DropIn.convert(file, settings);
+                LOG.info("{} {} version {}: {}", c.reused() ? "reusing the conversion of" : "converted", name, version,
+                        c.summary() + " in " + (System.nanoTime() - convertStart) / 1_000_000 + " ms");
+                file = c.file();
+                settings = settings.withoutForecast();
+            }
             ModelReport report = OnnxInspector.inspect(file, false);
             if (report.unsafe()) {
                 throw new IllegalArgumentException(String.join("; ", report.problems()) + "; refused");
@@ -403,7 +413,6 @@ final class ModelRegistry implements AutoCloseable {
             if (!replacing && count >= config.limits().maxModels()) {
                 throw new IllegalStateException("not loaded: " + count + " model versions are loaded, the limit (--max-models)");
             }
-            ModelSettings settings = ModelSettings.read(modelDir, config);
             VersionMeters versionMeters = meters.computeIfAbsent(key, k -> new VersionMeters(metrics, name, version));
             long start = System.nanoTime();
             ModelVersion loaded;

@@ -21,7 +21,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
      *
      * @param timeMajor the layout it names, or null when it names none
      */
-    record ForecastOverride(String input, String output, Boolean timeMajor, int lookback, Scaling scaling) {
+    record ForecastOverride(String input, String output, Boolean timeMajor, int lookback, Scaling scaling, String transform) {
         ForecastSpec apply(ForecastSpec base) {
             String in = input != null ? input : base.inputName();
             String out = output != null ? output : base.outputName();
@@ -32,6 +32,11 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The same settings once a conversion has folded {@code forecast.json} into the model itself. */
+    ModelSettings withoutForecast() {
+        return new ModelSettings(maxBatchSize, maxQueueDelayUs, maxQueue, null);
+    }
 
     static ModelSettings read(Path modelDir, ServeConfig defaults) throws IOException {
         int maxBatch = defaults.maxBatchSize();
@@ -58,7 +63,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
                 throw new IllegalArgumentException("forecast.json: layout must be batch_major or time_major, got " + layout);
             }
             forecast = new ForecastOverride(text(f, "input"), text(f, "output"),
-                    layout == null ? null : layout.equals("time_major"), f.path("lookback").asInt(0), scaling);
+                    layout == null ? null : layout.equals("time_major"), f.path("lookback").asInt(0), scaling, text(f, "transform"));
         }
         return new ModelSettings(maxBatch, delay, maxQueue, forecast);
     }
