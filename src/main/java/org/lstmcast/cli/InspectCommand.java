@@ -3,6 +3,7 @@ package org.lstmcast.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,10 +69,49 @@ final class InspectCommand implements Callable<Integer> {
         return root;
     }
 
+    /** A Keras file, a DL4J zip or an ONNX file that needs normalising: whether and how it converts, by converting it in memory. */
+    private int describeSource(PrintWriter out) throws java.io.IOException {
+        Map<String, Object> report = new java.util.LinkedHashMap<>();
+        report.put("file", file.toString());
+        try {
+            org.lstmcast.convert.Converter.Result r = org.lstmcast.convert.Converter.convert(file,
+                    org.lstmcast.convert.ConvertOptions.defaults());
+            report.put("source", r.origin());
+            report.put("layers", r.layers());
+            report.put("converts", r.parity().ok());
+            report.put("forecaster", r.forecasting());
+            if (r.forecasting()) {
+                report.put("lookback", r.lookback());
+                report.put("horizon", r.horizon());
+            }
+            report.put("notes", r.notes());
+            report.put("proof_max_rel_error", r.parity().maxRelError());
+            report.put("how", "lstmcast convert " + file + " --out REPO/NAME (add --scale-min/--scale-max or --fit-scaler "
+                    + "when it was trained on scaled values), or drop it into a repository as <name>/<version>/"
+                    + (file.getFileName().toString().endsWith(".zip") ? "model.zip" : file.getFileName().toString().endsWith(".onnx")
+                    ? "model.onnx" : "model.h5") + " with the scaler in forecast.json");
+        } catch (org.lstmcast.convert.ConversionException e) {
+            report.put("converts", false);
+            report.put("reason", e.getMessage());
+        }
+        if (json) {
+            out.println(JSON.writeValueAsString(report));
+        } else {
+            report.forEach((k, v) -> out.println(k + ": " + (v instanceof List<?> l ? String.join(" -> ", l.stream().map(String::valueOf).toList()) : v)));
+        }
+        out.flush();
+        return 0;
+    }
+
     @Override
     public Integer call() throws Exception {
-        ModelReport r = OnnxInspector.inspect(file);
         PrintWriter out = spec.commandLine().getOut();
+        org.lstmcast.convert.Converter.Kind kind = java.nio.file.Files.isRegularFile(file)
+                ? org.lstmcast.convert.Converter.detect(file) : org.lstmcast.convert.Converter.Kind.ONNX;
+        if (kind != org.lstmcast.convert.Converter.Kind.ONNX || org.lstmcast.convert.Converter.needsNormalising(file)) {
+            return describeSource(out);
+        }
+        ModelReport r = OnnxInspector.inspect(file);
         if (json) {
             out.println(JSON.writeValueAsString(json(r)));
         } else {

@@ -86,6 +86,19 @@ class ConvertCommandTest {
         assertFalse(Files.exists(target));
     }
 
+    @Test
+    void inspectSaysWhetherAndHowASourceConverts() throws Exception {
+        JsonNode ok = new ObjectMapper().readTree(run(0, "inspect", "--json",
+                KerasConversionTest.DIR.resolve("k2_encoder_decoder.h5").toString()));
+        assertTrue(ok.get("converts").asBoolean(), ok.toString());
+        assertEquals(3, ok.get("horizon").asInt(), "RepeatVector(3) then a sequence: three steps ahead");
+        assertTrue(ok.get("layers").toString().contains("RepeatVector(3)"), ok.toString());
+        JsonNode refused = new ObjectMapper().readTree(run(0, "inspect", "--json",
+                KerasConversionTest.DIR.resolve("k2_unsupported.h5").toString()));
+        assertFalse(refused.get("converts").asBoolean());
+        assertTrue(refused.get("reason").asText().contains("Conv1D"), refused.toString());
+    }
+
     /** Every Keras fixture's conversion passes the reference ONNX checker's full check. */
     @Test
     void conversionsPassTheOnnxChecker() throws Exception {
