@@ -22,7 +22,8 @@ import org.lstmcast.export.Export;
  * ONNX Runtime and matches its reference within 1e-4 relative. Skipped where that folder is absent.
  */
 class SharedKerasTest {
-    static final Path SHARED = Path.of(System.getProperty("lstmcast.shared", "../shared")).resolve("keras");
+    static final Path SHARED = Path.of(System.getProperty("lstmcast.shared",
+            System.getenv().getOrDefault("LSTMCAST_SHARED", "../shared"))).resolve("keras");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Stream<String> references() throws IOException {
