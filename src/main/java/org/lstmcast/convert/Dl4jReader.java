@@ -301,7 +301,8 @@ final class Dl4jReader {
         if (features < 0 && layer instanceof FeedForwardLayer ff && ff.getNIn() > 0) {
             features = (int) ff.getNIn();
         } else if (features < 0 && layer instanceof Bidirectional b) {
-            features = (int) b.getNIn();
+            org.deeplearning4j.nn.conf.layers.Layer inner = b.getFwd() instanceof LastTimeStep l ? l.getUnderlying() : b.getFwd();
+            features = inner instanceof FeedForwardLayer ff ? (int) ff.getNIn() : -1;
         } else if (features < 0 && layer instanceof LastTimeStep l && l.getUnderlying() instanceof FeedForwardLayer ff) {
             features = (int) ff.getNIn();
         }
@@ -378,6 +379,11 @@ final class Dl4jReader {
         if (prev instanceof Layer.Recurrent r && r.returnSequences() && !r.goBackwards()) {
             layers.set(layers.size() - 1, r.withDirection(false, false));
             return;
+        }
+        if (prev instanceof Layer.Bidirectional) {
+            throw new ConversionException("'" + name + "' (" + what + ") follows a Bidirectional layer: DL4J takes the last "
+                    + "step of the merged sequence, where the backward half has seen one step only; use "
+                    + "Bidirectional(LastTimeStep(LSTM)) instead");
         }
         throw new ConversionException("'" + name + "' (" + what + ") follows " + (prev == null ? "the input" : prev.describe())
                 + "; it converts only right after an LSTM or SimpleRnn layer");
