@@ -69,7 +69,7 @@ final class InspectCommand implements Callable<Integer> {
         return root;
     }
 
-    /** A Keras file, a DL4J zip or an ONNX file that needs normalising: whether and how it converts, by converting it in memory. */
+    /** A Keras file or a DL4J zip: whether and how it converts, found by converting it in memory. */
     private int describeSource(PrintWriter out) throws java.io.IOException {
         Map<String, Object> report = new java.util.LinkedHashMap<>();
         report.put("file", file.toString());
@@ -108,7 +108,8 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         org.lstmcast.convert.Converter.Kind kind = java.nio.file.Files.isRegularFile(file)
                 ? org.lstmcast.convert.Converter.detect(file) : org.lstmcast.convert.Converter.Kind.ONNX;
-        if (kind != org.lstmcast.convert.Converter.Kind.ONNX || org.lstmcast.convert.Converter.needsNormalising(file)) {
+        // An ONNX file always gets the ONNX report, which names a layout=1 node and points to convert.
+        if (kind != org.lstmcast.convert.Converter.Kind.ONNX) {
             return describeSource(out);
         }
         ModelReport r = OnnxInspector.inspect(file);

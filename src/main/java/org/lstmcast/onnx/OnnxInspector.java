@@ -203,9 +203,10 @@ public final class OnnxInspector {
                     : node.getDomain() + "." + node.getOpType();
             operators.merge(op, 1, Integer::sum);
             for (OnnxMl.AttributeProto a : node.getAttributeList()) {
-                if (node.getOpType().equals("LSTM") && a.getName().equals("layout") && a.getI() == 1) {
-                    problems.add("LSTM node '" + node.getName() + "' uses layout=1 (batch-first), which ONNX Runtime "
-                            + "does not run; export it with layout 0 and Transposes around it (as torch.onnx.export does)");
+                if (java.util.Set.of("LSTM", "GRU", "RNN").contains(node.getOpType()) && a.getName().equals("layout") && a.getI() == 1) {
+                    problems.add(node.getOpType() + " node '" + node.getName() + "' uses layout=1 (batch-first), which ONNX Runtime "
+                            + "does not run; `lstmcast convert` rewrites it to layout 0 with Transposes (and `serve` does so "
+                            + "when the file is dropped in)");
                 }
                 if (a.hasG()) {
                     walk(a.getG(), operators, problems);

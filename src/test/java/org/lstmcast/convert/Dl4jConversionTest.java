@@ -121,9 +121,7 @@ class Dl4jConversionTest {
     @EnumSource(Bidirectional.Mode.class)
     void bidirectionalLstmInEveryMode(Bidirectional.Mode mode) throws IOException {
         int width = mode == Bidirectional.Mode.CONCAT ? 8 : 4;
-        // Seeds 40+: with seed 4, CONCAT gives one output within 1e-3 of zero where float32 rounding alone (2.4e-7
-        // absolute, the same in every mode) crosses the proof's relative floor; the mapping itself is exact.
-        long seed = 40 + mode.ordinal();
+        long seed = 4 + mode.ordinal();
         MultiLayerNetwork net = mln(list(seed)
                 .layer(new Bidirectional(mode, lstm(F, 4).build()))
                 .layer(new Bidirectional(mode, new LastTimeStep(lstm(width, 3).build())))
