@@ -36,7 +36,16 @@ final class DropIn {
                     f.transform() != null ? Transform.parse(f.transform()) : Transform.LEVEL)
                     .withLookback(f.lookback()).withNames(f.input(), f.output()).withTimeMajor(f.timeMajor());
         }
-        Converter.Cached c = Converter.cached(source, o);
-        return new Converted(c.file(), c.reused(), c.summary());
+        try {
+            Converter.Cached c = Converter.cached(source, o);
+            return new Converted(c.file(), c.reused(), c.summary());
+        } catch (org.lstmcast.convert.ConversionException e) {
+            if (source.getFileName().toString().equals(ModelRepository.MODEL_FILE)) {
+                // Say first why the file needed converting: that is what its owner can fix at the source.
+                throw new IllegalArgumentException("recurrent nodes with layout=1 (batch-first), which ONNX Runtime does "
+                        + "not run; rewriting them failed: " + e.getMessage(), e);
+            }
+            throw e;
+        }
     }
 }
