@@ -84,6 +84,13 @@ final class Batcher implements AutoCloseable {
      * early (a timeout, a cancel) withdraws whatever of the request has not run yet.
      */
     CompletableFuture<float[][]> submit(float[][][] windows) {
+        long batches = (windows.length + (long) maxBatch - 1) / maxBatch;
+        if (batches > maxQueue) {
+            // It could not be queued whole even on an idle server: the request is too large, not the server too busy.
+            throw ApiException.badRequest("too many windows for one request: " + windows.length + " windows make " + batches
+                    + " batches of at most " + maxBatch + ", more than the model's queue holds (" + maxQueue
+                    + ", max_queue); send at most " + (long) maxQueue * maxBatch + " per request");
+        }
         if (windows.length <= maxBatch) {
             Pending p = enqueue(new Pending(windows));
             p.result.whenComplete((out, error) -> {

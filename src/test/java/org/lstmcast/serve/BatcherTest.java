@@ -99,16 +99,30 @@ class BatcherTest {
     @Test
     void aSplitRequestThatMeetsAFullQueueWithdrawsItsQueuedParts() throws Exception {
         CountDownLatch gate = new CountDownLatch(1);
-        try (Batcher b = batcher(summing(gate), 2, 3, 1)) {
+        try (Batcher b = batcher(summing(gate), 2, 5, 1)) {
             b.submit(windows(1, 0));
             awaitDepth(b, 0);
-            // Five parts of two windows against a queue of three: the fourth part is refused, and the three queued
+            b.submit(windows(1, 1));
+            b.submit(windows(1, 2));
+            // Five parts of two windows against three free places: the fourth part is refused, and the three queued
             // before it must not run for a request that has already failed.
             assertThrows(Batcher.QueueFullException.class, () -> b.submit(windows(10, 0)));
+            assertEquals(2, b.depth(), "the refused request's queued parts left the queue");
             gate.countDown();
             CompletableFuture<float[][]> later = b.submit(windows(1, 5));
             assertEquals(15f, later.get(5, TimeUnit.SECONDS)[0][0]);
-            assertEquals(List.of(1, 1), runs, "only the first and the last request ran");
+            assertEquals(4, runs.stream().mapToInt(Integer::intValue).sum(), "only the four single windows ran: " + runs);
+        }
+    }
+
+    @Test
+    void aRequestLargerThanTheWholeQueueIsTheClientsMistake() throws Exception {
+        try (Batcher b = batcher(summing(new CountDownLatch(0)), 2, 3, 1)) {
+            ApiException e = assertThrows(ApiException.class, () -> b.submit(windows(7, 0)));
+            assertEquals(400, e.status());
+            assertTrue(e.getMessage().contains("4 batches") && e.getMessage().contains("at most 6"), e.getMessage());
+            assertEquals(0, b.depth());
+            assertEquals(1f, b.submit(windows(6, 0)).get(5, TimeUnit.SECONDS).length / 6f, "six windows still fit");
         }
     }
 
