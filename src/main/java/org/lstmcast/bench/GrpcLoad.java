@@ -15,6 +15,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.HdrHistogram.Recorder;
 import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
 import org.lstmcast.grpc.proto.ModelInferRequest;
+import org.lstmcast.grpc.proto.ModelInferResponse;
 import org.lstmcast.grpc.proto.ModelMetadataRequest;
 
 /**
@@ -62,7 +63,15 @@ public final class GrpcLoad {
         }
     }
 
-    /** Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} clients. */
+    /** Concurrent calls per connection: HTTP/2 multiplexes them, as gRPC clients and load tools (ghz) do. */
+    private static final int STREAMS_PER_CONNECTION = 32;
+
+    /**
+     * Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} calls in
+     * flight. Calls are asynchronous and share a few connections, and each answer issues the next call from the
+     * transport's own thread: one blocking thread and one connection per call would spend the two cores this client
+     * shares with the server on thread switches rather than on the protocol.
+     */
     public static HttpLoad.Result run(String host, int port, ModelInferRequest request, int concurrency, long warmupMillis,
                                       long durationMillis) throws InterruptedException {
         Recorder recorder = new Recorder(3_600_000_000L, 3);
@@ -74,22 +83,27 @@ public final class GrpcLoad {
         long measureFrom = start + warmupMillis * 1_000_000;
         long end = measureFrom + durationMillis * 1_000_000;
         List<ManagedChannel> channels = new ArrayList<>();
-        List<Thread> clients = new ArrayList<>();
+        java.util.concurrent.ScheduledExecutorService retries = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-grpc-retry");
+            t.setDaemon(true);
+            return t;
+        });
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(concurrency);
         try {
+            int connections = (concurrency + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION;
+            for (int c = 0; c < connections; c++) {
+                channels.add(NettyChannelBuilder.forAddress(host, port).usePlaintext().directExecutor()
+                        .maxInboundMessageSize(Integer.MAX_VALUE).build());
+            }
             for (int c = 0; c < concurrency; c++) {
-                ManagedChannel channel = channel(host, port);
-                channels.add(channel);
-                Thread t = new Thread(() -> client(channel, request, measureFrom, end, recorder, ok, bad, errors, tally),
-                        "bench-grpc-" + c);
-                t.setDaemon(true);
-                clients.add(t);
-                t.start();
+                Caller caller = new Caller(GRPCInferenceServiceGrpc.newStub(channels.get(c % connections)), request, measureFrom,
+                        end, recorder, ok, bad, errors, tally, retries, done);
+                caller.call();
             }
-            for (Thread t : clients) {
-                t.join();
-            }
+            done.await();
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
+            retries.shutdownNow();
         }
         double seconds = (System.nanoTime() - measureFrom) / 1e9;
         var h = recorder.getIntervalHistogram();
@@ -103,29 +117,45 @@ public final class GrpcLoad {
         return NettyChannelBuilder.forAddress(host, port).usePlaintext().maxInboundMessageSize(Integer.MAX_VALUE).build();
     }
 
-    private static void client(ManagedChannel channel, ModelInferRequest request, long measureFrom, long end,
-                               Recorder recorder, AtomicLong ok, AtomicLong bad, AtomicLong errors, HttpLoad.Tally tally) {
-        var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
-        while (System.nanoTime() < end) {
-            long t0 = System.nanoTime();
-            Status status;
-            try {
-                stub.withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request);
-                status = Status.OK;
-            } catch (StatusRuntimeException e) {
-                status = e.getStatus();
+    /** One call in flight at a time, re-issued from its own completion until the run ends. */
+    private record Caller(GRPCInferenceServiceGrpc.GRPCInferenceServiceStub stub, ModelInferRequest request, long measureFrom,
+                          long end, Recorder recorder, AtomicLong ok, AtomicLong bad, AtomicLong errors,
+                          HttpLoad.Tally tally, java.util.concurrent.ScheduledExecutorService retries,
+                          java.util.concurrent.CountDownLatch done) {
+        void call() {
+            if (System.nanoTime() >= end) {
+                done.countDown();
+                return;
             }
+            long t0 = System.nanoTime();
+            stub.withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request, new io.grpc.stub.StreamObserver<>() {
+                @Override
+                public void onNext(ModelInferResponse value) {
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    finished(t0, Status.fromThrowable(t));
+                }
+
+                @Override
+                public void onCompleted() {
+                    finished(t0, Status.OK);
+                }
+            });
+        }
+
+        private void finished(long t0, Status status) {
             long t1 = System.nanoTime();
             if (status.getCause() != null) {
                 // A status made in the client from a transport failure (nothing listens, the connection broke): the
-                // gRPC form of HttpLoad's socket error, named by its cause.
+                // gRPC form of HttpLoad's socket error, named by its cause; retried after a pause, off the transport.
                 errors.incrementAndGet();
                 Throwable cause = rootCause(status.getCause());
-                // Netty's connect failure is a subclass; named as HttpLoad names the same failure.
                 tally.add(cause instanceof java.net.ConnectException ? "ConnectException" : cause.getClass().getSimpleName(),
                         cause.getMessage());
-                pause(end);
-                continue;
+                retries.schedule(this::call, Math.max(0, Math.min(10, (end - t1) / 1_000_000)), TimeUnit.MILLISECONDS);
+                return;
             }
             boolean success = status.isOk();
             if (!success) {
@@ -135,6 +165,7 @@ public final class GrpcLoad {
                 recorder.recordValue(Math.max(1, (t1 - t0) / 1000));
                 (success ? ok : bad).incrementAndGet();
             }
+            call();
         }
     }
 
@@ -145,11 +176,4 @@ public final class GrpcLoad {
         return t;
     }
 
-    private static void pause(long end) {
-        try {
-            Thread.sleep(Math.max(0, Math.min(10, (end - System.nanoTime()) / 1_000_000)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }
