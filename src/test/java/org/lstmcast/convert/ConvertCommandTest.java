@@ -86,6 +86,24 @@ class ConvertCommandTest {
         assertFalse(Files.exists(target));
     }
 
+    /** A dropped-in source is converted once and reused until its bytes or its settings change. */
+    @Test
+    void theCachedConversionIsReusedUntilTheSourceOrItsSettingsChange() throws Exception {
+        Path source = tmp.resolve("m/1/model.h5");
+        Files.createDirectories(source.getParent());
+        Files.copy(KerasConversionTest.DIR.resolve("stock_lstm_w60.h5"), source);
+        ConvertOptions scaled = ConvertOptions.defaults().withScale(new double[] {1402.34}, new double[] {3430.95});
+        Converter.Cached first = Converter.cached(source, scaled);
+        assertFalse(first.reused());
+        assertEquals(source.getParent().resolve("model.converted.onnx"), first.file());
+        assertTrue(Converter.cached(source, scaled).reused());
+        Converter.Cached rescaled = Converter.cached(source, ConvertOptions.defaults().withScale(new double[] {0}, new double[] {1}));
+        assertFalse(rescaled.reused(), "other settings, another conversion");
+        Files.copy(KerasConversionTest.DIR.resolve("k2_old_list_config.h5"), source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertFalse(Converter.cached(source, ConvertOptions.defaults().withScale(new double[] {0, 0}, new double[] {1, 1})).reused(),
+                "another source, another conversion");
+    }
+
     @Test
     void inspectSaysWhetherAndHowASourceConverts() throws Exception {
         JsonNode ok = new ObjectMapper().readTree(run(0, "inspect", "--json",
