@@ -213,6 +213,9 @@ public final class Converter {
                         + steps + " time steps (" + lookback + " raw rows with transform " + o.transform().id() + ")");
             }
         } else if (o.lookback() > 0) {
+            if (o.lookback() > 100_000) {
+                throw new ConversionException("--lookback " + o.lookback() + " is above 100000 rows");
+            }
             lookback = o.lookback();
         } else {
             return null;

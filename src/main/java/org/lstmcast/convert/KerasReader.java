@@ -28,6 +28,10 @@ import io.jhdf.api.Node;
  */
 final class KerasReader {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** 64 M float weights (256 MB): far above any LSTM forecaster, far below what would hurt a server that converts. */
+    static final long MAX_WEIGHTS = 64L << 20;
+    /** Time steps a RepeatVector may create. */
+    private static final int MAX_REPEAT = 100_000;
     private static final Set<String> INFERENCE_IDENTITY = Set.of("Dropout", "SpatialDropout1D", "GaussianNoise",
             "GaussianDropout", "AlphaDropout", "ActivityRegularization");
     static final String SUPPORTED = "InputLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dense, TimeDistributed(Dense), "
@@ -72,6 +76,7 @@ final class KerasReader {
             }
             Map<String, List<float[]>> w = new HashMap<>();
             Map<String, List<int[]>> s = new HashMap<>();
+            long total = 0;
             for (String layer : strings(weightsRoot.getAttribute("layer_names"))) {
                 if (!(weightsRoot.getChild(layer) instanceof Group group)) {
                     continue;
@@ -83,6 +88,12 @@ final class KerasReader {
                     if (!(node instanceof Dataset d)) {
                         throw new ConversionException("weight " + name + " of layer " + layer + " is missing from the file");
                     }
+                    total += d.getSize();
+                    if (d.getSize() < 0 || total > MAX_WEIGHTS) {
+                        // Checked before reading: a crafted header could otherwise ask for any amount of memory.
+                        throw new ConversionException(h5.getFileName() + " declares more than " + MAX_WEIGHTS
+                                + " weights; refused");
+                    }
                     values.add(floats(d.getDataFlat(), name));
                     dims.add(d.getDimensions());
                 }
@@ -93,9 +104,12 @@ final class KerasReader {
             return reader.network();
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new ConversionException("the Keras model_config is not valid JSON: " + e.getOriginalMessage());
-        } catch (io.jhdf.exceptions.HdfException e) {
+        } catch (ConversionException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // The HDF5 reader reports damaged structures with assorted runtime exceptions: all mean an unreadable file.
             throw new ConversionException(h5.getFileName() + " cannot be read as a Keras HDF5 file (truncated or damaged?): "
-                    + e.getMessage());
+                    + e.getClass().getSimpleName() + ": " + e.getMessage());
         }
     }
 
@@ -199,7 +213,14 @@ final class KerasReader {
                 }
                 yield new Layer.Reshape(target);
             }
-            case "RepeatVector" -> new Layer.RepeatVector(c.get("n").asInt());
+            case "RepeatVector" -> {
+                int n = c.path("n").asInt(-1);
+                if (n < 1 || n > MAX_REPEAT) {
+                    throw new ConversionException("layer '" + name + "': RepeatVector(" + c.path("n") + ") must repeat 1 to "
+                            + MAX_REPEAT + " times");
+                }
+                yield new Layer.RepeatVector(n);
+            }
             case "Masking" -> new Layer.Masking(c.path("mask_value").asDouble(0.0));
             default -> throw new ConversionException("layer '" + name + "' (" + cls + ") is not supported; layers that convert: "
                     + SUPPORTED);
@@ -216,6 +237,9 @@ final class KerasReader {
         }
         steps = shape.get(1).isNull() ? -1 : shape.get(1).asInt();
         features = shape.get(2).asInt();
+        if (steps == 0 || steps < -1 || steps > MAX_REPEAT || features < 1 || features > MAX_REPEAT) {
+            throw new ConversionException("the model's input " + shape + " is outside 1..." + MAX_REPEAT + " steps and features");
+        }
     }
 
     private Layer.Recurrent recurrent(String cls, JsonNode c, String name, List<float[]> w, List<int[]> dims) {
@@ -239,7 +263,11 @@ final class KerasReader {
             throw new ConversionException("layer '" + name + "' has " + w.size() + " weight arrays, expected "
                     + (useBias ? 3 : 2) + " (kernel, recurrent kernel" + (useBias ? ", bias)" : ")"));
         }
-        int units = c.get("units").asInt();
+        int units = c.path("units").asInt(-1);
+        if (dims.size() < 2 || dims.get(0).length != 2 || dims.get(1).length != 2 || dims.get(1)[0] != units
+                || (long) dims.get(1)[1] != (long) cell.gates * units) {
+            throw new ConversionException("layer '" + name + "': units " + c.path("units") + " do not match its weights");
+        }
         int width = cell.gates * units;
         int in = dims.get(0)[0];
         float[] bias = new float[width];

@@ -46,6 +46,9 @@ final class DropIn {
                         + "not run; rewriting them failed: " + e.getMessage(), e);
             }
             throw e;
+        } catch (OutOfMemoryError e) {
+            // A source that declares huge arrays (a crafted DL4J zip) fails its one allocation; the server goes on.
+            throw new IllegalArgumentException(source.getFileName() + ": converting it needed more memory than the server has");
         }
     }
 }
