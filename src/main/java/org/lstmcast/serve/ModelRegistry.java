@@ -156,8 +156,10 @@ final class ModelRegistry implements AutoCloseable {
             return;
         }
         decidePreload();
+        long started = System.nanoTime();
         scan();
         if (!eager) {
+            LOG.info("indexed {} models in {} ms", indexed.size(), (System.nanoTime() - started) / 1_000_000);
             preload();
         }
         scanned = true;
@@ -434,63 +436,97 @@ final class ModelRegistry implements AutoCloseable {
         return out;
     }
 
-    /** Brings every model in the repository in step with its folder, and retires the models whose folder is gone. */
-    synchronized void scan() {
-        Set<String> names = new HashSet<>();
-        Set<String> failed = new HashSet<>();
-        failures.keySet().forEach(k -> failed.add(k.substring(0, k.indexOf('/'))));
+    /**
+     * Brings every model in the repository in step with its folder, and retires the models whose folder is gone. The
+     * folders are listed before the registry is locked: listing 10,000 of them takes long enough that loads on
+     * demand, which take the lock, should not wait for it.
+     */
+    void scan() {
+        Map<String, NavigableMap<Long, Path>> found = new TreeMap<>();
         try (Stream<Path> dirs = Files.isDirectory(config.models()) ? Files.list(config.models()) : Stream.empty()) {
-            for (Path modelDir : dirs.sorted().toList()) {
+            for (Path modelDir : (Iterable<Path>) dirs::iterator) {
                 String name = modelDir.getFileName().toString();
-                if (!Files.isDirectory(modelDir) || !ModelRepository.validName(name)) {
-                    continue;
+                if (ModelRepository.validName(name) && Files.isDirectory(modelDir)) {
+                    try {
+                        found.put(name, list(modelDir));
+                    } catch (IOException e) {
+                        // Removed while listing: gone from the repository.
+                    }
                 }
-                names.add(name);
-                // Served lazily, only a model in use (or failed, to retry it when it changes) is kept in step.
-                scanModel(name, modelDir, eager || live.containsKey(name) || failed.contains(name));
             }
         } catch (IOException e) {
             LOG.error("cannot read the model repository {}: {}", config.models(), e.toString());
             return;
         }
-        for (String name : known()) {
-            if (!names.contains(name)) {
+        apply(found);
+    }
+
+    private synchronized void apply(Map<String, NavigableMap<Long, Path>> found) {
+        Set<String> failed = new HashSet<>();
+        failures.keySet().forEach(k -> failed.add(k.substring(0, k.indexOf('/'))));
+        Set<String> known = known();
+        for (Map.Entry<String, NavigableMap<Long, Path>> e : found.entrySet()) {
+            String name = e.getKey();
+            // Served lazily, only a model in use (or failed, to retry it when it changes) is kept in step.
+            applyModel(name, e.getValue(), eager || live.containsKey(name) || failed.contains(name), known.contains(name));
+        }
+        for (String name : known) {
+            if (!found.containsKey(name)) {
                 retireExcept(name, Set.of(), "removed from the repository");
             }
         }
-        indexed.keySet().removeIf(name -> !names.contains(name));
+        indexed.keySet().removeIf(name -> !found.containsKey(name));
+    }
+
+    /** The version folders of a model that hold a model file, with the file. */
+    private static NavigableMap<Long, Path> list(Path modelDir) throws IOException {
+        NavigableMap<Long, Path> versions = new TreeMap<>();
+        try (Stream<Path> dirs = Files.list(modelDir)) {
+            for (Path versionDir : (Iterable<Path>) dirs::iterator) {
+                String v = versionDir.getFileName().toString();
+                if (ModelRepository.validVersion(v)) {
+                    Path file = ModelRepository.modelFile(versionDir);
+                    if (file != null) {
+                        versions.put(Long.parseLong(v), file);
+                    }
+                }
+            }
+        }
+        return versions;
     }
 
     /**
      * Brings one model in step with its folder: loads new and changed version files, retries failed ones that
      * changed, and retires the versions whose folder or file is gone.
      */
-    private void scanModel(String name, Path modelDir, boolean load) throws IOException {
+    private void scanModel(String name, Path modelDir) throws IOException {
+        applyModel(name, list(modelDir), true, true);
+    }
+
+    /**
+     * @param load  whether to load new and changed files, or only to index them
+     * @param known whether anything of the model is loaded, failed or metered, which a removed version may leave
+     */
+    private void applyModel(String name, NavigableMap<Long, Path> versions, boolean load, boolean known) {
         Set<String> seen = new HashSet<>();
-        NavigableMap<Long, Boolean> found = new ConcurrentSkipListMap<>();
-        try (Stream<Path> versions = Files.list(modelDir)) {
-            for (Path versionDir : versions.sorted().toList()) {
-                String v = versionDir.getFileName().toString();
-                if (!ModelRepository.validVersion(v)) {
-                    continue;
-                }
-                Path file = ModelRepository.modelFile(versionDir);
-                if (file != null) {
-                    seen.add(name + "/" + v);
-                    found.put(Long.parseLong(v), Boolean.TRUE);
-                    if (load) {
-                        refresh(name, Long.parseLong(v), modelDir, file, false);
-                    }
-                }
+        NavigableMap<Long, Boolean> index = new ConcurrentSkipListMap<>();
+        Path modelDir = config.models().resolve(name);
+        for (Map.Entry<Long, Path> v : versions.entrySet()) {
+            seen.add(name + "/" + v.getKey());
+            index.put(v.getKey(), Boolean.TRUE);
+            if (load) {
+                refresh(name, v.getKey(), modelDir, v.getValue(), false);
             }
         }
         // Explicit control loads only what it is asked to: nothing there loads on demand.
-        if (found.isEmpty() || explicit()) {
+        if (index.isEmpty() || explicit()) {
             indexed.remove(name);
-        } else {
-            indexed.put(name, found);
+        } else if (!index.equals(indexed.get(name))) {
+            indexed.put(name, index);
         }
-        retireExcept(name, seen, "removed from the repository");
+        if (known || load) {
+            retireExcept(name, seen, "removed from the repository");
+        }
     }
 
     /** Model names with anything loaded, failed or metered. */
@@ -544,7 +580,7 @@ final class ModelRegistry implements AutoCloseable {
         // Asked explicitly: retry a failure even if its file is unchanged, its cause may lie elsewhere (--max-models).
         stamps.keySet().removeIf(k -> k.startsWith(name + "/") && failures.containsKey(k));
         try {
-            scanModel(name, modelDir, true);
+            scanModel(name, modelDir);
         } catch (IOException e) {
             throw ApiException.badRequest("failed to load '" + name + "': cannot read its folder: "
                     + withinRepository(String.valueOf(e.getMessage())));
