@@ -107,12 +107,24 @@ final class ServeCommand implements Callable<Integer> {
             + "load at start; repeatable; '*' loads every model in the repository (default: none).")
     List<String> loadModels = new ArrayList<>();
 
+    @Option(names = "--preload", paramLabel = "NAME,...|*", split = ",", description = "When polling, the models loaded "
+            + "at start; '*' loads every model, and every one that appears later. The others load on their first "
+            + "request, which waits for the load (default: '*' when the repository holds at most --max-loaded, else "
+            + "--max-models, versions; none beyond).")
+    List<String> preload;
+
+    @Option(names = "--max-loaded", paramLabel = "N", description = "When polling, the most model versions loaded at "
+            + "once: loading one more evicts the least recently used version with no request in flight, which loads "
+            + "again on its next request (default: ${DEFAULT-VALUE}: --max-models bounds them, refusing beyond it "
+            + "when everything is preloaded, evicting when models load on demand).")
+    int maxLoaded = 0;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535 || grpcMaxMessageBytes < 1
                 || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
                 || !(pollSeconds > 0) || maxBodyBytes < 1 || maxWindows < 1 || maxWindowLength < 1 || maxHorizon < 1
-                || maxModels < 1 || requestTimeoutMs < 1) {
+                || maxModels < 1 || requestTimeoutMs < 1 || maxLoaded < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "ports are 0..65535; delays >= 0; poll seconds > 0; every size, count and timeout at least 1");
         }
@@ -129,7 +141,7 @@ final class ServeCommand implements Callable<Integer> {
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
                 requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness,
                 new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes), modelControl,
-                loadModels);
+                loadModels, preload, maxLoaded);
         requirePortFree(host, port);
         if (grpcPort != 0) {
             requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");
@@ -164,6 +176,16 @@ final class ServeCommand implements Callable<Integer> {
         if (!loadModels.isEmpty() && modelControl != ServeConfig.ModelControl.EXPLICIT) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--load-model needs --model-control-mode explicit: polling loads every model in the repository");
+        }
+        if (preload != null && modelControl == ServeConfig.ModelControl.EXPLICIT) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--preload is for polling; with --model-control-mode explicit, name the models with --load-model");
+        }
+        for (String name : preload == null ? List.<String>of() : preload) {
+            if (!name.equals("*") && !ModelRepository.validName(name)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--preload " + name
+                        + ": not a model name ([A-Za-z0-9][A-Za-z0-9_.-]*, or '*' for all)");
+            }
         }
         for (String name : loadModels) {
             if (name.equals("*")) {

@@ -5,6 +5,10 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -19,6 +23,10 @@ import org.lstmcast.forecast.OnnxForecaster;
  * and parses the next requests meanwhile, which is what lets the batches form. With {@code maxDelayNanos > 0}
  * workers also wait that long for company, as Triton's {@code max_queue_delay_microseconds} does. The queue is
  * bounded: beyond {@code maxQueue} waiting requests a submit fails at once, so overload is answered with 503.
+ *
+ * <p>The workers are borrowed from a pool shared by every batcher of the server: a batcher with nothing queued holds
+ * no thread, so a server with thousands of loaded models has as many threads as one with a single model. A worker
+ * drains its batcher until the queue is empty, then goes back to the pool.
  */
 final class Batcher implements AutoCloseable {
     /** Thrown by {@link #submit} when the queue is full. */
@@ -49,24 +57,41 @@ final class Batcher implements AutoCloseable {
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
-    private final List<Thread> workers = new ArrayList<>();
+    /** Ends when the last drain of a closed batcher has left. */
+    private final Condition drained = lock.newCondition();
+    private final Executor workers;
+    private final int threads;
+    /** Drains submitted to the pool and not yet ended; guarded by {@link #lock}. */
+    private int running;
+    /** Drains running a model now (outside the lock); guarded by {@link #lock}. */
+    private int busy;
     private final VersionMeters meters;
     private volatile boolean closed;
+    /** The batcher whose drain runs on this thread: a close from there must not wait for itself. */
+    private static final ThreadLocal<Batcher> DRAINING = new ThreadLocal<>();
+    /** For batchers made without a server's pool (tests): daemon threads that end when idle. */
+    private static final ExecutorService OWN_POOL = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "batcher");
+        t.setDaemon(true);
+        return t;
+    });
 
     Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
             VersionMeters meters) {
+        this(name, runner, maxBatch, maxDelayNanos, maxQueue, threads, meters, OWN_POOL);
+    }
+
+    /** @param workers the shared pool the drains run on; {@code threads} bounds how many of them serve this batcher */
+    Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
+            VersionMeters meters, Executor workers) {
         this.runner = runner;
         this.maxBatch = Math.max(1, maxBatch);
         this.maxDelayNanos = Math.max(0, maxDelayNanos);
         this.maxQueue = Math.max(1, maxQueue);
         this.meters = meters;
+        this.workers = workers;
+        this.threads = Math.max(1, threads);
         meters.queueDepth(this::depth);
-        for (int i = 0; i < Math.max(1, threads); i++) {
-            Thread t = new Thread(this::work, "batcher-" + name + "-" + i);
-            t.setDaemon(true);
-            t.start();
-            workers.add(t);
-        }
     }
 
     /** Requests waiting for a model run now. */
@@ -160,6 +185,7 @@ final class Batcher implements AutoCloseable {
     }
 
     private Pending enqueue(Pending p) {
+        boolean startDrain = false;
         lock.lock();
         try {
             if (closed) {
@@ -170,36 +196,76 @@ final class Batcher implements AutoCloseable {
             }
             queue.addLast(p);
             arrived.signal();
+            // Another drain only when the ones gathering now cannot take all that waits; never more than threads.
+            if (running < threads && queue.size() > running - busy) {
+                running++;
+                startDrain = true;
+            }
         } finally {
             lock.unlock();
+        }
+        if (startDrain) {
+            try {
+                workers.execute(this::drain);
+            } catch (RejectedExecutionException e) {
+                lock.lock();
+                try {
+                    running--;
+                    queue.remove(p);
+                    drained.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                throw new ApiException(503, "the server is stopping");
+            }
         }
         return p;
     }
 
-    private void work() {
-        while (true) {
-            List<Pending> batch;
-            try {
-                batch = next();
+    private void drain() {
+        Batcher outer = DRAINING.get();
+        DRAINING.set(this);
+        boolean ran = false;
+        try {
+            while (true) {
+                List<Pending> batch = next(ran);
                 if (batch == null) {
                     return;
                 }
+                ran = true;
                 run(batch);
-            } catch (InterruptedException e) {
-                return;
             }
+        } catch (InterruptedException e) {
+            // The pool is being shut down: the server is stopping, and closing batchers waited for their drains.
+            lock.lock();
+            try {
+                running--;
+                busy -= ran ? 1 : 0;
+                drained.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            Thread.currentThread().interrupt();
+        } finally {
+            DRAINING.set(outer);
         }
     }
 
-    /** Takes the oldest request and every queued one of the same length that fits, waiting for company if asked to. */
-    private List<Pending> next() throws InterruptedException {
+    /**
+     * Takes the oldest request and every queued one of the same length that fits, waiting for company if asked to;
+     * null, with the drain counted out, when nothing is queued.
+     */
+    private List<Pending> next(boolean wasBusy) throws InterruptedException {
         lock.lock();
         try {
-            while (queue.isEmpty()) {
-                if (closed) {
-                    return null;
-                }
-                arrived.await(100, TimeUnit.MILLISECONDS);
+            if (wasBusy) {
+                busy--;
+            }
+            if (queue.isEmpty()) {
+                // Counted out under the lock that enqueue counts in under, so no request is left without a drain.
+                running--;
+                drained.signalAll();
+                return null;
             }
             Pending first = queue.pollFirst();
             List<Pending> batch = new ArrayList<>();
@@ -214,6 +280,7 @@ final class Batcher implements AutoCloseable {
                 }
                 arrived.awaitNanos(wait);
             }
+            busy++;
             return batch;
         } finally {
             lock.unlock();
@@ -268,9 +335,9 @@ final class Batcher implements AutoCloseable {
     }
 
     /**
-     * Stops taking requests; the workers finish what is queued, then end. Never waits for the calling thread itself:
-     * a worker that closes its own batcher (the last request of a retired version answered on it) would wait for
-     * itself.
+     * Stops taking requests; the drains finish what is queued, then end, and only then may the session they run on
+     * close. Never waits for the calling thread itself: a worker that closes its own batcher (the last request of a
+     * retired version answered on it) would wait for itself.
      */
     @Override
     public void close() {
@@ -278,19 +345,17 @@ final class Batcher implements AutoCloseable {
         try {
             closed = true;
             arrived.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        for (Thread t : workers) {
-            if (t == Thread.currentThread()) {
-                continue;
-            }
-            try {
-                t.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (DRAINING.get() == this) {
                 return;
             }
+            long left = TimeUnit.SECONDS.toNanos(30);
+            while (running > 0 && left > 0) {
+                left = drained.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
         }
     }
 }

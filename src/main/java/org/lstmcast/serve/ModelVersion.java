@@ -57,6 +57,8 @@ final class ModelVersion {
     private final AtomicBoolean retired = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile State state = State.READY;
+    /** When a request last took it, for least-recently-used eviction. */
+    private volatile long lastUsed = System.nanoTime();
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
                          String notForecasting, OrtSession session, OnnxForecaster forecaster, Batcher batcher,
@@ -85,15 +87,21 @@ final class ModelVersion {
      * Opens the session and everything that serves from it; if any step fails, what was opened is closed before the
      * failure is thrown.
      *
-     * @param closer where the version closes once retired and let go
+     * @param closer  where the version closes once retired and let go
+     * @param workers the server's shared pool its batcher runs on
      */
     static ModelVersion load(String name, long version, Path file, ModelReport report, ModelSettings settings,
-                             ServeConfig config, Device device, VersionMeters meters, Executor closer) throws OrtException {
+                             ServeConfig config, Device device, VersionMeters meters, Executor closer, Executor workers)
+            throws OrtException {
         OrtSession session;
         String provider;
         try (OrtSession.SessionOptions options = Ort.sessionOptions()) {
-            // Requests run in parallel on separate batcher workers; one intra-op thread each uses the cores best.
+            // Requests run in parallel on the shared batcher workers; one intra-op thread each uses the cores best,
+            // and it is the calling thread itself, so a session starts no threads of its own (the sequential
+            // execution mode has no inter-op pool either): threads do not grow with the models loaded.
             options.setIntraOpNumThreads(1);
+            options.setInterOpNumThreads(1);
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             provider = device.configure(options);
             session = Ort.environment().createSession(file.toString(), options);
@@ -109,7 +117,7 @@ final class ModelVersion {
                     maxBatch = (int) Math.min(maxBatch, fixedBatch);
                 }
                 batcher = new Batcher(name + "-" + version, f.forecaster::run, maxBatch, settings.maxQueueDelayUs() * 1000,
-                        settings.maxQueue(), config.threads(), meters);
+                        settings.maxQueue(), config.threads(), meters, workers);
             }
             return new ModelVersion(name, version, file, report, provider, f.forecaster == null ? null : f.forecaster.spec(),
                     f.problem, session, f.forecaster, batcher, meters, closer);
@@ -204,9 +212,39 @@ final class ModelVersion {
                 return false;
             }
             if (holders.compareAndSet(h, h + 1)) {
+                lastUsed = System.nanoTime();
                 return true;
             }
         }
+    }
+
+    /** {@link System#nanoTime()} of the last {@link #acquire()}, or of the load. */
+    long lastUsed() {
+        return lastUsed;
+    }
+
+    /** Whether it serves and no request holds it now. */
+    boolean idle() {
+        return state == State.READY && holders.get() == 1;
+    }
+
+    /**
+     * Retires it only if no request holds it, atomically with respect to {@link #acquire()}: an evicted version never
+     * has a request cut short, and one that a request took a moment ago is kept.
+     *
+     * @return whether it was retired (and will close on the closing thread)
+     */
+    boolean retireIfIdle() {
+        if (!retired.compareAndSet(false, true)) {
+            return false;
+        }
+        if (!holders.compareAndSet(1, 0)) {
+            retired.set(false);
+            return false;
+        }
+        state = State.UNLOADING;
+        closer.execute(this::close);
+        return true;
     }
 
     void release() {

@@ -12,10 +12,17 @@ import java.util.List;
  * @param grpc    the gRPC listener
  * @param modelControl    whether the repository is polled for changes or changed only on request
  * @param loadModels      in explicit mode, the models loaded at start ({@code *}: all of them)
+ * @param preload         when polled, the models loaded at start ({@code *}: all of them, and every one that appears
+ *                        later); the rest load on their first request. Null: {@code *} when the repository holds no
+ *                        more versions than may be loaded, else none
+ * @param maxLoaded       when above 0, the most versions loaded at once, the least recently used idle one evicted to
+ *                        make room; 0: {@link Limits#maxModels()} bounds them, refusing beyond it, unless the
+ *                        repository is served lazily, which evicts at that bound
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
-                          boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels) {
+                          boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels,
+                          List<String> preload, int maxLoaded) {
 
     /** Triton's model control modes: the repository polled for changes, or models loaded and unloaded on request. */
     public enum ModelControl { POLL, EXPLICIT }
@@ -24,6 +31,29 @@ public record ServeConfig(Path models, String host, int port, String device, int
         grpc = grpc == null ? Grpc.off() : grpc;
         modelControl = modelControl == null ? ModelControl.POLL : modelControl;
         loadModels = loadModels == null ? List.of() : List.copyOf(loadModels);
+        preload = preload == null ? null : List.copyOf(preload);
+    }
+
+    public ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
+                       int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
+                       boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels) {
+        this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
+                strictReadiness, grpc, modelControl, loadModels, null, 0);
+    }
+
+    /** The most versions loaded at once: {@link #maxLoaded} when set, else {@link Limits#maxModels()}. */
+    public int loadBound() {
+        return maxLoaded > 0 ? maxLoaded : limits.maxModels();
+    }
+
+    public ServeConfig withPreload(List<String> names) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, names, maxLoaded);
+    }
+
+    public ServeConfig withMaxLoaded(int n) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, n);
     }
 
     /** Polling the repository, without gRPC. */
@@ -81,32 +111,32 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness, grpc, modelControl, loadModels);
+                l, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness, grpc, modelControl, loadModels);
+                limits, key, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict, grpc, modelControl, loadModels);
+                limits, apiKey, strict, grpc, modelControl, loadModels, preload, maxLoaded);
     }
 
     public ServeConfig withGrpc(Grpc g) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, g, modelControl, loadModels);
+                limits, apiKey, strictReadiness, g, modelControl, loadModels, preload, maxLoaded);
     }
 
     /** Explicit control with these models loaded at start, or polling when {@code mode} is POLL. */
     public ServeConfig withModelControl(ModelControl mode, List<String> load) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, mode, load);
+                limits, apiKey, strictReadiness, grpc, mode, load, preload, maxLoaded);
     }
 }

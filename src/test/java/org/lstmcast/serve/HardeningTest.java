@@ -52,7 +52,9 @@ class HardeningTest {
         Files.createSymbolicLink(repo.resolve("link/1/model.onnx"), root.resolve("outside.onnx"));
 
         ServeConfig.Limits limits = new ServeConfig.Limits(64 * 1024, 3, 200, 50, 3, 30_000);
-        server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 1, 0.2, limits, "s3cret-key"));
+        // Four versions over a bound of three would be served lazily by default; these tests check loading at start.
+        server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 1, 0.2, limits, "s3cret-key")
+                .withPreload(java.util.List.of("*")));
         base = "http://127.0.0.1:" + server.start();
     }
 
