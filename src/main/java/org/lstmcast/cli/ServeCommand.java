@@ -107,6 +107,10 @@ final class ServeCommand implements Callable<Integer> {
             + "load at start; repeatable; '*' loads every model in the repository (default: none).")
     List<String> loadModels = new ArrayList<>();
 
+    @Option(names = "--no-console", description = "Serve no browser pages (/, /models/<name>, /docs); the API and "
+            + "/openapi.json stay.")
+    boolean noConsole;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535 || grpcMaxMessageBytes < 1
@@ -129,7 +133,7 @@ final class ServeCommand implements Callable<Integer> {
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
                 requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness,
                 new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes), modelControl,
-                loadModels);
+                loadModels, !noConsole);
         requirePortFree(host, port);
         if (grpcPort != 0) {
             requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");

@@ -12,10 +12,12 @@ import java.util.List;
  * @param grpc    the gRPC listener
  * @param modelControl    whether the repository is polled for changes or changed only on request
  * @param loadModels      in explicit mode, the models loaded at start ({@code *}: all of them)
+ * @param console         whether the browser pages ({@code /}, {@code /models/<name>}, {@code /docs}) are served
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
-                          boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels) {
+                          boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels,
+                          boolean console) {
 
     /** Triton's model control modes: the repository polled for changes, or models loaded and unloaded on request. */
     public enum ModelControl { POLL, EXPLICIT }
@@ -31,7 +33,7 @@ public record ServeConfig(Path models, String host, int port, String device, int
                        int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
                        boolean strictReadiness) {
         this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
-                strictReadiness, Grpc.off(), ModelControl.POLL, List.of());
+                strictReadiness, Grpc.off(), ModelControl.POLL, List.of(), true);
     }
 
     /**
@@ -81,32 +83,38 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, console);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness, grpc, modelControl, loadModels);
+                l, apiKey, strictReadiness, grpc, modelControl, loadModels, console);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness, grpc, modelControl, loadModels);
+                limits, key, strictReadiness, grpc, modelControl, loadModels, console);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict, grpc, modelControl, loadModels);
+                limits, apiKey, strict, grpc, modelControl, loadModels, console);
     }
 
     public ServeConfig withGrpc(Grpc g) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, g, modelControl, loadModels);
+                limits, apiKey, strictReadiness, g, modelControl, loadModels, console);
     }
 
     /** Explicit control with these models loaded at start, or polling when {@code mode} is POLL. */
     public ServeConfig withModelControl(ModelControl mode, List<String> load) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, mode, load);
+                limits, apiKey, strictReadiness, grpc, mode, load, console);
+    }
+
+    /** With or without the browser pages. */
+    public ServeConfig withConsole(boolean on) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, on);
     }
 }
