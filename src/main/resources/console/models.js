@@ -47,11 +47,12 @@ function live(m) {
 
 function advice(m) {
   if (m.state === 'FAILED') {
-    return 'Fix or replace models/' + m.name + '/' + m.version + '/model.onnx (run `lstmcast inspect` on it; '
-      + '`lstmcast convert` rewrites Keras, DL4J and time-major files). The server loads it again as soon as the file changes.';
+    return ['Fix or replace the file named above: ', el('code', {}, 'lstmcast inspect FILE'), ' says what is wrong with it, and ',
+      el('code', {}, 'lstmcast convert'), ' rewrites Keras, DL4J and time-major models into files this server reads. ',
+      'The server tries again by itself as soon as the file changes.'];
   }
   if (m.state === 'LOADING') return 'The file is being loaded; this page updates by itself.';
-  return 'Not loaded: load it with POST /v2/repository/models/' + m.name + '/load (explicit model control).';
+  return ['Not loaded: ', el('code', {}, `POST /v2/repository/models/${m.name}/load`), ' loads it (explicit model control).'];
 }
 
 function card(m) {
