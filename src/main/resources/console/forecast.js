@@ -173,8 +173,9 @@ async function forecast(ev) {
     const target = win.map(r => (Array.isArray(r) ? r[0] : r));
     let times = [];
     try { times = JSON.parse($('values').dataset.times || '[]'); } catch { times = []; }
-    if (times.length !== target.length) times = target.map((_, i) => String(i + 1 - target.length));
-    draw(target, answer.forecasts[0], times);
+    const labelled = times.length === target.length;
+    if (!labelled) times = target.map((_, i) => String(i + 1 - target.length));
+    draw(target, answer.forecasts[0], times, labelled);
   } catch (e) {
     if (e instanceof ApiError) showError(e.message);
     else showError(String(e.message || e));
@@ -183,7 +184,7 @@ async function forecast(ev) {
   }
 }
 
-function draw(history, forecasts, times) {
+function draw(history, forecasts, times, labelled) {
   const future = futureLabels(times, forecasts.length);
   last = { history, forecasts, times, future };
   const n = history.length;
@@ -216,7 +217,10 @@ function draw(history, forecasts, times) {
       },
     },
   });
-  const rows = forecasts.map((v, i) => el('tr', {}, el('td', {}, i + 1), el('td', {}, future[i]), el('td', { class: 'value' }, String(v))));
+  // Without a time column the steps are their own labels: no Time column then.
+  $('forecast-table').querySelector('th.time').classList.toggle('hidden', !labelled);
+  const rows = forecasts.map((v, i) => el('tr', {}, el('td', {}, i + 1),
+    el('td', { class: labelled ? 'time' : 'time hidden' }, future[i]), el('td', { class: 'value' }, String(v))));
   $('forecast-table').querySelector('tbody').replaceChildren(...rows);
   $('result').scrollIntoView({ block: 'nearest' });
 }

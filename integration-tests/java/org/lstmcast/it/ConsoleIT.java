@@ -109,7 +109,8 @@ class ConsoleIT {
     static void shotWhole(WebDriver d, String name, int width) throws Exception {
         long height = (Long) ((JavascriptExecutor) d).executeScript(
                 "return Math.ceil(document.documentElement.scrollHeight)");
-        d.manage().window().setSize(new Dimension(width, (int) Math.min(4000, Math.max(600, height + 20))));
+        d.manage().window().setSize(new Dimension(width, (int) Math.min(4000, Math.max(600, height + 140))));
+        ((JavascriptExecutor) d).executeScript("window.scrollTo(0, 0)");
         Thread.sleep(300);
         shot(d, name);
     }
@@ -182,7 +183,8 @@ class ConsoleIT {
         }
         wait.until(d -> {
             String rps = d.findElement(By.cssSelector("article[data-model='dax'] [data-live='requests_per_second']")).getText();
-            return !rps.equals("0") && !rps.equals("–");
+            String batch = d.findElement(By.cssSelector("article[data-model='dax'] [data-live='mean_batch_size']")).getText();
+            return !rps.equals("0") && !rps.equals("–") && batch.equals("1");
         });
         shotWhole(driver, "models", 1280);
     }
