@@ -119,6 +119,10 @@ final class ServeCommand implements Callable<Integer> {
             + "when everything is preloaded, evicting when models load on demand).")
     int maxLoaded = 0;
 
+    @Option(names = "--no-console", description = "Serve no browser pages (/, /models/<name>, /docs); the API and "
+            + "/openapi.json stay.")
+    boolean noConsole;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535 || grpcMaxMessageBytes < 1
@@ -141,7 +145,7 @@ final class ServeCommand implements Callable<Integer> {
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
                 requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness,
                 new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes), modelControl,
-                loadModels, preload, maxLoaded);
+                loadModels, preload, maxLoaded, !noConsole);
         requirePortFree(host, port);
         if (grpcPort != 0) {
             requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");

@@ -35,6 +35,10 @@ final class ForecastEndpoint extends Handler.Wrapper {
     private static final int LARGE_BYTES = 64 << 10;
     private static final long LARGE_VALUES = 16_384;
 
+    /** The routes this handler answers, as {@link InferenceServer#routes()} lists them. */
+    static final List<String> ROUTES = List.of("POST /v1/models/{model}/forecast",
+            "POST /v1/models/{model}/versions/{version}/forecast");
+
     private final ModelRegistry registry;
     private final ServeConfig.Limits limits;
     private final ApiKey apiKey;

@@ -77,7 +77,7 @@ public final class InferenceServer implements AutoCloseable {
             var r = c.routes;
             if (apiKey.required()) {
                 r.before(ctx -> {
-                    if (!ctx.path().startsWith("/v2/health/")) {
+                    if (!ctx.path().startsWith("/v2/health/") && !Console.open(ctx.path())) {
                         try {
                             apiKey.check(ctx.header("Authorization"));
                         } catch (ApiException e) {
@@ -104,6 +104,10 @@ public final class InferenceServer implements AutoCloseable {
             r.post("/v2/models/{model}/infer", ctx -> infer(ctx, null));
             r.post("/v2/models/{model}/versions/{version}/infer", ctx -> infer(ctx, ctx.pathParam("version")));
             r.get("/v1/models", this::listModels);
+            r.get("/openapi.json", Console::openApi);
+            if (config.console()) {
+                Console.register(r);
+            }
             r.get("/metrics", ctx -> {
                 ctx.contentType("text/plain; version=0.0.4; charset=utf-8");
                 ctx.result(metrics.scrape());
@@ -322,10 +326,61 @@ public final class InferenceServer implements AutoCloseable {
                     m.put("forecast", null);
                     m.put("forecast_unavailable", v.notForecasting);
                 }
+                m.put("lineage", lineage(v.report.metadata()));
+                VersionMeters.Live live = v.meters.live();
+                Map<String, Object> l = new LinkedHashMap<>();
+                l.put("requests_per_second", live.requestsPerSecond());
+                l.put("latency_p50_ms", live.p50Ms());
+                l.put("latency_p99_ms", live.p99Ms());
+                l.put("mean_batch_size", live.meanBatchSize());
+                l.put("queue_depth", live.queueDepth());
+                m.put("live", l);
             }
             models.add(m);
         }
         json(ctx, Map.of("models", models));
+    }
+
+    /** Where a model came from, as its metadata says: only the keys it has; test metrics as JSON. */
+    private static Map<String, Object> lineage(Map<String, String> metadata) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (metadata == null) {
+            return out;
+        }
+        for (String key : List.of("data_source", "data_sha256", "created", "lstmcast_version", "converted_from",
+                "season", "time_column", "test_metrics")) {
+            String value = metadata.get(key);
+            if (value == null || value.isBlank()) {
+                continue;
+            }
+            if (key.equals("test_metrics")) {
+                try {
+                    out.put(key, Json.parse(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                } catch (java.io.IOException | RuntimeException e) {
+                    out.put(key, value);
+                }
+            } else {
+                out.put(key, value);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every route served, as {@code "METHOD /path"} with Javalin's {@code {param}} names: Javalin's own routes and the
+     * forecast routes handled in front of it.
+     */
+    List<String> routes() {
+        List<String> out = new ArrayList<>();
+        for (io.javalin.router.ParsedEndpoint e : app.unsafe.internalRouter.allHttpHandlers()) {
+            String method = e.endpoint.method.name();
+            if (!method.equals("BEFORE") && !method.equals("AFTER") && !method.equals("BEFORE_MATCHED")
+                    && !method.equals("AFTER_MATCHED") && !method.equals("INVALID")) {
+                out.add(method + " " + e.endpoint.path);
+            }
+        }
+        out.addAll(ForecastEndpoint.ROUTES);
+        return out;
     }
 
     private List<String> versionsOf(String name) {

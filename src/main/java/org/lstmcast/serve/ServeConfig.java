@@ -18,11 +18,12 @@ import java.util.List;
  * @param maxLoaded       when above 0, the most versions loaded at once, the least recently used idle one evicted to
  *                        make room; 0: {@link Limits#maxModels()} bounds them, refusing beyond it, unless the
  *                        repository is served lazily, which evicts at that bound
+ * @param console         whether the browser pages ({@code /}, {@code /models/<name>}, {@code /docs}) are served
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
                           boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels,
-                          List<String> preload, int maxLoaded) {
+                          List<String> preload, int maxLoaded, boolean console) {
 
     /** Triton's model control modes: the repository polled for changes, or models loaded and unloaded on request. */
     public enum ModelControl { POLL, EXPLICIT }
@@ -38,7 +39,7 @@ public record ServeConfig(Path models, String host, int port, String device, int
                        int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
                        boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels) {
         this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
-                strictReadiness, grpc, modelControl, loadModels, null, 0);
+                strictReadiness, grpc, modelControl, loadModels, null, 0, true);
     }
 
     /** The most versions loaded at once: {@link #maxLoaded} when set, else {@link Limits#maxModels()}. */
@@ -48,12 +49,12 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPreload(List<String> names) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, names, maxLoaded);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, names, maxLoaded, console);
     }
 
     public ServeConfig withMaxLoaded(int n) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, n);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, n, console);
     }
 
     /** Polling the repository, without gRPC. */
@@ -111,32 +112,38 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded);
+                l, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded);
+                limits, key, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict, grpc, modelControl, loadModels, preload, maxLoaded);
+                limits, apiKey, strict, grpc, modelControl, loadModels, preload, maxLoaded, console);
     }
 
     public ServeConfig withGrpc(Grpc g) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, g, modelControl, loadModels, preload, maxLoaded);
+                limits, apiKey, strictReadiness, g, modelControl, loadModels, preload, maxLoaded, console);
     }
 
     /** Explicit control with these models loaded at start, or polling when {@code mode} is POLL. */
     public ServeConfig withModelControl(ModelControl mode, List<String> load) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, mode, load, preload, maxLoaded);
+                limits, apiKey, strictReadiness, grpc, mode, load, preload, maxLoaded, console);
+    }
+
+    /** With or without the browser pages. */
+    public ServeConfig withConsole(boolean on) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, on);
     }
 }

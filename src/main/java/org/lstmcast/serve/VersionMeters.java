@@ -29,6 +29,12 @@ final class VersionMeters implements AutoCloseable {
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private volatile IntSupplier queueDepth = () -> 0;
+    /** Latencies since the last {@link #live()} window closed, in microseconds. */
+    private final org.HdrHistogram.Recorder recent = new org.HdrHistogram.Recorder(3);
+    private long windowStart = System.nanoTime();
+    private long batchesBefore;
+    private double windowsBefore;
+    private Live lastWindow;
     private volatile boolean closed;
     final DistributionSummary batchSize;
     final Timer queueTime;
@@ -62,10 +68,40 @@ final class VersionMeters implements AutoCloseable {
         timers.computeIfAbsent(endpoint, e -> own(Timer.builder("lstmcast_request_seconds")
                 .description("Request latency, parse to answer").tags(tags).tag("endpoint", e).register(registry)))
                 .record(nanos, TimeUnit.NANOSECONDS);
+        recent.recordValue(Math.max(0, nanos / 1000));
         String outcome = ok ? "success" : "failure";
         counters.computeIfAbsent(endpoint + "/" + outcome, k -> own(Counter.builder("lstmcast_requests_total")
                 .description("Requests by outcome").tags(tags).tag("endpoint", endpoint).tag("outcome", outcome)
                 .register(registry))).increment();
+    }
+
+    /**
+     * Figures of the last few seconds, as the console shows them: null latencies and batch size when nothing ran.
+     *
+     * @param requestsPerSecond answered requests, every endpoint
+     * @param queueDepth        requests waiting now
+     */
+    record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
+    }
+
+    /** The figures of the last window of at least two seconds; a call after that closes the window and starts one. */
+    synchronized Live live() {
+        long now = System.nanoTime();
+        if (lastWindow == null || now - windowStart >= 2_000_000_000L) {
+            org.HdrHistogram.Histogram h = recent.getIntervalHistogram();
+            double seconds = Math.max(1e-3, (now - windowStart) / 1e9);
+            long batches = batchSize.count();
+            double windows = batchSize.totalAmount();
+            long n = h.getTotalCount();
+            lastWindow = new Live(n / seconds, n == 0 ? null : h.getValueAtPercentile(50) / 1000.0,
+                    n == 0 ? null : h.getValueAtPercentile(99) / 1000.0,
+                    batches == batchesBefore ? null : (windows - windowsBefore) / (batches - batchesBefore), 0);
+            windowStart = now;
+            batchesBefore = batches;
+            windowsBefore = windows;
+        }
+        return new Live(lastWindow.requestsPerSecond(), lastWindow.p50Ms(), lastWindow.p99Ms(),
+                lastWindow.meanBatchSize(), queueDepth.getAsInt());
     }
 
     private <M extends Meter> M own(M meter) {
