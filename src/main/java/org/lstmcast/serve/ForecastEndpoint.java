@@ -79,6 +79,13 @@ final class ForecastEndpoint extends Handler.Wrapper {
         try {
             apiKey.check(request.getHeaders().get(HttpHeader.AUTHORIZATION));
             long declared = request.getLength();
+            if (declared > limits.maxBodyBytes() && declared <= DRAIN_BYTES) {
+                // Read and drop the body before answering, as a lingering close does: a client still sending when
+                // the connection closes under it sees a reset, not the 413 that says why.
+                Content.Source.consumeAll(request, org.eclipse.jetty.util.Callback.from(
+                        () -> fail(response, callback, tooLarge()), x -> fail(response, callback, tooLarge())));
+                return true;
+            }
             if (declared > limits.maxBodyBytes()) {
                 throw tooLarge();
             }
@@ -102,6 +109,9 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 });
         return true;
     }
+
+    /** Bodies over the limit but under this are read and dropped before the 413; larger ones are answered at once. */
+    private static final long DRAIN_BYTES = 64L << 20;
 
     private ApiException tooLarge() {
         return new ApiException(413, "request body over the limit of " + limits.maxBodyBytes() + " bytes (--max-body-bytes)");
