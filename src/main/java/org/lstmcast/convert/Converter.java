@@ -286,32 +286,14 @@ public final class Converter {
 
     static void unscaleAndRebuild(GraphBuilder g, Preprocessor pre, String y) {
         // [batch, horizon] or [batch, horizon, 1] alike become [batch, horizon].
-        String flat = g.node("Reshape", y, g.longs(0, -1));
-        String v = g.node("Add", g.node("Mul", flat, g.floats(g.fresh("out_scale"), toFloat(pre.outScale()), pre.horizon())),
-                g.floats(g.fresh("out_shift"), toFloat(pre.outShift()), pre.horizon()));
-        OnnxExporter.rebuild(g, pre, v);
+        OnnxExporter.unscaleAndRebuild(g, pre, g.node("Reshape", y, g.longs(0, -1)));
     }
 
     static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
                                    int features) {
-        return model(g, origin, kind, sha, pre, o, features, OnnxExporter.OPSET, OnnxExporter.IR_VERSION);
-    }
-
-    static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
-                                   int features, long opset, long irVersion) {
-        OnnxMl.ModelProto.Builder model = OnnxMl.ModelProto.newBuilder()
-                .setIrVersion(irVersion)
-                .setProducerName("lstmcast")
-                .setProducerVersion(Version.get())
-                .setDomain("org.lstmcast")
-                .setModelVersion(1)
-                .setDocString("Converted by lstmcast " + Version.get() + " from " + origin
-                        + (pre != null ? ": raw values in, forecasts in original units out." : "."))
-                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
-                .setGraph(g.proto());
-        metadata(origin, kind, sha, pre, o, features).forEach((k, v) -> model.addMetadataProps(
-                OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
-        return model.build();
+        return OnnxExporter.model(g, "Converted by lstmcast " + Version.get() + " from " + origin
+                        + (pre != null ? ": raw values in, forecasts in original units out." : "."),
+                metadata(origin, kind, sha, pre, o, features));
     }
 
     static Map<String, String> metadata(String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o, int features) {
@@ -455,14 +437,8 @@ public final class Converter {
         if (target != out && !ModelRepository.validName(out.getFileName().toString())) {
             throw new ConversionException("--out " + out + ": the model name must match [A-Za-z0-9][A-Za-z0-9_.-]*");
         }
-        Path parent = target.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path staging = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+        Path staging = Export.stage(target, result.bytes());
         try {
-            Files.write(staging, result.bytes());
-            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            }
             Files.move(staging, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(staging);
@@ -542,11 +518,4 @@ public final class Converter {
         }
     }
 
-    static float[] toFloat(double[] d) {
-        float[] f = new float[d.length];
-        for (int i = 0; i < d.length; i++) {
-            f[i] = (float) d[i];
-        }
-        return f;
-    }
 }

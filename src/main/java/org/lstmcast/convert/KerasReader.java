@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -433,15 +432,5 @@ final class KerasReader {
         } catch (NumberFormatException e) {
             return 2;
         }
-    }
-
-    /** What a Keras file holds, for {@code inspect}: version and layer classes, without converting. */
-    static Map<String, String> describe(Path h5) throws IOException {
-        Map<String, String> out = new LinkedHashMap<>();
-        try (HdfFile file = new HdfFile(h5)) {
-            out.put("keras_version", String.valueOf(text(file.getAttribute("keras_version"))));
-            out.put("backend", String.valueOf(text(file.getAttribute("backend"))));
-        }
-        return out;
     }
 }

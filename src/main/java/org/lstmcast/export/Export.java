@@ -56,15 +56,8 @@ public final class Export {
             throw new DataException(modelZip + ": holds no test rows to prove the export against; retrain it with this version");
         }
         OnnxMl.ModelProto model = OnnxExporter.export(loaded.forecaster().network(), loaded.info());
-        Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path staging = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
+        Path staging = stage(out, model.toByteArray());
         try {
-            Files.write(staging, model.toByteArray());
-            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                // A temporary file is private; the model is meant to be read by a server running as another user.
-                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            }
             Parity parity = prove(loaded, staging);
             if (!parity.ok()) {
                 throw new ParityException(parity);
@@ -73,6 +66,27 @@ public final class Export {
             return parity;
         } finally {
             Files.deleteIfExists(staging);
+        }
+    }
+
+    /**
+     * Writes {@code bytes} to a readable temporary file beside {@code target}, to be moved onto it atomically once
+     * accepted (a server polling the folder never sees half a model); the caller deletes it when it is not moved.
+     */
+    public static Path stage(Path target, byte[] bytes) throws IOException {
+        Path parent = target.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+        try {
+            Files.write(staging, bytes);
+            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                // A temporary file is private; the model is meant to be read by a server running as another user.
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            return staging;
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(staging);
+            throw e;
         }
     }
 

@@ -78,22 +78,34 @@ public final class OnnxExporter {
         String bOut = g.floats("head_b", flat(headB), pre.horizon());
         String y = g.node("Gemm", hidden, wOut, bOut);
 
-        String v = g.node("Add", g.node("Mul", y, g.floats("out_scale", toFloat(pre.outScale()), pre.horizon())),
-                g.floats("out_shift", toFloat(pre.outShift()), pre.horizon()));
-        rebuild(g, pre, v);
+        unscaleAndRebuild(g, pre, y);
+        return model(g, docString(info), metadata(info));
+    }
 
+    /** lstmcast's model header (IR version, producer, opset 17) around a graph, with its description and metadata. */
+    public static OnnxMl.ModelProto model(GraphBuilder g, String docString, Map<String, String> metadata) {
         OnnxMl.ModelProto.Builder model = OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .setProducerName("lstmcast")
                 .setProducerVersion(Version.get())
                 .setDomain("org.lstmcast")
                 .setModelVersion(1)
-                .setDocString(docString(info))
+                .setDocString(docString)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .setGraph(g.proto());
-        metadata(info).forEach((k, val) -> model.addMetadataProps(
+        metadata.forEach((k, val) -> model.addMetadataProps(
                 OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(val)));
         return model.build();
+    }
+
+    /**
+     * Network output {@code y} ({@code [batch, horizon]}) → {@code y * outScale + outShift}, then the levels rebuilt into
+     * {@link ForecastSpec#OUTPUT}.
+     */
+    public static void unscaleAndRebuild(GraphBuilder g, Preprocessor pre, String y) {
+        String v = g.node("Add", g.node("Mul", y, g.floats(g.fresh("out_scale"), toFloat(pre.outScale()), pre.horizon())),
+                g.floats(g.fresh("out_shift"), toFloat(pre.outShift()), pre.horizon()));
+        rebuild(g, pre, v);
     }
 
     /** The model's self-description, as {@code metadata_props}; {@link ForecastSpec} reads it back. */
