@@ -175,28 +175,37 @@ public final class CsvReader {
             throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d fields)",
                     source, line, name, record.size()));
         }
-        String text = record.get(column);
-        if (text.isEmpty()) {
-            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': empty cell", source, line, name));
+        return number(source + " line " + line, name, record.get(column), float32);
+    }
+
+    /**
+     * One cell as a number, by the rules every reader of tables here follows: plain decimals only, finite, and (for
+     * {@code float32}) within a float's range.
+     *
+     * @param where the cell's place for messages, e.g. {@code "data.csv line 12"}
+     */
+    public static double number(String where, String name, String text, boolean float32) {
+        if (text == null || text.isEmpty()) {
+            throw new DataException(String.format(Locale.ROOT, "%s, column '%s': empty cell", where, name));
         }
         double value;
         try {
             // BigDecimal accepts plain decimals only; Double.parseDouble would also take "NaN", "0x1p3" or "1.5f".
             value = new BigDecimal(text).doubleValue();
         } catch (NumberFormatException e) {
-            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': '%s' is not a number",
-                    source, line, name, abbreviate(text)));
+            throw new DataException(String.format(Locale.ROOT, "%s, column '%s': '%s' is not a number",
+                    where, name, abbreviate(text)));
         }
         if (!Double.isFinite(value)) {
-            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': %s is out of range",
-                    source, line, name, abbreviate(text)));
+            throw new DataException(String.format(Locale.ROOT, "%s, column '%s': %s is out of range",
+                    where, name, abbreviate(text)));
         }
         // Rounding, not |value| > Float.MAX_VALUE, decides: "3.4028235E38", as Float.toString writes the largest
         // float, is a hair above it as a double yet rounds to it.
         if (float32 && Float.isInfinite((float) value)) {
             throw new DataException(String.format(Locale.ROOT,
-                    "%s line %d, column '%s': %s is too large for the network, which computes in float32 (magnitudes up to %.4g)",
-                    source, line, name, abbreviate(text), Float.MAX_VALUE));
+                    "%s, column '%s': %s is too large for the network, which computes in float32 (magnitudes up to %.4g)",
+                    where, name, abbreviate(text), Float.MAX_VALUE));
         }
         return value;
     }

@@ -74,9 +74,26 @@ public final class OnnxForecaster implements AutoCloseable {
      * @param fallback settings to use when the file's metadata has none (a model trained elsewhere); may be null
      */
     public static OnnxForecaster open(Path model, ForecastSpec fallback) throws OrtException {
+        return open(model.toString(), fallback, (env, options) -> env.createSession(model.toString(), options));
+    }
+
+    /**
+     * Opens a model held in memory (shipped to a worker, say) that carries its forecast settings in its metadata.
+     *
+     * @param name the model's name, for messages
+     */
+    public static OnnxForecaster open(byte[] model, String name) throws OrtException {
+        return open(name, null, (env, options) -> env.createSession(model, options));
+    }
+
+    private interface SessionSource {
+        OrtSession create(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+    }
+
+    private static OnnxForecaster open(String name, ForecastSpec fallback, SessionSource source) throws OrtException {
         OrtEnvironment env = Ort.environment();
         try (OrtSession.SessionOptions options = Ort.sessionOptions()) {
-            OrtSession session = env.createSession(model.toString(), options);
+            OrtSession session = source.create(env, options);
             try {
                 Map<String, String> meta = session.getMetadata().getCustomMetadata();
                 ForecastSpec spec = ForecastSpec.fromMetadata(meta);
@@ -84,7 +101,7 @@ public final class OnnxForecaster implements AutoCloseable {
                     spec = fallback;
                 }
                 if (spec == null) {
-                    throw new IllegalArgumentException(model + " carries no forecast metadata (lookback, horizon, features);"
+                    throw new IllegalArgumentException(name + " carries no forecast metadata (lookback, horizon, features);"
                             + " it was not exported by lstmcast");
                 }
                 return new OnnxForecaster(session, true, spec, null);

@@ -14,7 +14,8 @@ import org.lstmcast.data.Transform;
  */
 public record TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform,
                           int season, int layers, int hidden, double dropout, int epochs, int batchSize,
-                          double learningRate, int patience, double valFraction, double testFraction, long seed) {
+                          double learningRate, int patience, double valFraction, double testFraction, long seed)
+        implements java.io.Serializable {
 
     public static final int DEFAULT_LOOKBACK = 30;
     public static final int DEFAULT_HORIZON = 5;

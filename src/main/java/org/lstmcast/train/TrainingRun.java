@@ -62,6 +62,19 @@ public final class TrainingRun {
         } catch (IOException e) {
             throw new DataException(source + ": cannot read: " + e.getMessage(), e);
         }
+        return run(series, DigestUtils.sha256Hex(csv), timeColumn, config, outDir, listener);
+    }
+
+    /**
+     * Trains on a series already read (one of many in a long table, say).
+     *
+     * @param sha256     the data's digest, recorded as the model's provenance
+     * @param timeColumn the time column's name, null or "" for none
+     */
+    public static Outcome run(Series series, String sha256, String timeColumn, TrainConfig config, Path outDir,
+                              TrainingListener listener) throws IOException {
+        checkOutputDirectory(outDir);
+        String source = series.source();
         TimeAxis time = TimeAxis.of(series.times());
         int disorder = time.firstOutOfOrder();
         if (time.kind() != TimeAxis.Kind.INDEX && disorder >= 0) {
@@ -83,7 +96,7 @@ public final class TrainingRun {
         }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
 
-        Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, csv);
+        Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, sha256);
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
@@ -98,7 +111,7 @@ public final class TrainingRun {
                     config.lookback(), config.horizon(), config.season(),
                     trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
                     trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
-                    source, DigestUtils.sha256Hex(csv), config.asMap(), testSummary(evaluation), testHistory(config));
+                    source, sha256, config.asMap(), testSummary(evaluation), testHistory(config));
             ModelFile.save(staging.resolve("model.zip"), trained.forecaster().network(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
@@ -231,7 +244,7 @@ public final class TrainingRun {
     }
 
     private static Map<String, Object> metricsJson(Evaluation ev, Trainer.Result trained, TrainConfig config,
-                                                   Series series, Split split, String source, byte[] csv) {
+                                                   Series series, Split split, String source, String sha256) {
         Map<String, Object> m = testSummary(ev);
         m.put("test_rows", split.testRows());
         m.put("test_windows", ev.windows());
@@ -243,7 +256,7 @@ public final class TrainingRun {
         m.put("config", config.asMap());
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("source", source);
-        data.put("sha256", DigestUtils.sha256Hex(csv));
+        data.put("sha256", sha256);
         data.put("rows", series.rows());
         data.put("train_rows", split.trainRows());
         data.put("val_rows", split.valRows());

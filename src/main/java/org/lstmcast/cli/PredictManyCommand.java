@@ -1,0 +1,75 @@
+package org.lstmcast.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.lstmcast.data.DataException;
+import org.lstmcast.many.SeriesForecast;
+import org.lstmcast.spark.PredictMany;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "predict-many",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Forecast what comes after every series of a long table, each with its own model, on Apache Spark.",
+            "",
+            "Series id X is forecast by the newest version of model X in the repository (ids that are not model "
+                    + "names map as in train-many). Each forecast equals `predict`'s for that series alone."},
+        footer = {"", "Writes one row per series and step: id, model, version, step, time, forecast.",
+            "Exit codes: 0 every series forecast, 100+N N series had no forecast (199: 99 or more), 1 the job failed, "
+                    + "2 bad command line."})
+final class PredictManyCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Mixin
+    ManyOptions many;
+
+    @Option(names = "--models", paramLabel = "REPO", required = true, description = "Model repository: REPO/<model>/<version>/model.onnx.")
+    Path models;
+
+    @Option(names = "--horizon", paramLabel = "H", description = "Steps to forecast (default: each model's horizon).")
+    int horizon;
+
+    @Option(names = "--out", paramLabel = "FILE", required = true, description = "Forecast table: FILE.csv, or FILE.parquet (a Parquet folder).")
+    Path out;
+
+    @Option(names = "--quiet", description = "No progress and no summary; errors still go to stderr.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        if (horizon < 0 || horizon > 100_000) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        PredictMany.Summary summary;
+        try {
+            summary = PredictMany.run(new PredictMany.Job(many.data, many.format(spec.commandLine()), models, horizon, out,
+                    many.master), quiet ? org.lstmcast.spark.Progress.NONE : ManyProgress.create(err, "predict-many"));
+        } catch (NoClassDefFoundError e) {
+            throw new DataException(ManyOptions.noSpark("predict-many"));
+        }
+        List<SeriesForecast> failed = summary.forecasts().stream().filter(f -> !f.ok()).toList();
+        for (SeriesForecast f : failed) {
+            err.printf(Locale.ROOT, "predict-many: series '%s': %s%n", f.id(), f.error());
+        }
+        err.flush();
+        if (!quiet) {
+            PrintWriter o = spec.commandLine().getOut();
+            o.printf(Locale.ROOT, "Forecast %d of %d series in %.1f s (%d Spark tasks).%nWrote %s%n",
+                    summary.forecasts().size() - failed.size(), summary.forecasts().size(), summary.seconds(),
+                    summary.tasks(), out);
+            o.flush();
+        }
+        return ManyOptions.failed(failed.size());
+    }
+}

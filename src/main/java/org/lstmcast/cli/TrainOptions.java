@@ -1,0 +1,63 @@
+package org.lstmcast.cli;
+
+import java.util.List;
+
+import org.lstmcast.data.Transform;
+import org.lstmcast.train.TrainConfig;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/** The options that shape a network and its training, shared by train and train-many. */
+final class TrainOptions {
+    @Option(names = "--lookback", paramLabel = "N", description = "Rows of history per forecast (default: ${DEFAULT-VALUE}).")
+    int lookback = TrainConfig.DEFAULT_LOOKBACK;
+
+    @Option(names = "--horizon", paramLabel = "H", description = "Steps forecast at once (default: ${DEFAULT-VALUE}).")
+    int horizon = TrainConfig.DEFAULT_HORIZON;
+
+    @Option(names = "--transform", paramLabel = "T", description = "level, diff or relative (default: diff).")
+    String transform = TrainConfig.DEFAULT_TRANSFORM.id();
+
+    @Option(names = "--season", paramLabel = "M", description = "Seasonal period, e.g. 12 for monthly data: adds the seasonal-naive baseline and scales MASE by it.")
+    int season;
+
+    @Option(names = "--layers", paramLabel = "N", description = "Stacked LSTM layers (default: ${DEFAULT-VALUE}).")
+    int layers = 1;
+
+    @Option(names = "--hidden", paramLabel = "N", description = "Units per LSTM layer (default: ${DEFAULT-VALUE}).")
+    int hidden = 32;
+
+    @Option(names = "--dropout", paramLabel = "P", description = "Probability of dropping an activation between layers (default: ${DEFAULT-VALUE}).")
+    double dropout = 0;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Most epochs to train (default: ${DEFAULT-VALUE}).")
+    int epochs = 100;
+
+    @Option(names = "--batch-size", paramLabel = "N", description = "Windows per minibatch (default: ${DEFAULT-VALUE}).")
+    int batchSize = 32;
+
+    @Option(names = "--learning-rate", paramLabel = "X", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    double learningRate = 1e-3;
+
+    @Option(names = "--patience", paramLabel = "N", description = "Stop after N epochs without a better validation loss, keeping the best (default: ${DEFAULT-VALUE}).")
+    int patience = 10;
+
+    @Option(names = "--val-fraction", paramLabel = "F", description = "Share of the non-test rows used for validation (default: ${DEFAULT-VALUE}).")
+    double valFraction = 0.1;
+
+    @Option(names = "--test-fraction", paramLabel = "F", description = "Share of the rows held out for the test (default: ${DEFAULT-VALUE}).")
+    double testFraction = 0.2;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Random seed; the same seed and data give the same model (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    TrainConfig config(CommandLine cl, String target, List<String> features) {
+        try {
+            return new TrainConfig(target, features, lookback, horizon, Transform.parse(transform), season, layers, hidden,
+                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
+}

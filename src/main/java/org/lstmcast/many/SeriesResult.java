@@ -1,0 +1,46 @@
+package org.lstmcast.many;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * What training one series of many came to: a row of {@code metrics.csv}. RMSEs are on the series' test part in its
+ * own units, at step 1 and averaged over every step; NaN where there is no such figure (a failed series, or no season
+ * for the seasonal-naive baseline).
+ *
+ * @param version the exported model's version, 0 when nothing was exported
+ * @param error   why the series failed, null when it did not
+ */
+public record SeriesResult(String id, String model, long version, int rows, double lstmRmse1, double lstmRmseMean,
+                           double naiveRmse1, double naiveRmseMean, double seasonalNaiveRmse1,
+                           double seasonalNaiveRmseMean, double trainSeconds, double parityMaxRelError, String error)
+        implements Serializable {
+
+    public static final List<String> HEADER = List.of("id", "model", "version", "status", "rows", "lstm_rmse_1",
+            "lstm_rmse_mean", "naive_rmse_1", "naive_rmse_mean", "seasonal_naive_rmse_1", "seasonal_naive_rmse_mean",
+            "train_seconds", "parity_max_rel_error", "error");
+
+    public static SeriesResult failed(String id, String model, int rows, double seconds, String error) {
+        return new SeriesResult(id, model, 0, rows, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                Double.NaN, seconds, Double.NaN, error);
+    }
+
+    public boolean ok() {
+        return error == null;
+    }
+
+    public String status() {
+        return ok() ? "ok" : "failed";
+    }
+
+    /** The row in {@link #HEADER}'s order; undefined figures as null, which CSV writes as an empty cell. */
+    public List<Object> values() {
+        return java.util.Arrays.asList(id, model, version == 0 ? null : version, status(), rows, n(lstmRmse1),
+                n(lstmRmseMean), n(naiveRmse1), n(naiveRmseMean), n(seasonalNaiveRmse1), n(seasonalNaiveRmseMean),
+                Math.round(trainSeconds * 1000) / 1000.0, n(parityMaxRelError), error);
+    }
+
+    private static Double n(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+}

@@ -1,0 +1,75 @@
+package org.lstmcast.spark;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.lstmcast.data.DataException;
+import org.lstmcast.many.LongFormat;
+
+/** Reads a long table, CSV or Parquet, as rows spread over the cluster. */
+final class LongTables {
+    private LongTables() {
+    }
+
+    static boolean parquet(String path) {
+        String p = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        return p.toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
+    }
+
+    static JavaRDD<LongFormat.Row> read(SparkSession spark, String path, LongFormat format) {
+        return parquet(path) ? readParquet(spark, path, format) : readCsv(spark, path, format);
+    }
+
+    /**
+     * A CSV file read as numbered lines, so that every message names its line, as {@code train}'s do; the lines are
+     * parsed on the workers.
+     */
+    private static JavaRDD<LongFormat.Row> readCsv(SparkSession spark, String path, LongFormat format) {
+        String source = path;
+        JavaRDD<String> lines;
+        try {
+            lines = spark.read().textFile(path).javaRDD();
+        } catch (RuntimeException e) {
+            throw new DataException(path + ": cannot read: " + Errors.message(e), e);
+        }
+        List<String> first = lines.take(1);
+        if (first.isEmpty()) {
+            throw new DataException(source + ": empty file (a header row is required)");
+        }
+        int[] positions = format.positions(source, LongFormat.fields(source, 1, first.get(0)));
+        return lines.zipWithIndex()
+                .filter(t -> t._2() > 0 && !t._1().isBlank())
+                .map(t -> {
+                    long line = t._2() + 1;
+                    return format.row(source, line, LongFormat.fields(source, line, t._1()), positions);
+                });
+    }
+
+    private static JavaRDD<LongFormat.Row> readParquet(SparkSession spark, String path, LongFormat format) {
+        Dataset<org.apache.spark.sql.Row> table;
+        try {
+            table = spark.read().parquet(path);
+        } catch (RuntimeException e) {
+            throw new DataException(path + ": cannot read as Parquet: " + Errors.message(e), e);
+        }
+        format.positions(path, Arrays.asList(table.columns()));
+        List<String> columns = format.columns();
+        Column[] asText = columns.stream().map(c -> functions.col("`" + c + "`").cast("string")).toArray(Column[]::new);
+        String idColumn = format.idColumn();
+        return table.select(asText).javaRDD().map(r -> {
+            if (r.isNullAt(0) || r.getString(0).isEmpty()) {
+                throw new DataException(path + ": a row has no value in the id column '" + idColumn + "'");
+            }
+            String[] cells = new String[columns.size() - 2];
+            for (int i = 0; i < cells.length; i++) {
+                cells[i] = r.isNullAt(i + 2) ? null : r.getString(i + 2);
+            }
+            return new LongFormat.Row(r.getString(0), -1, r.isNullAt(1) ? "" : r.getString(1), cells);
+        });
+    }
+}

@@ -1,0 +1,165 @@
+package org.lstmcast.spark;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+import org.lstmcast.data.DataException;
+import org.lstmcast.many.LongFormat;
+import org.lstmcast.many.ModelNames;
+import org.lstmcast.many.SeriesForecast;
+import org.lstmcast.repository.ModelRepository;
+
+import scala.Tuple2;
+
+/**
+ * {@code predict-many}: the next steps of every series of a long table, each from its own model in a repository. The
+ * driver reads each series' newest model once and ships its bytes to the task that holds the series; a task opens one
+ * ONNX Runtime session per model, forecasts, and closes it.
+ */
+public final class PredictMany {
+    /**
+     * @param out     a {@code .csv} file, or a {@code .parquet} folder
+     * @param horizon steps to forecast, 0 for each model's own horizon
+     */
+    public record Job(String data, LongFormat format, Path models, int horizon, Path out, String master) {
+    }
+
+    /** Every series' forecast or reason, sorted by id. */
+    public record Summary(List<SeriesForecast> forecasts, int tasks, double seconds) {
+        public long failed() {
+            return forecasts.stream().filter(f -> !f.ok()).count();
+        }
+    }
+
+    private PredictMany() {
+    }
+
+    public static Summary run(Job job, Progress progress) throws IOException {
+        long started = System.nanoTime();
+        if (!Files.isDirectory(job.models())) {
+            throw new DataException(job.models() + ": no such model repository");
+        }
+        SparkSession spark = Sessions.open(job.master());
+        try {
+            JavaRDD<LongFormat.Row> rows = LongTables.read(spark, job.data(), job.format()).cache();
+            List<String> ids;
+            try {
+                ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
+            } catch (RuntimeException e) {
+                DataException ours = Errors.ours(e);
+                throw ours != null ? ours : e;
+            }
+            if (ids.isEmpty()) {
+                throw new DataException(job.data() + ": no data rows after the header");
+            }
+            ids.sort(Comparator.naturalOrder());
+
+            List<SeriesForecast> results = new ArrayList<>();
+            List<Tuple2<String, Tuple2<Long, byte[]>>> models = new ArrayList<>();
+            for (String id : ids) {
+                String name = ModelNames.of(id);
+                Path dir = job.models().resolve(name);
+                long version = ModelRepository.highestVersion(dir);
+                Path file = version == 0 ? null : dir.resolve(Long.toString(version)).resolve(ModelRepository.MODEL_FILE);
+                if (file == null || !Files.isRegularFile(file)) {
+                    results.add(new SeriesForecast(id, name, version, List.of(), new double[0], version == 0
+                            ? "no model '" + name + "' in " + job.models()
+                            : "model '" + name + "' version " + version + " has no " + ModelRepository.MODEL_FILE
+                            + " (convert its source first)"));
+                    continue;
+                }
+                models.add(new Tuple2<>(id, new Tuple2<>(version, Files.readAllBytes(file))));
+            }
+            List<String> scored = models.stream().map(Tuple2::_1).toList();
+            int tasks = BySeries.partitions(scored.size());
+            BySeries partitioner = new BySeries(scored, tasks);
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            LongAccumulator done = spark.sparkContext().longAccumulator("series forecast");
+            LongFormat format = job.format();
+            String source = job.data();
+            int horizon = job.horizon();
+            int missing = results.size();
+            if (!scored.isEmpty()) {
+                JavaPairRDD<String, Tuple2<Long, byte[]>> shipped = sc.parallelizePairs(models, tasks).partitionBy(partitioner);
+                List<SeriesForecast> fromTasks = Progress.watch(progress, ids.size(), () -> done.value() + missing, () -> {
+                    try {
+                        return rows.mapToPair(r -> new Tuple2<>(r.id(), r))
+                                .groupByKey(partitioner)
+                                .join(shipped, partitioner)
+                                .mapPartitions(series -> {
+                                    List<SeriesForecast> out = new ArrayList<>();
+                                    while (series.hasNext()) {
+                                        var s = series.next();
+                                        List<LongFormat.Row> list = new ArrayList<>();
+                                        s._2()._1().forEach(list::add);
+                                        Tuple2<Long, byte[]> model = s._2()._2();
+                                        out.add(SeriesForecast.of(format, source, s._1(), list, ModelNames.of(s._1()),
+                                                model._1(), model._2(), horizon));
+                                        done.add(1);
+                                    }
+                                    return out.iterator();
+                                })
+                                .collect();
+                    } catch (RuntimeException e) {
+                        DataException ours = Errors.ours(e);
+                        throw ours != null ? ours : e;
+                    }
+                });
+                results.addAll(fromTasks);
+            }
+            results.sort(Comparator.comparing(SeriesForecast::id));
+            write(spark, job.out(), results);
+            return new Summary(results, tasks, (System.nanoTime() - started) / 1e9);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static void write(SparkSession spark, Path out, List<SeriesForecast> results) throws IOException {
+        if (LongTables.parquet(out.toString())) {
+            StructType schema = new StructType()
+                    .add("id", DataTypes.StringType, false)
+                    .add("model", DataTypes.StringType, false)
+                    .add("version", DataTypes.LongType, false)
+                    .add("step", DataTypes.IntegerType, false)
+                    .add("time", DataTypes.StringType, false)
+                    .add("forecast", DataTypes.DoubleType, false);
+            List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+            for (SeriesForecast f : results) {
+                for (List<Object> r : f.rows()) {
+                    rows.add(RowFactory.create(r.toArray()));
+                }
+            }
+            spark.createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.Overwrite)
+                    .parquet(out.toAbsolutePath().toString());
+            return;
+        }
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        CSVFormat csv = CSVFormat.DEFAULT.builder().setHeader(SeriesForecast.HEADER.toArray(new String[0])).get();
+        try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8); CSVPrinter printer = new CSVPrinter(w, csv)) {
+            for (SeriesForecast f : results) {
+                for (List<Object> r : f.rows()) {
+                    printer.printRecord(r);
+                }
+            }
+        }
+    }
+}

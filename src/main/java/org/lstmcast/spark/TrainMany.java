@@ -1,0 +1,183 @@
+package org.lstmcast.spark;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+import org.lstmcast.data.DataException;
+import org.lstmcast.many.LongFormat;
+import org.lstmcast.many.ModelNames;
+import org.lstmcast.many.SeriesResult;
+import org.lstmcast.many.SeriesTraining;
+import org.lstmcast.repository.ModelRepository;
+import org.lstmcast.train.TrainConfig;
+import org.lstmcast.train.Trainer;
+
+import scala.Tuple2;
+
+/**
+ * {@code train-many}: one LSTM per series of a long table, each trained, evaluated and exported in a Spark task as
+ * {@code train} does for one series. Run directories go to {@code RUNS/<name>/}, models to
+ * {@code REPO/<name>/<version>/model.onnx}; both paths must be visible to every executor (local disk for
+ * {@code local[*]}, a shared volume on a cluster).
+ */
+public final class TrainMany {
+    /**
+     * @param data   a CSV file or a Parquet file or folder
+     * @param export the model repository, null for no export
+     * @param master Spark master URL, null for spark-submit's or {@code local[*]}
+     */
+    public record Job(String data, LongFormat format, TrainConfig config, Path runs, Path export, String master) {
+    }
+
+    /** Every series' result, sorted by id, and where the table of them was written. */
+    public record Summary(List<SeriesResult> results, Path metrics, int tasks, double seconds) {
+        public long failed() {
+            return results.stream().filter(r -> !r.ok()).count();
+        }
+    }
+
+    private TrainMany() {
+    }
+
+    public static Summary run(Job job, Progress progress) throws IOException {
+        long started = System.nanoTime();
+        Files.createDirectories(job.runs());
+        SparkSession spark = Sessions.open(job.master());
+        try {
+            JavaRDD<LongFormat.Row> rows = LongTables.read(spark, job.data(), job.format()).cache();
+            List<String> ids;
+            try {
+                ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
+            } catch (RuntimeException e) {
+                DataException ours = Errors.ours(e);
+                throw ours != null ? ours : e;
+            }
+            if (ids.isEmpty()) {
+                throw new DataException(job.data() + ": no data rows after the header");
+            }
+            ids.sort(Comparator.naturalOrder());
+
+            // Decided here, once: each series' model name and version, so a retried task rewrites the same folder.
+            Map<String, String> plan = new HashMap<>();
+            Map<String, String> owner = new HashMap<>();
+            List<SeriesResult> refused = new ArrayList<>();
+            for (String id : ids) {
+                String name = ModelNames.of(id);
+                String other = owner.putIfAbsent(name, id);
+                if (other != null) {
+                    refused.add(SeriesResult.failed(id, name, 0, 0, "the series ids '" + other + "' and '" + id
+                            + "' both map to the model name '" + name + "'; rename one"));
+                    continue;
+                }
+                String file = "";
+                if (job.export() != null) {
+                    file = ModelRepository.nextVersionFile(job.export().resolve(name)).toString();
+                }
+                plan.put(id, file);
+            }
+            List<String> trained = ids.stream().filter(plan::containsKey).toList();
+            int tasks = BySeries.partitions(trained.size());
+            JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            LongAccumulator done = spark.sparkContext().longAccumulator("series trained");
+            LongFormat format = job.format();
+            TrainConfig config = job.config();
+            String source = job.data();
+            String runs = job.runs().toAbsolutePath().toString();
+            var planned = sc.broadcast(plan);
+
+            List<SeriesResult> results = new ArrayList<>(refused);
+            List<SeriesResult> fromTasks = Progress.watch(progress, ids.size(), () -> done.value() + refused.size(), () -> {
+                try {
+                    return rows.filter(r -> planned.value().containsKey(r.id()))
+                            .mapToPair(r -> new Tuple2<>(r.id(), r))
+                            .groupByKey(new BySeries(trained, tasks))
+                            .mapPartitions(series -> {
+                                Trainer.useThreads(1);
+                                List<SeriesResult> out = new ArrayList<>();
+                                while (series.hasNext()) {
+                                    Tuple2<String, Iterable<LongFormat.Row>> s = series.next();
+                                    List<LongFormat.Row> list = new ArrayList<>();
+                                    s._2().forEach(list::add);
+                                    String file = planned.value().get(s._1());
+                                    out.add(SeriesTraining.train(format, source, s._1(), list, config,
+                                            Path.of(runs, ModelNames.of(s._1())), file.isEmpty() ? null : Path.of(file)));
+                                    done.add(1);
+                                }
+                                return out.iterator();
+                            })
+                            .collect();
+                } catch (RuntimeException e) {
+                    DataException ours = Errors.ours(e);
+                    throw ours != null ? ours : e;
+                }
+            });
+            results.addAll(fromTasks);
+            results.sort(Comparator.comparing(SeriesResult::id));
+            Path metrics = job.runs().resolve("metrics.csv");
+            writeCsv(metrics, results);
+            writeParquet(spark, job.runs().resolve("metrics.parquet"), results);
+            writeNames(job.runs().resolve("model_names.csv"), ids);
+            return new Summary(results, metrics, tasks, (System.nanoTime() - started) / 1e9);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    private static void writeCsv(Path file, List<SeriesResult> results) throws IOException {
+        CSVFormat csv = CSVFormat.DEFAULT.builder().setHeader(SeriesResult.HEADER.toArray(new String[0])).get();
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8); CSVPrinter out = new CSVPrinter(w, csv)) {
+            for (SeriesResult r : results) {
+                out.printRecord(r.values());
+            }
+        }
+    }
+
+    private static void writeParquet(SparkSession spark, Path folder, List<SeriesResult> results) {
+        List<StructField> fields = new ArrayList<>();
+        for (String name : SeriesResult.HEADER) {
+            fields.add(DataTypes.createStructField(name, switch (name) {
+                case "id", "model", "status", "error" -> DataTypes.StringType;
+                case "version" -> DataTypes.LongType;
+                case "rows" -> DataTypes.IntegerType;
+                default -> DataTypes.DoubleType;
+            }, true));
+        }
+        List<org.apache.spark.sql.Row> rows = results.stream().map(r -> RowFactory.create(r.values().toArray())).toList();
+        spark.createDataFrame(rows, new StructType(fields.toArray(new StructField[0])))
+                .coalesce(1).write().mode(SaveMode.Overwrite).parquet(folder.toAbsolutePath().toString());
+    }
+
+    /** Ids that are not model names, beside the names they were given; nothing when every id is a name. */
+    private static void writeNames(Path file, List<String> ids) throws IOException {
+        List<String> mapped = ids.stream().filter(ModelNames::mapped).toList();
+        Files.deleteIfExists(file);
+        if (mapped.isEmpty()) {
+            return;
+        }
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+             CSVPrinter out = new CSVPrinter(w, CSVFormat.DEFAULT.builder().setHeader("id", "model").get())) {
+            for (String id : mapped) {
+                out.printRecord(id, ModelNames.of(id));
+            }
+        }
+    }
+}
