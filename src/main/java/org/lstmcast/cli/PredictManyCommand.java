@@ -39,7 +39,7 @@ final class PredictManyCommand implements Callable<Integer> {
     @Option(names = "--horizon", paramLabel = "H", description = "Steps to forecast (default: each model's horizon).")
     int horizon;
 
-    @Option(names = "--out", paramLabel = "FILE", required = true, description = "Forecast table: FILE.csv, or FILE.parquet (a Parquet folder).")
+    @Option(names = "--out", paramLabel = "FILE", required = true, description = "Forecast table: FILE.csv, or FILE.parquet (one Parquet file).")
     Path out;
 
     @Option(names = "--quiet", description = "No progress and no summary; errors still go to stderr.")

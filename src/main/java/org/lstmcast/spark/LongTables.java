@@ -33,7 +33,8 @@ final class LongTables {
         String source = path;
         JavaRDD<String> lines;
         try {
-            lines = spark.read().textFile(path).javaRDD();
+            // The RDD reader: Spark SQL's would spend seconds of a cold start on its planner for a plain text file.
+            lines = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext()).textFile(path);
         } catch (RuntimeException e) {
             throw new DataException(path + ": cannot read: " + Errors.message(e), e);
         }

@@ -14,11 +14,7 @@ import org.apache.commons.csv.CSVPrinter;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 import org.lstmcast.data.DataException;
 import org.lstmcast.many.LongFormat;
@@ -125,30 +121,24 @@ public final class PredictMany {
                 results.addAll(fromTasks);
             }
             results.sort(Comparator.comparing(SeriesForecast::id));
-            write(spark, job.out(), results);
+            write(job.out(), results);
             return new Summary(results, tasks, (System.nanoTime() - started) / 1e9);
         } finally {
             spark.stop();
         }
     }
 
-    private static void write(SparkSession spark, Path out, List<SeriesForecast> results) throws IOException {
+    private static void write(Path out, List<SeriesForecast> results) throws IOException {
         if (LongTables.parquet(out.toString())) {
-            StructType schema = new StructType()
-                    .add("id", DataTypes.StringType, false)
-                    .add("model", DataTypes.StringType, false)
-                    .add("version", DataTypes.LongType, false)
-                    .add("step", DataTypes.IntegerType, false)
-                    .add("time", DataTypes.StringType, false)
-                    .add("forecast", DataTypes.DoubleType, false);
-            List<org.apache.spark.sql.Row> rows = new ArrayList<>();
-            for (SeriesForecast f : results) {
-                for (List<Object> r : f.rows()) {
-                    rows.add(RowFactory.create(r.toArray()));
-                }
-            }
-            spark.createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.Overwrite)
-                    .parquet(out.toAbsolutePath().toString());
+            List<ParquetTables.Column> columns = List.of(new ParquetTables.Column("id", ParquetTables.Kind.STRING),
+                    new ParquetTables.Column("model", ParquetTables.Kind.STRING),
+                    new ParquetTables.Column("version", ParquetTables.Kind.LONG),
+                    new ParquetTables.Column("step", ParquetTables.Kind.INT),
+                    new ParquetTables.Column("time", ParquetTables.Kind.STRING),
+                    new ParquetTables.Column("forecast", ParquetTables.Kind.DOUBLE));
+            List<List<Object>> rows = new ArrayList<>();
+            results.forEach(f -> rows.addAll(f.rows()));
+            ParquetTables.write(out, "forecast", columns, rows);
             return;
         }
         Path parent = out.toAbsolutePath().getParent();

@@ -15,12 +15,7 @@ import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 import org.lstmcast.data.DataException;
 import org.lstmcast.many.LongFormat;
@@ -134,7 +129,7 @@ public final class TrainMany {
             results.sort(Comparator.comparing(SeriesResult::id));
             Path metrics = job.runs().resolve("metrics.csv");
             writeCsv(metrics, results);
-            writeParquet(spark, job.runs().resolve("metrics.parquet"), results);
+            writeParquet(job.runs().resolve("metrics.parquet"), results);
             writeNames(job.runs().resolve("model_names.csv"), ids);
             return new Summary(results, metrics, tasks, (System.nanoTime() - started) / 1e9);
         } finally {
@@ -151,19 +146,17 @@ public final class TrainMany {
         }
     }
 
-    private static void writeParquet(SparkSession spark, Path folder, List<SeriesResult> results) {
-        List<StructField> fields = new ArrayList<>();
+    private static void writeParquet(Path file, List<SeriesResult> results) throws IOException {
+        List<ParquetTables.Column> columns = new ArrayList<>();
         for (String name : SeriesResult.HEADER) {
-            fields.add(DataTypes.createStructField(name, switch (name) {
-                case "id", "model", "status", "error" -> DataTypes.StringType;
-                case "version" -> DataTypes.LongType;
-                case "rows" -> DataTypes.IntegerType;
-                default -> DataTypes.DoubleType;
-            }, true));
+            columns.add(new ParquetTables.Column(name, switch (name) {
+                case "id", "model", "status", "error" -> ParquetTables.Kind.STRING;
+                case "version" -> ParquetTables.Kind.LONG;
+                case "rows" -> ParquetTables.Kind.INT;
+                default -> ParquetTables.Kind.DOUBLE;
+            }));
         }
-        List<org.apache.spark.sql.Row> rows = results.stream().map(r -> RowFactory.create(r.values().toArray())).toList();
-        spark.createDataFrame(rows, new StructType(fields.toArray(new StructField[0])))
-                .coalesce(1).write().mode(SaveMode.Overwrite).parquet(folder.toAbsolutePath().toString());
+        ParquetTables.write(file, "metrics", columns, results.stream().map(SeriesResult::values).toList());
     }
 
     /** Ids that are not model names, beside the names they were given; nothing when every id is a name. */
