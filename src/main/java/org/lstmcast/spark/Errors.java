@@ -16,6 +16,20 @@ final class Errors {
         return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
+    /**
+     * What a failed Spark job becomes for the user: our own data error where a task threw one, else one line naming
+     * the job's failure (Spark's message carries the driver's stack trace after its first line).
+     */
+    static RuntimeException rethrow(RuntimeException e) {
+        DataException ours = ours(e);
+        if (ours != null) {
+            return ours;
+        }
+        String text = String.valueOf(e.getMessage()).strip();
+        int end = text.indexOf('\n');
+        return new IllegalStateException("the Spark job failed: " + (end < 0 ? text : text.substring(0, end)), e);
+    }
+
     /** Our own data error from inside a failed Spark job, or null when the job failed for another reason. */
     static DataException ours(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {

@@ -32,13 +32,15 @@ final class LongTables {
     private static JavaRDD<LongFormat.Row> readCsv(SparkSession spark, String path, LongFormat format) {
         String source = path;
         JavaRDD<String> lines;
+        List<String> first;
         try {
             // The RDD reader: Spark SQL's would spend seconds of a cold start on its planner for a plain text file.
             lines = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext()).textFile(path);
-        } catch (RuntimeException e) {
+            first = lines.take(1);
+        } catch (Exception e) {
+            // Hadoop's "Input path does not exist" is a checked exception that Scala throws undeclared.
             throw new DataException(path + ": cannot read: " + Errors.message(e), e);
         }
-        List<String> first = lines.take(1);
         if (first.isEmpty()) {
             throw new DataException(source + ": empty file (a header row is required)");
         }
@@ -55,7 +57,7 @@ final class LongTables {
         Dataset<org.apache.spark.sql.Row> table;
         try {
             table = spark.read().parquet(path);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             throw new DataException(path + ": cannot read as Parquet: " + Errors.message(e), e);
         }
         format.positions(path, Arrays.asList(table.columns()));

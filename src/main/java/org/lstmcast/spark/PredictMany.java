@@ -59,8 +59,7 @@ public final class PredictMany {
             try {
                 ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
             } catch (RuntimeException e) {
-                DataException ours = Errors.ours(e);
-                throw ours != null ? ours : e;
+                throw Errors.rethrow(e);
             }
             if (ids.isEmpty()) {
                 throw new DataException(job.data() + ": no data rows after the header");
@@ -114,8 +113,7 @@ public final class PredictMany {
                                 })
                                 .collect();
                     } catch (RuntimeException e) {
-                        DataException ours = Errors.ours(e);
-                        throw ours != null ? ours : e;
+                        throw Errors.rethrow(e);
                     }
                 });
                 results.addAll(fromTasks);

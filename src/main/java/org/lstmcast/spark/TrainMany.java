@@ -63,8 +63,7 @@ public final class TrainMany {
             try {
                 ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
             } catch (RuntimeException e) {
-                DataException ours = Errors.ours(e);
-                throw ours != null ? ours : e;
+                throw Errors.rethrow(e);
             }
             if (ids.isEmpty()) {
                 throw new DataException(job.data() + ": no data rows after the header");
@@ -121,8 +120,7 @@ public final class TrainMany {
                             })
                             .collect();
                 } catch (RuntimeException e) {
-                    DataException ours = Errors.ours(e);
-                    throw ours != null ? ours : e;
+                    throw Errors.rethrow(e);
                 }
             });
             results.addAll(fromTasks);
