@@ -31,8 +31,13 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
     /**
      * One row of the table: its series, where it came from (a line of a CSV file, or -1 where a format has no
      * lines) and its cells as text, parsed only when its series is assembled, so a bad cell fails its series alone.
+     *
+     * @param error why the row is unusable (too few fields), null when it is whole; it fails its series alone
      */
-    public record Row(String id, long line, String time, String[] cells) implements Serializable {
+    public record Row(String id, long line, String time, String[] cells, String error) implements Serializable {
+        public Row(String id, long line, String time, String[] cells) {
+            this(id, line, time, cells, null);
+        }
     }
 
     private static final CSVFormat LINE = CSVFormat.DEFAULT.builder()
@@ -103,18 +108,25 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
         }
     }
 
-    /** A row from its fields, picked by {@link #positions}. */
+    /**
+     * A row from its fields, picked by {@link #positions}. A row without its series id fails the whole table (it
+     * belongs to no series); a row that has its id but lacks another field fails that series only.
+     */
     public Row row(String source, long line, List<String> fields, int[] positions) {
-        for (int i = 0; i < positions.length; i++) {
-            if (positions[i] >= fields.size()) {
-                throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d "
-                        + "fields)", source, line, columns().get(i), fields.size()));
-            }
+        if (positions[0] >= fields.size()) {
+            throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d "
+                    + "fields)", source, line, idColumn, fields.size()));
         }
         String id = fields.get(positions[0]);
         if (id.isEmpty()) {
             throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': empty series id", source,
                     line, idColumn));
+        }
+        for (int i = 1; i < positions.length; i++) {
+            if (positions[i] >= fields.size()) {
+                return new Row(id, line, "", null, String.format(Locale.ROOT, "%s line %d, column '%s': missing "
+                        + "(the row has %d fields)", source, line, columns().get(i), fields.size()));
+            }
         }
         String[] cells = new String[positions.length - 2];
         for (int i = 0; i < cells.length; i++) {
@@ -134,6 +146,11 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
         }
         List<Row> ordered = new ArrayList<>(rows);
         ordered.sort(Comparator.comparingLong(Row::line));
+        for (Row row : ordered) {
+            if (row.error() != null) {
+                throw new DataException(row.error());
+            }
+        }
         List<String> labels = ordered.stream().map(Row::time).toList();
         TimeAxis axis = TimeAxis.of(labels);
         if (axis.kind() != TimeAxis.Kind.INDEX) {

@@ -78,10 +78,16 @@ class LongFormatTest {
     }
 
     @Test
-    void shortRowsAndEmptyIdsAreRefusedWithTheirLine() {
-        DataException shortRow = assertThrows(DataException.class, () -> FORMAT.row("t.csv", 6,
+    void aShortRowFailsItsSeriesAndARowWithoutAnIdTheTable() {
+        LongFormat.Row shortRow = FORMAT.row("t.csv", 6, LongFormat.fields("t.csv", 6, "2020-01-01,1,A"),
+                new int[] {2, 0, 3, 1});
+        assertEquals("A", shortRow.id());
+        DataException e = assertThrows(DataException.class,
+                () -> FORMAT.series("t.csv", "A", List.of(row(2, "2020-01-01,1,A,10"), shortRow)));
+        assertEquals("t.csv line 6, column 'y': missing (the row has 3 fields)", e.getMessage());
+        DataException noId = assertThrows(DataException.class, () -> FORMAT.row("t.csv", 6,
                 LongFormat.fields("t.csv", 6, "2020-01-01,1"), new int[] {2, 0, 3, 1}));
-        assertEquals("t.csv line 6, column 'unique_id': missing (the row has 2 fields)", shortRow.getMessage());
+        assertEquals("t.csv line 6, column 'unique_id': missing (the row has 2 fields)", noId.getMessage());
         assertEquals("t.csv line 7, column 'unique_id': empty series id",
                 assertThrows(DataException.class, () -> row(7, "2020-01-01,1,,3")).getMessage());
     }
