@@ -78,12 +78,17 @@ public final class OnnxForecaster implements AutoCloseable {
     }
 
     /**
-     * Opens a model held in memory (shipped to a worker, say) that carries its forecast settings in its metadata.
+     * Opens a model held in memory (shipped to a worker, say) that carries its forecast settings in its metadata. It
+     * runs on the calling thread alone: such a worker gets its parallelism from running many of them.
      *
      * @param name the model's name, for messages
      */
     public static OnnxForecaster open(byte[] model, String name) throws OrtException {
-        return open(name, null, (env, options) -> env.createSession(model, options));
+        return open(name, null, (env, options) -> {
+            options.setIntraOpNumThreads(1);
+            options.setInterOpNumThreads(1);
+            return env.createSession(model, options);
+        });
     }
 
     private interface SessionSource {

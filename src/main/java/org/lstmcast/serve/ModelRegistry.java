@@ -280,7 +280,15 @@ final class ModelRegistry implements AutoCloseable {
             if (target != null) {
                 v = versions == null ? null : versions.get(target);
                 if (v == null) {
-                    v = loadOnDemand(name, target);
+                    try {
+                        v = loadOnDemand(name, target);
+                    } catch (ApiException e) {
+                        // The index still named a version whose folder has just been deleted: a request for the model
+                        // itself is answered as if the index had already caught up.
+                        if (e.status() != 404 || version != null) {
+                            throw e;
+                        }
+                    }
                 }
             } else if (versions != null && !versions.isEmpty()) {
                 v = version == null ? versions.lastEntry().getValue() : versions.get(Long.parseLong(version));
