@@ -21,6 +21,21 @@ final class LongTables {
         return p.toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
     }
 
+    /** The table's series ids, sorted: the plan every job makes before its tasks start. */
+    static List<String> ids(JavaRDD<LongFormat.Row> rows, String source) {
+        List<String> ids;
+        try {
+            ids = new java.util.ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
+        } catch (RuntimeException e) {
+            throw Errors.rethrow(e);
+        }
+        if (ids.isEmpty()) {
+            throw new DataException(source + ": no data rows after the header");
+        }
+        ids.sort(java.util.Comparator.naturalOrder());
+        return ids;
+    }
+
     static JavaRDD<LongFormat.Row> read(SparkSession spark, String path, LongFormat format) {
         return parquet(path) ? readParquet(spark, path, format) : readCsv(spark, path, format);
     }

@@ -55,16 +55,7 @@ public final class PredictMany {
         SparkSession spark = Sessions.open(job.master());
         try {
             JavaRDD<LongFormat.Row> rows = LongTables.read(spark, job.data(), job.format()).cache();
-            List<String> ids;
-            try {
-                ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
-            } catch (RuntimeException e) {
-                throw Errors.rethrow(e);
-            }
-            if (ids.isEmpty()) {
-                throw new DataException(job.data() + ": no data rows after the header");
-            }
-            ids.sort(Comparator.naturalOrder());
+            List<String> ids = LongTables.ids(rows, job.data());
 
             List<SeriesForecast> results = new ArrayList<>();
             List<Tuple2<String, Tuple2<Long, byte[]>>> models = new ArrayList<>();

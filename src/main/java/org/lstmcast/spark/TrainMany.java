@@ -17,7 +17,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
-import org.lstmcast.data.DataException;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.many.ModelNames;
 import org.lstmcast.many.SeriesResult;
@@ -59,16 +58,7 @@ public final class TrainMany {
         SparkSession spark = Sessions.open(job.master());
         try {
             JavaRDD<LongFormat.Row> rows = LongTables.read(spark, job.data(), job.format()).cache();
-            List<String> ids;
-            try {
-                ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
-            } catch (RuntimeException e) {
-                throw Errors.rethrow(e);
-            }
-            if (ids.isEmpty()) {
-                throw new DataException(job.data() + ": no data rows after the header");
-            }
-            ids.sort(Comparator.naturalOrder());
+            List<String> ids = LongTables.ids(rows, job.data());
 
             // Decided here, once: each series' model name and version, so a retried task rewrites the same folder.
             Map<String, String> plan = new HashMap<>();
