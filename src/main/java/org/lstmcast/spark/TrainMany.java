@@ -49,6 +49,9 @@ public final class TrainMany {
         }
     }
 
+    /** The files train-many writes into RUNS beside the series' run directories. */
+    static final List<String> OWN_FILES = List.of("metrics.csv", "metrics.parquet", "model_names.csv");
+
     private TrainMany() {
     }
 
@@ -66,6 +69,11 @@ public final class TrainMany {
             List<SeriesResult> refused = new ArrayList<>();
             for (String id : ids) {
                 String name = ModelNames.of(id);
+                if (OWN_FILES.contains(name)) {
+                    refused.add(SeriesResult.failed(id, name, 0, 0, "the series id '" + id + "' names one of "
+                            + "train-many's own files in RUNS (" + String.join(", ", OWN_FILES) + "); rename it"));
+                    continue;
+                }
                 String other = owner.putIfAbsent(name, id);
                 if (other != null) {
                     refused.add(SeriesResult.failed(id, name, 0, 0, "the series ids '" + other + "' and '" + id
@@ -115,10 +123,10 @@ public final class TrainMany {
             });
             results.addAll(fromTasks);
             results.sort(Comparator.comparing(SeriesResult::id));
-            Path metrics = job.runs().resolve("metrics.csv");
+            Path metrics = job.runs().resolve(OWN_FILES.get(0));
             writeCsv(metrics, results);
-            writeParquet(job.runs().resolve("metrics.parquet"), results);
-            writeNames(job.runs().resolve("model_names.csv"), ids);
+            writeParquet(job.runs().resolve(OWN_FILES.get(1)), results);
+            writeNames(job.runs().resolve(OWN_FILES.get(2)), ids);
             return new Summary(results, metrics, tasks, (System.nanoTime() - started) / 1e9);
         } finally {
             spark.stop();

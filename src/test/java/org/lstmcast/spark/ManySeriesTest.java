@@ -76,6 +76,8 @@ class ManySeriesTest {
         badLine = lines.size() - ROWS + 40 + 1;              // 1-based line of the 41st row of "broken"
         lines.set((int) badLine - 1, lines.get((int) badLine - 1).replaceFirst(",[^,]*$", "," + BAD_CELL));
         add(lines, "short", series(98, 1, 12));
+        // A valid model name that is also one of train-many's own files.
+        add(lines, "metrics.csv", series(97, 1, ROWS));
         // File order is not series order: long tables are often sorted by time, not by id.
         List<String> body = new ArrayList<>(lines.subList(1, lines.size()));
         List<String> shuffled = new ArrayList<>();
@@ -127,11 +129,13 @@ class ManySeriesTest {
 
     @Test
     void everyGoodSeriesHasAModelAndTheBadOnesTheirReason() {
-        assertEquals(14, trained.results().size());
-        assertEquals(2, trained.failed());
+        assertEquals(15, trained.results().size());
+        assertEquals(3, trained.failed());
         assertTrue(trained.tasks() >= 2, "tasks: " + trained.tasks());
         assertEquals(csv + " line " + badLine + ", column 'y': '" + BAD_CELL + "' is not a number", result("broken").error());
         assertTrue(result("short").error().contains("too few rows"), result("short").error());
+        assertTrue(result("metrics.csv").error().contains("names one of train-many's own files"),
+                result("metrics.csv").error());
         for (SeriesResult r : trained.results()) {
             if (!r.ok()) {
                 continue;
@@ -143,7 +147,8 @@ class ManySeriesTest {
             assertTrue(Files.isRegularFile(dir.resolve("runs").resolve(r.model()).resolve("metrics.json")), r.id());
             assertTrue(r.parityMaxRelError() < 1e-4, r.id() + ": " + r.parityMaxRelError());
         }
-        assertEquals(List.of("broken", "short", "sku-00"), trained.results().stream().map(SeriesResult::id).toList().subList(0, 3));
+        assertEquals(List.of("broken", "metrics.csv", "short", "sku-00"),
+                trained.results().stream().map(SeriesResult::id).toList().subList(0, 4));
     }
 
     @Test
@@ -199,7 +204,7 @@ class ManySeriesTest {
         try (Reader in = Files.newBufferedReader(dir.resolve("runs/metrics.csv"))) {
             rows = CSVFormat.DEFAULT.builder().setHeader().get().parse(in).getRecords();
         }
-        assertEquals(14, rows.size());
+        assertEquals(15, rows.size());
         assertEquals(SeriesResult.HEADER, rows.get(0).getParser().getHeaderNames());
         assertEquals(12, rows.stream().filter(r -> r.get("status").equals("ok")).count());
         CSVRecord big = rows.stream().filter(r -> r.get("id").equals("sku-11")).findFirst().orElseThrow();
@@ -211,7 +216,7 @@ class ManySeriesTest {
         SparkSession spark = Sessions.open("local[1]");
         try {
             Dataset<Row> table = spark.read().parquet(dir.resolve("runs/metrics.parquet").toString());
-            assertEquals(14, table.count());
+            assertEquals(15, table.count());
             Row row = table.filter("id = 'sku-11'").first();
             assertEquals(result("sku-11").lstmRmseMean(), row.getDouble(row.fieldIndex("lstm_rmse_mean")), 0);
             assertEquals("failed", table.filter("id = 'broken'").first().getAs("status"));
@@ -225,8 +230,8 @@ class ManySeriesTest {
         Path out = dir.resolve("forecast.csv");
         PredictMany.Summary summary = PredictMany.run(new PredictMany.Job(csv.toString(), FORMAT, dir.resolve("repo"), 7,
                 out, "local[2]"), Progress.NONE);
-        assertEquals(14, summary.forecasts().size());
-        assertEquals(2, summary.failed());
+        assertEquals(15, summary.forecasts().size());
+        assertEquals(3, summary.failed());
         Map<String, SeriesForecast> byId = new HashMap<>();
         summary.forecasts().forEach(f -> byId.put(f.id(), f));
         assertTrue(byId.get("broken").error().startsWith("no model 'broken'"), byId.get("broken").error());
@@ -266,7 +271,7 @@ class ManySeriesTest {
         Path parquetOut = dir.resolve("forecast.parquet");
         PredictMany.Summary fromParquet = PredictMany.run(new PredictMany.Job(parquetIn.toString(), FORMAT,
                 dir.resolve("repo"), 7, parquetOut, "local[2]"), Progress.NONE);
-        assertEquals(2, fromParquet.failed());
+        assertEquals(3, fromParquet.failed());
         spark = Sessions.open("local[1]");
         try {
             Dataset<Row> written = spark.read().parquet(parquetOut.toString());
