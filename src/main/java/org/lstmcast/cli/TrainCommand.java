@@ -105,6 +105,8 @@ final class TrainCommand implements Callable<Integer> {
                             + "(rolling origin), in original units.%n",
                     outcome.training().epochsRun(), outcome.training().bestEpoch(), outcome.training().seconds(),
                     outcome.evaluation().testRows().length, outcome.evaluation().windows());
+            o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
+                    : Integer.toString(outcome.season().period()), outcome.season().reason());
             o.print(Report.table(outcome.evaluation()));
             o.println("Wrote " + outcome.directory());
             o.flush();

@@ -19,8 +19,8 @@ final class TrainOptions {
     @Option(names = "--transform", paramLabel = "T", description = "level, diff or relative (default: diff).")
     String transform = TrainConfig.DEFAULT_TRANSFORM.id();
 
-    @Option(names = "--season", paramLabel = "M", description = "Seasonal period, e.g. 12 for monthly data: adds the seasonal-naive baseline and scales MASE by it.")
-    int season;
+    @Option(names = "--season", paramLabel = "M", description = "Seasonal period for the seasonal-naive baseline and MASE (default: from the time column: 12 monthly, 4 quarterly, 52 weekly, 7 daily, 5 business days, 24 hourly, 48 half-hourly; 0 or 1 for none).")
+    Integer season;
 
     @Option(names = "--layers", paramLabel = "N", description = "Stacked LSTM layers (default: ${DEFAULT-VALUE}).")
     int layers = 1;
@@ -54,7 +54,8 @@ final class TrainOptions {
 
     TrainConfig config(CommandLine cl, String target, List<String> features) {
         try {
-            return new TrainConfig(target, features, lookback, horizon, Transform.parse(transform), season, layers, hidden,
+            int period = season == null ? TrainConfig.SEASON_FROM_DATA : season == 1 ? 0 : season;
+            return new TrainConfig(target, features, lookback, horizon, Transform.parse(transform), period, layers, hidden,
                     dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());

@@ -10,7 +10,8 @@ import org.lstmcast.data.Transform;
  * Everything that decides a training run. Two runs with equal configs on equal data give equal networks.
  *
  * @param features input columns besides the target (the target is always the first input)
- * @param season   seasonal period for the seasonal-naive baseline and MASE; 0 for none
+ * @param season   seasonal period for the seasonal-naive baseline and MASE; 0 for none, {@link #SEASON_FROM_DATA} to
+ *                 read it from the time column when the data is read
  */
 public record TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform,
                           int season, int layers, int hidden, double dropout, int epochs, int batchSize,
@@ -20,12 +21,14 @@ public record TrainConfig(String target, List<String> features, int lookback, in
     public static final int DEFAULT_LOOKBACK = 30;
     public static final int DEFAULT_HORIZON = 5;
     public static final Transform DEFAULT_TRANSFORM = Transform.DIFF;
+    /** The season is the one the time column implies ({@link org.lstmcast.data.Seasons}). */
+    public static final int SEASON_FROM_DATA = -1;
 
     public TrainConfig {
         features = List.copyOf(features);
         require(lookback >= 2, "lookback must be at least 2, got " + lookback);
         require(horizon >= 1, "horizon must be at least 1, got " + horizon);
-        require(season >= 0, "season must be 0 (none) or a period of at least 1, got " + season);
+        require(season >= SEASON_FROM_DATA, "season must be 0 (none) or a period of at least 1, got " + season);
         require(layers >= 1 && layers <= 8, "layers must be between 1 and 8, got " + layers);
         require(hidden >= 1 && hidden <= 4096, "hidden must be between 1 and 4096, got " + hidden);
         require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got " + dropout);
@@ -36,6 +39,12 @@ public record TrainConfig(String target, List<String> features, int lookback, in
         require(valFraction > 0 && valFraction < 1, "validation fraction must be in (0, 1), got " + valFraction);
         require(testFraction > 0 && testFraction < 1, "test fraction must be in (0, 1), got " + testFraction);
         require(target != null && !target.isBlank(), "a target column is required");
+    }
+
+    /** The same config with the season decided. */
+    public TrainConfig withSeason(int period) {
+        return new TrainConfig(target, features, lookback, horizon, transform, period, layers, hidden, dropout, epochs,
+                batchSize, learningRate, patience, valFraction, testFraction, seed);
     }
 
     /** Input columns in network order: the target first, then the other features without repeats. */

@@ -26,6 +26,7 @@ import org.lstmcast.Version;
 import org.lstmcast.chart.Charts;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Seasons;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Split;
 import org.lstmcast.data.TimeAxis;
@@ -41,8 +42,13 @@ public final class TrainingRun {
     /** The files a run directory holds. */
     public static final List<String> OUTPUTS = List.of("model.zip", "metrics.json", "predictions.csv", "forecast.png", "loss.png");
 
-    /** What a finished run reports. */
-    public record Outcome(Path directory, Evaluation evaluation, Trainer.Result training, Map<String, Object> metrics) {
+    /**
+     * What a finished run reports.
+     *
+     * @param season the seasonal period used (0 for none) and where it came from
+     */
+    public record Outcome(Path directory, Evaluation evaluation, Trainer.Result training, Map<String, Object> metrics,
+                          Seasons.Period season) {
     }
 
     private TrainingRun() {
@@ -71,7 +77,7 @@ public final class TrainingRun {
      * @param sha256     the data's digest, recorded as the model's provenance
      * @param timeColumn the time column's name, null or "" for none
      */
-    public static Outcome run(Series series, String sha256, String timeColumn, TrainConfig config, Path outDir,
+    public static Outcome run(Series series, String sha256, String timeColumn, TrainConfig given, Path outDir,
                               TrainingListener listener) throws IOException {
         checkOutputDirectory(outDir);
         String source = series.source();
@@ -82,10 +88,12 @@ public final class TrainingRun {
                     "%s: rows must be in ascending time order, but row %d ('%s') does not come after '%s'",
                     source, disorder + 1, series.times().get(disorder), series.times().get(disorder - 1)));
         }
-        if (config.transform() == Transform.RELATIVE) {
+        if (given.transform() == Transform.RELATIVE) {
             requirePositive(series);
         }
-        Split split = Split.of(series.rows(), config.valFraction(), config.testFraction());
+        Split split = Split.of(series.rows(), given.valFraction(), given.testFraction());
+        Seasons.Period season = season(series, time, timeColumn, given, split);
+        TrainConfig config = given.withSeason(season.period());
         checkSizes(series, split, config);
 
         Trainer.Result trained;
@@ -97,6 +105,10 @@ public final class TrainingRun {
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
 
         Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, sha256);
+        Map<String, Object> seasonJson = new LinkedHashMap<>();
+        seasonJson.put("period", season.period());
+        seasonJson.put("from", season.reason());
+        metrics.put("season", seasonJson);
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
@@ -131,7 +143,27 @@ public final class TrainingRun {
             deleteTree(staging);
             throw e;
         }
-        return new Outcome(outDir, evaluation, trained, metrics);
+        return new Outcome(outDir, evaluation, trained, metrics, season);
+    }
+
+    /**
+     * The season given, or the one the time column implies: none without a time column, and none when the training
+     * part is shorter than one season (neither the seasonal-naive forecast nor a seasonal MASE could be scored).
+     */
+    private static Seasons.Period season(Series series, TimeAxis time, String timeColumn, TrainConfig config, Split split) {
+        if (config.season() != TrainConfig.SEASON_FROM_DATA) {
+            return new Seasons.Period(config.season(), config.season() == 0 ? "none (--season)" : "--season");
+        }
+        if (time.kind() == TimeAxis.Kind.INDEX || "".equals(timeColumn)) {
+            return new Seasons.Period(0, "no time column to read a season from");
+        }
+        Seasons.Period found = Seasons.of(series.times());
+        if (found.period() > 0 && split.trainEnd() <= found.period()) {
+            return new Seasons.Period(0, String.format(Locale.ROOT, "%s, but the %d training rows are fewer than one "
+                    + "season of %d", found.reason(), split.trainEnd(), found.period()));
+        }
+        return new Seasons.Period(found.period(), found.period() > 0 ? "the time column: " + found.reason()
+                : "none: " + found.reason());
     }
 
     /** Rows before the test part that its first forecasts read: the longest step back plus the window. */

@@ -196,4 +196,42 @@ class TrainingRunTest {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
+
+    @Test
+    void withoutASeasonTheTimeColumnGivesOneAndTheSeasonalBaselineIsScored() throws IOException {
+        StringBuilder csv = new StringBuilder("month,sales\n");
+        double[] y = new double[120];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = 100 + 20 * Math.sin(2 * Math.PI * i / 12) + 0.5 * i + (i * 7919 % 13) / 6.5;
+            csv.append(java.time.YearMonth.of(2010, 1).plusMonths(i)).append(',').append(y[i]).append('\n');
+        }
+        TrainConfig auto = config("sales", Transform.DIFF, 13, 2).withSeason(TrainConfig.SEASON_FROM_DATA);
+        TrainingRun.Outcome o = TrainingRun.run(bytes(csv.toString()), "sales.csv", null, auto, tmp.resolve("run"),
+                TrainingListener.NONE);
+        assertEquals(12, o.season().period());
+        assertEquals("the time column: monthly", o.season().reason());
+        JsonNode m = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile());
+        assertEquals(12, m.path("season").path("period").asInt());
+        assertEquals(12, m.path("config").path("season").asInt());
+        // Seasonal naive one step ahead: the same month a year before, scored by hand on the test rows.
+        int[] rows = o.evaluation().testRows();
+        double sum = 0;
+        for (int r : rows) {
+            sum += (y[r] - y[r - 12]) * (y[r] - y[r - 12]);
+        }
+        double rmse = Math.sqrt(sum / rows.length);
+        assertEquals(rmse, m.path("baselines").path("seasonal_naive").path("rmse").get(0).asDouble(), 1e-9 * rmse);
+
+        // Weekly labels, but fewer training rows than a year of weeks: no season, and the reason says so.
+        StringBuilder weekly = new StringBuilder("week,sales\n");
+        for (int i = 0; i < 60; i++) {
+            weekly.append(java.time.LocalDate.of(2020, 1, 6).plusWeeks(i)).append(',').append(y[i]).append('\n');
+        }
+        TrainingRun.Outcome w = TrainingRun.run(bytes(weekly.toString()), "weekly.csv", null, auto, tmp.resolve("weekly"),
+                TrainingListener.NONE);
+        assertEquals(0, w.season().period());
+        assertTrue(w.season().reason().startsWith("weekly, but the 43 training rows are fewer than one season of 52"),
+                w.season().reason());
+        assertFalse(w.evaluation().baselines().containsKey("seasonal_naive"));
+    }
 }
