@@ -42,15 +42,23 @@ class TrainIT {
     }
 
     @Test
-    void seasonalDataGetsTheSeasonalBaseline() throws Exception {
+    void seasonalDataGetsTheSeasonalBaselineWithoutBeingTold() throws Exception {
         Path csv = Program.ROOT.resolve("data/co2_monthly.csv").toAbsolutePath();
-        Program.Result r = Program.run(work, "train", "--data", csv.toString(), "--target", "ppm", "--season", "12",
+        Program.Result r = Program.run(work, "train", "--data", csv.toString(), "--target", "ppm",
                 "--lookback", "24", "--horizon", "3", "--epochs", "2", "--quiet", "--out", "co2");
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.out(), "--quiet prints nothing");
         JsonNode m = new ObjectMapper().readTree(work.resolve("co2/metrics.json").toFile());
         assertEquals(3, m.path("baselines").path("seasonal_naive").path("mase").size());
         assertEquals("ppm", m.path("config").path("target").asText());
+        assertEquals(12, m.path("season").path("period").asInt());
+        assertEquals("the time column: monthly", m.path("season").path("from").asText());
+
+        Program.Result off = Program.run(work, "train", "--data", csv.toString(), "--target", "ppm", "--season", "1",
+                "--lookback", "24", "--horizon", "3", "--epochs", "1", "--out", "co2-none");
+        assertEquals(0, off.code(), off.err());
+        assertTrue(off.out().contains("Season: none (--season)."), off.out());
+        assertFalse(off.out().contains("seasonal_naive"), off.out());
     }
 
     @Test

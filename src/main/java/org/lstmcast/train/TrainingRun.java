@@ -152,7 +152,7 @@ public final class TrainingRun {
      */
     private static Seasons.Period season(Series series, TimeAxis time, String timeColumn, TrainConfig config, Split split) {
         if (config.season() != TrainConfig.SEASON_FROM_DATA) {
-            return new Seasons.Period(config.season(), config.season() == 0 ? "none (--season)" : "--season");
+            return new Seasons.Period(config.season(), "--season");
         }
         if (time.kind() == TimeAxis.Kind.INDEX || "".equals(timeColumn)) {
             return new Seasons.Period(0, "no time column to read a season from");
@@ -163,7 +163,7 @@ public final class TrainingRun {
                     + "season of %d", found.reason(), split.trainEnd(), found.period()));
         }
         return new Seasons.Period(found.period(), found.period() > 0 ? "the time column: " + found.reason()
-                : "none: " + found.reason());
+                : found.reason());
     }
 
     /** Rows before the test part that its first forecasts read: the longest step back plus the window. */
