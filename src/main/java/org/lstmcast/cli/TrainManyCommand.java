@@ -10,7 +10,6 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.many.SeriesResult;
 import org.lstmcast.spark.TrainMany;
 import org.lstmcast.train.TrainConfig;
-import org.lstmcast.train.Trainer;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -51,7 +50,6 @@ final class TrainManyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig config = training.config(spec.commandLine(), many.target, many.features);
-        Trainer.useThreads(1);
         PrintWriter err = spec.commandLine().getErr();
         TrainMany.Summary summary;
         try {

@@ -103,6 +103,7 @@ public final class TrainMany {
                             .mapToPair(r -> new Tuple2<>(r.id(), r))
                             .groupByKey(new BySeries(trained, tasks))
                             .mapPartitions(series -> {
+                                // Each task sets it, not the driver: on a cluster the driver trains nothing.
                                 Trainer.useThreads(1);
                                 List<SeriesResult> out = new ArrayList<>();
                                 while (series.hasNext()) {
