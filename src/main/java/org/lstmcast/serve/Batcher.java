@@ -174,6 +174,85 @@ final class Batcher implements AutoCloseable {
         return whole;
     }
 
+    /** Runs longer than this, on average, are never made on the caller's thread (see {@link #submitOrRun}). */
+    private static final long INLINE_MAX_NANOS = 1_000_000;
+    /** Exponentially weighted mean of a run's nanoseconds; written under no lock, read as a hint. */
+    private volatile long meanRunNanos = Long.MAX_VALUE;
+
+    /** {@link System#nanoTime()} when the last run ended. */
+    private volatile long lastRunEnd = System.nanoTime();
+
+    /**
+     * {@link #submit}, except that on a batcher that has been idle for longer than a run takes (nothing queued, no
+     * run in progress, no delay asked), windows that fit one batch, of a model that runs in under a millisecond, are
+     * run at once on the calling thread. Such a request has no company to wait for, and an idle batcher would run it
+     * alone anyway; running it here saves the hand-off to a worker and, for a caller on a Netty event loop, the second
+     * hand-off that a write from a worker costs there. Requests that arrive meanwhile queue for a worker. The idle
+     * time is what keeps batching under load: the requests of one burst arrive closer together than a run lasts, so
+     * after the first the rest go to a worker and are batched; the first runs, while the model's speed is unknown,
+     * go to a worker too.
+     */
+    CompletableFuture<float[][]> submitOrRun(float[][][] windows) {
+        long mean = meanRunNanos;
+        if (windows.length > maxBatch || maxDelayNanos > 0 || mean > INLINE_MAX_NANOS
+                || System.nanoTime() - lastRunEnd < mean) {
+            return submit(windows);
+        }
+        lock.lock();
+        try {
+            if (closed || running > 0 || !queue.isEmpty()) {
+                return submit(windows);
+            }
+            running++;
+            busy++;
+        } finally {
+            lock.unlock();
+        }
+        Pending p = new Pending(windows);
+        Batcher outer = DRAINING.get();
+        DRAINING.set(this);
+        try {
+            run(new ArrayList<>(List.of(p)));
+        } finally {
+            DRAINING.set(outer);
+            handOver();
+        }
+        return p.result;
+    }
+
+    /** Ends a run on the caller's thread: what queued meanwhile goes to a worker, which takes over its count. */
+    private void handOver() {
+        boolean startDrain;
+        lock.lock();
+        try {
+            busy--;
+            startDrain = !queue.isEmpty();
+            if (!startDrain) {
+                running--;
+                drained.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (startDrain) {
+            try {
+                workers.execute(this::drain);
+            } catch (RejectedExecutionException e) {
+                List<Pending> stranded;
+                lock.lock();
+                try {
+                    stranded = new ArrayList<>(queue);
+                    queue.clear();
+                    running--;
+                    drained.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                stranded.forEach(q -> q.result.completeExceptionally(new ApiException(503, "the server is stopping")));
+            }
+        }
+    }
+
     /** Takes requests that no one waits for any more out of the queue. */
     private void withdraw(List<Pending> pending) {
         lock.lock();
@@ -320,7 +399,11 @@ final class Batcher implements AutoCloseable {
         }
         try {
             float[][] out = runner.run(merged);
-            meters.computeTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            long took = System.nanoTime() - start;
+            meters.computeTime.record(took, TimeUnit.NANOSECONDS);
+            long mean = meanRunNanos;
+            meanRunNanos = mean == Long.MAX_VALUE ? took : mean + (took - mean) / 8;
+            lastRunEnd = start + took;
             meters.batchSize.record(rows);
             k = 0;
             for (Pending p : batch) {

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -58,14 +60,26 @@ final class GrpcEndpoint implements AutoCloseable {
     private final Server server;
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService readiness;
+    /** Calls that may wait: never on the transport's threads. */
+    private final ExecutorService blocking;
 
     GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey, List<String> extensions) {
         if (!org.slf4j.bridge.SLF4JBridgeHandler.isInstalled()) {
             org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
             org.slf4j.bridge.SLF4JBridgeHandler.install();
         }
-        Service service = new Service(registry, config, extensions);
+        blocking = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "grpc-call");
+            t.setDaemon(true);
+            return t;
+        });
+        Service service = new Service(registry, config, extensions, blocking);
+        // Calls run on the transport's threads, as Triton's and the forecast route's do: a request that joins a
+        // batcher is parsed, checked and queued where it was read, with no hand-off per call, so the requests that
+        // one read brings reach the batcher together. Whatever may wait (a model's load, a run outside the batcher)
+        // moves to the blocking pool first; see Service.
         server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.grpc().port()))
+                .directExecutor()
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, config.grpc().maxMessageBytes()))
                 .addService(ServerInterceptors.intercept(parsedByHandler(service.bindService()), new Authorization(apiKey)))
                 .addService(health.getHealthService())
@@ -104,6 +118,7 @@ final class GrpcEndpoint implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        blocking.shutdown();
     }
 
     /**
@@ -234,11 +249,13 @@ final class GrpcEndpoint implements AutoCloseable {
         private final ModelRegistry registry;
         private final ServeConfig config;
         private final List<String> extensions;
+        private final Executor blocking;
 
-        Service(ModelRegistry registry, ServeConfig config, List<String> extensions) {
+        Service(ModelRegistry registry, ServeConfig config, List<String> extensions, Executor blocking) {
             this.registry = registry;
             this.config = config;
             this.extensions = extensions;
+            this.blocking = blocking;
         }
 
         @Override
@@ -253,7 +270,7 @@ final class GrpcEndpoint implements AutoCloseable {
 
         @Override
         public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
-            answer(out, () -> {
+            answerBlocking(out, () -> {
                 boolean ready;
                 try {
                     registry.acquire(request.getName(), version(request.getVersion())).release();
@@ -274,7 +291,7 @@ final class GrpcEndpoint implements AutoCloseable {
 
         @Override
         public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
-            answer(out, () -> {
+            answerBlocking(out, () -> {
                 ModelVersion m = registry.acquire(request.getName(), version(request.getVersion()));
                 try {
                     ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder().setName(m.name)
@@ -290,22 +307,58 @@ final class GrpcEndpoint implements AutoCloseable {
             });
         }
 
-        /** Answered by whichever thread completes the call: a batcher worker when the call joined a batch. */
+        /**
+         * Checked and queued on the transport's thread when the model is loaded and the request joins its batcher;
+         * otherwise (a load first, or a run on the calling thread) on the blocking pool. Answered by whichever thread
+         * completes it: a batcher worker when the call joined a batch.
+         */
         @Override
         public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
-            ModelVersion m;
+            ModelVersion loaded;
             Inference.Request core;
             try {
                 core = request(request);
-                m = registry.acquire(request.getModelName(), version(request.getModelVersion()));
+                loaded = registry.acquireLoaded(request.getModelName(), version(request.getModelVersion()));
             } catch (Exception e) {
                 out.onError(status(e).asRuntimeException());
                 return;
             }
+            if (loaded != null && Inference.batchable(loaded, core)) {
+                infer(loaded, core, request, out, true);
+                return;
+            }
+            try {
+                blocking.execute(() -> {
+                    ModelVersion m = loaded;
+                    if (m == null) {
+                        try {
+                            m = registry.acquire(request.getModelName(), version(request.getModelVersion()));
+                        } catch (Exception e) {
+                            out.onError(status(e).asRuntimeException());
+                            return;
+                        }
+                    }
+                    infer(m, core, request, out, false);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                if (loaded != null) {
+                    loaded.release();
+                }
+                out.onError(Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException());
+            }
+        }
+
+        /**
+         * Runs or queues a request on a held model, answers it when done, and releases the model. On a transport
+         * thread a call may run there when the model has been idle a while and is fast ({@link Batcher#submitOrRun}),
+         * saving the two hand-offs a worker's answer costs.
+         */
+        private void infer(ModelVersion m, Inference.Request core, ModelInferRequest request,
+                           StreamObserver<ModelInferResponse> out, boolean onTransport) {
             long start = System.nanoTime();
             java.util.concurrent.CompletableFuture<Inference.Result> result;
             try {
-                result = Inference.inferAsync(m, core, config.limits().requestTimeoutMs());
+                result = Inference.inferAsync(m, core, config.limits().requestTimeoutMs(), onTransport);
             } catch (Exception e) {
                 result = java.util.concurrent.CompletableFuture.failedFuture(e);
             }
@@ -349,6 +402,15 @@ final class GrpcEndpoint implements AutoCloseable {
 
         private interface Call<T> {
             T run() throws Exception;
+        }
+
+        /** {@link #answer} on the blocking pool, for calls that may load a model. */
+        private <T> void answerBlocking(StreamObserver<T> out, Call<T> call) {
+            try {
+                blocking.execute(() -> answer(out, call));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                out.onError(Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException());
+            }
         }
 
         /** One answer or one status: every failure goes through the server's one error mapping. */

@@ -67,10 +67,16 @@ final class Inference {
     /**
      * As {@link #infer}, answering later: a call on a forecaster's own input and output joins the model's batcher,
      * where concurrent calls (and forecasts) share model runs, as Triton's dynamic batcher merges infer requests; any
-     * other call runs at once on the calling thread.
+     * other call runs at once on the calling thread. With {@code here}, a call that joins an idle batcher of a fast
+     * model runs on the calling thread too ({@link ModelVersion#runBatchedOrHere}).
      */
     static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
             throws OrtException {
+        return inferAsync(model, request, timeoutMs, false);
+    }
+
+    static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
+                                                                   boolean here) throws OrtException {
         if (!batchable(model, request)) {
             return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request));
         }
@@ -92,7 +98,7 @@ final class Inference {
             }
         }
         String output = model.spec.outputName();
-        return model.runBatched(windows, timeoutMs).thenApply(y -> {
+        return (here ? model.runBatchedOrHere(windows, timeoutMs) : model.runBatched(windows, timeoutMs)).thenApply(y -> {
             int horizon = y.length == 0 ? 0 : y[0].length;
             float[] out = new float[batch * horizon];
             for (int b = 0; b < batch; b++) {
@@ -103,7 +109,8 @@ final class Inference {
         });
     }
 
-    private static boolean batchable(ModelVersion model, Request request) {
+    /** Whether the request joins the model's batcher, so that its caller only checks, copies and queues it. */
+    static boolean batchable(ModelVersion model, Request request) {
         if (!model.batchesInference || request.inputs().size() != 1) {
             return false;
         }

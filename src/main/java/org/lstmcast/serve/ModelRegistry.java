@@ -267,6 +267,18 @@ final class ModelRegistry implements AutoCloseable {
 
     /** The version to serve (the highest when {@code version} is null), held for the caller: release it after use. */
     ModelVersion acquire(String name, String version) {
+        return acquire(name, version, true);
+    }
+
+    /**
+     * As {@link #acquire(String, String)}, but null where that would load the version first: a caller on an I/O
+     * thread, which must not wait for a load, hands the request to a thread that may.
+     */
+    ModelVersion acquireLoaded(String name, String version) {
+        return acquire(name, version, false);
+    }
+
+    private ModelVersion acquire(String name, String version, boolean mayLoad) {
         if (!ModelRepository.validName(name)) {
             throw ApiException.notFound("unknown model '" + abbreviate(name) + "'");
         }
@@ -279,6 +291,9 @@ final class ModelRegistry implements AutoCloseable {
             Long target = explicit() ? null : target(name, version);
             if (target != null) {
                 v = versions == null ? null : versions.get(target);
+                if (v == null && !mayLoad) {
+                    return null;
+                }
                 if (v == null) {
                     try {
                         v = loadOnDemand(name, target);

@@ -193,9 +193,21 @@ final class ModelVersion {
         return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
     }
 
+    /**
+     * {@link #runBatched(float[][][], long)}, run on the calling thread when the batcher is idle and the model fast
+     * ({@link Batcher#submitOrRun}); for callers on a Netty event loop, where a worker's answer costs a second hand-off.
+     */
+    CompletableFuture<float[][]> runBatchedOrHere(float[][][] windows, long timeoutMs) {
+        return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
+    }
+
     /** @param deadline in {@link System#nanoTime()} terms; a forecast's several runs share one */
     private CompletableFuture<float[][]> runBatched(float[][][] windows, long deadline, long timeoutMs) {
-        return batcher.submit(windows).orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+        return withTimeout(batcher.submit(windows), deadline, timeoutMs);
+    }
+
+    private static CompletableFuture<float[][]> withTimeout(CompletableFuture<float[][]> run, long deadline, long timeoutMs) {
+        return run.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
                         ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e));
     }

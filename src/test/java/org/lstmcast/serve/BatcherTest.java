@@ -85,6 +85,72 @@ class BatcherTest {
     }
 
     @Test
+    void anIdleBatcherOfAFastModelRunsOnTheCallersThreadOnceItsSpeedIsKnown() throws Exception {
+        List<Thread> threads = new CopyOnWriteArrayList<>();
+        OnnxForecaster.Runner sum = summing(new CountDownLatch(0));
+        try (Batcher b = batcher(w -> {
+            threads.add(Thread.currentThread());
+            return sum.run(w);
+        }, 8, 100, 1)) {
+            // The first run's speed is unknown: a worker makes it.
+            assertEquals(3f, b.submitOrRun(windows(1, 1)).get(5, TimeUnit.SECONDS)[0][0]);
+            assertTrue(threads.get(0) != Thread.currentThread());
+            // Idle for longer than a run takes: the caller runs it, and the answer is there on return.
+            Thread.sleep(20);
+            CompletableFuture<float[][]> here = b.submitOrRun(windows(2, 4));
+            assertTrue(here.isDone());
+            assertArrayEquals(new float[] {12f}, here.get()[0]);
+            assertArrayEquals(new float[] {15f}, here.get()[1]);
+            assertEquals(Thread.currentThread(), threads.get(1));
+            // More windows than one batch never run on the caller's thread.
+            Thread.sleep(20);
+            b.submitOrRun(windows(9, 0)).get(5, TimeUnit.SECONDS);
+            assertTrue(threads.subList(2, threads.size()).stream().noneMatch(t -> t == Thread.currentThread()));
+        }
+    }
+
+    @Test
+    void requestsThatArriveDuringARunOnTheCallersThreadGoToAWorkerAndBatch() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch gate = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        OnnxForecaster.Runner sum = summing(new CountDownLatch(0));
+        try (Batcher b = batcher(w -> {
+            if (calls.incrementAndGet() == 2) {
+                entered.countDown();
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return sum.run(w);
+        }, 64, 100, 1)) {
+            b.submitOrRun(windows(1, 0)).get(5, TimeUnit.SECONDS);
+            Thread.sleep(20);
+            ExecutorService caller = Executors.newSingleThreadExecutor();
+            try {
+                Future<CompletableFuture<float[][]>> inline = caller.submit(() -> b.submitOrRun(windows(1, 7)));
+                assertTrue(entered.await(5, TimeUnit.SECONDS));
+                // The caller's run is in progress: these queue, whether asked to run here or not.
+                List<CompletableFuture<float[][]>> rest = new ArrayList<>();
+                for (int i = 0; i < 5; i++) {
+                    rest.add(i % 2 == 0 ? b.submitOrRun(windows(1, i)) : b.submit(windows(1, i)));
+                }
+                assertTrue(rest.stream().noneMatch(CompletableFuture::isDone));
+                gate.countDown();
+                assertEquals(21f, inline.get(5, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS)[0][0]);
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(3f * i, rest.get(i).get(5, TimeUnit.SECONDS)[0][0]);
+                }
+                assertEquals(List.of(1, 1, 5), runs, "the five queued meanwhile are taken by a worker in one run");
+            } finally {
+                caller.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void aRequestLargerThanOneBatchIsCutAndPutBackInOrder() throws Exception {
         try (Batcher b = batcher(summing(new CountDownLatch(0)), 4, 100, 2)) {
             float[][] out = b.submit(windows(10, 0)).get(5, TimeUnit.SECONDS);

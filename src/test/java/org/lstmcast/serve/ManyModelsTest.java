@@ -70,6 +70,59 @@ class ManyModelsTest {
     }
 
     @Test
+    void gRpcCallsLoadAModelOffTheTransportThreadsAndAnswerAsALoadedOneDoes() throws Exception {
+        models(3);
+        ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 8, 0, 64, 1, 3600,
+                ServeConfig.Limits.defaults(), null).withPreload(List.of()).withMaxLoaded(0)
+                .withGrpc(new ServeConfig.Grpc(0, 1 << 20));
+        try (InferenceServer server = new InferenceServer(config)) {
+            String rest = "http://127.0.0.1:" + server.start();
+            var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                    .usePlaintext().build();
+            try {
+                var stub = org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(60, TimeUnit.SECONDS);
+                java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(4 * 30).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < 30; i++) {
+                    raw.putFloat(5000f + 11f * i);
+                }
+                java.util.function.Function<String, org.lstmcast.grpc.proto.ModelInferRequest> request = name ->
+                        org.lstmcast.grpc.proto.ModelInferRequest.newBuilder().setModelName(name)
+                                .addInputs(org.lstmcast.grpc.proto.ModelInferRequest.InferInputTensor.newBuilder()
+                                        .setName("input").setDatatype("FP32").addShape(1).addShape(30).addShape(1))
+                                .addRawInputContents(com.google.protobuf.ByteString.copyFrom(raw.array())).build();
+                // Metadata of a model not loaded yet loads it; then eight concurrent calls on another such model
+                // wait for one load and all answer what the loaded one does.
+                assertEquals("m0", stub.modelMetadata(org.lstmcast.grpc.proto.ModelMetadataRequest.newBuilder()
+                        .setName("m0").build()).getName());
+                var reference = stub.modelInfer(request.apply("m0")).getRawOutputContents(0);
+                ExecutorService callers = Executors.newFixedThreadPool(8);
+                try {
+                    List<Future<com.google.protobuf.ByteString>> answers = new ArrayList<>();
+                    for (int i = 0; i < 8; i++) {
+                        answers.add(callers.submit(() -> stub.modelInfer(request.apply("m1")).getRawOutputContents(0)));
+                    }
+                    for (Future<com.google.protobuf.ByteString> a : answers) {
+                        assertEquals(reference, a.get(60, TimeUnit.SECONDS));
+                    }
+                } finally {
+                    callers.shutdownNow();
+                }
+                assertEquals(5 * 4, reference.size());
+                var index = new com.fasterxml.jackson.databind.ObjectMapper().readTree(java.net.http.HttpClient.newHttpClient()
+                        .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v2/repository/index"))
+                                .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                                java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+                List<String> states = new ArrayList<>();
+                index.forEach(m -> states.add(m.path("name").asText() + " " + m.path("state").asText()));
+                assertEquals(List.of("m0 READY", "m1 READY", "m2 UNAVAILABLE"), states.stream().sorted().toList());
+            } finally {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void aModelLoadsOnItsFirstRequestOnly() throws Exception {
         models(5);
         start(0);
