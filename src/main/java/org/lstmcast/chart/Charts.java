@@ -157,13 +157,27 @@ public final class Charts {
     /** The recent history and the forecast that continues it. */
     public static void ahead(Path png, String title, String valueLabel, List<String> historyTimes, double[] history,
                              List<String> futureTimes, double[] forecast) throws IOException {
-        JFreeChart chart = aheadChart(title, valueLabel, historyTimes, history, futureTimes, forecast);
+        ahead(png, title, valueLabel, historyTimes, history, futureTimes, forecast, List.of());
+    }
+
+    /**
+     * A prediction interval drawn as a shaded band around the forecast; it may end before the forecast does.
+     *
+     * @param lower one value per step from the first forecast on
+     */
+    public record Band(String label, double[] lower, double[] upper) {
+    }
+
+    /** {@link #ahead} with prediction intervals, widest first, each a band under the forecast line. */
+    public static void ahead(Path png, String title, String valueLabel, List<String> historyTimes, double[] history,
+                             List<String> futureTimes, double[] forecast, List<Band> bands) throws IOException {
+        JFreeChart chart = aheadChart(title, valueLabel, historyTimes, history, futureTimes, forecast, bands);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
     }
 
     /** The chart of {@link #ahead}: one marker per forecast, none on the last actual value. */
     static JFreeChart aheadChart(String title, String valueLabel, List<String> historyTimes, double[] history,
-                                 List<String> futureTimes, double[] forecast) {
+                                 List<String> futureTimes, double[] forecast, List<Band> bands) {
         System.setProperty("java.awt.headless", "true");
         List<String> all = new ArrayList<>(historyTimes);
         all.addAll(futureTimes);
@@ -198,7 +212,34 @@ public final class Charts {
         plot.addAnnotation(new XYLineAnnotation(time.x()[n - 1], history[n - 1], time.x()[n], forecast[0], stroke,
                 renderer.getSeriesPaint(1)));
         shade(plot, time.x()[n - 1], time.x()[n + forecast.length - 1], new Color(0xFF, 0xCC, 0xCC, 80), "forecast");
+        bands(plot, java.util.Arrays.copyOfRange(time.x(), n, n + forecast.length), forecast, bands);
         return chart;
+    }
+
+    /**
+     * Bands as datasets behind the lines (JFreeChart draws higher dataset indices first), the widest palest; the
+     * legend names each.
+     */
+    static void bands(XYPlot plot, double[] x, double[] mid, List<Band> bands) {
+        for (int b = 0; b < bands.size(); b++) {
+            Band band = bands.get(b);
+            org.jfree.data.xy.YIntervalSeries series = new org.jfree.data.xy.YIntervalSeries(band.label());
+            for (int h = 0; h < Math.min(x.length, band.lower().length); h++) {
+                if (Double.isFinite(band.lower()[h]) && Double.isFinite(band.upper()[h])) {
+                    series.add(x[h], mid[h], band.lower()[h], band.upper()[h]);
+                }
+            }
+            org.jfree.data.xy.YIntervalSeriesCollection data = new org.jfree.data.xy.YIntervalSeriesCollection();
+            data.addSeries(series);
+            org.jfree.chart.renderer.xy.DeviationRenderer renderer = new org.jfree.chart.renderer.xy.DeviationRenderer(false, false);
+            int alpha = 40 + 50 * b;
+            renderer.setSeriesFillPaint(0, new Color(0xD0, 0x30, 0x30, Math.min(255, alpha)));
+            renderer.setSeriesPaint(0, new Color(0xD0, 0x30, 0x30, Math.min(255, alpha)));
+            renderer.setAlpha(1f);
+            int index = plot.getDatasetCount() + 1;
+            plot.setDataset(index, data);
+            plot.setRenderer(index, renderer);
+        }
     }
 
     /** A line chart of the truth (dark) and a forecast (red) over a time axis. */

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 import org.lstmcast.chart.Charts;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.Prediction;
 
 import picocli.CommandLine;
@@ -68,16 +69,46 @@ final class PredictCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         o.printf(Locale.ROOT, "%s after %s (last %d of %d rows):%n", r.spec().target(),
                 r.history().times().get(r.history().rows() - 1), r.spec().lookback(), r.history().rows());
-        o.printf(Locale.ROOT, "%-5s %-14s %s%n", "step", "time", "forecast");
+        Intervals iv = r.intervals();
+        // bounds[l][0|1][h]; steps past the calibrated horizon have none: a width repeated there would be a guess.
+        int covered = iv == null ? 0 : Math.min(iv.horizon(), r.forecast().length);
+        double[][][] bounds = new double[iv == null ? 0 : iv.levels().length][][];
+        List<String> header = new ArrayList<>(List.of("step", "time", "forecast"));
+        for (int l = 0; l < bounds.length; l++) {
+            bounds[l] = iv.bounds(java.util.Arrays.copyOf(r.forecast(), covered), l);
+            header.add("lower_" + iv.levels()[l]);
+            header.add("upper_" + iv.levels()[l]);
+        }
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-5s %-14s %-12s", "step", "time", "forecast"));
+        for (int l = 0; l < bounds.length; l++) {
+            head.append(String.format(Locale.ROOT, " %-25s", iv.levels()[l] + "% interval"));
+        }
+        o.println(head.toString().stripTrailing());
         for (int h = 0; h < r.forecast().length; h++) {
-            o.printf(Locale.ROOT, "%-5d %-14s %.6g%n", h + 1, r.times().get(h), r.forecast()[h]);
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-5d %-14s %-12.6g", h + 1, r.times().get(h),
+                    r.forecast()[h]));
+            for (double[][] b : bounds) {
+                line.append(h < covered ? String.format(Locale.ROOT, " %-25s", String.format(Locale.ROOT, "%.6g .. %.6g",
+                        b[0][h], b[1][h])) : "");
+            }
+            o.println(line.toString().stripTrailing());
+        }
+        if (iv != null && covered < r.forecast().length) {
+            o.printf(Locale.ROOT, "Intervals are calibrated for the model's %d steps and not given beyond them.%n", iv.horizon());
+        } else if (iv == null) {
+            o.println("The model carries no calibrated prediction intervals.");
         }
         o.flush();
         if (out != null) {
             try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8);
-                 CSVPrinter csv = new CSVPrinter(w, CSVFormat.DEFAULT.builder().setHeader("step", "time", "forecast").get())) {
+                 CSVPrinter csv = new CSVPrinter(w, CSVFormat.DEFAULT.builder().setHeader(header.toArray(new String[0])).get())) {
                 for (int h = 0; h < r.forecast().length; h++) {
-                    csv.printRecord(h + 1, r.times().get(h), r.forecast()[h]);
+                    List<Object> row = new ArrayList<>(List.of(h + 1, r.times().get(h), r.forecast()[h]));
+                    for (double[][] b : bounds) {
+                        row.add(h < covered ? b[0][h] : "");
+                        row.add(h < covered ? b[1][h] : "");
+                    }
+                    csv.printRecord(row);
                 }
             }
         }
@@ -85,8 +116,12 @@ final class PredictCommand implements Callable<Integer> {
             int shown = Math.min(r.history().rows(), Math.max(5 * r.forecast().length, Math.max(3 * r.spec().lookback(), 120)));
             List<String> times = new ArrayList<>(r.history().times().subList(r.history().rows() - shown, r.history().rows()));
             double[] history = java.util.Arrays.copyOfRange(r.history().column(0), r.history().rows() - shown, r.history().rows());
+            List<Charts.Band> bands = new ArrayList<>();
+            for (int l = bounds.length - 1; l >= 0; l--) {
+                bands.add(new Charts.Band(iv.levels()[l] + "% interval", bounds[l][0], bounds[l][1]));
+            }
             Charts.ahead(plot, r.spec().target() + ": forecast of the next " + r.forecast().length + " steps",
-                    r.spec().target(), times, history, r.times(), r.forecast());
+                    r.spec().target(), times, history, r.times(), r.forecast(), bands);
         }
         return 0;
     }

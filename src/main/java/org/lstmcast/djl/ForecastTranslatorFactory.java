@@ -19,21 +19,28 @@ import ai.djl.util.Pair;
  *         .optTranslatorFactory(new ForecastTranslatorFactory())
  *         .build();
  * }</pre>
+ * With {@code setTypes(double[][].class, IntervalForecastTranslator.Forecast.class)} the predictor also answers the
+ * model's calibrated prediction intervals.
  */
 public final class ForecastTranslatorFactory implements TranslatorFactory {
 
     @Override
     public Set<Pair<Type, Type>> getSupportedTypes() {
-        return Set.of(new Pair<>(double[][].class, double[].class));
+        return Set.of(new Pair<>(double[][].class, double[].class),
+                new Pair<>(double[][].class, IntervalForecastTranslator.Forecast.class));
     }
 
     @Override
     @SuppressWarnings("unchecked")
     public <I, O> Translator<I, O> newInstance(Class<I> input, Class<O> output, Model model, Map<String, ?> arguments) {
-        if (input != double[][].class || output != double[].class) {
-            throw new IllegalArgumentException("lstmcast forecasts map double[][] windows to double[] forecasts, not "
-                    + input.getSimpleName() + " to " + output.getSimpleName());
+        if (input == double[][].class && output == double[].class) {
+            return (Translator<I, O>) new ForecastTranslator();
         }
-        return (Translator<I, O>) new ForecastTranslator();
+        if (input == double[][].class && output == IntervalForecastTranslator.Forecast.class) {
+            return (Translator<I, O>) new IntervalForecastTranslator();
+        }
+        throw new IllegalArgumentException("lstmcast forecasts map double[][] windows to double[] forecasts, or to "
+                + "IntervalForecastTranslator.Forecast with intervals, not " + input.getSimpleName() + " to "
+                + output.getSimpleName());
     }
 }

@@ -6,13 +6,18 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Windows;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.Ort;
 import org.lstmcast.train.ModelFile;
 
 /**
@@ -109,7 +114,63 @@ public final class Export {
                 System.arraycopy(part, 0, actual, from, part.length);
             }
         }
-        return compare(expected, actual);
+        Parity parity = compare(expected, actual);
+        Intervals intervals = loaded.info().predictionIntervals();
+        if (intervals == null) {
+            return parity;
+        }
+        // The interval outputs against the same computation in Java on the DL4J forecasts: both ends, every level.
+        float[][][][] onnxBounds = bounds(onnx, windows, lookback);
+        for (int l = 0; l < intervals.levels().length; l++) {
+            double[][][] want = new double[2][windows.size()][];
+            double[][][] got = new double[2][windows.size()][horizon];
+            for (int i = 0; i < windows.size(); i++) {
+                double[][] b = intervals.bounds(expected[i], l);
+                want[0][i] = b[0];
+                want[1][i] = b[1];
+                for (int h = 0; h < horizon; h++) {
+                    got[0][i][h] = onnxBounds[0][i][h][l];
+                    got[1][i][h] = onnxBounds[1][i][h][l];
+                }
+            }
+            for (int end = 0; end < 2; end++) {
+                Parity p = compare(want[end], got[end]);
+                parity = new Parity(parity.windows(), parity.values() + p.values(),
+                        Math.max(parity.maxAbsError(), p.maxAbsError()), Math.max(parity.maxRelError(), p.maxRelError()));
+            }
+        }
+        return parity;
+    }
+
+    /** The file's {@link Intervals#LOWER} and {@link Intervals#UPPER} outputs for the windows: {@code [end][window][step][level]}. */
+    private static float[][][][] bounds(Path onnx, List<double[][]> windows, int lookback) throws OrtException {
+        float[][][][] out = new float[2][windows.size()][][];
+        try (OrtSession.SessionOptions options = Ort.sessionOptions();
+             OrtSession session = Ort.environment().createSession(onnx.toString(), options)) {
+            for (int from = 0; from < windows.size(); from += 256) {
+                int to = Math.min(windows.size(), from + 256);
+                float[][][] x = new float[to - from][lookback][];
+                for (int i = from; i < to; i++) {
+                    double[][] w = windows.get(i);
+                    for (int r = 0; r < lookback; r++) {
+                        double[] row = w[w.length - lookback + r];
+                        x[i - from][r] = new float[row.length];
+                        for (int f = 0; f < row.length; f++) {
+                            x[i - from][r][f] = (float) row[f];
+                        }
+                    }
+                }
+                try (OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), x);
+                     OrtSession.Result result = session.run(Map.of(org.lstmcast.forecast.ForecastSpec.INPUT, input),
+                             java.util.Set.of(Intervals.LOWER, Intervals.UPPER))) {
+                    float[][][] lower = (float[][][]) result.get(Intervals.LOWER).orElseThrow().getValue();
+                    float[][][] upper = (float[][][]) result.get(Intervals.UPPER).orElseThrow().getValue();
+                    System.arraycopy(lower, 0, out[0], from, lower.length);
+                    System.arraycopy(upper, 0, out[1], from, upper.length);
+                }
+            }
+        }
+        return out;
     }
 
     /**

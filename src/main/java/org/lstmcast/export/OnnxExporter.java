@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.lstmcast.Version;
 import org.lstmcast.data.Preprocessor;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.train.ModelFile;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
@@ -79,7 +80,34 @@ public final class OnnxExporter {
         String y = g.node("Gemm", hidden, wOut, bOut);
 
         unscaleAndRebuild(g, pre, y);
+        Intervals intervals = info.predictionIntervals();
+        if (intervals != null) {
+            intervals(g, intervals);
+        }
         return model(g, docString(info), metadata(info));
+    }
+
+    /**
+     * {@link Intervals#LOWER} and {@link Intervals#UPPER}, {@code [batch, horizon, levels]}, from the forecast: the
+     * forecast minus and plus the calibrated half-width of each step and level ({@code |forecast|} times it in the
+     * relative space), in float32 as {@link Intervals#bounds} computes them.
+     */
+    public static void intervals(GraphBuilder g, Intervals intervals) {
+        int horizon = intervals.horizon();
+        int levels = intervals.levels().length;
+        g.proto().addOutput(GraphBuilder.floatValue(Intervals.LOWER, "batch", (long) horizon, (long) levels));
+        g.proto().addOutput(GraphBuilder.floatValue(Intervals.UPPER, "batch", (long) horizon, (long) levels));
+        float[] q = new float[horizon * levels];
+        for (int h = 0; h < horizon; h++) {
+            for (int l = 0; l < levels; l++) {
+                q[h * levels + l] = (float) intervals.halfWidth()[h][l];
+            }
+        }
+        String forecast = g.node("Unsqueeze", ForecastSpec.OUTPUT, g.longs(2));
+        String halfWidth = g.floats(g.fresh("half_width"), q, horizon, levels);
+        String width = intervals.relative() ? g.node("Mul", g.node("Abs", forecast), halfWidth) : halfWidth;
+        g.node("Sub", List.of(forecast, width), List.of(), Intervals.LOWER);
+        g.node("Add", List.of(forecast, width), List.of(), Intervals.UPPER);
     }
 
     /** lstmcast's model header (IR version, producer, opset 17) around a graph, with its description and metadata. */
@@ -125,6 +153,10 @@ public final class OnnxExporter {
                 m.put(ForecastSpec.KEY_TIME_COLUMN, info.timeColumn());
             }
             m.put("test_metrics", json.writeValueAsString(info.testMetrics()));
+            Intervals intervals = info.predictionIntervals();
+            if (intervals != null) {
+                m.put(Intervals.KEY, intervals.toMetadata());
+            }
             m.put("lstmcast_version", Version.get());
             m.put("created", info.created());
             m.put("data_source", info.dataSource());

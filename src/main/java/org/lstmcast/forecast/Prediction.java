@@ -15,8 +15,12 @@ import org.lstmcast.onnx.OnnxInspector;
 /** "What comes next": the forecast after the end of a CSV file, from its last rows. */
 public final class Prediction {
 
-    /** The forecast and the history it continues. */
-    public record Result(ForecastSpec spec, Series history, List<String> times, double[] forecast) {
+    /**
+     * The forecast and the history it continues.
+     *
+     * @param intervals the model's calibrated prediction intervals, or null when it has none
+     */
+    public record Result(ForecastSpec spec, Series history, List<String> times, double[] forecast, Intervals intervals) {
     }
 
     private Prediction() {
@@ -66,6 +70,7 @@ public final class Prediction {
             // The file's metadata wins inside open(); for models from elsewhere the spec built above applies.
             values = forecaster.forecast(Collections.singletonList(series.values()), steps);
         }
-        return new Result(spec, series, FutureTimes.after(series.times(), steps), values[0]);
+        Intervals intervals = own ? Intervals.fromMetadata(report.metadata()) : null;
+        return new Result(spec, series, FutureTimes.after(series.times(), steps), values[0], intervals);
     }
 }

@@ -189,13 +189,16 @@ final class Batcher implements AutoCloseable {
      * alone anyway; running it here saves the hand-off to a worker and, for a caller on a Netty event loop, the second
      * hand-off that a write from a worker costs there. Requests that arrive meanwhile queue for a worker. The idle
      * time is what keeps batching under load: the requests of one burst arrive closer together than a run lasts, so
-     * after the first the rest go to a worker and are batched; the first runs, while the model's speed is unknown,
-     * go to a worker too.
+     * after the first the rest go to a worker and are batched. A request that fills a batch alone is run here whenever
+     * the batcher is idle, since nothing could join it. The first runs, while the model's speed is unknown, go to a
+     * worker.
      */
     CompletableFuture<float[][]> submitOrRun(float[][][] windows) {
         long mean = meanRunNanos;
+        // A full batch has no company to wait for, however soon after the last run it comes.
+        boolean full = windows.length == maxBatch;
         if (windows.length > maxBatch || maxDelayNanos > 0 || mean > INLINE_MAX_NANOS
-                || System.nanoTime() - lastRunEnd < mean) {
+                || !full && System.nanoTime() - lastRunEnd < mean) {
             return submit(windows);
         }
         lock.lock();
@@ -238,17 +241,7 @@ final class Batcher implements AutoCloseable {
             try {
                 workers.execute(this::drain);
             } catch (RejectedExecutionException e) {
-                List<Pending> stranded;
-                lock.lock();
-                try {
-                    stranded = new ArrayList<>(queue);
-                    queue.clear();
-                    running--;
-                    drained.signalAll();
-                } finally {
-                    lock.unlock();
-                }
-                stranded.forEach(q -> q.result.completeExceptionally(new ApiException(503, "the server is stopping")));
+                refused(null).forEach(q -> q.result.completeExceptionally(new ApiException(503, "the server is stopping")));
             }
         }
     }
@@ -287,18 +280,28 @@ final class Batcher implements AutoCloseable {
             try {
                 workers.execute(this::drain);
             } catch (RejectedExecutionException e) {
-                lock.lock();
-                try {
-                    running--;
-                    queue.remove(p);
-                    drained.signalAll();
-                } finally {
-                    lock.unlock();
-                }
+                refused(p);
                 throw new ApiException(503, "the server is stopping");
             }
         }
         return p;
+    }
+
+    /**
+     * Counts out a drain the pool refused (it is stopping) and takes {@code only} out of the queue, or everything
+     * queued when {@code only} is null; returns what it took.
+     */
+    private List<Pending> refused(Pending only) {
+        lock.lock();
+        try {
+            List<Pending> taken = only == null ? new ArrayList<>(queue) : List.of(only);
+            queue.removeAll(taken);
+            running--;
+            drained.signalAll();
+            return taken;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void drain() {

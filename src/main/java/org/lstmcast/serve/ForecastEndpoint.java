@@ -133,6 +133,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
         long start = System.nanoTime();
         CompletableFuture<double[][]> answer;
+        int[] levels = null;
         try {
             if (!m.canForecast()) {
                 throw ApiException.badRequest("model '" + m.name + "' is not a forecaster (" + m.notForecasting
@@ -140,26 +141,28 @@ final class ForecastEndpoint extends Handler.Wrapper {
             }
             List<double[][]> windows = Requests.windows(body, m.spec, limits);
             int horizon = Requests.horizon(body, m.spec, limits.maxHorizon());
+            levels = Requests.intervals(body, m.name, m.intervals, horizon);
             answer = m.forecast(windows, horizon, limits.requestTimeoutMs());
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
+        int[] asked = levels;
         answer.whenComplete((forecasts, error) -> {
             if (forecasts != null && forecasts.length * (long) forecasts[0].length > LARGE_VALUES) {
-                pool.execute(() -> respond(m, start, forecasts, null, response, callback));
+                pool.execute(() -> respond(m, start, forecasts, asked, null, response, callback));
             } else {
-                respond(m, start, forecasts, error, response, callback);
+                respond(m, start, forecasts, asked, error, response, callback);
             }
         });
     }
 
-    private static void respond(ModelVersion m, long start, double[][] forecasts, Throwable error, Response response,
-                                Callback callback) {
+    private static void respond(ModelVersion m, long start, double[][] forecasts, int[] levels, Throwable error,
+                                Response response, Callback callback) {
         try {
             if (error != null) {
                 fail(response, callback, error);
             } else {
-                reply(response, callback, 200, answer(m, forecasts));
+                reply(response, callback, 200, answer(m, forecasts, levels));
             }
             m.recordRequest("forecast", System.nanoTime() - start, error == null);
         } finally {
@@ -167,7 +170,8 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
     }
 
-    private static byte[] answer(ModelVersion m, double[][] forecasts) {
+    /** @param levels indices into the model's interval levels to answer with, or null for none */
+    private static byte[] answer(ModelVersion m, double[][] forecasts, int[] levels) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model_name", m.name);
         out.put("model_version", Long.toString(m.version));
@@ -180,6 +184,29 @@ final class ForecastEndpoint extends Handler.Wrapper {
             }
         }
         out.put("forecasts", digits);
+        if (levels != null) {
+            // [window][step][level], as the ONNX file's forecast_lower and forecast_upper outputs are laid out.
+            int[] percent = new int[levels.length];
+            float[][][] lower = new float[digits.length][][];
+            float[][][] upper = new float[digits.length][][];
+            for (int l = 0; l < levels.length; l++) {
+                percent[l] = m.intervals.levels()[levels[l]];
+            }
+            for (int i = 0; i < digits.length; i++) {
+                lower[i] = new float[digits[i].length][levels.length];
+                upper[i] = new float[digits[i].length][levels.length];
+                for (int l = 0; l < levels.length; l++) {
+                    double[][] b = m.intervals.bounds(forecasts[i], levels[l]);
+                    for (int h = 0; h < digits[i].length; h++) {
+                        lower[i][h][l] = (float) b[0][h];
+                        upper[i][h][l] = (float) b[1][h];
+                    }
+                }
+            }
+            out.put("levels", percent);
+            out.put("lower", lower);
+            out.put("upper", upper);
+        }
         return Json.bytes(out);
     }
 

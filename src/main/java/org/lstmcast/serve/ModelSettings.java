@@ -21,7 +21,8 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
      *
      * @param timeMajor the layout it names, or null when it names none
      */
-    record ForecastOverride(String input, String output, Boolean timeMajor, int lookback, Scaling scaling, String transform) {
+    record ForecastOverride(String input, String output, Boolean timeMajor, int lookback, Scaling scaling, String transform,
+                            org.lstmcast.forecast.Intervals intervals) {
         ForecastSpec apply(ForecastSpec base) {
             String in = input != null ? input : base.inputName();
             String out = output != null ? output : base.outputName();
@@ -62,8 +63,16 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
             if (layout != null && !layout.equals("batch_major") && !layout.equals("time_major")) {
                 throw new IllegalArgumentException("forecast.json: layout must be batch_major or time_major, got " + layout);
             }
+            org.lstmcast.forecast.Intervals intervals;
+            try {
+                // Residual quantiles calibrated wherever the model was trained, in the form lstmcast writes them.
+                intervals = org.lstmcast.forecast.Intervals.fromJson(f.get("intervals"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("forecast.json: " + e.getMessage(), e);
+            }
             forecast = new ForecastOverride(text(f, "input"), text(f, "output"),
-                    layout == null ? null : layout.equals("time_major"), f.path("lookback").asInt(0), scaling, text(f, "transform"));
+                    layout == null ? null : layout.equals("time_major"), f.path("lookback").asInt(0), scaling, text(f, "transform"),
+                    intervals);
         }
         return new ModelSettings(maxBatch, delay, maxQueue, forecast);
     }

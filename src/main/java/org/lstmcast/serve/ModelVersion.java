@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.forecast.Ort;
 import org.lstmcast.onnx.ModelReport;
@@ -39,6 +40,8 @@ final class ModelVersion {
     final ForecastSpec spec;
     /** Why it cannot forecast, when {@link #spec} is null. */
     final String notForecasting;
+    /** Its calibrated prediction intervals, from its metadata or forecast.json; null when it has none. */
+    final Intervals intervals;
     /** The protocol's description of its inputs and outputs, read once: listing must not touch a closing session. */
     final List<Map<String, Object>> inputs;
     final List<Map<String, Object>> outputs;
@@ -62,8 +65,9 @@ final class ModelVersion {
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
                          String notForecasting, OrtSession session, OnnxForecaster forecaster, Batcher batcher,
-                         VersionMeters meters, Executor closer) throws OrtException {
+                         VersionMeters meters, Executor closer, Intervals intervals) throws OrtException {
         this.name = name;
+        this.intervals = intervals;
         this.version = version;
         this.file = file;
         this.report = report;
@@ -119,8 +123,9 @@ final class ModelVersion {
                 batcher = new Batcher(name + "-" + version, f.forecaster::run, maxBatch, settings.maxQueueDelayUs() * 1000,
                         settings.maxQueue(), config.threads(), meters, workers);
             }
-            return new ModelVersion(name, version, file, report, provider, f.forecaster == null ? null : f.forecaster.spec(),
-                    f.problem, session, f.forecaster, batcher, meters, closer);
+            ForecastSpec spec = f.forecaster == null ? null : f.forecaster.spec();
+            return new ModelVersion(name, version, file, report, provider, spec, f.problem, session, f.forecaster, batcher,
+                    meters, closer, intervals(session, settings, spec, file));
         } catch (OrtException | RuntimeException | Error e) {
             if (batcher != null) {
                 batcher.close();
@@ -131,6 +136,33 @@ final class ModelVersion {
     }
 
     private record Forecasting(OnnxForecaster forecaster, String problem) {
+    }
+
+    /**
+     * forecast.json's intervals, else the file's own; none for a model that cannot forecast, and none, with a
+     * warning, when they are malformed or calibrated for another horizon: the forecasts still serve.
+     */
+    private static Intervals intervals(OrtSession session, ModelSettings settings, ForecastSpec spec, Path file) {
+        if (spec == null) {
+            return null;
+        }
+        Intervals found;
+        if (settings.forecast() != null && settings.forecast().intervals() != null) {
+            found = settings.forecast().intervals();
+        } else {
+            try {
+                found = Intervals.fromMetadata(session.getMetadata().getCustomMetadata());
+            } catch (OrtException | IllegalArgumentException e) {
+                LOG.warn("{}: its prediction intervals are not used: {}", file, e.getMessage());
+                return null;
+            }
+        }
+        if (found != null && found.horizon() != spec.horizon()) {
+            LOG.warn("{}: its prediction intervals cover {} steps and the model forecasts {}; they are not used", file,
+                    found.horizon(), spec.horizon());
+            return null;
+        }
+        return found;
     }
 
     /**

@@ -89,6 +89,43 @@ final class Requests {
         return horizon;
     }
 
+    /**
+     * The interval levels a forecast request asks for ({@code "intervals": [80, 95]}), as indices into the model's
+     * levels; null when it asks for none.
+     */
+    static int[] intervals(JsonNode body, String model, org.lstmcast.forecast.Intervals intervals, int horizon) {
+        JsonNode asked = body.get("intervals");
+        if (asked == null || asked.isNull()) {
+            return null;
+        }
+        if (!asked.isArray()) {
+            throw ApiException.badRequest("'intervals' must be an array of levels in percent, e.g. [80, 95]");
+        }
+        if (asked.isEmpty()) {
+            return null;
+        }
+        if (intervals == null) {
+            throw ApiException.badRequest("model '" + model + "' has no calibrated prediction intervals: neither its "
+                    + "file's metadata nor its forecast.json holds any (lstmcast train calibrates them)");
+        }
+        if (horizon > intervals.horizon()) {
+            throw ApiException.badRequest("the intervals are calibrated for the model's " + intervals.horizon()
+                    + " steps; a forecast rolled further would need them to widen by simulation, so ask for 'horizon' "
+                    + "at most " + intervals.horizon() + " with intervals");
+        }
+        int[] out = new int[asked.size()];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode level = asked.get(i);
+            int index = level.isIntegralNumber() && level.canConvertToInt() ? intervals.levelIndex(level.asInt()) : -1;
+            if (index < 0) {
+                throw ApiException.badRequest("intervals[" + i + "] is " + (level.isNumber() ? level.asText() : kind(level))
+                        + "; model '" + model + "' has levels " + java.util.Arrays.toString(intervals.levels()));
+            }
+            out[i] = index;
+        }
+        return out;
+    }
+
     static double number(JsonNode n, String where) {
         if (n == null || !n.isNumber()) {
             throw ApiException.badRequest(where + " must be a number, got " + (n == null ? "nothing" : kind(n)));

@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 import org.lstmcast.data.Split;
+import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.metrics.Baselines;
 import org.lstmcast.metrics.MetricSet;
 import org.lstmcast.metrics.Metrics;
@@ -68,6 +70,37 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
                     h -> baseline(rows, r -> Baselines.seasonalNaive(target, r - h - 1, h + 1, season)), scale));
         }
         return new Evaluation(rows, actual, forecasts, model, baselines, scale, windows.size());
+    }
+
+    /**
+     * Prediction intervals calibrated on the validation part: every validation row forecast {@code h} steps ahead from
+     * the true history before it, for each step, as the test part is scored, so that the test part stays unseen.
+     * Relative when the model's transform is: its errors grow with the level.
+     */
+    public static Intervals calibrate(Forecaster forecaster, double[][] values, Split split, List<Integer> levels) {
+        int lookback = forecaster.preprocessor().lookback();
+        int horizon = forecaster.preprocessor().horizon();
+        int firstOrigin = Math.max(lookback - 1, split.trainEnd() - horizon);
+        int lastOrigin = split.valEnd() - 2;
+        List<double[][]> windows = new ArrayList<>();
+        for (int t = firstOrigin; t <= lastOrigin; t++) {
+            windows.add(Windows.window(values, t, lookback));
+        }
+        double[][] byOrigin = forecaster.forecast(windows);
+        double[][] forecasts = new double[horizon][];
+        double[][] actuals = new double[horizon][];
+        for (int h = 1; h <= horizon; h++) {
+            int from = Math.max(split.trainEnd(), firstOrigin + h);
+            int n = Math.max(0, split.valEnd() - from);
+            forecasts[h - 1] = new double[n];
+            actuals[h - 1] = new double[n];
+            for (int i = 0; i < n; i++) {
+                int row = from + i;
+                forecasts[h - 1][i] = byOrigin[row - h - firstOrigin][h - 1];
+                actuals[h - 1][i] = values[row][0];
+            }
+        }
+        return Intervals.fit(levels, forecaster.preprocessor().transform() == Transform.RELATIVE, forecasts, actuals);
     }
 
     private static double[] column(double[][] m, int c) {

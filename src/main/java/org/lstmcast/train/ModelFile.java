@@ -46,7 +46,13 @@ public final class ModelFile {
                        String timeColumn, String transform, int lookback, int horizon, int season,
                        double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
                        String dataSource, String dataSha256, Map<String, Object> config,
-                       @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset) {
+                       @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset,
+                       com.fasterxml.jackson.databind.JsonNode intervals) {
+
+        /** The calibrated prediction intervals; null for a model trained before they were. */
+        public org.lstmcast.forecast.Intervals predictionIntervals() {
+            return org.lstmcast.forecast.Intervals.fromJson(intervals);
+        }
 
         public Preprocessor preprocessor() {
             return new Preprocessor(Transform.parse(transform), lookback, horizon, 0,

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.metrics.MetricSet;
 
 /** The accuracy table printed after training: one block per horizon step, the model beside its baselines. */
@@ -27,6 +28,23 @@ public final class Report {
                         h + 1, m.getKey(), num(s.mae()[h]), num(s.rmse()[h]), pct(s.mape()[h]), pct(s.smape()[h]),
                         String.format(Locale.ROOT, "%.3f", s.mase()[h])));
             }
+        }
+        return sb.toString();
+    }
+
+    /** One line per level: the calibration, then the test part's coverage per step (nominal beside it). */
+    public static String intervals(Intervals intervals, Evaluation ev) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "Prediction intervals %s, calibrated on %d validation forecasts per step; test coverage per step:%n",
+                intervals.describe(), java.util.Arrays.stream(intervals.calibrationWindows()).min().orElse(0)));
+        Map<String, Object> score = intervals.score(ev.forecasts(), ev.actual());
+        for (int level : intervals.levels()) {
+            double[] coverage = (double[]) ((Map<?, ?>) score.get(Integer.toString(level))).get("coverage");
+            sb.append(String.format(Locale.ROOT, "  %d%%:", level));
+            for (double c : coverage) {
+                sb.append(String.format(Locale.ROOT, " %.0f%%", 100 * c));
+            }
+            sb.append(System.lineSeparator());
         }
         return sb.toString();
     }

@@ -31,6 +31,7 @@ import org.lstmcast.data.Series;
 import org.lstmcast.data.Split;
 import org.lstmcast.data.TimeAxis;
 import org.lstmcast.data.Transform;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.metrics.MetricSet;
 
 /**
@@ -48,7 +49,7 @@ public final class TrainingRun {
      * @param season the seasonal period used (0 for none) and where it came from
      */
     public record Outcome(Path directory, Evaluation evaluation, Trainer.Result training, Map<String, Object> metrics,
-                          Seasons.Period season) {
+                          Seasons.Period season, Intervals intervals) {
     }
 
     private TrainingRun() {
@@ -103,12 +104,14 @@ public final class TrainingRun {
             throw new DataException(unscorable(series, split, e), e);
         }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
+        Intervals intervals = Evaluation.calibrate(trained.forecaster(), series.values(), split, Intervals.DEFAULT_LEVELS);
 
         Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, sha256);
         Map<String, Object> seasonJson = new LinkedHashMap<>();
         seasonJson.put("period", season.period());
         seasonJson.put("from", season.reason());
         metrics.put("season", seasonJson);
+        metrics.put("intervals", intervalsJson(intervals, evaluation));
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
@@ -123,11 +126,12 @@ public final class TrainingRun {
                     config.lookback(), config.horizon(), config.season(),
                     trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
                     trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
-                    source, sha256, config.asMap(), testSummary(evaluation), testHistory(config));
+                    source, sha256, config.asMap(), testSummary(evaluation), testHistory(config),
+                    ModelFile.JSON.valueToTree(intervals.toJson()));
             ModelFile.save(staging.resolve("model.zip"), trained.forecaster().network(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
-            writePredictions(staging.resolve("predictions.csv"), series, evaluation);
+            writePredictions(staging.resolve("predictions.csv"), series, evaluation, intervals);
             double[] step1 = new double[series.rows()];
             java.util.Arrays.fill(step1, Double.NaN);
             for (int i = 0; i < evaluation.testRows().length; i++) {
@@ -143,7 +147,7 @@ public final class TrainingRun {
             deleteTree(staging);
             throw e;
         }
-        return new Outcome(outDir, evaluation, trained, metrics, season);
+        return new Outcome(outDir, evaluation, trained, metrics, season, intervals);
     }
 
     /**
@@ -329,11 +333,38 @@ public final class TrainingRun {
         return out;
     }
 
-    private static void writePredictions(Path file, Series series, Evaluation ev) throws IOException {
+    /** The calibration and how the intervals did on the test part, per level and step. */
+    private static Map<String, Object> intervalsJson(Intervals intervals, Evaluation ev) {
+        Map<String, Object> m = new LinkedHashMap<>(intervals.toJson());
+        m.put("calibrated_on", "validation rows, forecast from every origin as the test rows are (split conformal, per step)");
+        Map<String, Object> guaranteed = new LinkedHashMap<>();
+        int fewest = Arrays.stream(intervals.calibrationWindows()).min().orElse(0);
+        for (int level : intervals.levels()) {
+            guaranteed.put(Integer.toString(level), Intervals.guaranteed(fewest, level));
+        }
+        // False where the validation part holds too few forecasts for the level: the widest error seen is used.
+        m.put("enough_calibration_windows", guaranteed);
+        Map<String, Object> test = intervals.score(ev.forecasts(), ev.actual());
+        test.replaceAll((level, scores) -> {
+            Map<String, Object> s = new LinkedHashMap<>();
+            ((Map<?, ?>) scores).forEach((k, v) -> s.put((String) k, jsonNumbers((double[]) v)));
+            return s;
+        });
+        m.put("test", test);
+        return m;
+    }
+
+    private static void writePredictions(Path file, Series series, Evaluation ev, Intervals intervals) throws IOException {
         int horizon = ev.forecasts()[0].length;
         List<String> header = new ArrayList<>(List.of("time", "actual"));
         for (int h = 1; h <= horizon; h++) {
             header.add("forecast_" + h);
+        }
+        for (int level : intervals.levels()) {
+            for (int h = 1; h <= horizon; h++) {
+                header.add("lower_" + level + "_" + h);
+                header.add("upper_" + level + "_" + h);
+            }
         }
         CSVFormat format = CSVFormat.DEFAULT.builder().setHeader(header.toArray(new String[0])).get();
         try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8); CSVPrinter out = new CSVPrinter(w, format)) {
@@ -343,6 +374,13 @@ public final class TrainingRun {
                 row.add(ev.actual()[i]);
                 for (int h = 0; h < horizon; h++) {
                     row.add(ev.forecasts()[i][h]);
+                }
+                for (int l = 0; l < intervals.levels().length; l++) {
+                    for (int h = 0; h < horizon; h++) {
+                        double half = intervals.halfWidth(ev.forecasts()[i][h], h, l);
+                        row.add(ev.forecasts()[i][h] - half);
+                        row.add(ev.forecasts()[i][h] + half);
+                    }
                 }
                 out.printRecord(row);
             }

@@ -204,7 +204,7 @@ class ChartsTest {
         }
         double[] history = wave(120);
         double[] forecast = java.util.Arrays.copyOfRange(wave(130), 120, 130);
-        JFreeChart chart = Charts.aheadChart("t", "v", past, history, future, forecast);
+        JFreeChart chart = Charts.aheadChart("t", "v", past, history, future, forecast, List.of());
         XYPlot plot = chart.getXYPlot();
         XYDataset data = plot.getDataset();
         assertEquals(2, data.getSeriesCount());

@@ -30,6 +30,54 @@ class ForecastTranslatorTest {
     }
 
     @Test
+    void theIntervalPredictorAnswersTheGraphsOwnBounds(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path onnx = tmp.resolve("m/model.onnx");
+        org.lstmcast.export.SmallExport.write(tmp, onnx);
+        org.lstmcast.forecast.Intervals intervals = org.lstmcast.forecast.Intervals.fromMetadata(
+                org.lstmcast.onnx.OnnxInspector.inspect(onnx).metadata());
+        Criteria<double[][], IntervalForecastTranslator.Forecast> criteria = Criteria.builder()
+                .setTypes(double[][].class, IntervalForecastTranslator.Forecast.class)
+                .optModelPath(onnx.getParent())
+                .optEngine("OnnxRuntime")
+                .optTranslatorFactory(new ForecastTranslatorFactory())
+                .build();
+        double[][] window = new double[20][1];
+        for (int i = 0; i < window.length; i++) {
+            window[i][0] = 120 + 3 * Math.sin(i);
+        }
+        try (ZooModel<double[][], IntervalForecastTranslator.Forecast> model = criteria.loadModel();
+             Predictor<double[][], IntervalForecastTranslator.Forecast> predictor = model.newPredictor();
+             var core = org.lstmcast.forecast.OnnxForecaster.open(onnx)) {
+            IntervalForecastTranslator.Forecast f = predictor.predict(window);
+            assertArrayEquals(core.forecast(Collections.singletonList(window), 3)[0], f.forecast(), 0.0);
+            assertArrayEquals(new int[] {80, 95}, f.levels());
+            for (int l = 0; l < 2; l++) {
+                double[][] b = intervals.bounds(f.forecast(), l);
+                for (int h = 0; h < 3; h++) {
+                    assertEquals(b[0][h], f.lower()[h][l], 0.0, "lower step " + h + " level " + l);
+                    assertEquals(b[1][h], f.upper()[h][l], 0.0, "upper step " + h + " level " + l);
+                }
+            }
+        }
+        // A model without intervals is refused by the interval predictor, with the reason.
+        Criteria<double[][], IntervalForecastTranslator.Forecast> plain = Criteria.builder()
+                .setTypes(double[][].class, IntervalForecastTranslator.Forecast.class)
+                .optModelPath(Path.of("models/dax/1")).optEngine("OnnxRuntime")
+                .optTranslatorFactory(new ForecastTranslatorFactory()).build();
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> {
+            try (var m = plain.loadModel(); var p = m.newPredictor()) {
+                p.predict(new double[30][1]);
+            }
+        });
+        Throwable root = e;
+        while (root.getCause() != null && !(root instanceof IllegalArgumentException)) {
+            root = root.getCause();
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(String.valueOf(root.getMessage()).contains("no calibrated prediction intervals"),
+                String.valueOf(e));
+    }
+
+    @Test
     void predictorGivesWhatPredictGives() throws Exception {
         Path modelDir = Path.of("models/dax/1");
         Path csv = Path.of("data/eustockmarkets_daily.csv");

@@ -141,6 +141,50 @@ class ExportParityTest {
             Export.Parity p = Export.compare(expected, actual);
             assertTrue(p.ok(), "predictions.csv vs ONNX: " + p);
         }
+        // The interval outputs of the graph against predictions.csv's bounds, which training computed in double
+        // from the DL4J forecasts: every row, step, level and end.
+        int[] levels = loaded.info().predictionIntervals().levels();
+        assertEquals(List.of(80, 95), java.util.Arrays.stream(levels).boxed().toList());
+        try (ai.onnxruntime.OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(onnx.toString())) {
+            assertTrue(session.getOutputNames().containsAll(List.of("forecast_lower", "forecast_upper")));
+            float[][][] x = new float[windows.size()][lookback][];
+            for (int k = 0; k < windows.size(); k++) {
+                double[][] w = windows.get(k);
+                for (int r = 0; r < lookback; r++) {
+                    double[] row = w[w.length - lookback + r];
+                    x[k][r] = new float[row.length];
+                    for (int f = 0; f < row.length; f++) {
+                        x[k][r][f] = (float) row[f];
+                    }
+                }
+            }
+            try (ai.onnxruntime.OnnxTensor in = ai.onnxruntime.OnnxTensor.createTensor(org.lstmcast.forecast.Ort.environment(), x);
+                 ai.onnxruntime.OrtSession.Result out = session.run(java.util.Map.of("input", in))) {
+                float[][][] lower = (float[][][]) out.get("forecast_lower").orElseThrow().getValue();
+                float[][][] upper = (float[][][]) out.get("forecast_upper").orElseThrow().getValue();
+                for (int l = 0; l < levels.length; l++) {
+                    double[][] want = new double[records.size() * horizon * 2][1];
+                    double[][] got = new double[want.length][1];
+                    for (int i = 0; i < records.size(); i++) {
+                        for (int h = 1; h <= horizon; h++) {
+                            int k = i * horizon + h - 1;
+                            want[2 * k][0] = Double.parseDouble(records.get(i).get("lower_" + levels[l] + "_" + h));
+                            want[2 * k + 1][0] = Double.parseDouble(records.get(i).get("upper_" + levels[l] + "_" + h));
+                            got[2 * k][0] = lower[k][h - 1][l];
+                            got[2 * k + 1][0] = upper[k][h - 1][l];
+                        }
+                    }
+                    Export.Parity p = Export.compare(want, got);
+                    assertTrue(p.ok(), "predictions.csv intervals vs ONNX at " + levels[l] + "%: " + p);
+                }
+                for (int k = 0; k < lower.length; k++) {
+                    for (int h = 0; h < horizon; h++) {
+                        assertTrue(lower[k][h][0] >= lower[k][h][1] && upper[k][h][0] <= upper[k][h][1]
+                                && lower[k][h][0] <= upper[k][h][0], "the 80% interval lies inside the 95% one");
+                    }
+                }
+            }
+        }
     }
 
     /** A positive target y driven by its own season and by the extra columns x0.. (random walks). */
