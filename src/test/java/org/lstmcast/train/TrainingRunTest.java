@@ -83,6 +83,41 @@ class TrainingRunTest {
                         "row " + row + " step " + h);
             }
         }
+
+        // Intervals: recomputed here from the validation rows 144-159, each forecast h steps ahead (16 per step).
+        // Conformal ranks by hand: ceil(17 * 0.80) = 14; ceil(17 * 0.95) = 17 > 16, so the largest error, unguaranteed.
+        JsonNode iv = m.path("intervals");
+        assertEquals("[80,95]", iv.path("levels").toString());
+        assertEquals("[16,16,16]", iv.path("calibration_windows").toString());
+        assertTrue(iv.path("enough_calibration_windows").path("80").asBoolean());
+        assertFalse(iv.path("enough_calibration_windows").path("95").asBoolean());
+        boolean relative = iv.path("space").asText().equals("relative");
+        assertTrue(relative, "the series stays above zero");
+        for (int h = 1; h <= 3; h++) {
+            double[] errors = new double[16];
+            for (int r = 144; r < 160; r++) {
+                double f = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, r - h, 12)))[0][h - 1];
+                errors[r - 144] = Math.abs(values[r][0] - f) / Math.abs(f);
+            }
+            java.util.Arrays.sort(errors);
+            assertEquals(errors[13], iv.path("half_width").get(h - 1).get(0).asDouble(), 1e-6 * errors[13], "80% step " + h);
+            assertEquals(errors[15], iv.path("half_width").get(h - 1).get(1).asDouble(), 1e-6 * errors[15], "95% step " + h);
+        }
+        // Test coverage in metrics.json is what predictions.csv's bounds give.
+        for (int level : new int[] {80, 95}) {
+            for (int h = 1; h <= 3; h++) {
+                int inside = 0;
+                for (CSVRecord rec : rows) {
+                    double y = Double.parseDouble(rec.get("actual"));
+                    if (y >= Double.parseDouble(rec.get("lower_" + level + "_" + h))
+                            && y <= Double.parseDouble(rec.get("upper_" + level + "_" + h))) {
+                        inside++;
+                    }
+                }
+                assertEquals(inside / 40.0, iv.path("test").path(Integer.toString(level)).path("coverage").get(h - 1).asDouble(),
+                        1e-12, level + "% step " + h);
+            }
+        }
     }
 
     @Test
