@@ -39,15 +39,30 @@ class ExportPredictIT {
         assertTrue(inspect.out().contains("servable    yes: windows of 24 rows x 1 features [ppm] -> 6 steps"), inspect.out());
 
         Program.Result predict = Program.run(work, "predict", "--model", "repo/co2/1/model.onnx", "--data", csv.toString(),
-                "--horizon", "14", "--out", "next.csv");
+                "--horizon", "14", "--out", "next.csv", "--plot", "next.png");
         assertEquals(0, predict.code(), predict.err());
         List<String> lines = Files.readAllLines(work.resolve("next.csv"));
         assertEquals(15, lines.size());
+        assertEquals("step,time,forecast,lower_80,upper_80,lower_95,upper_95", lines.get(0));
         assertTrue(lines.get(14).startsWith("14,1999-02,"), lines.get(14));
         for (String line : lines.subList(1, lines.size())) {
-            double v = Double.parseDouble(line.split(",")[2]);
+            String[] cells = line.split(",", -1);
+            double v = Double.parseDouble(cells[2]);
             assertTrue(v > 340 && v < 390, "a CO2 forecast for 1998-99 in ppm: " + line);
+            int step = Integer.parseInt(cells[0]);
+            if (step <= 6) {
+                // Within the model's horizon: nested intervals around the forecast.
+                double l80 = Double.parseDouble(cells[3]);
+                double u80 = Double.parseDouble(cells[4]);
+                double l95 = Double.parseDouble(cells[5]);
+                double u95 = Double.parseDouble(cells[6]);
+                assertTrue(l95 <= l80 && l80 < v && v < u80 && u80 <= u95, line);
+            } else {
+                assertEquals("", cells[3] + cells[4] + cells[5] + cells[6], "no interval past the calibrated horizon: " + line);
+            }
         }
+        assertTrue(predict.out().contains("Intervals are calibrated for the model's 6 steps"), predict.out());
+        assertTrue(Files.size(work.resolve("next.png")) > 10_000);
     }
 
     @Test
@@ -57,7 +72,9 @@ class ExportPredictIT {
         Program.Result r = Program.run(work, "predict", "--model", model.toString(), "--data", csv.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("DAX after 1998.646154"), r.out());
-        assertEquals(5 + 2, r.out().lines().count(), r.out());
+        // A heading, a header, five steps, and the note that this model (trained before intervals) has none.
+        assertEquals(5 + 3, r.out().lines().count(), r.out());
+        assertTrue(r.out().strip().endsWith("The model carries no calibrated prediction intervals."), r.out());
         assertEquals("", r.err());
     }
 }
