@@ -24,7 +24,7 @@ final class Reports {
             if (quiet) {
                 return p;
             }
-            o.printf(Locale.ROOT, "Exported %s%n  proof: %d test windows, %d forecasts; max abs error %.3g, max rel error %.3g (limit %.0e)%n",
+            o.printf(Locale.ROOT, "Exported %s%n  proof: %d test windows, %d values compared (forecasts, and interval bounds where the model has them); max abs error %.3g, max rel error %.3g (limit %.0e)%n",
                     out, p.windows(), p.values(), p.maxAbsError(), p.maxRelError(), Export.TOLERANCE);
             o.flush();
             return p;
