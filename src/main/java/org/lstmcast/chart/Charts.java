@@ -56,7 +56,17 @@ public final class Charts {
      */
     public static void forecast(Path png, String title, String valueLabel, TimeAxis time, double[] actual,
                                 double[] forecast, String forecastLabel, int valStart, int testStart) throws IOException {
+        forecast(png, title, valueLabel, time, actual, forecast, forecastLabel, valStart, testStart, List.of());
+    }
+
+    /** {@link #forecast} with prediction intervals as bands in the zoomed panel; their arrays are per row, NaN where none. */
+    public static void forecast(Path png, String title, String valueLabel, TimeAxis time, double[] actual,
+                                double[] forecast, String forecastLabel, int valStart, int testStart, List<Band> bands)
+            throws IOException {
         List<JFreeChart> panels = forecastPanels(title, valueLabel, time, actual, forecast, forecastLabel, valStart, testStart);
+        if (!bands.isEmpty()) {
+            bands(panels.get(1).getXYPlot(), time.decimalYearsAsDates().x(), forecast, bands);
+        }
         BufferedImage image = new BufferedImage(WIDTH, HEIGHT + ZOOM_HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g2 = image.createGraphics();
         try {

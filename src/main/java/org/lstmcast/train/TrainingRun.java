@@ -137,10 +137,23 @@ public final class TrainingRun {
             for (int i = 0; i < evaluation.testRows().length; i++) {
                 step1[evaluation.testRows()[i]] = evaluation.forecasts()[i][0];
             }
+            List<Charts.Band> bands = new ArrayList<>();
+            for (int l = intervals.levels().length - 1; l >= 0; l--) {
+                double[] lower = new double[series.rows()];
+                double[] upper = new double[series.rows()];
+                Arrays.fill(lower, Double.NaN);
+                Arrays.fill(upper, Double.NaN);
+                for (int i = 0; i < evaluation.testRows().length; i++) {
+                    double half = intervals.halfWidth(step1[evaluation.testRows()[i]], 0, l);
+                    lower[evaluation.testRows()[i]] = step1[evaluation.testRows()[i]] - half;
+                    upper[evaluation.testRows()[i]] = step1[evaluation.testRows()[i]] + half;
+                }
+                bands.add(new Charts.Band(intervals.levels()[l] + "% interval, 1 step ahead", lower, upper));
+            }
             Charts.forecast(staging.resolve("forecast.png"),
                     config.target() + ": one-step-ahead test forecasts (LSTM, " + config.transform().id() + ")",
                     config.target(), time, series.column(0), step1, "LSTM forecast, 1 step ahead",
-                    split.trainEnd(), split.valEnd());
+                    split.trainEnd(), split.valEnd(), bands);
             Charts.loss(staging.resolve("loss.png"), trained.trainLoss(), trained.valLoss(), trained.bestEpoch());
             replace(staging, outDir);
         } catch (IOException | RuntimeException e) {
