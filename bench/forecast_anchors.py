@@ -7,7 +7,8 @@ on the same training rows, fixes their parameters, and scores them on the same t
 Seasonal naive is computed by both as a check that the protocols match. Prints a Markdown table (docs/BENCHMARKS.md,
 "Forecast quality against ETS and ARIMA").
 
-    OMP_NUM_THREADS=2 python3 bench/forecast_anchors.py [OUT_DIR]        SERIES="AirPassengers co2" to choose
+    OMP_NUM_THREADS=2 python3 bench/forecast_anchors.py [OUT_DIR]        SERIES="AirPassengers co2" to choose,
+                                                                          TRAIN_ARGS="--transform seasonal" to vary
 """
 import json
 import os
@@ -31,7 +32,8 @@ def main():
                         f"value = as.numeric(x)), '{csv}', row.names = FALSE)"], check=True)
         run = os.path.join(out, name)
         subprocess.run(["java", "-jar", os.path.join(ROOT, "target", "lstmcast.jar"), "train", "--data", csv, "--target",
-                        "value", "--time-column", "t", "--quiet", "--out", run], check=True, env=env)
+                        "value", "--time-column", "t", "--quiet", "--out", run] + os.environ.get("TRAIN_ARGS", "").split(),
+                       check=True, env=env)
         m = json.load(open(os.path.join(run, "metrics.json")))
         d = m["data"]
         horizon = m["config"]["horizon"]
@@ -49,7 +51,8 @@ def main():
         cov = {lv: statistics.mean(m["intervals"]["test"][lv]["coverage"]) for lv in ("80", "95")}
         rows.append(dict(name=name, rows=d["rows"], season=season, lstm=lstm, base=base, ets=ets, arima=arima,
                          ets_model=ets_model, arima_order=arima_order, check=check, cov=cov,
-                         seconds=m["train_seconds"], transform=m["config"]["transform"], test=m["test_rows"]))
+                         seconds=m["transform"].get("seconds_all_candidates", m["train_seconds"]),
+                         transform=m["config"]["transform"], test=m["test_rows"]))
         print(f"{name}: done", file=sys.stderr)
 
     def pair(v):
@@ -57,7 +60,7 @@ def main():
 
     print("| series (rows, season) | lstmcast h=1 / mean h=1..5 | seasonal naive | ETS | ARIMA | lstmcast / best anchor "
           "(h=1, mean) | 80% / 95% coverage | train s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         best1 = min(r["ets"][0], r["arima"][0])
         bestm = min(statistics.mean(r["ets"]), statistics.mean(r["arima"]))

@@ -16,7 +16,8 @@ final class TrainOptions {
     @Option(names = "--horizon", paramLabel = "H", description = "Steps forecast at once (default: ${DEFAULT-VALUE}).")
     int horizon = TrainConfig.DEFAULT_HORIZON;
 
-    @Option(names = "--transform", paramLabel = "T", description = "level, diff or relative (default: diff).")
+    @Option(names = "--transform", paramLabel = "T", description = "level, diff, relative, seasonal, or auto: diff and, when the lookback spans a season, seasonal, "
+            + "both trained and the one with the lower validation error kept (default: ${DEFAULT-VALUE}).")
     String transform = TrainConfig.DEFAULT_TRANSFORM.id();
 
     @Option(names = "--season", paramLabel = "M", description = "Seasonal period for the seasonal-naive baseline and MASE (default: from the time column: 12 monthly, 4 quarterly, 52 weekly, 7 daily, 5 business days, 24 hourly, 48 half-hourly; 0 or 1 for none).")

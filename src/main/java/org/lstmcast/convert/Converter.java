@@ -189,6 +189,10 @@ public final class Converter {
 
     /** The network's output shape for one window, from the reference pass (batch 1). */
     private static int[] outputShape(Network net, ConvertOptions o) {
+        if (o.transform() == Transform.SEASONAL || o.transform() == Transform.AUTO) {
+            throw new ConversionException("transform " + o.transform().id() + " is for networks lstmcast trains; a "
+                    + "converted model's preprocessing is level, diff or relative");
+        }
         int steps = net.steps() > 0 ? net.steps() : o.transform().networkSteps(Math.max(o.lookback(), 2));
         ReferencePass.Values v = ReferencePass.run(net, new double[1][steps][net.features()]);
         int width = v.data()[0][0].length;
@@ -365,6 +369,7 @@ public final class Converter {
                         // A walk whose steps fall within the fitted range of differences.
                         case DIFF -> (t == 0 ? 100 : w[t - 1][f]) + lo + span * u;
                         case RELATIVE -> 100 * (1 + u);
+                        case SEASONAL, AUTO -> throw new IllegalStateException("refused in outputShape");
                     };
                 }
             }

@@ -11,9 +11,28 @@ import java.util.Arrays;
  * per feature, network outputs are {@code (transformedTarget - outShift) / outScale} per horizon step.
  */
 public record Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
-                           double[] inShift, double[] inScale, double[] outShift, double[] outScale) {
+                           double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season) {
+
+    private static void requireSeason(Transform transform, int lookback, int season) {
+        if (transform == Transform.SEASONAL && (season < 2 || lookback < season)) {
+            throw new IllegalArgumentException("the seasonal transform needs a season of at least 2 and a lookback of at "
+                    + "least one season; got season " + season + " and lookback " + lookback);
+        }
+    }
+
+    /** A preprocessor for a transform that needs no season. */
+    public Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
+                        double[] inShift, double[] inScale, double[] outShift, double[] outScale) {
+        this(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, 0);
+    }
+
+    private static final String AUTO_MESSAGE = "transform auto is resolved to a transform before training";
 
     public Preprocessor {
+        if (transform == Transform.AUTO) {
+            throw new IllegalArgumentException(AUTO_MESSAGE);
+        }
+        requireSeason(transform, lookback, season);
         if (lookback < 2) {
             throw new IllegalArgumentException("lookback must be at least 2");
         }
@@ -40,6 +59,22 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
      */
     public static Preprocessor fit(Transform transform, double[][] values, int trainEnd, int lookback, int horizon,
                                    int targetIndex) {
+        return fit(transform, values, trainEnd, lookback, horizon, targetIndex, 0);
+    }
+
+    /**
+     * Steps back from a window's last row to the row the seasonal-naive forecast of step {@code h} (1-based) repeats:
+     * {@code season * ceil(h / season) - h}, always within the last season.
+     */
+    public static int seasonalLag(int h, int season) {
+        return season * ((h + season - 1) / season) - h;
+    }
+
+    /** As {@link #fit(Transform, double[][], int, int, int, int)}, with the seasonal period the transform may need. */
+    public static Preprocessor fit(Transform transform, double[][] values, int trainEnd, int lookback, int horizon,
+                                   int targetIndex, int season) {
+        // Before any statistic: the anchors one season back must lie within the window.
+        requireSeason(transform, lookback, season);
         int features = values[0].length;
         int firstOrigin = lookback - 1;
         int lastOrigin = trainEnd - 1 - horizon;
@@ -65,7 +100,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 Arrays.fill(outShift, inShift[targetIndex]);
                 Arrays.fill(outScale, inScale[targetIndex]);
             }
-            case DIFF -> {
+            case DIFF, SEASONAL -> {
                 for (int f = 0; f < features; f++) {
                     Moments m = new Moments();
                     for (int r = 1; r < trainEnd; r++) {
@@ -74,9 +109,21 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                     inShift[f] = m.mean();
                     inScale[f] = nonZero(m.std());
                 }
-                // The network predicts one-step differences of the target, distributed as its input differences.
-                Arrays.fill(outShift, inShift[targetIndex]);
-                Arrays.fill(outScale, inScale[targetIndex]);
+                if (transform == Transform.DIFF) {
+                    // The network predicts one-step differences of the target, distributed as its input differences.
+                    Arrays.fill(outShift, inShift[targetIndex]);
+                    Arrays.fill(outScale, inScale[targetIndex]);
+                } else {
+                    for (int h = 1; h <= horizon; h++) {
+                        Moments m = new Moments();
+                        int lag = seasonalLag(h, Math.max(1, season));
+                        for (int t = firstOrigin; t <= lastOrigin; t++) {
+                            m.add(values[t + h][targetIndex] - values[t - lag][targetIndex]);
+                        }
+                        outShift[h - 1] = m.mean();
+                        outScale[h - 1] = nonZero(m.std());
+                    }
+                }
             }
             case RELATIVE -> {
                 for (int f = 0; f < features; f++) {
@@ -100,7 +147,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
             }
             default -> throw new IllegalStateException();
         }
-        return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale);
+        return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season);
     }
 
     /** Network input for one window: {@code [steps()][features()]}. Uses the last {@code lookback} rows. */
@@ -114,8 +161,9 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 int r = start + s;
                 double v = switch (transform) {
                     case LEVEL -> window[r][f];
-                    case DIFF -> window[r + 1][f] - window[r][f];
+                    case DIFF, SEASONAL -> window[r + 1][f] - window[r][f];
                     case RELATIVE -> window[r][f] / last - 1;
+                    case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
                 };
                 out[s][f] = (float) ((v - inShift[f]) / inScale[f]);
             }
@@ -133,6 +181,8 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case LEVEL -> future[h];
                 case DIFF -> future[h] - (h == 0 ? last : future[h - 1]);
                 case RELATIVE -> future[h] / last - 1;
+                case SEASONAL -> future[h] - window[window.length - 1 - seasonalLag(h + 1, season)][targetIndex];
+                case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
             out[h] = (float) ((v - outShift[h]) / outScale[h]);
         }
@@ -150,6 +200,8 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case LEVEL -> v;
                 case DIFF -> level += v;
                 case RELATIVE -> last * (1 + v);
+                case SEASONAL -> window[window.length - 1 - seasonalLag(h + 1, season)][targetIndex] + v;
+                case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
         }
         return out;

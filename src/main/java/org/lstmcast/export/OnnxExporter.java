@@ -189,12 +189,13 @@ public final class OnnxExporter {
         String scale = g.floats(g.fresh("in_scale"), toFloat(pre.inScale()), f);
         String t = switch (pre.transform()) {
             case LEVEL -> window;
-            case DIFF -> g.node("Sub",
+            case DIFF, SEASONAL -> g.node("Sub",
                     g.slice(window, new long[] {1}, new long[] {Long.MAX_VALUE}, new long[] {1}),
                     g.slice(window, new long[] {0}, new long[] {-1}, new long[] {1}));
             case RELATIVE -> g.node("Sub",
                     g.node("Div", window, g.slice(window, new long[] {-1}, new long[] {Long.MAX_VALUE}, new long[] {1})),
                     g.floats(g.fresh("one"), new float[] {1f}, 1));
+            case AUTO -> throw new IllegalArgumentException("transform auto is resolved before a model exists");
         };
         return g.node("Div", g.node("Sub", t, shift), scale);
     }
@@ -204,6 +205,19 @@ public final class OnnxExporter {
         String out = ForecastSpec.OUTPUT;
         if (pre.transform() == org.lstmcast.data.Transform.LEVEL) {
             g.node("Identity", List.of(v), List.of(), out);
+            return;
+        }
+        if (pre.transform() == org.lstmcast.data.Transform.SEASONAL) {
+            // Each step's anchor is the target's value one season before it, within the last lookback rows: [batch, horizon].
+            String target = g.node("Squeeze", g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback(), 0},
+                    new long[] {Long.MAX_VALUE, 1}, new long[] {1, 2}), g.longs(2));
+            long[] rows = new long[pre.horizon()];
+            for (int h = 1; h <= pre.horizon(); h++) {
+                rows[h - 1] = pre.lookback() - 1 - Preprocessor.seasonalLag(h, pre.season());
+            }
+            String anchors = g.node("Gather", List.of(target, g.longs(g.fresh("season_rows"), rows, rows.length)),
+                    List.of(GraphBuilder.attr("axis", 1L)), g.fresh("anchors"));
+            g.node("Add", List.of(anchors, v), List.of(), out);
             return;
         }
         // The target is input feature 0; its last raw value anchors the forecasts: [batch, 1].

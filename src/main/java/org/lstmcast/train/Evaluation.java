@@ -78,6 +78,27 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
      * Relative or absolute as {@link #relativeErrors} decides.
      */
     public static Intervals calibrate(Forecaster forecaster, double[][] values, Split split, List<Integer> levels) {
+        double[][][] v = onValidation(forecaster, values, split);
+        return Intervals.fit(levels, relativeErrors(forecaster, values, split), v[0], v[1]);
+    }
+
+    /** The RMSE on the validation rows, forecast as the test rows are, averaged over the steps: what auto compares. */
+    static double validationRmse(Forecaster forecaster, double[][] values, Split split) {
+        double[][][] v = onValidation(forecaster, values, split);
+        double sum = 0;
+        for (int h = 0; h < v[0].length; h++) {
+            double sq = 0;
+            for (int i = 0; i < v[0][h].length; i++) {
+                double e = v[1][h][i] - v[0][h][i];
+                sq += e * e;
+            }
+            sum += Math.sqrt(sq / v[0][h].length);
+        }
+        return sum / v[0].length;
+    }
+
+    /** {@code [0][h][i]}: forecasts of the validation rows made {@code h + 1} steps before them; {@code [1][h][i]}: the values. */
+    private static double[][][] onValidation(Forecaster forecaster, double[][] values, Split split) {
         int lookback = forecaster.preprocessor().lookback();
         int horizon = forecaster.preprocessor().horizon();
         int firstOrigin = Math.max(lookback - 1, split.trainEnd() - horizon);
@@ -100,7 +121,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
                 actuals[h - 1][i] = values[row][0];
             }
         }
-        return Intervals.fit(levels, relativeErrors(forecaster, values, split), forecasts, actuals);
+        return new double[][][] {forecasts, actuals};
     }
 
     /**

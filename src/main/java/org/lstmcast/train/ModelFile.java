@@ -56,7 +56,7 @@ public final class ModelFile {
 
         public Preprocessor preprocessor() {
             return new Preprocessor(Transform.parse(transform), lookback, horizon, 0,
-                    inputShift, inputScale, outputShift, outputScale);
+                    inputShift, inputScale, outputShift, outputScale, season);
         }
     }
 

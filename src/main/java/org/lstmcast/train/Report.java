@@ -32,6 +32,19 @@ public final class Report {
         return sb.toString();
     }
 
+    /** "Transform: seasonal (auto; validation RMSE diff 12.3, seasonal 9.87)." from metrics.json's transform entry. */
+    public static String transform(Map<String, Object> metrics) {
+        Map<?, ?> t = (Map<?, ?>) metrics.get("transform");
+        StringBuilder sb = new StringBuilder("Transform: " + t.get("used"));
+        if (t.get("validation_rmse") instanceof Map<?, ?> scores) {
+            StringBuilder each = new StringBuilder();
+            scores.forEach((k, v) -> each.append(each.length() == 0 ? "" : ", ").append(k).append(' ')
+                    .append(v == null ? "failed" : String.format(Locale.ROOT, "%.4g", (Double) v)));
+            sb.append(" (auto; validation RMSE ").append(each).append(')');
+        }
+        return sb.append('.').append(System.lineSeparator()).toString();
+    }
+
     /** One line per level: the calibration, then the test part's coverage per step (nominal beside it). */
     public static String intervals(Intervals intervals, Evaluation ev) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,

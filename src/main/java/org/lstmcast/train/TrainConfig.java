@@ -20,7 +20,7 @@ public record TrainConfig(String target, List<String> features, int lookback, in
 
     public static final int DEFAULT_LOOKBACK = 30;
     public static final int DEFAULT_HORIZON = 5;
-    public static final Transform DEFAULT_TRANSFORM = Transform.DIFF;
+    public static final Transform DEFAULT_TRANSFORM = Transform.AUTO;
     /** The season is the one the time column implies ({@link org.lstmcast.data.Seasons}). */
     public static final int SEASON_FROM_DATA = -1;
 
@@ -42,6 +42,11 @@ public record TrainConfig(String target, List<String> features, int lookback, in
     }
 
     /** The same config with the season decided. */
+    public TrainConfig withTransform(Transform t) {
+        return new TrainConfig(target, features, lookback, horizon, t, season, layers, hidden, dropout, epochs,
+                batchSize, learningRate, patience, valFraction, testFraction, seed);
+    }
+
     public TrainConfig withSeason(int period) {
         return new TrainConfig(target, features, lookback, horizon, transform, period, layers, hidden, dropout, epochs,
                 batchSize, learningRate, patience, valFraction, testFraction, seed);

@@ -53,7 +53,8 @@ public final class Trainer {
         long started = System.nanoTime();
         int lookback = config.lookback();
         int horizon = config.horizon();
-        Preprocessor pre = Preprocessor.fit(config.transform(), values, split.trainEnd(), lookback, horizon, 0);
+        Preprocessor pre = Preprocessor.fit(config.transform(), values, split.trainEnd(), lookback, horizon, 0,
+                config.season());
         int[] trainOrigins = Windows.origins(0, split.trainEnd(), lookback, horizon, false);
         int[] valOrigins = Windows.origins(split.trainEnd(), split.valEnd(), lookback, horizon, true);
         if (trainOrigins.length == 0 || valOrigins.length == 0) {

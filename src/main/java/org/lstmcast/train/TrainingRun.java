@@ -95,13 +95,27 @@ public final class TrainingRun {
         Split split = Split.of(series.rows(), given.valFraction(), given.testFraction());
         Seasons.Period season = season(series, time, timeColumn, given, split);
         TrainConfig config = given.withSeason(season.period());
+        if (config.transform() == Transform.SEASONAL && (config.season() < 2 || config.lookback() < config.season())) {
+            throw new DataException(String.format(Locale.ROOT, "%s: the seasonal transform needs a season of at least 2 "
+                    + "and a lookback of at least one season; the season is %d (%s) and --lookback %d", source,
+                    config.season(), season.reason(), config.lookback()));
+        }
         checkSizes(series, split, config);
 
+        Map<String, Object> transformJson = new LinkedHashMap<>();
         Trainer.Result trained;
-        try {
-            trained = Trainer.train(series.values(), split, config, listener);
-        } catch (Trainer.UnscorableValidation e) {
-            throw new DataException(unscorable(series, split, e), e);
+        if (config.transform() == Transform.AUTO) {
+            Choice choice = choose(series, split, config, listener);
+            trained = choice.trained();
+            config = config.withTransform(choice.transform());
+            transformJson.put("used", choice.transform().id());
+            transformJson.put("from", "auto: the lowest validation RMSE (mean over the steps) among the candidates");
+            transformJson.put("validation_rmse", choice.scores());
+            transformJson.put("seconds_all_candidates", Math.round(choice.seconds() * 1000) / 1000.0);
+        } else {
+            trained = train(series, split, config, listener);
+            transformJson.put("used", config.transform().id());
+            transformJson.put("from", "--transform");
         }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
         Intervals intervals = Evaluation.calibrate(trained.forecaster(), series.values(), split, Intervals.DEFAULT_LEVELS);
@@ -112,6 +126,7 @@ public final class TrainingRun {
         seasonJson.put("from", season.reason());
         metrics.put("season", seasonJson);
         metrics.put("intervals", intervalsJson(intervals, evaluation));
+        metrics.put("transform", transformJson);
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
@@ -161,6 +176,59 @@ public final class TrainingRun {
             throw e;
         }
         return new Outcome(outDir, evaluation, trained, metrics, season, intervals);
+    }
+
+    private static Trainer.Result train(Series series, Split split, TrainConfig config, TrainingListener listener) {
+        try {
+            return Trainer.train(series.values(), split, config, listener);
+        } catch (Trainer.UnscorableValidation e) {
+            throw new DataException(unscorable(series, split, e), e);
+        }
+    }
+
+    private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds) {
+    }
+
+    /**
+     * Transform auto: trains each candidate and keeps the one whose rolling-origin forecasts of the validation rows
+     * have the lowest RMSE, so the test part stays unseen. Candidates: first differences always; the seasonal
+     * transform when there is a season the lookback spans. The measured reason for both is in docs/BENCHMARKS.md:
+     * each is far better than the other on some real seasonal series.
+     */
+    private static Choice choose(Series series, Split split, TrainConfig config, TrainingListener listener) {
+        List<Transform> candidates = new ArrayList<>(List.of(Transform.DIFF));
+        if (config.season() >= 2 && config.lookback() >= config.season()) {
+            candidates.add(Transform.SEASONAL);
+        }
+        Map<String, Double> scores = new LinkedHashMap<>();
+        Transform best = null;
+        Trainer.Result bestResult = null;
+        double bestScore = Double.POSITIVE_INFINITY;
+        double seconds = 0;
+        DataException firstFailure = null;
+        for (Transform t : candidates) {
+            Trainer.Result r;
+            try {
+                r = train(series, split, config.withTransform(t), listener);
+            } catch (DataException e) {
+                firstFailure = firstFailure == null ? e : firstFailure;
+                scores.put(t.id(), null);
+                continue;
+            }
+            seconds += r.seconds();
+            double score = Evaluation.validationRmse(r.forecaster(), series.values(), split);
+            scores.put(t.id(), Double.isFinite(score) ? score : null);
+            if (score < bestScore || best == null && !Double.isNaN(score)) {
+                best = t;
+                bestResult = r;
+                bestScore = score;
+            }
+        }
+        if (best == null) {
+            throw firstFailure != null ? firstFailure : new DataException(series.source()
+                    + ": no transform gave a finite validation error");
+        }
+        return new Choice(best, bestResult, scores, seconds);
     }
 
     /**

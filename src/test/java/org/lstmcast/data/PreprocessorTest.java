@@ -76,7 +76,10 @@ class PreprocessorTest {
             values[r][1] = 50 + 10 * random.nextDouble();
         }
         for (Transform t : Transform.values()) {
-            Preprocessor p = Preprocessor.fit(t, values, 150, 10, 4, 0);
+            if (t == Transform.AUTO) {
+                continue;
+            }
+            Preprocessor p = Preprocessor.fit(t, values, 150, 10, 4, 0, t == Transform.SEASONAL ? 4 : 0);
             for (int origin = 9; origin < 195; origin += 17) {
                 double[][] window = Windows.window(values, origin, 10);
                 double[] future = Windows.future(values, origin, 4, 0);
@@ -89,10 +92,42 @@ class PreprocessorTest {
     }
 
     @Test
+    void theSeasonalTransformIsSeasonalNaivePlusTheNetworksCorrection() {
+        double[][] values = new double[60][1];
+        for (int r = 0; r < values.length; r++) {
+            values[r][0] = 10 + r + 5 * (r % 4) + (r % 7);
+        }
+        Preprocessor p = Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 4);
+        int origin = 45;
+        double[][] window = Windows.window(values, origin, 6);
+        // An output that unscales to 0 is the seasonal naive forecast: the value 4 steps before steps 1-4, and 8
+        // before step 5 (the last season's value again).
+        float[] zero = new float[5];
+        for (int h = 0; h < 5; h++) {
+            zero[h] = (float) (-p.outShift()[h] / p.outScale()[h]);
+        }
+        double[] naive = p.rebuild(window, zero);
+        double[] expected = {values[42][0], values[43][0], values[44][0], values[45][0], values[42][0]};
+        assertArrayEquals(expected, naive, 1e-4);
+        // The training statistics are those of y[t + h] minus that value, over the training origins 5..34.
+        double[] d = new double[30];
+        for (int t = 5; t <= 34; t++) {
+            d[t - 5] = values[t + 1][0] - values[t - 3][0];
+        }
+        assertEquals(mean(d), p.outShift()[0], EPS);
+        assertEquals(5, p.input(window).length, "first differences of 6 rows");
+        assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 3, 5, 0, 4));
+        assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 0));
+    }
+
+    @Test
     void constantColumnsDoNotDivideByZero() {
         double[][] flatSeries = column(5, 5, 5, 5, 5, 5, 5, 5);
         for (Transform t : Transform.values()) {
-            Preprocessor p = Preprocessor.fit(t, flatSeries, 6, 3, 2, 0);
+            if (t == Transform.AUTO) {
+                continue;
+            }
+            Preprocessor p = Preprocessor.fit(t, flatSeries, 6, 3, 2, 0, t == Transform.SEASONAL ? 2 : 0);
             for (float v : flat(p.input(Windows.window(flatSeries, 4, 3)))) {
                 assertEquals(true, Float.isFinite(v), t.toString());
             }

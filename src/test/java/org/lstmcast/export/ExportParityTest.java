@@ -47,7 +47,10 @@ class ExportParityTest {
                 Arguments.of(1, 16, 2, 12, 3, Transform.LEVEL),
                 Arguments.of(2, 8, 2, 16, 1, Transform.DIFF),
                 Arguments.of(3, 12, 1, 6, 2, Transform.RELATIVE),
-                Arguments.of(2, 24, 1, 24, 6, Transform.LEVEL));
+                Arguments.of(2, 24, 1, 24, 6, Transform.LEVEL),
+                // seasonal, season 12: a horizon within one season, and one past it (step 13 repeats step 1's anchor)
+                Arguments.of(1, 16, 0, 14, 5, Transform.SEASONAL),
+                Arguments.of(2, 8, 1, 12, 13, Transform.SEASONAL));
     }
 
     @ParameterizedTest(name = "layers={0} hidden={1} extra={2} lookback={3} horizon={4} {5}")
@@ -59,7 +62,8 @@ class ExportParityTest {
         for (int i = 0; i < extra; i++) {
             features.add("x" + i);
         }
-        TrainConfig config = new TrainConfig("y", features, lookback, horizon, transform, 0, layers, hidden,
+        TrainConfig config = new TrainConfig("y", features, lookback, horizon, transform,
+                transform == Transform.SEASONAL ? 12 : 0, layers, hidden,
                 layers > 1 ? 0.2 : 0, 2, 32, 0.01, 5, 0.1, 0.2, 3);
         Path run = tmp.resolve("run");
         TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);
