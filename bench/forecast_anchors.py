@@ -59,7 +59,7 @@ def main():
         return f"{v[0]:.4g} / {statistics.mean(v):.4g}"
 
     print("| series (rows, season) | lstmcast h=1 / mean h=1..5 | seasonal naive | ETS | ARIMA | lstmcast / best anchor "
-          "(h=1, mean) | 80% / 95% coverage | train s |")
+          "(h=1, mean) | 80% / 95% coverage | transform | train s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         best1 = min(r["ets"][0], r["arima"][0])
@@ -67,7 +67,7 @@ def main():
         print(f"| {r['name']} ({r['rows']}, {r['season'] or 'none'}) | {pair(r['lstm'])} | {pair(r['base'])} | "
               f"{pair(r['ets'])} | {pair(r['arima'])} | {r['lstm'][0] / best1:.2f}x, "
               f"{statistics.mean(r['lstm']) / bestm:.2f}x | {100 * r['cov']['80']:.0f}% / {100 * r['cov']['95']:.0f}% | "
-              f"{r['seconds']:.1f} |")
+              f"{r['transform']} | {r['seconds']:.1f} |")
     print()
     print("Models and checks: " + "; ".join(
         f"{r['name']}: {r['ets_model']}, {r['arima_order']}, seasonal naive R vs lstmcast {r['check']:.1e}"

@@ -74,11 +74,27 @@ public record Intervals(int[] levels, boolean relative, double[][] halfWidth, in
             if (n[h] == 0) {
                 throw new IllegalArgumentException("no calibration forecast for step " + (h + 1));
             }
+            double rms = 0;
+            for (double e : errors) {
+                rms += e * e;
+            }
+            rms = Math.sqrt(rms / errors.length);
             for (int l = 0; l < levels.size(); l++) {
-                width[h][l] = errors[rank(n[h], levels.get(l)) - 1];
+                int level = levels.get(l);
+                width[h][l] = guaranteed(n[h], level) ? errors[rank(n[h], level) - 1]
+                        : Math.max(errors[n[h] - 1], normalQuantile(level) * rms);
             }
         }
         return new Intervals(levels.stream().mapToInt(Integer::intValue).toArray(), relative, width, n);
+    }
+
+    /**
+     * The two-sided normal quantile of a level (1.2816 for 80%, 1.9600 for 95%): the fallback where too few forecasts
+     * leave the conformal rank beyond the largest error. The largest of {@code n} errors covers only {@code n / (n + 1)}
+     * on average, so there the half-width is the larger of it and this quantile times the errors' root mean square.
+     */
+    static double normalQuantile(int percent) {
+        return new org.apache.commons.math3.distribution.NormalDistribution().inverseCumulativeProbability(0.5 + percent / 200.0);
     }
 
     /**

@@ -423,7 +423,8 @@ public final class TrainingRun {
         for (int level : intervals.levels()) {
             guaranteed.put(Integer.toString(level), Intervals.guaranteed(fewest, level));
         }
-        // False where the validation part holds too few forecasts for the level: the widest error seen is used.
+        // False where the validation part holds too few forecasts for the level's guarantee: the half-width is then
+        // the larger of the widest error seen and the normal quantile times the errors' root mean square.
         m.put("enough_calibration_windows", guaranteed);
         Map<String, Object> test = intervals.score(ev.forecasts(), ev.actual());
         test.replaceAll((level, scores) -> {

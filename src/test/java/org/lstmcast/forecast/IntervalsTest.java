@@ -43,6 +43,15 @@ class IntervalsTest {
     }
 
     @Test
+    void tooFewForecastsForALevelFallBackToTheNormalQuantileOfTheirSpread() {
+        // Errors 3, 4, 5 (n = 3): ceil(4 * 0.95) = 4 > 3. RMS = sqrt(50 / 3) = 4.0825; 1.959964 * 4.0825 = 8.0016.
+        Intervals iv = Intervals.fit(List.of(50, 95), false, new double[][] {{0, 0, 0}}, new double[][] {{3, -4, 5}});
+        assertEquals(4, iv.halfWidth()[0][0], 1e-12);                 // rank ceil(4 * 0.5) = 2
+        assertEquals(1.959964 * Math.sqrt(50.0 / 3), iv.halfWidth()[0][1], 1e-5);
+        assertEquals(1.281552, Intervals.normalQuantile(80), 1e-6);
+    }
+
+    @Test
     void relativeHalfWidthsScaleWithTheForecast() {
         double[][] f = {{100, 200, 400, 800}};
         double[][] a = {{110, 180, 440, 720}};  // 10% off each
