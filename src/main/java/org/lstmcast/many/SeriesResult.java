@@ -11,18 +11,20 @@ import java.util.List;
  * @param version the exported model's version, 0 when nothing was exported
  * @param error   why the series failed, null when it did not
  */
-public record SeriesResult(String id, String model, long version, int rows, double lstmRmse1, double lstmRmseMean,
-                           double naiveRmse1, double naiveRmseMean, double seasonalNaiveRmse1,
-                           double seasonalNaiveRmseMean, double trainSeconds, double parityMaxRelError, String error)
+public record SeriesResult(String id, String model, long version, int rows, String transform, double lstmRmse1,
+                           double lstmRmseMean, double naiveRmse1, double naiveRmseMean, double seasonalNaiveRmse1,
+                           double seasonalNaiveRmseMean, double coverage80, double coverage95, double trainSeconds,
+                           double parityMaxRelError, String error)
         implements Serializable {
 
-    public static final List<String> HEADER = List.of("id", "model", "version", "status", "rows", "lstm_rmse_1",
-            "lstm_rmse_mean", "naive_rmse_1", "naive_rmse_mean", "seasonal_naive_rmse_1", "seasonal_naive_rmse_mean",
-            "train_seconds", "parity_max_rel_error", "error");
+    /** {@code coverage_80} and {@code coverage_95}: the test part's share inside the intervals, mean over the steps. */
+    public static final List<String> HEADER = List.of("id", "model", "version", "status", "rows", "transform",
+            "lstm_rmse_1", "lstm_rmse_mean", "naive_rmse_1", "naive_rmse_mean", "seasonal_naive_rmse_1",
+            "seasonal_naive_rmse_mean", "coverage_80", "coverage_95", "train_seconds", "parity_max_rel_error", "error");
 
     public static SeriesResult failed(String id, String model, int rows, double seconds, String error) {
-        return new SeriesResult(id, model, 0, rows, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                Double.NaN, seconds, Double.NaN, error);
+        return new SeriesResult(id, model, 0, rows, null, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                Double.NaN, Double.NaN, Double.NaN, seconds, Double.NaN, error);
     }
 
     public boolean ok() {
@@ -35,9 +37,9 @@ public record SeriesResult(String id, String model, long version, int rows, doub
 
     /** The row in {@link #HEADER}'s order; undefined figures as null, which CSV writes as an empty cell. */
     public List<Object> values() {
-        return java.util.Arrays.asList(id, model, version == 0 ? null : version, status(), rows, n(lstmRmse1),
+        return java.util.Arrays.asList(id, model, version == 0 ? null : version, status(), rows, transform, n(lstmRmse1),
                 n(lstmRmseMean), n(naiveRmse1), n(naiveRmseMean), n(seasonalNaiveRmse1), n(seasonalNaiveRmseMean),
-                Math.round(trainSeconds * 1000) / 1000.0, n(parityMaxRelError), error);
+                n(coverage80), n(coverage95), Math.round(trainSeconds * 1000) / 1000.0, n(parityMaxRelError), error);
     }
 
     private static Double n(double v) {

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.commons.codec.digest.DigestUtils;
 import org.lstmcast.data.DataException;
@@ -27,6 +28,11 @@ public final class SeriesTraining {
      * @param runDir     the series' run directory
      * @param exportFile where its ONNX model goes ({@code REPO/<name>/<version>/model.onnx}), null for no export
      */
+    /** The mean over the steps of a level's test coverage; NaN for a level the intervals lack. */
+    private static double coverage(Map<String, Object> score, String level) {
+        return score.get(level) instanceof Map<?, ?> m ? mean((double[]) m.get("coverage")) : Double.NaN;
+    }
+
     public static SeriesResult train(LongFormat format, String source, String id, List<LongFormat.Row> rows,
                                      TrainConfig config, Path runDir, Path exportFile) {
         long started = System.nanoTime();
@@ -50,9 +56,13 @@ public final class SeriesTraining {
             MetricSet lstm = outcome.evaluation().model();
             MetricSet naive = outcome.evaluation().baselines().get("naive");
             MetricSet seasonal = outcome.evaluation().baselines().get("seasonal_naive");
-            return new SeriesResult(id, model, version, series.rows(), lstm.rmse()[0], mean(lstm.rmse()),
-                    naive.rmse()[0], mean(naive.rmse()), seasonal == null ? Double.NaN : seasonal.rmse()[0],
-                    seasonal == null ? Double.NaN : mean(seasonal.rmse()), seconds(started), parity, null);
+            Map<String, Object> coverage = outcome.intervals().score(outcome.evaluation().forecasts(),
+                    outcome.evaluation().actual());
+            return new SeriesResult(id, model, version, series.rows(), (String) ((Map<?, ?>) outcome.metrics()
+                    .get("transform")).get("used"), lstm.rmse()[0], mean(lstm.rmse()), naive.rmse()[0],
+                    mean(naive.rmse()), seasonal == null ? Double.NaN : seasonal.rmse()[0],
+                    seasonal == null ? Double.NaN : mean(seasonal.rmse()), coverage(coverage, "80"),
+                    coverage(coverage, "95"), seconds(started), parity, null);
         } catch (DataException | IllegalArgumentException e) {
             return SeriesResult.failed(id, model, rows.size(), seconds(started), e.getMessage());
         } catch (Exception | OutOfMemoryError | StackOverflowError e) {

@@ -171,6 +171,15 @@ class ManySeriesTest {
             assertEquals(alone.evaluation().model().rmse()[0], many.lstmRmse1(), 1e-9 * many.lstmRmse1(), id);
             assertEquals(alone.evaluation().baselines().get("seasonal_naive").rmse()[0], many.seasonalNaiveRmse1(),
                     1e-9 * many.seasonalNaiveRmse1(), id);
+            assertEquals(((java.util.Map<?, ?>) alone.metrics().get("transform")).get("used"), many.transform(), id);
+            // The 95% coverage, averaged over the steps by hand from what train wrote.
+            com.fasterxml.jackson.databind.JsonNode c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                    alone.directory().resolve("metrics.json").toFile()).path("intervals").path("test").path("95").path("coverage");
+            double sum = 0;
+            for (com.fasterxml.jackson.databind.JsonNode v : c) {
+                sum += v.asDouble();
+            }
+            assertEquals(sum / c.size(), many.coverage95(), 1e-12, id);
         }
     }
 
