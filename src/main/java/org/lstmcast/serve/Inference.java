@@ -98,15 +98,47 @@ final class Inference {
             }
         }
         String output = model.spec.outputName();
+        List<String> names = request.outputs() == null || request.outputs().isEmpty() ? model.outputNames : request.outputs();
         return (here ? model.runBatchedOrHere(windows, timeoutMs) : model.runBatched(windows, timeoutMs)).thenApply(y -> {
             int horizon = y.length == 0 ? 0 : y[0].length;
-            float[] out = new float[batch * horizon];
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(y[b], 0, out, b * horizon, horizon);
+            List<Output> outs = new java.util.ArrayList<>(names.size());
+            for (String name : names) {
+                if (name.equals(output)) {
+                    float[] out = new float[batch * horizon];
+                    for (int b = 0; b < batch; b++) {
+                        System.arraycopy(y[b], 0, out, b * horizon, horizon);
+                    }
+                    outs.add(new Output(output, "FP32", new long[] {batch, horizon}, out));
+                } else {
+                    outs.add(bounds(model.intervals, name, y));
+                }
             }
-            return new Result(model.name, Long.toString(model.version), request.id(),
-                    List.of(new Output(output, "FP32", new long[] {batch, horizon}, out)));
+            return new Result(model.name, Long.toString(model.version), request.id(), outs);
         });
+    }
+
+    /**
+     * An interval output, {@code [batch, horizon, levels]}, from the batched forecasts: the graph's own formula in the
+     * same float32 arithmetic ({@link org.lstmcast.forecast.Intervals#bounds}), so a batched answer equals the file's.
+     */
+    private static Output bounds(org.lstmcast.forecast.Intervals intervals, String name, float[][] y) {
+        int end = name.equals(org.lstmcast.forecast.Intervals.LOWER) ? 0 : 1;
+        int horizon = y.length == 0 ? 0 : y[0].length;
+        int levels = intervals.levels().length;
+        float[] out = new float[y.length * horizon * levels];
+        for (int b = 0; b < y.length; b++) {
+            double[] f = new double[horizon];
+            for (int h = 0; h < horizon; h++) {
+                f[h] = y[b][h];
+            }
+            for (int l = 0; l < levels; l++) {
+                double[] bound = intervals.bounds(f, l)[end];
+                for (int h = 0; h < horizon; h++) {
+                    out[(b * horizon + h) * levels + l] = (float) bound[h];
+                }
+            }
+        }
+        return new Output(name, "FP32", new long[] {y.length, horizon, levels}, out);
     }
 
     /** Whether the request joins the model's batcher, so that its caller only checks, copies and queues it. */
@@ -117,7 +149,8 @@ final class Inference {
         Input in = request.inputs().get(0);
         List<String> outputs = request.outputs();
         return model.spec.inputName().equals(in.name()) && in.shape().length == 3
-                && (outputs == null || outputs.isEmpty() || outputs.equals(List.of(model.spec.outputName())));
+                && (outputs == null || outputs.isEmpty()
+                || model.outputNames.containsAll(outputs) && new java.util.HashSet<>(outputs).size() == outputs.size());
     }
 
     static Result infer(ModelVersion model, Request request) throws OrtException {

@@ -42,6 +42,8 @@ final class ModelVersion {
     final String notForecasting;
     /** Its calibrated prediction intervals, from its metadata or forecast.json; null when it has none. */
     final Intervals intervals;
+    /** The session's outputs, in its order. */
+    final List<String> outputNames;
     /** The protocol's description of its inputs and outputs, read once: listing must not touch a closing session. */
     final List<Map<String, Object>> inputs;
     final List<Map<String, Object>> outputs;
@@ -81,8 +83,14 @@ final class ModelVersion {
         this.closer = closer;
         this.inputs = InferenceProtocol.describe(session.getInputInfo());
         this.outputs = InferenceProtocol.describe(session.getOutputInfo());
+        this.outputNames = List.copyOf(session.getOutputNames());
+        // The forecast alone, or with the interval outputs an lstmcast export adds: those are computed from the
+        // batched forecasts exactly as the graph computes them (Inference.bounds).
+        boolean forecastOutputs = outputNames.equals(List.of(spec == null ? "" : spec.outputName()))
+                || intervals != null && outputNames.equals(List.of(spec.outputName(), Intervals.LOWER, Intervals.UPPER))
+                && sameAsGraph(session, intervals);
         this.batchesInference = batcher != null && !spec.timeMajor() && forecaster.unscaled()
-                && session.getInputInfo().size() == 1 && session.getOutputInfo().size() == 1
+                && session.getInputInfo().size() == 1 && forecastOutputs
                 && session.getOutputInfo().get(spec.outputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
                 && t.getShape().length == 2;
     }
@@ -136,6 +144,16 @@ final class ModelVersion {
     }
 
     private record Forecasting(OnnxForecaster forecaster, String problem) {
+    }
+
+    /** Whether the intervals served are the ones the file's own interval outputs apply (forecast.json may differ). */
+    private static boolean sameAsGraph(OrtSession session, Intervals intervals) {
+        try {
+            Intervals file = Intervals.fromMetadata(session.getMetadata().getCustomMetadata());
+            return file != null && file.toMetadata().equals(intervals.toMetadata());
+        } catch (OrtException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**

@@ -77,10 +77,12 @@ class IntervalsApiTest {
         for (double v : window) {
             data.append(data.length() == 0 ? "" : ",").append((float) v);
         }
+        double runsBefore = runs("trained");
         HttpResponse<String> infer = post("/v2/models/trained/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 12, 1], "
                 + "\"datatype\": \"FP32\", \"data\": [" + data + "]}], \"outputs\": [{\"name\": \"forecast_lower\"}, "
                 + "{\"name\": \"forecast_upper\"}, {\"name\": \"forecast\"}]}");
         assertEquals(200, infer.statusCode(), infer.body());
+        assertEquals(runsBefore + 1, runs("trained"), "the protocol's call on an interval model joins the batcher");
         JsonNode outputs = JSON.readTree(infer.body()).path("outputs");
         JsonNode lower = null;
         JsonNode upper = null;
@@ -94,15 +96,32 @@ class IntervalsApiTest {
             }
         }
         assertEquals("[1,3,2]", lower.path("shape").toString());
+        // The graph itself, run here by ONNX Runtime: the server answers the protocol's call from its batcher, with
+        // the interval outputs computed from the batched forecast, and must give the graph's numbers.
+        float[][][] graphLower;
+        float[][][] graphUpper;
+        float[][] graphForecast;
+        try (ai.onnxruntime.OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(
+                tmp.resolve("repo/trained/1/model.onnx").toString());
+             ai.onnxruntime.OnnxTensor in = ai.onnxruntime.OnnxTensor.createTensor(org.lstmcast.forecast.Ort.environment(),
+                     new float[][][] {java.util.Arrays.stream(window).mapToObj(v -> new float[] {(float) v}).toArray(float[][]::new)});
+             ai.onnxruntime.OrtSession.Result out = session.run(java.util.Map.of("input", in))) {
+            graphForecast = (float[][]) out.get("forecast").orElseThrow().getValue();
+            graphLower = (float[][][]) out.get("forecast_lower").orElseThrow().getValue();
+            graphUpper = (float[][][]) out.get("forecast_upper").orElseThrow().getValue();
+        }
         for (int h = 0; h < 3; h++) {
-            assertEquals(forecast.path("data").get(h).floatValue(), a.path("forecasts").get(0).get(h).floatValue());
+            assertEquals(graphForecast[0][h], forecast.path("data").get(h).floatValue());
+            assertEquals(graphForecast[0][h], a.path("forecasts").get(0).get(h).floatValue());
+            for (int l = 0; l < 2; l++) {
+                assertEquals(graphLower[0][h][l], lower.path("data").get(h * 2 + l).floatValue(), "infer lower " + h + " " + l);
+                assertEquals(graphUpper[0][h][l], upper.path("data").get(h * 2 + l).floatValue(), "infer upper " + h + " " + l);
+            }
             // levels asked [95, 80]; the graph's are [80, 95]
             for (int l = 0; l < 2; l++) {
                 int g = 1 - l;
-                assertEquals(lower.path("data").get(h * 2 + g).floatValue(), a.path("lower").get(0).get(h).get(l).floatValue(),
-                        "lower step " + h + " level " + l);
-                assertEquals(upper.path("data").get(h * 2 + g).floatValue(), a.path("upper").get(0).get(h).get(l).floatValue(),
-                        "upper step " + h + " level " + l);
+                assertEquals(graphLower[0][h][g], a.path("lower").get(0).get(h).get(l).floatValue(), "lower step " + h + " level " + l);
+                assertEquals(graphUpper[0][h][g], a.path("upper").get(0).get(h).get(l).floatValue(), "upper step " + h + " level " + l);
             }
             float f = a.path("forecasts").get(0).get(h).floatValue();
             assertTrue(a.path("lower").get(0).get(h).get(0).floatValue() < a.path("lower").get(0).get(h).get(1).floatValue());
@@ -141,6 +160,13 @@ class IntervalsApiTest {
                 "has no calibrated prediction intervals");
         // Rolled forward without intervals is still fine.
         assertEquals(200, post("/v1/models/trained/forecast", in + "\"horizon\": 7}").statusCode());
+    }
+
+    /** Model runs made by the batcher, from the server's own metrics. */
+    private static double runs(String model) throws Exception {
+        String text = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return ServerTest.metric(text, "lstmcast_batch_size_count", model);
     }
 
     private static void assertError(HttpResponse<String> r, String contains) throws Exception {
