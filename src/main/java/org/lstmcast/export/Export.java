@@ -106,7 +106,9 @@ public final class Export {
         }
         double[][] expected = loaded.forecaster().forecast(windows);
         double[][] actual;
+        org.lstmcast.forecast.ForecastSpec spec;
         try (OnnxForecaster onnxModel = OnnxForecaster.open(onnx)) {
+            spec = onnxModel.spec();
             actual = new double[windows.size()][];
             for (int from = 0; from < windows.size(); from += 256) {
                 List<double[][]> chunk = windows.subList(from, Math.min(windows.size(), from + 256));
@@ -120,7 +122,7 @@ public final class Export {
             return parity;
         }
         // The interval outputs against the same computation in Java on the DL4J forecasts: both ends, every level.
-        float[][][][] onnxBounds = bounds(onnx, windows, lookback);
+        float[][][][] onnxBounds = bounds(onnx, windows, spec);
         for (int l = 0; l < intervals.levels().length; l++) {
             double[][][] want = new double[2][windows.size()][];
             double[][][] got = new double[2][windows.size()][horizon];
@@ -143,22 +145,16 @@ public final class Export {
     }
 
     /** The file's {@link Intervals#LOWER} and {@link Intervals#UPPER} outputs for the windows: {@code [end][window][step][level]}. */
-    private static float[][][][] bounds(Path onnx, List<double[][]> windows, int lookback) throws OrtException {
+    private static float[][][][] bounds(Path onnx, List<double[][]> windows, org.lstmcast.forecast.ForecastSpec spec)
+            throws OrtException {
         float[][][][] out = new float[2][windows.size()][][];
         try (OrtSession.SessionOptions options = Ort.sessionOptions();
              OrtSession session = Ort.environment().createSession(onnx.toString(), options)) {
             for (int from = 0; from < windows.size(); from += 256) {
                 int to = Math.min(windows.size(), from + 256);
-                float[][][] x = new float[to - from][lookback][];
+                float[][][] x = new float[to - from][][];
                 for (int i = from; i < to; i++) {
-                    double[][] w = windows.get(i);
-                    for (int r = 0; r < lookback; r++) {
-                        double[] row = w[w.length - lookback + r];
-                        x[i - from][r] = new float[row.length];
-                        for (int f = 0; f < row.length; f++) {
-                            x[i - from][r][f] = (float) row[f];
-                        }
-                    }
+                    x[i - from] = OnnxForecaster.tail(spec, windows.get(i));
                 }
                 try (OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), x);
                      OrtSession.Result result = session.run(Map.of(org.lstmcast.forecast.ForecastSpec.INPUT, input),

@@ -67,9 +67,11 @@ final class ModelVersion {
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
                          String notForecasting, OrtSession session, OnnxForecaster forecaster, Batcher batcher,
-                         VersionMeters meters, Executor closer, Intervals intervals) throws OrtException {
+                         VersionMeters meters, Executor closer, ServedIntervals served) throws OrtException {
         this.name = name;
-        this.intervals = intervals;
+        this.intervals = served.intervals();
+        // Only the file's own intervals are the ones its interval outputs apply; forecast.json's may differ.
+        boolean intervalsFromFile = served.intervals() != null && served.fromFile();
         this.version = version;
         this.file = file;
         this.report = report;
@@ -87,8 +89,7 @@ final class ModelVersion {
         // The forecast alone, or with the interval outputs an lstmcast export adds: those are computed from the
         // batched forecasts exactly as the graph computes them (Inference.bounds).
         boolean forecastOutputs = outputNames.equals(List.of(spec == null ? "" : spec.outputName()))
-                || intervals != null && outputNames.equals(List.of(spec.outputName(), Intervals.LOWER, Intervals.UPPER))
-                && sameAsGraph(session, intervals);
+                || intervalsFromFile && outputNames.equals(List.of(spec.outputName(), Intervals.LOWER, Intervals.UPPER));
         this.batchesInference = batcher != null && !spec.timeMajor() && forecaster.unscaled()
                 && session.getInputInfo().size() == 1 && forecastOutputs
                 && session.getOutputInfo().get(spec.outputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
@@ -146,39 +147,34 @@ final class ModelVersion {
     private record Forecasting(OnnxForecaster forecaster, String problem) {
     }
 
-    /** Whether the intervals served are the ones the file's own interval outputs apply (forecast.json may differ). */
-    private static boolean sameAsGraph(OrtSession session, Intervals intervals) {
-        try {
-            Intervals file = Intervals.fromMetadata(session.getMetadata().getCustomMetadata());
-            return file != null && file.toMetadata().equals(intervals.toMetadata());
-        } catch (OrtException | IllegalArgumentException e) {
-            return false;
-        }
+    /** The intervals a version serves (null for none), and whether they are the file's own rather than forecast.json's. */
+    private record ServedIntervals(Intervals intervals, boolean fromFile) {
+        static final ServedIntervals NONE = new ServedIntervals(null, false);
     }
 
     /**
      * forecast.json's intervals, else the file's own; none for a model that cannot forecast, and none, with a
      * warning, when they are malformed or calibrated for another horizon: the forecasts still serve.
      */
-    private static Intervals intervals(OrtSession session, ModelSettings settings, ForecastSpec spec, Path file) {
+    private static ServedIntervals intervals(OrtSession session, ModelSettings settings, ForecastSpec spec, Path file) {
         if (spec == null) {
-            return null;
+            return ServedIntervals.NONE;
         }
-        Intervals found;
+        ServedIntervals found;
         if (settings.forecast() != null && settings.forecast().intervals() != null) {
-            found = settings.forecast().intervals();
+            found = new ServedIntervals(settings.forecast().intervals(), false);
         } else {
             try {
-                found = Intervals.fromMetadata(session.getMetadata().getCustomMetadata());
+                found = new ServedIntervals(Intervals.fromMetadata(session.getMetadata().getCustomMetadata()), true);
             } catch (OrtException | IllegalArgumentException e) {
                 LOG.warn("{}: its prediction intervals are not used: {}", file, e.getMessage());
-                return null;
+                return ServedIntervals.NONE;
             }
         }
-        if (found != null && found.horizon() != spec.horizon()) {
+        if (found.intervals() != null && found.intervals().horizon() != spec.horizon()) {
             LOG.warn("{}: its prediction intervals cover {} steps and the model forecasts {}; they are not used", file,
-                    found.horizon(), spec.horizon());
-            return null;
+                    found.intervals().horizon(), spec.horizon());
+            return ServedIntervals.NONE;
         }
         return found;
     }

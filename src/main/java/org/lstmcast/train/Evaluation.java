@@ -35,11 +35,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
         if (firstOrigin - lookback + 1 < 0) {
             throw new IllegalArgumentException("not enough history before the test part");
         }
-        List<double[][]> windows = new ArrayList<>();
-        for (int t = firstOrigin; t <= lastOrigin; t++) {
-            windows.add(Windows.window(values, t, lookback));
-        }
-        double[][] byOrigin = forecaster.forecast(windows);
+        double[][] byOrigin = fromOrigins(forecaster, values, firstOrigin, lastOrigin);
 
         int n = split.testRows();
         int[] rows = new int[n];
@@ -69,7 +65,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
             baselines.put("seasonal_naive", MetricSet.of(horizon, h -> actual,
                     h -> baseline(rows, r -> Baselines.seasonalNaive(target, r - h - 1, h + 1, season)), scale));
         }
-        return new Evaluation(rows, actual, forecasts, model, baselines, scale, windows.size());
+        return new Evaluation(rows, actual, forecasts, model, baselines, scale, byOrigin.length);
     }
 
     /**
@@ -97,17 +93,22 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
         return sum / v[0].length;
     }
 
+    /** The forecasts from every origin {@code first..last} (the last row of each window), in original units. */
+    private static double[][] fromOrigins(Forecaster forecaster, double[][] values, int first, int last) {
+        List<double[][]> windows = new ArrayList<>();
+        for (int t = first; t <= last; t++) {
+            windows.add(Windows.window(values, t, forecaster.preprocessor().lookback()));
+        }
+        return forecaster.forecast(windows);
+    }
+
     /** {@code [0][h][i]}: forecasts of the validation rows made {@code h + 1} steps before them; {@code [1][h][i]}: the values. */
     private static double[][][] onValidation(Forecaster forecaster, double[][] values, Split split) {
         int lookback = forecaster.preprocessor().lookback();
         int horizon = forecaster.preprocessor().horizon();
         int firstOrigin = Math.max(lookback - 1, split.trainEnd() - horizon);
         int lastOrigin = split.valEnd() - 2;
-        List<double[][]> windows = new ArrayList<>();
-        for (int t = firstOrigin; t <= lastOrigin; t++) {
-            windows.add(Windows.window(values, t, lookback));
-        }
-        double[][] byOrigin = forecaster.forecast(windows);
+        double[][] byOrigin = fromOrigins(forecaster, values, firstOrigin, lastOrigin);
         double[][] forecasts = new double[horizon][];
         double[][] actuals = new double[horizon][];
         for (int h = 1; h <= horizon; h++) {

@@ -218,7 +218,7 @@ public final class TrainingRun {
             seconds += r.seconds();
             double score = Evaluation.validationRmse(r.forecaster(), series.values(), split);
             scores.put(t.id(), Double.isFinite(score) ? score : null);
-            if (score < bestScore || best == null && !Double.isNaN(score)) {
+            if (!Double.isNaN(score) && (best == null || score < bestScore)) {
                 best = t;
                 bestResult = r;
                 bestScore = score;
