@@ -58,10 +58,18 @@ public final class HttpLoad {
     private HttpLoad() {
     }
 
-    /** Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} clients. */
+    /**
+     * Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} clients, each
+     * posting {@code body} as JSON to {@code url}.
+     */
     public static Result run(URI url, byte[] body, int concurrency, long warmupMillis, long durationMillis)
             throws InterruptedException {
-        byte[] request = request(url, body);
+        return runRequest(url, request(url, "application/json", "", body), concurrency, warmupMillis, durationMillis);
+    }
+
+    /** As {@link #run(URI, byte[], int, long, long)}, with the whole request made by the caller ({@link #request}). */
+    public static Result runRequest(URI url, byte[] request, int concurrency, long warmupMillis, long durationMillis)
+            throws InterruptedException {
         Recorder recorder = new Recorder(3_600_000_000L, 3);
         AtomicLong ok = new AtomicLong();
         AtomicLong bad = new AtomicLong();
@@ -236,9 +244,10 @@ public final class HttpLoad {
         return sb.toString();
     }
 
-    static byte[] request(URI url, byte[] body) {
+    /** A POST of {@code body} to {@code url}; {@code moreHeaders} are whole header lines, each ending in CRLF. */
+    static byte[] request(URI url, String contentType, String moreHeaders, byte[] body) {
         String head = "POST " + url.getRawPath() + " HTTP/1.1\r\nHost: " + url.getHost() + ":" + url.getPort()
-                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n";
+                + "\r\nContent-Type: " + contentType + "\r\n" + moreHeaders + "Content-Length: " + body.length + "\r\n\r\n";
         byte[] h = head.getBytes(StandardCharsets.ISO_8859_1);
         byte[] all = new byte[h.length + body.length];
         System.arraycopy(h, 0, all, 0, h.length);

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.lstmcast.bench.Benchmarks;
+import org.lstmcast.bench.BinaryRest;
 import org.lstmcast.bench.EngineBench;
 import org.lstmcast.bench.GrpcLoad;
 import org.lstmcast.bench.HttpLoad;
@@ -31,7 +32,8 @@ import picocli.CommandLine.Option;
             "",
             "Requests are POST <url>/v1/models/<model>/forecast {\"inputs\": [windows]}; any server that speaks it can be "
                     + "measured. With --protocol grpc they are the Open Inference Protocol's ModelInfer over gRPC, the "
-                    + "windows in raw_input_contents, one channel per client. Latency percentiles come from HdrHistogram."})
+                    + "windows in raw_input_contents; with --protocol binary, POST <url>/v2/models/<model>/infer in the "
+                    + "binary tensor data extension, the windows and the answers as raw FP32 after a JSON header. Latency percentiles come from HdrHistogram."})
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -39,10 +41,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--url", paramLabel = "URL", description = "Server base URL (default: ${DEFAULT-VALUE}).")
     URI url = URI.create("http://127.0.0.1:8080");
 
-    enum Protocol { rest, grpc }
+    enum Protocol { rest, grpc, binary }
 
-    @Option(names = "--protocol", paramLabel = "rest|grpc", description = "rest: JSON forecast requests over HTTP/1.1; "
-            + "grpc: ModelInfer with raw contents to --grpc-port on --url's host (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--protocol", paramLabel = "rest|grpc|binary", description = "rest: JSON forecast requests over "
+            + "HTTP/1.1; grpc: ModelInfer with raw contents to --grpc-port on --url's host; binary: inference requests "
+            + "with binary tensor data over HTTP/1.1 (default: ${DEFAULT-VALUE}).")
     Protocol protocol = Protocol.rest;
 
     @Option(names = "--grpc-port", paramLabel = "N", description = "The server's gRPC port, for --protocol grpc "
@@ -107,12 +110,16 @@ final class BenchCommand implements Callable<Integer> {
             URI endpoint = url.resolve("/v1/models/" + model + "/forecast");
             ModelInferRequest infer = protocol == Protocol.grpc
                     ? GrpcLoad.request(model, GrpcLoad.inputName(url.getHost(), grpcPort, model), windows, steps) : null;
+            byte[] binary = protocol == Protocol.binary
+                    ? BinaryRest.request(url, model, BinaryRest.body(BinaryRest.inputName(url, model), windows, steps)) : null;
             for (int c : concurrency) {
                 // The batch counters are on the REST port's /metrics whichever protocol carries the load.
                 double[] before = Benchmarks.batchTotals(url, model);
-                HttpLoad.Result r = protocol == Protocol.grpc
-                        ? GrpcLoad.run(url.getHost(), grpcPort, infer, c, warm, measure)
-                        : HttpLoad.run(endpoint, body, c, warm, measure);
+                HttpLoad.Result r = switch (protocol) {
+                    case grpc -> GrpcLoad.run(url.getHost(), grpcPort, infer, c, warm, measure);
+                    case binary -> HttpLoad.runRequest(url, binary, c, warm, measure);
+                    case rest -> HttpLoad.run(endpoint, body, c, warm, measure);
+                };
                 double[] after = Benchmarks.batchTotals(url, model);
                 Map<String, Object> row = new java.util.LinkedHashMap<>();
                 row.put("protocol", protocol.name());

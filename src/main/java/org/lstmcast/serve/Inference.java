@@ -321,21 +321,61 @@ final class Inference {
             @Override
             public void copyTo(FloatBuffer out) {
                 ByteBuffer b = le.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-                while (b.hasRemaining()) {
-                    out.put(switch (type) {
-                        case "FP32" -> b.getFloat();
-                        case "FP64" -> (float) b.getDouble();
-                        case "FP16" -> half(b.getShort());
-                        case "INT8" -> b.get();
-                        case "UINT8" -> b.get() & 0xff;
-                        case "INT16" -> b.getShort();
-                        case "UINT16" -> b.getShort() & 0xffff;
-                        case "INT32" -> b.getInt();
-                        case "UINT32" -> b.getInt() & 0xffffffffL;
-                        case "INT64" -> b.getLong();
-                        case "UINT64" -> unsigned(b.getLong());
-                        default -> throw new IllegalStateException("datatype checked before copying: " + type);
-                    });
+                // One loop per datatype, chosen once: a choice per element cost more than the model run's tenth.
+                switch (type) {
+                    case "FP32" -> out.put(b.asFloatBuffer());
+                    case "FP64" -> {
+                        java.nio.DoubleBuffer d = b.asDoubleBuffer();
+                        while (d.hasRemaining()) {
+                            out.put((float) d.get());
+                        }
+                    }
+                    case "FP16" -> {
+                        while (b.hasRemaining()) {
+                            out.put(half(b.getShort()));
+                        }
+                    }
+                    case "INT8" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.get());
+                        }
+                    }
+                    case "UINT8" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.get() & 0xff);
+                        }
+                    }
+                    case "INT16" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.getShort());
+                        }
+                    }
+                    case "UINT16" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.getShort() & 0xffff);
+                        }
+                    }
+                    case "INT32" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.getInt());
+                        }
+                    }
+                    case "UINT32" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.getInt() & 0xffffffffL);
+                        }
+                    }
+                    case "INT64" -> {
+                        while (b.hasRemaining()) {
+                            out.put(b.getLong());
+                        }
+                    }
+                    case "UINT64" -> {
+                        while (b.hasRemaining()) {
+                            out.put(unsigned(b.getLong()));
+                        }
+                    }
+                    default -> throw new IllegalStateException("datatype checked before copying: " + type);
                 }
             }
         };

@@ -111,11 +111,60 @@ class BenchCommandTest {
         assertTrue(grpcSuccesses("co2") >= row.path("requests").asLong(), r.out());
     }
 
-    /** lstmcast_requests_total{endpoint="grpc_infer", outcome="success"} of a model, from /metrics. */
     static double grpcSuccesses(String model) throws Exception {
+        return successes("grpc_infer", model);
+    }
+
+    @Test
+    void binaryRestAgainstAWorkingServerExitsZeroAndTheServerCountedItsInferences() throws Exception {
+        double before = successes("infer", "co2");
+        MainTest.Run r = MainTest.run("bench", "--protocol", "binary", "--url", base, "--model", "co2", "--concurrency", "2",
+                "--windows", "3", "--duration", "0.5", "--warmup", "0", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        JsonNode row = new ObjectMapper().readTree(r.out()).get(0);
+        assertEquals("binary", row.path("protocol").asText(), r.out());
+        assertTrue(row.path("requests").asLong() > 0, r.out());
+        assertEquals(0, row.path("non_2xx").asLong());
+        assertEquals(3 * row.path("requests_per_s").asDouble(), row.path("forecasts_per_s").asDouble(), 0.01);
+        // They reached the inference protocol's route, not the forecast route.
+        assertTrue(successes("infer", "co2") - before >= row.path("requests").asLong(), r.out());
+    }
+
+    @Test
+    void theBinaryRequestCarriesTheSameWindowsAsTheRestBodyAndIsAnsweredInBinary() throws Exception {
+        var body = org.lstmcast.bench.BinaryRest.body(org.lstmcast.bench.BinaryRest.inputName(java.net.URI.create(base), "co2"), 2, 30);
+        assertEquals(2 * 30 * 4, body.tensor().length);
+        var http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpResponse<byte[]> answer = http.send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(base + "/v2/models/co2/infer"))
+                .header("Inference-Header-Content-Length", Integer.toString(body.header().length))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.bytes())).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, answer.statusCode(), new String(answer.body()));
+        int jsonLength = Integer.parseInt(answer.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+        JsonNode out = new ObjectMapper().readTree(java.util.Arrays.copyOf(answer.body(), jsonLength)).path("outputs").get(0);
+        assertEquals(2 * 5 * 4, out.path("parameters").path("binary_data_size").asInt(), out.toString());
+        java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(answer.body(), jsonLength, 40)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        java.net.http.HttpResponse<String> rest = http.send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/models/co2/forecast"))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(org.lstmcast.bench.Benchmarks.body(2, 30)))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        JsonNode forecasts = new ObjectMapper().readTree(rest.body()).path("forecasts");
+        for (int w = 0; w < 2; w++) {
+            for (int h = 0; h < 5; h++) {
+                double want = forecasts.get(w).get(h).asDouble();
+                assertEquals(want, got.get(w * 5 + h), Math.abs(want) * 1e-6, "window " + w + " step " + h);
+            }
+        }
+    }
+
+    /** lstmcast_requests_total{endpoint=E, outcome="success"} of a model, from /metrics. */
+    static double successes(String endpoint, String model) throws Exception {
         String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        return metrics.lines().filter(l -> l.startsWith("lstmcast_requests_total{") && l.contains("endpoint=\"grpc_infer\"")
+        return metrics.lines().filter(l -> l.startsWith("lstmcast_requests_total{") && l.contains("endpoint=\"" + endpoint + "\"")
                         && l.contains("model=\"" + model + "\"") && l.contains("outcome=\"success\""))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
