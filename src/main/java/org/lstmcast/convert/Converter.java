@@ -189,7 +189,7 @@ public final class Converter {
 
     /** The network's output shape for one window, from the reference pass (batch 1). */
     private static int[] outputShape(Network net, ConvertOptions o) {
-        if (o.transform() == Transform.SEASONAL || o.transform() == Transform.AUTO) {
+        if (o.transform().anchorSeasons() > 0 || o.transform() == Transform.AUTO) {
             throw new ConversionException("transform " + o.transform().id() + " is for networks lstmcast trains; a "
                     + "converted model's preprocessing is level, diff or relative");
         }
@@ -369,7 +369,7 @@ public final class Converter {
                         // A walk whose steps fall within the fitted range of differences.
                         case DIFF -> (t == 0 ? 100 : w[t - 1][f]) + lo + span * u;
                         case RELATIVE -> 100 * (1 + u);
-                        case SEASONAL, AUTO -> throw new IllegalStateException("refused in outputShape");
+                        case SEASONAL, SEASONAL_MEAN, AUTO -> throw new IllegalStateException("refused in outputShape");
                     };
                 }
             }

@@ -14,9 +14,11 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                            double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season) {
 
     private static void requireSeason(Transform transform, int lookback, int season) {
-        if (transform == Transform.SEASONAL && (season < 2 || lookback < season)) {
-            throw new IllegalArgumentException("the seasonal transform needs a season of at least 2 and a lookback of at "
-                    + "least one season; got season " + season + " and lookback " + lookback);
+        int seasons = transform.anchorSeasons();
+        if (seasons > 0 && (season < 2 || lookback < seasons * season)) {
+            throw new IllegalArgumentException("the " + transform.id() + " transform needs a season of at least 2 and a "
+                    + "lookback of at least " + (seasons == 1 ? "one season" : seasons + " seasons") + "; got season "
+                    + season + " and lookback " + lookback);
         }
     }
 
@@ -70,6 +72,30 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
         return season * ((h + season - 1) / season) - h;
     }
 
+    /**
+     * The seasonal anchor of step {@code h} (1-based) for the window ending at row {@code last} of {@code values}: the
+     * target one season before the step ({@link #seasonalLag}), or with {@link Transform#SEASONAL_MEAN} the mean of it
+     * and the value a season earlier still.
+     */
+    static double anchor(Transform transform, double[][] values, int last, int h, int season, int target) {
+        int seasons = transform.anchorSeasons();
+        int row = last - seasonalLag(h, season);
+        double sum = 0;
+        for (int k = 0; k < seasons; k++) {
+            sum += values[row - k * season][target];
+        }
+        return sum / seasons;
+    }
+
+    /** Rows back from a window's last row to each value the anchor of step {@code h} averages, nearest first. */
+    public int[] anchorLags(int h) {
+        int[] lags = new int[transform.anchorSeasons()];
+        for (int k = 0; k < lags.length; k++) {
+            lags[k] = seasonalLag(h, season) + k * season;
+        }
+        return lags;
+    }
+
     /** As {@link #fit(Transform, double[][], int, int, int, int)}, with the seasonal period the transform may need. */
     public static Preprocessor fit(Transform transform, double[][] values, int trainEnd, int lookback, int horizon,
                                    int targetIndex, int season) {
@@ -100,7 +126,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 Arrays.fill(outShift, inShift[targetIndex]);
                 Arrays.fill(outScale, inScale[targetIndex]);
             }
-            case DIFF, SEASONAL -> {
+            case DIFF, SEASONAL, SEASONAL_MEAN -> {
                 for (int f = 0; f < features; f++) {
                     Moments m = new Moments();
                     for (int r = 1; r < trainEnd; r++) {
@@ -116,9 +142,8 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 } else {
                     for (int h = 1; h <= horizon; h++) {
                         Moments m = new Moments();
-                        int lag = seasonalLag(h, Math.max(1, season));
                         for (int t = firstOrigin; t <= lastOrigin; t++) {
-                            m.add(values[t + h][targetIndex] - values[t - lag][targetIndex]);
+                            m.add(values[t + h][targetIndex] - anchor(transform, values, t, h, season, targetIndex));
                         }
                         outShift[h - 1] = m.mean();
                         outScale[h - 1] = nonZero(m.std());
@@ -161,7 +186,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 int r = start + s;
                 double v = switch (transform) {
                     case LEVEL -> window[r][f];
-                    case DIFF, SEASONAL -> window[r + 1][f] - window[r][f];
+                    case DIFF, SEASONAL, SEASONAL_MEAN -> window[r + 1][f] - window[r][f];
                     case RELATIVE -> window[r][f] / last - 1;
                     case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
                 };
@@ -181,7 +206,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case LEVEL -> future[h];
                 case DIFF -> future[h] - (h == 0 ? last : future[h - 1]);
                 case RELATIVE -> future[h] / last - 1;
-                case SEASONAL -> future[h] - window[window.length - 1 - seasonalLag(h + 1, season)][targetIndex];
+                case SEASONAL, SEASONAL_MEAN -> future[h] - anchor(transform, window, window.length - 1, h + 1, season, targetIndex);
                 case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
             out[h] = (float) ((v - outShift[h]) / outScale[h]);
@@ -200,7 +225,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case LEVEL -> v;
                 case DIFF -> level += v;
                 case RELATIVE -> last * (1 + v);
-                case SEASONAL -> window[window.length - 1 - seasonalLag(h + 1, season)][targetIndex] + v;
+                case SEASONAL, SEASONAL_MEAN -> anchor(transform, window, window.length - 1, h + 1, season, targetIndex) + v;
                 case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
         }

@@ -17,13 +17,24 @@ public enum Transform {
      */
     SEASONAL,
     /**
+     * As {@link #SEASONAL}, from the mean of the values one and two seasons before each step: an anchor that carries
+     * half of last year's noise where the seasonal-naive one carries all of it, for series whose season repeats more
+     * steadily than any one year shows. Needs a lookback of at least two seasons.
+     */
+    SEASONAL_MEAN,
+    /**
      * Not a transform but a choice among them, made by training: each candidate is trained and the one with the lowest
      * validation error kept. A preprocessor never holds it.
      */
     AUTO;
 
     public String id() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** How many past seasons each step's anchor averages: 0 for the transforms without a seasonal anchor. */
+    public int anchorSeasons() {
+        return this == SEASONAL ? 1 : this == SEASONAL_MEAN ? 2 : 0;
     }
 
     public static Transform parse(String text) {
@@ -32,11 +43,11 @@ public enum Transform {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown transform '" + text + "' (expected level, diff, relative, seasonal or auto)");
+        throw new IllegalArgumentException("unknown transform '" + text + "' (expected level, diff, relative, seasonal, seasonal-mean or auto)");
     }
 
     /** Time steps the network sees for a window of {@code lookback} raw rows. */
     public int networkSteps(int lookback) {
-        return this == DIFF || this == SEASONAL ? lookback - 1 : lookback;
+        return this == DIFF || anchorSeasons() > 0 ? lookback - 1 : lookback;
     }
 }

@@ -189,7 +189,7 @@ public final class OnnxExporter {
         String scale = g.floats(g.fresh("in_scale"), toFloat(pre.inScale()), f);
         String t = switch (pre.transform()) {
             case LEVEL -> window;
-            case DIFF, SEASONAL -> g.node("Sub",
+            case DIFF, SEASONAL, SEASONAL_MEAN -> g.node("Sub",
                     g.slice(window, new long[] {1}, new long[] {Long.MAX_VALUE}, new long[] {1}),
                     g.slice(window, new long[] {0}, new long[] {-1}, new long[] {1}));
             case RELATIVE -> g.node("Sub",
@@ -207,16 +207,24 @@ public final class OnnxExporter {
             g.node("Identity", List.of(v), List.of(), out);
             return;
         }
-        if (pre.transform() == org.lstmcast.data.Transform.SEASONAL) {
-            // Each step's anchor is the target's value one season before it, within the last lookback rows: [batch, horizon].
+        int seasons = pre.transform().anchorSeasons();
+        if (seasons > 0) {
+            // Each step's anchor is the target's value one season before it (with seasonal-mean, the mean of that and
+            // the value a season earlier), within the last lookback rows: [batch, horizon].
             String target = g.node("Squeeze", g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback(), 0},
                     new long[] {Long.MAX_VALUE, 1}, new long[] {1, 2}), g.longs(2));
-            long[] rows = new long[pre.horizon()];
-            for (int h = 1; h <= pre.horizon(); h++) {
-                rows[h - 1] = pre.lookback() - 1 - Preprocessor.seasonalLag(h, pre.season());
+            String sum = null;
+            for (int k = 0; k < seasons; k++) {
+                long[] rows = new long[pre.horizon()];
+                for (int h = 1; h <= pre.horizon(); h++) {
+                    rows[h - 1] = pre.lookback() - 1 - pre.anchorLags(h)[k];
+                }
+                String gathered = g.node("Gather", List.of(target, g.longs(g.fresh("season_rows"), rows, rows.length)),
+                        List.of(GraphBuilder.attr("axis", 1L)), g.fresh("anchors"));
+                sum = sum == null ? gathered : g.node("Add", sum, gathered);
             }
-            String anchors = g.node("Gather", List.of(target, g.longs(g.fresh("season_rows"), rows, rows.length)),
-                    List.of(GraphBuilder.attr("axis", 1L)), g.fresh("anchors"));
+            String anchors = seasons == 1 ? sum
+                    : g.node("Mul", sum, g.floats(g.fresh("mean_of_seasons"), new float[] {1f / seasons}, 1));
             g.node("Add", List.of(anchors, v), List.of(), out);
             return;
         }

@@ -82,19 +82,24 @@ public record Intervals(int[] levels, boolean relative, double[][] halfWidth, in
             for (int l = 0; l < levels.size(); l++) {
                 int level = levels.get(l);
                 width[h][l] = guaranteed(n[h], level) ? errors[rank(n[h], level) - 1]
-                        : Math.max(errors[n[h] - 1], normalQuantile(level) * rms);
+                        : Math.max(errors[n[h] - 1], studentQuantile(level, n[h]) * rms);
             }
         }
         return new Intervals(levels.stream().mapToInt(Integer::intValue).toArray(), relative, width, n);
     }
 
     /**
-     * The two-sided normal quantile of a level (1.2816 for 80%, 1.9600 for 95%): the fallback where too few forecasts
-     * leave the conformal rank beyond the largest error. The largest of {@code n} errors covers only {@code n / (n + 1)}
-     * on average, so there the half-width is the larger of it and this quantile times the errors' root mean square.
+     * The two-sided quantile of Student's t with {@code n} degrees of freedom (2.447 for 95% from 6 forecasts; 1.960
+     * as {@code n} grows): the fallback where too few forecasts leave the conformal rank beyond the largest error. The
+     * largest of {@code n} errors covers only {@code n / (n + 1)} on average, so there the half-width is the larger of
+     * it and this quantile times the errors' root mean square. Zero-mean normal errors whose spread is estimated from
+     * {@code n} of them give a new error over that estimate a t distribution with {@code n} degrees of freedom; the
+     * normal quantile would be too narrow by as much as the estimate is uncertain, the most where forecasts are fewest.
      */
-    static double normalQuantile(int percent) {
-        return new org.apache.commons.math3.distribution.NormalDistribution().inverseCumulativeProbability(0.5 + percent / 200.0);
+    static double studentQuantile(int percent, int n) {
+        return new org.apache.commons.math3.distribution.TDistribution(null, n,
+                org.apache.commons.math3.distribution.TDistribution.DEFAULT_INVERSE_ABSOLUTE_ACCURACY)
+                .inverseCumulativeProbability(0.5 + percent / 200.0);
     }
 
     /**

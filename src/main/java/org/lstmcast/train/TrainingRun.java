@@ -95,10 +95,12 @@ public final class TrainingRun {
         Split split = Split.of(series.rows(), given.valFraction(), given.testFraction());
         Seasons.Period season = season(series, time, timeColumn, given, split);
         TrainConfig config = given.withSeason(season.period());
-        if (config.transform() == Transform.SEASONAL && (config.season() < 2 || config.lookback() < config.season())) {
-            throw new DataException(String.format(Locale.ROOT, "%s: the seasonal transform needs a season of at least 2 "
-                    + "and a lookback of at least one season; the season is %d (%s) and --lookback %d", source,
-                    config.season(), season.reason(), config.lookback()));
+        int seasons = config.transform().anchorSeasons();
+        if (seasons > 0 && (config.season() < 2 || config.lookback() < seasons * config.season())) {
+            throw new DataException(String.format(Locale.ROOT, "%s: the %s transform needs a season of at least 2 "
+                    + "and a lookback of at least %s; the season is %d (%s) and --lookback %d", source,
+                    config.transform().id(), seasons == 1 ? "one season" : seasons + " seasons", config.season(),
+                    season.reason(), config.lookback()));
         }
         checkSizes(series, split, config);
 
@@ -191,14 +193,16 @@ public final class TrainingRun {
 
     /**
      * Transform auto: trains each candidate and keeps the one whose rolling-origin forecasts of the validation rows
-     * have the lowest RMSE, so the test part stays unseen. Candidates: first differences always; the seasonal
-     * transform when there is a season the lookback spans. The measured reason for both is in docs/BENCHMARKS.md:
-     * each is far better than the other on some real seasonal series.
+     * have the lowest RMSE, so the test part stays unseen. Candidates: first differences always; each seasonal
+     * transform whose anchors the lookback spans. The measured reason for each is in docs/BENCHMARKS.md: each is far
+     * better than the others on some real seasonal series.
      */
     private static Choice choose(Series series, Split split, TrainConfig config, TrainingListener listener) {
         List<Transform> candidates = new ArrayList<>(List.of(Transform.DIFF));
-        if (config.season() >= 2 && config.lookback() >= config.season()) {
-            candidates.add(Transform.SEASONAL);
+        for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
+            if (config.season() >= 2 && config.lookback() >= t.anchorSeasons() * config.season()) {
+                candidates.add(t);
+            }
         }
         Map<String, Double> scores = new LinkedHashMap<>();
         Transform best = null;
@@ -424,7 +428,7 @@ public final class TrainingRun {
             guaranteed.put(Integer.toString(level), Intervals.guaranteed(fewest, level));
         }
         // False where the validation part holds too few forecasts for the level's guarantee: the half-width is then
-        // the larger of the widest error seen and the normal quantile times the errors' root mean square.
+        // the larger of the widest error seen and Student's t quantile (n degrees of freedom) times the errors' root mean square.
         m.put("enough_calibration_windows", guaranteed);
         Map<String, Object> test = intervals.score(ev.forecasts(), ev.actual());
         test.replaceAll((level, scores) -> {

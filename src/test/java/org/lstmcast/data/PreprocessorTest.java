@@ -3,6 +3,7 @@ package org.lstmcast.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 
@@ -79,7 +80,7 @@ class PreprocessorTest {
             if (t == Transform.AUTO) {
                 continue;
             }
-            Preprocessor p = Preprocessor.fit(t, values, 150, 10, 4, 0, t == Transform.SEASONAL ? 4 : 0);
+            Preprocessor p = Preprocessor.fit(t, values, 150, 10, 4, 0, t.anchorSeasons() > 0 ? 4 : 0);
             for (int origin = 9; origin < 195; origin += 17) {
                 double[][] window = Windows.window(values, origin, 10);
                 double[] future = Windows.future(values, origin, 4, 0);
@@ -121,14 +122,50 @@ class PreprocessorTest {
     }
 
     @Test
+    void theSeasonalMeanTransformAnchorsOnTheMeanOfTwoSeasonsBack() {
+        double[][] values = new double[80][1];
+        for (int r = 0; r < values.length; r++) {
+            values[r][0] = 10 + 0.5 * r + 5 * (r % 4) + (r * r % 7);
+        }
+        Preprocessor p = Preprocessor.fit(Transform.SEASONAL_MEAN, values, 50, 9, 5, 0, 4);
+        int origin = 60;
+        double[][] window = Windows.window(values, origin, 9);
+        float[] zero = new float[5];
+        for (int h = 0; h < 5; h++) {
+            zero[h] = (float) (-p.outShift()[h] / p.outScale()[h]);
+        }
+        // Step h's anchor averages the rows 4 and 8 before it (steps 1-4); step 5 repeats step 1's rows.
+        double[] expected = new double[5];
+        int[][] rows = {{57, 53}, {58, 54}, {59, 55}, {60, 56}, {57, 53}};
+        for (int h = 0; h < 5; h++) {
+            expected[h] = (values[rows[h][0]][0] + values[rows[h][1]][0]) / 2;
+        }
+        assertArrayEquals(expected, p.rebuild(window, zero), 1e-4);
+        assertArrayEquals(new int[] {3, 7}, p.anchorLags(1));
+        assertArrayEquals(new int[] {3, 7}, p.anchorLags(5));
+        // Training statistics: y[t + 1] minus the mean of y[t - 3] and y[t - 7], over the training origins 8..44.
+        double[] d = new double[37];
+        for (int t = 8; t <= 44; t++) {
+            d[t - 8] = values[t + 1][0] - (values[t - 3][0] + values[t - 7][0]) / 2;
+        }
+        assertEquals(mean(d), p.outShift()[0], EPS);
+        assertEquals("seasonal-mean", Transform.SEASONAL_MEAN.id());
+        assertEquals(Transform.SEASONAL_MEAN, Transform.parse("seasonal-mean"));
+        // Two seasons must fit in the window.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Preprocessor.fit(Transform.SEASONAL_MEAN, values, 50, 7, 5, 0, 4));
+        assertTrue(e.getMessage().contains("lookback of at least 2 seasons"), e.getMessage());
+    }
+
+    @Test
     void constantColumnsDoNotDivideByZero() {
         double[][] flatSeries = column(5, 5, 5, 5, 5, 5, 5, 5);
         for (Transform t : Transform.values()) {
             if (t == Transform.AUTO) {
                 continue;
             }
-            Preprocessor p = Preprocessor.fit(t, flatSeries, 6, 3, 2, 0, t == Transform.SEASONAL ? 2 : 0);
-            for (float v : flat(p.input(Windows.window(flatSeries, 4, 3)))) {
+            Preprocessor p = Preprocessor.fit(t, flatSeries, 6, 4, 2, 0, t.anchorSeasons() > 0 ? 2 : 0);
+            for (float v : flat(p.input(Windows.window(flatSeries, 4, 4)))) {
                 assertEquals(true, Float.isFinite(v), t.toString());
             }
         }

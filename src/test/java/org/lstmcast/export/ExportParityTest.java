@@ -50,7 +50,10 @@ class ExportParityTest {
                 Arguments.of(2, 24, 1, 24, 6, Transform.LEVEL),
                 // seasonal, season 12: a horizon within one season, and one past it (step 13 repeats step 1's anchor)
                 Arguments.of(1, 16, 0, 14, 5, Transform.SEASONAL),
-                Arguments.of(2, 8, 1, 12, 13, Transform.SEASONAL));
+                Arguments.of(2, 8, 1, 12, 13, Transform.SEASONAL),
+                // seasonal-mean, season 12: anchors from two seasons back, within one season's horizon and past it
+                Arguments.of(1, 16, 0, 26, 5, Transform.SEASONAL_MEAN),
+                Arguments.of(1, 8, 1, 24, 13, Transform.SEASONAL_MEAN));
     }
 
     @ParameterizedTest(name = "layers={0} hidden={1} extra={2} lookback={3} horizon={4} {5}")
@@ -63,7 +66,7 @@ class ExportParityTest {
             features.add("x" + i);
         }
         TrainConfig config = new TrainConfig("y", features, lookback, horizon, transform,
-                transform == Transform.SEASONAL ? 12 : 0, layers, hidden,
+                transform.anchorSeasons() > 0 ? 12 : 0, layers, hidden,
                 layers > 1 ? 0.2 : 0, 2, 32, 0.01, 5, 0.1, 0.2, 3);
         Path run = tmp.resolve("run");
         TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);

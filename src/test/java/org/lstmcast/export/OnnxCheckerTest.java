@@ -43,8 +43,8 @@ public class OnnxCheckerTest {
         List<String> files = new ArrayList<>();
         int k = 0;
         for (Transform t : Transform.values()) {
-            // Seasonal (and auto, which may choose it) with a season of 4: Gather picks the anchors.
-            int season = t == Transform.SEASONAL || t == Transform.AUTO ? 4 : 0;
+            // The seasonal transforms (and auto, which may choose them) with a season of 4: Gather picks the anchors.
+            int season = t.anchorSeasons() > 0 || t == Transform.AUTO ? 4 : 0;
             TrainConfig config = new TrainConfig("y", k == 1 ? List.of("x0") : List.of(), 10, 1 + 2 * k, t, season, 1 + k, 8, 0,
                     1, 32, 0.01, 5, 0.1, 0.2, 1);
             String csv = ExportParityTest.multivariate(200, 1, k);

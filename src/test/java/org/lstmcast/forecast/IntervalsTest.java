@@ -43,12 +43,28 @@ class IntervalsTest {
     }
 
     @Test
-    void tooFewForecastsForALevelFallBackToTheNormalQuantileOfTheirSpread() {
-        // Errors 3, 4, 5 (n = 3): ceil(4 * 0.95) = 4 > 3. RMS = sqrt(50 / 3) = 4.0825; 1.959964 * 4.0825 = 8.0016.
+    void tooFewForecastsForALevelFallBackToTheStudentQuantileOfTheirSpread() {
+        // Errors 3, 4, 5 (n = 3): ceil(4 * 0.95) = 4 > 3. RMS = sqrt(50 / 3) = 4.0825; t(3 df) at 0.975 is 3.182446
+        // (printed tables), and 3.182446 * 4.0825 = 12.99 exceeds the largest error, 5.
         Intervals iv = Intervals.fit(List.of(50, 95), false, new double[][] {{0, 0, 0}}, new double[][] {{3, -4, 5}});
         assertEquals(4, iv.halfWidth()[0][0], 1e-12);                 // rank ceil(4 * 0.5) = 2
-        assertEquals(1.959964 * Math.sqrt(50.0 / 3), iv.halfWidth()[0][1], 1e-5);
-        assertEquals(1.281552, Intervals.normalQuantile(80), 1e-6);
+        assertEquals(3.182446 * Math.sqrt(50.0 / 3), iv.halfWidth()[0][1], 1e-5);
+        // More table values: t(6) at 0.975, t(5) at 0.90, and the normal limit.
+        assertEquals(2.446912, Intervals.studentQuantile(95, 6), 1e-6);
+        assertEquals(1.475884, Intervals.studentQuantile(80, 5), 1e-6);
+        assertEquals(1.959964, Intervals.studentQuantile(95, 1_000_000), 1e-5);
+    }
+
+    @Test
+    void theLargestErrorStaysTheFloorWhereItIsWiderThanTheQuantile() {
+        // Eleven errors of 0.1 and one of 10 (n = 12, too few for 95%): the quantile times their RMS is 6.29, under
+        // the largest error, which is kept.
+        double[][] f = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}};
+        double[][] a = {{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 10}};
+        Intervals iv = Intervals.fit(List.of(95), false, f, a);
+        double rms = Math.sqrt((11 * 0.01 + 100) / 12);
+        assertTrue(2.178813 * rms < 10, "t(12) at 0.975 = 2.178813 times " + rms);
+        assertEquals(10, iv.halfWidth()[0][0], 1e-12);
     }
 
     @Test

@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Split;
 import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
 import org.junit.jupiter.api.Test;
@@ -101,9 +102,9 @@ class TrainingRunTest {
             }
             java.util.Arrays.sort(errors);
             assertEquals(errors[13], iv.path("half_width").get(h - 1).get(0).asDouble(), 1e-6 * errors[13], "80% step " + h);
-            // Too few for 95%: the larger of the largest error and 1.959964 times the root mean square error.
+            // Too few for 95%: the larger of the largest error and Student's t quantile times the root mean square error.
             double rms = Math.sqrt(java.util.Arrays.stream(errors).map(e -> e * e).sum() / 16);
-            double w95 = Math.max(errors[15], 1.959964 * rms);
+            double w95 = Math.max(errors[15], 2.119905 * rms);  // t(16) at 0.975, from printed tables
             assertEquals(w95, iv.path("half_width").get(h - 1).get(1).asDouble(), 1e-6 * w95, "95% step " + h);
         }
         // Test coverage in metrics.json is what predictions.csv's bounds give.
@@ -271,5 +272,56 @@ class TrainingRunTest {
         assertTrue(w.season().reason().startsWith("weekly, but the 43 training rows are fewer than one season of 52"),
                 w.season().reason());
         assertFalse(w.evaluation().baselines().containsKey("seasonal_naive"));
+    }
+
+    @Test
+    void autoTrainsEveryCandidateTheLookbackAllowsAndKeepsTheLowestValidationRmse() throws IOException {
+        // Quarterly labels (season 4), lookback 9: diff, seasonal (one season) and seasonal-mean (two) all fit.
+        StringBuilder csv = new StringBuilder("quarter,sales\n");
+        double[][] values = new double[140][1];
+        for (int i = 0; i < values.length; i++) {
+            values[i][0] = 200 + 30 * ((i % 4) - 1.5) * (1 + i / 60.0) + 0.8 * i + (i * 7919 % 17) / 4.0;
+            csv.append(java.time.LocalDate.of(1990, 1, 1).plusMonths(3L * i)).append(',').append(values[i][0]).append('\n');
+        }
+        TrainConfig auto = new TrainConfig("sales", List.of(), 9, 2, Transform.AUTO, TrainConfig.SEASON_FROM_DATA, 1, 8, 0, 3,
+                32, 0.01, 5, 0.1, 0.2, 1);
+        Path out = tmp.resolve("auto");
+        TrainingRun.Outcome o = TrainingRun.run(bytes(csv.toString()), "q.csv", "quarter", auto, out, TrainingListener.NONE);
+        assertEquals(4, o.season().period(), o.season().reason());
+        JsonNode t = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("transform");
+        JsonNode scores = t.path("validation_rmse");
+        assertEquals(List.of("diff", "seasonal", "seasonal-mean"), iterable(scores.fieldNames()), t.toString());
+        String best = null;
+        for (String name : iterable(scores.fieldNames())) {
+            assertTrue(scores.path(name).isNumber() && scores.path(name).asDouble() > 0, t.toString());
+            if (best == null || scores.path(name).asDouble() < scores.path(best).asDouble()) {
+                best = name;
+            }
+        }
+        assertEquals(best, t.path("used").asText(), t.toString());
+        ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
+        assertEquals(best, loaded.info().transform());
+        // The kept model's score, recomputed here: 140 rows leave 28 for the test (20%) and 12 of the other 112 for
+        // validation (10%), rows 100..111, each forecast 1 and 2 steps ahead from its true history; RMSE per step,
+        // then their mean.
+        Split split = Split.of(values.length, 0.1, 0.2);
+        assertEquals(100, split.trainEnd());
+        assertEquals(112, split.valEnd());
+        double mean = 0;
+        for (int h = 1; h <= 2; h++) {
+            double sq = 0;
+            for (int r = split.trainEnd(); r < split.valEnd(); r++) {
+                double f = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, r - h, 9)))[0][h - 1];
+                sq += (values[r][0] - f) * (values[r][0] - f);
+            }
+            mean += Math.sqrt(sq / split.valRows()) / 2;
+        }
+        assertEquals(mean, scores.path(best).asDouble(), 1e-5 * mean);
+    }
+
+    private static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> out = new java.util.ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
     }
 }
