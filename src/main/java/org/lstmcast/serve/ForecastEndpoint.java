@@ -17,8 +17,9 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * The forecast routes, {@code POST /v1/models/{model}[/versions/{version}]/forecast}, as a Jetty core handler in front
- * of Javalin, which serves every other route.
+ * The routes that carry the load, as a Jetty core handler in front of Javalin, which serves every other route: the
+ * forecast API, {@code POST /v1/models/{model}[/versions/{version}]/forecast}, and the inference protocol's
+ * {@code POST /v2/models/{model}[/versions/{version}]/infer}, JSON or with binary tensor data.
  *
  * <p>This is the route that carries the load. As a Javalin route each request would hold a pool thread while waiting
  * for its batch, and on two cores those threads and the servlet layer cost more than the model: measured with 64
@@ -37,7 +38,12 @@ final class ForecastEndpoint extends Handler.Wrapper {
 
     /** The routes this handler answers, as {@link InferenceServer#routes()} lists them. */
     static final List<String> ROUTES = List.of("POST /v1/models/{model}/forecast",
-            "POST /v1/models/{model}/versions/{version}/forecast");
+            "POST /v1/models/{model}/versions/{version}/forecast", "POST /v2/models/{model}/infer",
+            "POST /v2/models/{model}/versions/{version}/infer");
+
+    /** A path this handler answers: which API, and the model and version (null for the highest) it names. */
+    record Route(boolean infer, String model, String version) {
+    }
 
     private final ModelRegistry registry;
     private final ServeConfig.Limits limits;
@@ -57,7 +63,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
-        String[] route = route(Request.getPathInContext(request));
+        Route route = route(Request.getPathInContext(request));
         if (route == null) {
             pool(request).execute(() -> {
                 try {
@@ -102,9 +108,9 @@ final class ForecastEndpoint extends Handler.Wrapper {
                         fail(response, callback, e instanceof IllegalStateException || e instanceof IllegalArgumentException
                                 ? tooLarge() : e);
                     } else if (body.length > LARGE_BYTES) {
-                        pool(request).execute(() -> forecast(route[0], route[1], body, response, callback, pool(request)));
+                        pool(request).execute(() -> dispatch(route, request, body, response, callback));
                     } else {
-                        forecast(route[0], route[1], body, response, callback, pool(request));
+                        dispatch(route, request, body, response, callback);
                     }
                 });
         return true;
@@ -119,6 +125,111 @@ final class ForecastEndpoint extends Handler.Wrapper {
 
     private static Executor pool(Request request) {
         return request.getComponents().getThreadPool();
+    }
+
+    private void dispatch(Route route, Request request, byte[] body, Response response, Callback callback) {
+        if (route.infer()) {
+            infer(route, request.getHeaders().get(InferenceProtocol.HEADER_LENGTH), body, response, callback, pool(request));
+        } else {
+            forecast(route.model(), route.version(), body, response, callback, pool(request));
+        }
+    }
+
+    /**
+     * An inference-protocol call: checked and copied on this thread, then run on the model's batcher; a call the
+     * batcher does not take, and one on a model that must load first, go to a pool thread, which may wait.
+     */
+    private void infer(Route route, String headerLength, byte[] bytes, Response response, Callback callback, Executor pool) {
+        ModelVersion m;
+        InferenceProtocol.Call call;
+        try {
+            int jsonLength = InferenceProtocol.headerLength(headerLength, bytes.length);
+            JsonNode json = Json.parse(bytes, jsonLength);
+            m = registry.acquireLoaded(route.model(), route.version());
+            if (m == null) {
+                pool.execute(() -> {
+                    ModelVersion loaded;
+                    InferenceProtocol.Call c;
+                    try {
+                        loaded = registry.acquire(route.model(), route.version());
+                    } catch (RuntimeException e) {
+                        fail(response, callback, e);
+                        return;
+                    }
+                    try {
+                        c = InferenceProtocol.call(json, ByteBuffer.wrap(bytes, jsonLength, bytes.length - jsonLength));
+                    } catch (RuntimeException e) {
+                        loaded.release();
+                        fail(response, callback, e);
+                        return;
+                    }
+                    run(loaded, c, response, callback, pool);
+                });
+                return;
+            }
+            try {
+                call = InferenceProtocol.call(json, ByteBuffer.wrap(bytes, jsonLength, bytes.length - jsonLength));
+            } catch (RuntimeException e) {
+                m.release();
+                throw e;
+            }
+        } catch (Exception e) {
+            fail(response, callback, e);
+            return;
+        }
+        if (Inference.batchable(m, call.request())) {
+            run(m, call, response, callback, pool);
+        } else {
+            // Runs at once on the calling thread: not on the one that reads every connection's requests.
+            pool.execute(() -> run(m, call, response, callback, pool));
+        }
+    }
+
+    /** Runs a call on a version held for it, answers, records it and lets the version go. */
+    private void run(ModelVersion m, InferenceProtocol.Call call, Response response, Callback callback, Executor pool) {
+        long start = System.nanoTime();
+        CompletableFuture<Inference.Result> result;
+        try {
+            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs());
+        } catch (Exception e) {
+            result = CompletableFuture.failedFuture(e);
+        }
+        result.whenComplete((r, error) -> {
+            if (r != null && r.outputs().stream().mapToLong(o -> java.lang.reflect.Array.getLength(o.data())).sum() > LARGE_VALUES) {
+                pool.execute(() -> answer(m, start, call, r, null, response, callback));
+            } else {
+                answer(m, start, call, r, error, response, callback);
+            }
+        });
+    }
+
+    private static void answer(ModelVersion m, long start, InferenceProtocol.Call call, Inference.Result result,
+                               Throwable error, Response response, Callback callback) {
+        boolean ok = false;
+        try {
+            if (error != null) {
+                fail(response, callback, error);
+                return;
+            }
+            InferenceProtocol.Answer answer = call.answer(result);
+            if (answer.binary() == null) {
+                reply(response, callback, 200, answer.json());
+            } else {
+                ByteBuffer all = ByteBuffer.allocate(answer.json().length + answer.binary().length)
+                        .put(answer.json()).put(answer.binary()).flip();
+                response.setStatus(200);
+                response.getHeaders().put(InferenceProtocol.HEADER_LENGTH, Integer.toString(answer.json().length));
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/octet-stream");
+                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, all.remaining());
+                response.write(true, all, callback);
+            }
+            ok = true;
+        } catch (RuntimeException e) {
+            fail(response, callback, e);
+        } finally {
+            m.recordRequest("infer", System.nanoTime() - start, ok);
+            m.release();
+        }
     }
 
     private void forecast(String name, String version, byte[] bytes, Response response, Callback callback, Executor pool) {
@@ -229,18 +340,19 @@ final class ForecastEndpoint extends Handler.Wrapper {
         response.write(true, ByteBuffer.wrap(json), callback);
     }
 
-    /** {@code {model, version or null}} for a forecast path, null for any other path. */
-    static String[] route(String path) {
-        if (path == null || !path.startsWith("/v1/models/") || !path.endsWith("/forecast")) {
+    /** The route of a path this handler answers; null for any other path. */
+    static Route route(String path) {
+        boolean infer = path != null && path.startsWith("/v2/models/") && path.endsWith("/infer");
+        if (path == null || !infer && !(path.startsWith("/v1/models/") && path.endsWith("/forecast"))) {
             return null;
         }
         String[] parts = path.split("/", -1);
         // "", "v1", "models", name, "forecast"  or  "", "v1", "models", name, "versions", version, "forecast"
         if (parts.length == 5 && !parts[3].isEmpty()) {
-            return new String[] {parts[3], null};
+            return new Route(infer, parts[3], null);
         }
         if (parts.length == 7 && "versions".equals(parts[4]) && !parts[3].isEmpty() && !parts[5].isEmpty()) {
-            return new String[] {parts[3], parts[5]};
+            return new Route(infer, parts[3], parts[5]);
         }
         return null;
     }

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 
 import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -32,9 +31,20 @@ final class InferenceProtocol {
     }
 
     /**
+     * A request in the core's terms, and which of its outputs the client asked for as binary.
+     */
+    record Call(Inference.Request request, java.util.function.IntPredicate binaryOutput) {
+        Answer answer(Inference.Result result) {
+            return InferenceProtocol.answer(result, binaryOutput);
+        }
+    }
+
+    /**
+     * Reads and checks a JSON body, or the JSON header of a binary one, into a {@link Call}; nothing is run.
+     *
      * @param binary the bytes after the JSON header (empty without the binary extension)
      */
-    static Answer infer(ModelVersion model, JsonNode body, ByteBuffer binary, long timeoutMs) throws OrtException {
+    static Call call(JsonNode body, ByteBuffer binary) {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("the body must be a JSON object with 'inputs'");
         }
@@ -66,8 +76,7 @@ final class InferenceProtocol {
             }
         }
         String id = body.hasNonNull("id") ? body.get("id").asText() : null;
-        Inference.Result result = Inference.inferAsync(model, new Inference.Request(id, parsed, names), timeoutMs).join();
-        return answer(result, i -> i < binaryAsked.size() ? binaryAsked.get(i) : allBinary);
+        return new Call(new Inference.Request(id, parsed, names), i -> i < binaryAsked.size() ? binaryAsked.get(i) : allBinary);
     }
 
     private static Answer answer(Inference.Result result, java.util.function.IntPredicate asBinary) {

@@ -101,8 +101,6 @@ public final class InferenceServer implements AutoCloseable {
             r.get("/v2/models/{model}/versions/{version}", ctx -> modelMetadata(ctx, ctx.pathParam("version")));
             r.get("/v2/models/{model}/ready", ctx -> modelReady(ctx, null));
             r.get("/v2/models/{model}/versions/{version}/ready", ctx -> modelReady(ctx, ctx.pathParam("version")));
-            r.post("/v2/models/{model}/infer", ctx -> infer(ctx, null));
-            r.post("/v2/models/{model}/versions/{version}/infer", ctx -> infer(ctx, ctx.pathParam("version")));
             r.get("/v1/models", this::listModels);
             r.get("/openapi.json", Console::openApi);
             if (config.console()) {
@@ -256,38 +254,6 @@ public final class InferenceServer implements AutoCloseable {
         try {
             json(ctx, Map.of("name", m.name, "version", Long.toString(m.version), "ready", true));
         } finally {
-            m.release();
-        }
-    }
-
-    /**
-     * {@code POST /v2/models/{m}/infer}: JSON, or with Triton's binary extension a JSON header followed by raw tensor
-     * bytes, answered the same way when binary outputs were asked for. Holds the model version for the call and
-     * records latency and outcome per model.
-     */
-    private void infer(Context ctx, String version) throws Exception {
-        byte[] body = ctx.bodyAsBytes();
-        int jsonLength = InferenceProtocol.headerLength(ctx.header(InferenceProtocol.HEADER_LENGTH), body.length);
-        JsonNode json = Json.parse(body, jsonLength);
-        ModelVersion m = registry.acquire(ctx.pathParam("model"), version);
-        long start = System.nanoTime();
-        boolean ok = false;
-        try {
-            InferenceProtocol.Answer answer = InferenceProtocol.infer(m, json,
-                    java.nio.ByteBuffer.wrap(body, jsonLength, body.length - jsonLength), config.limits().requestTimeoutMs());
-            if (answer.binary() == null) {
-                ctx.contentType("application/json");
-                ctx.result(answer.json());
-            } else {
-                byte[] all = java.util.Arrays.copyOf(answer.json(), answer.json().length + answer.binary().length);
-                System.arraycopy(answer.binary(), 0, all, answer.json().length, answer.binary().length);
-                ctx.header(InferenceProtocol.HEADER_LENGTH, Integer.toString(answer.json().length));
-                ctx.contentType("application/octet-stream");
-                ctx.result(all);
-            }
-            ok = true;
-        } finally {
-            m.recordRequest("infer", System.nanoTime() - start, ok);
             m.release();
         }
     }

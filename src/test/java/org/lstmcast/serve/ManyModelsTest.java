@@ -1,5 +1,6 @@
 package org.lstmcast.serve;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -109,17 +110,73 @@ class ManyModelsTest {
                     callers.shutdownNow();
                 }
                 assertEquals(5 * 4, reference.size());
-                var index = new com.fasterxml.jackson.databind.ObjectMapper().readTree(java.net.http.HttpClient.newHttpClient()
-                        .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v2/repository/index"))
-                                .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
-                                java.net.http.HttpResponse.BodyHandlers.ofString()).body());
-                List<String> states = new ArrayList<>();
-                index.forEach(m -> states.add(m.path("name").asText() + " " + m.path("state").asText()));
-                assertEquals(List.of("m0 READY", "m1 READY", "m2 UNAVAILABLE"), states.stream().sorted().toList());
+                assertEquals(List.of("m0 READY", "m1 READY", "m2 UNAVAILABLE"), registryStates(rest));
             } finally {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
         }
+    }
+
+    @Test
+    void restInferenceCallsLoadAModelOffTheIoThreadsAndAnswerAsALoadedOneDoes() throws Exception {
+        models(3);
+        ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 8, 0, 64, 1, 3600,
+                ServeConfig.Limits.defaults(), null).withPreload(List.of()).withMaxLoaded(0);
+        try (InferenceServer server = new InferenceServer(config)) {
+            String rest = "http://127.0.0.1:" + server.start();
+            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(4 * 30).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 30; i++) {
+                raw.putFloat(5000f + 11f * i);
+            }
+            String header = "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], \"datatype\": \"FP32\", "
+                    + "\"parameters\": {\"binary_data_size\": 120}}], \"parameters\": {\"binary_data_output\": true}}";
+            byte[] body = java.util.Arrays.copyOf(header.getBytes(java.nio.charset.StandardCharsets.UTF_8), header.length() + 120);
+            System.arraycopy(raw.array(), 0, body, header.length(), 120);
+            var http = java.net.http.HttpClient.newHttpClient();
+            java.util.function.Function<String, java.net.http.HttpResponse<byte[]>> infer = name -> {
+                try {
+                    return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v2/models/" + name + "/infer"))
+                            .header("Inference-Header-Content-Length", Integer.toString(header.length()))
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            java.net.http.HttpResponse<byte[]> first = infer.apply("m0");
+            assertEquals(200, first.statusCode(), new String(first.body()));
+            int jsonLength = Integer.parseInt(first.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+            byte[] reference = java.util.Arrays.copyOfRange(first.body(), jsonLength, first.body().length);
+            assertEquals(5 * 4, reference.length);
+            ExecutorService callers = Executors.newFixedThreadPool(8);
+            try {
+                List<Future<java.net.http.HttpResponse<byte[]>>> answers = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    answers.add(callers.submit(() -> infer.apply("m1")));
+                }
+                for (Future<java.net.http.HttpResponse<byte[]>> a : answers) {
+                    java.net.http.HttpResponse<byte[]> r = a.get(60, TimeUnit.SECONDS);
+                    assertEquals(200, r.statusCode(), new String(r.body()));
+                    assertArrayEquals(reference, java.util.Arrays.copyOfRange(r.body(), jsonLength, r.body().length));
+                }
+            } finally {
+                callers.shutdownNow();
+            }
+            java.net.http.HttpResponse<byte[]> unknown = infer.apply("m9");
+            assertEquals(404, unknown.statusCode());
+            assertTrue(new String(unknown.body()).contains("\"error\""), new String(unknown.body()));
+            assertEquals(List.of("m0 READY", "m1 READY", "m2 UNAVAILABLE"), registryStates(rest));
+        }
+    }
+
+    private static List<String> registryStates(String rest) throws Exception {
+        var index = new com.fasterxml.jackson.databind.ObjectMapper().readTree(java.net.http.HttpClient.newHttpClient()
+                .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v2/repository/index"))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        List<String> states = new ArrayList<>();
+        index.forEach(m -> states.add(m.path("name").asText() + " " + m.path("state").asText()));
+        return states.stream().sorted().toList();
     }
 
     @Test
