@@ -78,17 +78,20 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
      * and the value a season earlier still.
      */
     static double anchor(Transform transform, double[][] values, int last, int h, int season, int target) {
-        int seasons = transform.anchorSeasons();
-        int row = last - seasonalLag(h, season);
+        int[] lags = anchorLags(transform, h, season);
         double sum = 0;
-        for (int k = 0; k < seasons; k++) {
-            sum += values[row - k * season][target];
+        for (int lag : lags) {
+            sum += values[last - lag][target];
         }
-        return sum / seasons;
+        return sum / lags.length;
     }
 
     /** Rows back from a window's last row to each value the anchor of step {@code h} averages, nearest first. */
     public int[] anchorLags(int h) {
+        return anchorLags(transform, h, season);
+    }
+
+    private static int[] anchorLags(Transform transform, int h, int season) {
         int[] lags = new int[transform.anchorSeasons()];
         for (int k = 0; k < lags.length; k++) {
             lags[k] = seasonalLag(h, season) + k * season;

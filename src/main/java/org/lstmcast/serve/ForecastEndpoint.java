@@ -148,31 +148,16 @@ final class ForecastEndpoint extends Handler.Wrapper {
             m = registry.acquireLoaded(route.model(), route.version());
             if (m == null) {
                 pool.execute(() -> {
-                    ModelVersion loaded;
-                    InferenceProtocol.Call c;
                     try {
-                        loaded = registry.acquire(route.model(), route.version());
+                        ModelVersion loaded = registry.acquire(route.model(), route.version());
+                        run(loaded, call(loaded, json, bytes, jsonLength), response, callback, pool);
                     } catch (RuntimeException e) {
                         fail(response, callback, e);
-                        return;
                     }
-                    try {
-                        c = InferenceProtocol.call(json, ByteBuffer.wrap(bytes, jsonLength, bytes.length - jsonLength));
-                    } catch (RuntimeException e) {
-                        loaded.release();
-                        fail(response, callback, e);
-                        return;
-                    }
-                    run(loaded, c, response, callback, pool);
                 });
                 return;
             }
-            try {
-                call = InferenceProtocol.call(json, ByteBuffer.wrap(bytes, jsonLength, bytes.length - jsonLength));
-            } catch (RuntimeException e) {
-                m.release();
-                throw e;
-            }
+            call = call(m, json, bytes, jsonLength);
         } catch (Exception e) {
             fail(response, callback, e);
             return;
@@ -182,6 +167,16 @@ final class ForecastEndpoint extends Handler.Wrapper {
         } else {
             // Runs at once on the calling thread: not on the one that reads every connection's requests.
             pool.execute(() -> run(m, call, response, callback, pool));
+        }
+    }
+
+    /** The body's call for a version held for it; the version is let go when the body is refused. */
+    private static InferenceProtocol.Call call(ModelVersion m, JsonNode json, byte[] bytes, int jsonLength) {
+        try {
+            return InferenceProtocol.call(json, ByteBuffer.wrap(bytes, jsonLength, bytes.length - jsonLength));
+        } catch (RuntimeException e) {
+            m.release();
+            throw e;
         }
     }
 
