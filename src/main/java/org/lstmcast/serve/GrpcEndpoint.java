@@ -62,8 +62,11 @@ final class GrpcEndpoint implements AutoCloseable {
     private final ScheduledExecutorService readiness;
     /** Calls that may wait: never on the transport's threads. */
     private final ExecutorService blocking;
+    /** Whether the server is ready, as {@code GET /v2/health/ready} answers it. */
+    private final java.util.function.BooleanSupplier ready;
 
     GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey, List<String> extensions) {
+        ready = () -> registry.ready(config.strictReadiness());
         if (!org.slf4j.bridge.SLF4JBridgeHandler.isInstalled()) {
             org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
             org.slf4j.bridge.SLF4JBridgeHandler.install();
@@ -91,11 +94,17 @@ final class GrpcEndpoint implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        readiness.scheduleWithFixedDelay(() -> {
-            ServingStatus s = registry.ready(config.strictReadiness()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-            health.setStatus("", s);
-            health.setStatus(GRPCInferenceServiceGrpc.SERVICE_NAME, s);
-        }, 0, 500, TimeUnit.MILLISECONDS);
+        readiness.scheduleWithFixedDelay(this::refreshHealth, 0, 500, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Tells the health service the server's readiness now; besides the poll, called once the start-up loading ends,
+     * so that a server whose start has returned never answers a probe with the status from before its models loaded.
+     */
+    void refreshHealth() {
+        ServingStatus s = ready.getAsBoolean() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus("", s);
+        health.setStatus(GRPCInferenceServiceGrpc.SERVICE_NAME, s);
     }
 
     /** Starts listening; returns the port (useful with port 0). */

@@ -134,6 +134,9 @@ public final class InferenceServer implements AutoCloseable {
                 grpcPort = grpc.start();
             }
             loading.join();
+            if (grpc != null) {
+                grpc.refreshHealth();
+            }
             jvmMetrics.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
