@@ -70,9 +70,12 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig config = config();
+        int ndThreads = threads != null ? threads : ompThreads();
         if (threads != null || System.getenv("OMP_NUM_THREADS") == null) {
             Trainer.useThreads(threads == null ? 1 : threads);
         }
+        // The members of an ensemble are independent: as many train at once as the cores hold trainings.
+        TrainingRun.parallelMembers(Math.max(1, Runtime.getRuntime().availableProcessors() / ndThreads));
         byte[] csv;
         String source;
         if (data == null) {
@@ -101,9 +104,11 @@ final class TrainCommand implements Callable<Integer> {
             PrintWriter o = spec.commandLine().getOut();
             // Windows, not rows, is what the export's proof counts: the first test rows are also forecast from origins
             // up to horizon - 1 rows before the test part, so there are horizon - 1 more windows than rows.
-            o.printf(Locale.ROOT, "Trained %d epochs (best %d) in %.1f s. Test part: %d rows, forecast from %d test windows "
+            int networks = outcome.training().forecaster().networks().size();
+            o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s in %.1f s. Test part: %d rows, forecast from %d test windows "
                             + "(rolling origin), in original units.%n",
-                    outcome.training().epochsRun(), outcome.training().bestEpoch(), outcome.training().seconds(),
+                    outcome.training().epochsRun(), outcome.training().bestEpoch(),
+                    networks > 1 ? ", then " + (networks - 1) + " more networks," : "", outcome.training().seconds(),
                     outcome.evaluation().testRows().length, outcome.evaluation().windows());
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());
@@ -118,6 +123,15 @@ final class TrainCommand implements Callable<Integer> {
             return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
         }
         return 0;
+    }
+
+    /** The native threads ND4J takes from {@code OMP_NUM_THREADS} when --threads is absent; 1 when it is unset. */
+    private static int ompThreads() {
+        try {
+            return Math.max(1, Integer.parseInt(System.getenv().getOrDefault("OMP_NUM_THREADS", "1").trim()));
+        } catch (NumberFormatException e) {
+            return 1;
+        }
     }
 
     private TrainConfig config() {

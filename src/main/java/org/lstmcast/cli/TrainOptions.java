@@ -54,11 +54,14 @@ final class TrainOptions {
     @Option(names = "--seed", paramLabel = "N", description = "Random seed; the same seed and data give the same model (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(names = "--ensemble", paramLabel = "K", description = "Networks to train on the chosen transform (seeds N, N+1, ...) and average, as one model and one ONNX graph; 1 for a single network (default: ${DEFAULT-VALUE}).")
+    int ensemble = TrainConfig.DEFAULT_ENSEMBLE;
+
     TrainConfig config(CommandLine cl, String target, List<String> features) {
         try {
             int period = season == null ? TrainConfig.SEASON_FROM_DATA : season == 1 ? 0 : season;
             return new TrainConfig(target, features, lookback, horizon, Transform.parse(transform), period, layers, hidden,
-                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed);
+                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -38,6 +38,7 @@ import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.lstmcast.train.ModelFile;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationELU;
 import org.nd4j.linalg.activations.impl.ActivationHardSigmoid;
@@ -147,6 +148,11 @@ final class Dl4jReader {
             ZipEntry entry = z.getEntry("configuration.json");
             if (entry == null) {
                 throw new ConversionException(zip.getFileName() + " is not a DL4J model (no configuration.json)");
+            }
+            // Its first member would convert alone, as a different model: an ensemble exports whole or not at all.
+            if (z.getEntry(ModelFile.memberEntry(2)) != null) {
+                throw new ConversionException(zip.getFileName() + " is an lstmcast ensemble of several networks; "
+                        + "`lstmcast export --run` writes it as one graph");
             }
             try (InputStream in = z.getInputStream(entry)) {
                 return JSON.readTree(in);

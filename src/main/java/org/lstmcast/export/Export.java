@@ -60,7 +60,7 @@ public final class Export {
         if (loaded.test() == null) {
             throw new DataException(modelZip + ": holds no test rows to prove the export against; retrain it with this version");
         }
-        OnnxMl.ModelProto model = OnnxExporter.export(loaded.forecaster().network(), loaded.info());
+        OnnxMl.ModelProto model = OnnxExporter.export(loaded.forecaster().networks(), loaded.info());
         Path staging = stage(out, model.toByteArray());
         try {
             Parity parity = prove(loaded, staging);

@@ -43,8 +43,16 @@ public final class OnnxExporter {
     }
 
     public static OnnxMl.ModelProto export(MultiLayerNetwork net, ModelFile.Info info) {
+        return export(List.of(net), info);
+    }
+
+    /**
+     * An ensemble side by side in one graph: each member's LSTMs and head read the same transformed window, and
+     * {@code Mean} combines their scaled outputs, as {@link org.lstmcast.train.Forecaster} does, before the levels are
+     * rebuilt. A single network's initializers keep their plain names; members' are prefixed {@code m1_}, {@code m2_}.
+     */
+    public static OnnxMl.ModelProto export(List<MultiLayerNetwork> nets, ModelFile.Info info) {
         Preprocessor pre = info.preprocessor();
-        int nLayers = net.getnLayers() - 1;
         GraphBuilder g = new GraphBuilder("lstmcast_" + sanitize(info.target()));
         g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) pre.features()));
         g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
@@ -52,16 +60,32 @@ public final class OnnxExporter {
         String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
         String z = transform(g, pre, window);
         String x = g.node("Transpose", List.of(z), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)), g.fresh("time_major"));
+        List<String> outputs = new java.util.ArrayList<>();
+        for (int m = 0; m < nets.size(); m++) {
+            outputs.add(member(g, nets.get(m), pre, x, nets.size() == 1 ? "" : "m" + (m + 1) + "_"));
+        }
+        String y = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
 
+        unscaleAndRebuild(g, pre, y);
+        Intervals intervals = info.predictionIntervals();
+        if (intervals != null) {
+            intervals(g, intervals);
+        }
+        return model(g, docString(info), metadata(info));
+    }
+
+    /** One network's LSTMs and linear head on the time-major window {@code x}; returns its {@code [batch, horizon]}. */
+    private static String member(GraphBuilder g, MultiLayerNetwork net, Preprocessor pre, String x, String prefix) {
+        int nLayers = net.getnLayers() - 1;
         Map<String, INDArray> params = net.paramTable();
         String hidden = null;
         for (int k = 0; k < nLayers; k++) {
             LSTM lstm = lstmConfig(net, k);
             int h = (int) lstm.getNOut();
             int in = (int) lstm.getNIn();
-            String w = g.floats("lstm" + k + "_W", gates(params.get(k + "_W"), in, h), 1, 4L * h, in);
-            String r = g.floats("lstm" + k + "_R", gates(params.get(k + "_RW"), h, h), 1, 4L * h, h);
-            String b = g.floats("lstm" + k + "_B", bias(params.get(k + "_b"), h), 1, 8L * h);
+            String w = g.floats(prefix + "lstm" + k + "_W", gates(params.get(k + "_W"), in, h), 1, 4L * h, in);
+            String r = g.floats(prefix + "lstm" + k + "_R", gates(params.get(k + "_RW"), h, h), 1, 4L * h, h);
+            String b = g.floats(prefix + "lstm" + k + "_B", bias(params.get(k + "_b"), h), 1, 8L * h);
             List<String> outs = g.node("LSTM", List.of(x, w, r, b),
                     List.of(GraphBuilder.attr("hidden_size", (long) h), GraphBuilder.attr("layout", 0L)),
                     List.of(g.fresh("Y"), g.fresh("Y_h")));
@@ -74,17 +98,14 @@ public final class OnnxExporter {
         INDArray headW = params.get(nLayers + "_W");
         INDArray headB = params.get(nLayers + "_b");
         checkHead(net, nLayers);
-        int hiddenSize = (int) headW.size(0);
-        String wOut = g.floats("head_W", flat(headW), hiddenSize, pre.horizon());
-        String bOut = g.floats("head_b", flat(headB), pre.horizon());
-        String y = g.node("Gemm", hidden, wOut, bOut);
-
-        unscaleAndRebuild(g, pre, y);
-        Intervals intervals = info.predictionIntervals();
-        if (intervals != null) {
-            intervals(g, intervals);
+        if (headW.size(1) != pre.horizon()) {
+            throw new IllegalArgumentException("the network's head has " + headW.size(1) + " outputs, the model's horizon is "
+                    + pre.horizon());
         }
-        return model(g, docString(info), metadata(info));
+        int hiddenSize = (int) headW.size(0);
+        String wOut = g.floats(prefix + "head_W", flat(headW), hiddenSize, pre.horizon());
+        String bOut = g.floats(prefix + "head_b", flat(headB), pre.horizon());
+        return g.node("Gemm", hidden, wOut, bOut);
     }
 
     /**

@@ -24,6 +24,7 @@ import org.lstmcast.many.SeriesTraining;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.Trainer;
+import org.lstmcast.train.TrainingRun;
 
 import scala.Tuple2;
 
@@ -105,6 +106,7 @@ public final class TrainMany {
                             .mapPartitions(series -> {
                                 // Each task sets it, not the driver: on a cluster the driver trains nothing.
                                 Trainer.useThreads(1);
+                                TrainingRun.parallelMembers(1);
                                 List<SeriesResult> out = new ArrayList<>();
                                 while (series.hasNext()) {
                                     Tuple2<String, Iterable<LongFormat.Row>> s = series.next();

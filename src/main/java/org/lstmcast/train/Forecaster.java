@@ -8,20 +8,37 @@ import org.lstmcast.data.Windows;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** A DL4J network with the preprocessing it was trained with: raw windows in, forecasts in original units out. */
+/**
+ * DL4J networks with the preprocessing they were trained with: raw windows in, forecasts in original units out. With
+ * more than one network (an ensemble) the scaled outputs are averaged before the levels are rebuilt; the rebuilding
+ * is linear in them, so this is also the mean of the members' forecasts.
+ */
 public final class Forecaster {
     private static final int CHUNK = 1024;
 
-    private final MultiLayerNetwork network;
+    private final List<MultiLayerNetwork> networks;
     private final Preprocessor preprocessor;
 
     public Forecaster(MultiLayerNetwork network, Preprocessor preprocessor) {
-        this.network = network;
+        this(List.of(network), preprocessor);
+    }
+
+    public Forecaster(List<MultiLayerNetwork> networks, Preprocessor preprocessor) {
+        if (networks.isEmpty()) {
+            throw new IllegalArgumentException("a forecaster needs at least one network");
+        }
+        this.networks = List.copyOf(networks);
         this.preprocessor = preprocessor;
     }
 
+    /** The first member: the whole model when there is one network. */
     public MultiLayerNetwork network() {
-        return network;
+        return networks.get(0);
+    }
+
+    /** Every member, the first one first. */
+    public List<MultiLayerNetwork> networks() {
+        return networks;
     }
 
     public Preprocessor preprocessor() {
@@ -39,9 +56,27 @@ public final class Forecaster {
             }
             INDArray x = Nd4j.create(Windows.toNcw(inputs),
                     new long[] {inputs.length, preprocessor.features(), preprocessor.steps()}, 'c');
-            INDArray y = network.output(x, false);
+            float[][] sum = null;
+            for (MultiLayerNetwork network : networks) {
+                float[][] y = network.output(x, false).toFloatMatrix();
+                if (sum == null) {
+                    sum = y;
+                } else {
+                    for (int i = 0; i < y.length; i++) {
+                        for (int h = 0; h < y[i].length; h++) {
+                            sum[i][h] += y[i][h];
+                        }
+                    }
+                }
+            }
             for (int i = from; i < to; i++) {
-                out[i] = y.getRow(i - from).toFloatVector();
+                float[] row = sum[i - from];
+                if (networks.size() > 1) {
+                    for (int h = 0; h < row.length; h++) {
+                        row[h] /= networks.size();
+                    }
+                }
+                out[i] = row;
             }
         }
         return out;

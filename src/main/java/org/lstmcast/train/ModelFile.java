@@ -38,6 +38,11 @@ public final class ModelFile {
     public static final String ENTRY = "lstmcast.json";
     /** The raw rows the test evaluation read (its history and the test part), kept for the export's parity proof. */
     public static final String TEST_ENTRY = "lstmcast-test.csv";
+    /**
+     * An ensemble's members after the first, each a DL4J model archive of its own: {@code lstmcast-member-2.zip} and
+     * on. The first member is the archive itself, so DL4J still opens the file (as the first member alone).
+     */
+    private static final String MEMBER_ENTRY = "lstmcast-member-%d.zip";
     private static final String TIME_HEADER = "#time";
     public static final int FORMAT = 1;
 
@@ -75,11 +80,26 @@ public final class ModelFile {
     private ModelFile() {
     }
 
+    /** The entry that holds an ensemble's member {@code m} (2 and on; member 1 is the archive itself). */
+    public static String memberEntry(int m) {
+        return String.format(java.util.Locale.ROOT, MEMBER_ENTRY, m);
+    }
+
     public static void save(Path file, MultiLayerNetwork network, Info info, Series test) throws IOException {
+        save(file, List.of(network), info, test);
+    }
+
+    /** Saves an ensemble: {@code networks.get(0)} as DL4J's archive, the others as {@link #MEMBER_ENTRY} entries. */
+    public static void save(Path file, List<MultiLayerNetwork> networks, Info info, Series test) throws IOException {
         try (OutputStream out = Files.newOutputStream(file)) {
-            ModelSerializer.writeModel(network, out, false);
+            ModelSerializer.writeModel(networks.get(0), out, false);
         }
         try (FileSystem zip = FileSystems.newFileSystem(file)) {
+            for (int m = 1; m < networks.size(); m++) {
+                try (OutputStream out = Files.newOutputStream(zip.getPath(memberEntry(m + 1)))) {
+                    ModelSerializer.writeModel(networks.get(m), out, false);
+                }
+            }
             try (OutputStream out = Files.newOutputStream(zip.getPath(ENTRY))) {
                 JSON.writeValue(out, info);
             }
@@ -108,6 +128,7 @@ public final class ModelFile {
         }
         Info info;
         Series test = null;
+        List<MultiLayerNetwork> networks = new ArrayList<>();
         try (FileSystem zip = FileSystems.newFileSystem(file)) {
             Path entry = zip.getPath(ENTRY);
             if (!Files.exists(entry)) {
@@ -122,6 +143,19 @@ public final class ModelFile {
                     test = CsvReader.read(in, file + "!" + TEST_ENTRY, info.features(), TIME_HEADER);
                 }
             }
+            networks.add(null);
+            for (int m = 2; ; m++) {
+                String name = memberEntry(m);
+                Path member = zip.getPath(name);
+                if (!Files.exists(member)) {
+                    break;
+                }
+                try (InputStream in = Files.newInputStream(member)) {
+                    networks.add(ModelSerializer.restoreMultiLayerNetwork(in, false));
+                } catch (IOException | RuntimeException e) {
+                    throw new DataException(file + ": cannot restore ensemble member " + name + ": " + e.getMessage(), e);
+                }
+            }
         } catch (IOException | java.nio.file.ProviderNotFoundException e) {
             throw new DataException(file + ": not a readable model archive: " + e.getMessage(), e);
         }
@@ -130,8 +164,8 @@ public final class ModelFile {
                     + FORMAT + ")");
         }
         try {
-            MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-            return new Loaded(new Forecaster(net, info.preprocessor()), info, test);
+            networks.set(0, ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false));
+            return new Loaded(new Forecaster(networks, info.preprocessor()), info, test);
         } catch (IOException | RuntimeException e) {
             throw new DataException(file + ": cannot restore the DL4J network: " + e.getMessage(), e);
         }

@@ -42,7 +42,19 @@ public final class Report {
                     .append(v == null ? "failed" : String.format(Locale.ROOT, "%.4g", (Double) v)));
             sb.append(" (auto; validation RMSE ").append(each).append(')');
         }
-        return sb.append('.').append(System.lineSeparator()).toString();
+        sb.append('.').append(System.lineSeparator());
+        if (metrics.get("ensemble") instanceof Map<?, ?> e) {
+            StringBuilder each = new StringBuilder();
+            for (Object v : (List<?>) e.get("validation_rmse_members")) {
+                each.append(each.length() == 0 ? "" : ", ").append(v == null ? "failed" : String.format(Locale.ROOT, "%.4g", (Double) v));
+            }
+            Object all = e.get("validation_rmse");
+            sb.append(String.format(Locale.ROOT, "Ensemble: the mean of %s networks (seeds %s); validation RMSE %s, the "
+                            + "members' %s; the other members trained in %.1f s.%n", e.get("members"), e.get("seeds"),
+                    all == null ? "not finite" : String.format(Locale.ROOT, "%.4g", (Double) all), each,
+                    ((Number) e.get("seconds_other_members")).doubleValue()));
+        }
+        return sb.toString();
     }
 
     /** One line per level: the calibration, then the test part's coverage per step (nominal beside it). */

@@ -12,10 +12,13 @@ import org.lstmcast.data.Transform;
  * @param features input columns besides the target (the target is always the first input)
  * @param season   seasonal period for the seasonal-naive baseline and MASE; 0 for none, {@link #SEASON_FROM_DATA} to
  *                 read it from the time column when the data is read
+ * @param ensemble networks trained with seeds {@code seed, seed + 1, ...} on the chosen transform, their outputs
+ *                 averaged; 1 for a single network
  */
 public record TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform,
                           int season, int layers, int hidden, double dropout, int epochs, int batchSize,
-                          double learningRate, int patience, double valFraction, double testFraction, long seed)
+                          double learningRate, int patience, double valFraction, double testFraction, long seed,
+                          int ensemble)
         implements java.io.Serializable {
 
     public static final int DEFAULT_LOOKBACK = 30;
@@ -23,6 +26,20 @@ public record TrainConfig(String target, List<String> features, int lookback, in
     public static final Transform DEFAULT_TRANSFORM = Transform.AUTO;
     /** The season is the one the time column implies ({@link org.lstmcast.data.Seasons}). */
     public static final int SEASON_FROM_DATA = -1;
+    /**
+     * Members of the command line's ensemble. Five averaged networks beat a single one on the seasonal series of
+     * docs/BENCHMARKS.md ("Ensembles") and keep a 500-row monthly series under a minute on 2 cores.
+     */
+    public static final int DEFAULT_ENSEMBLE = 5;
+    public static final int MAX_ENSEMBLE = 32;
+
+    /** A config for a single network. */
+    public TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform, int season,
+                       int layers, int hidden, double dropout, int epochs, int batchSize, double learningRate,
+                       int patience, double valFraction, double testFraction, long seed) {
+        this(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs, batchSize,
+                learningRate, patience, valFraction, testFraction, seed, 1);
+    }
 
     public TrainConfig {
         features = List.copyOf(features);
@@ -38,18 +55,27 @@ public record TrainConfig(String target, List<String> features, int lookback, in
         require(patience >= 1, "patience must be at least 1, got " + patience);
         require(valFraction > 0 && valFraction < 1, "validation fraction must be in (0, 1), got " + valFraction);
         require(testFraction > 0 && testFraction < 1, "test fraction must be in (0, 1), got " + testFraction);
+        require(ensemble >= 1 && ensemble <= MAX_ENSEMBLE, "ensemble must be between 1 and " + MAX_ENSEMBLE
+                + " networks, got " + ensemble);
         require(target != null && !target.isBlank(), "a target column is required");
     }
 
-    /** The same config with the season decided. */
+    /** The same config with the transform decided. */
     public TrainConfig withTransform(Transform t) {
         return new TrainConfig(target, features, lookback, horizon, t, season, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed);
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble);
     }
 
+    /** The same config with the season decided. */
     public TrainConfig withSeason(int period) {
         return new TrainConfig(target, features, lookback, horizon, transform, period, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed);
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble);
+    }
+
+    /** The same config with another seed: an ensemble's member. */
+    public TrainConfig withSeed(long s) {
+        return new TrainConfig(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs,
+                batchSize, learningRate, patience, valFraction, testFraction, s, ensemble);
     }
 
     /** Input columns in network order: the target first, then the other features without repeats. */
@@ -79,6 +105,7 @@ public record TrainConfig(String target, List<String> features, int lookback, in
         m.put("val_fraction", valFraction);
         m.put("test_fraction", testFraction);
         m.put("seed", seed);
+        m.put("ensemble", ensemble);
         return m;
     }
 

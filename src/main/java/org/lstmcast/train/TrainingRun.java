@@ -119,6 +119,10 @@ public final class TrainingRun {
             transformJson.put("used", config.transform().id());
             transformJson.put("from", "--transform");
         }
+        Map<String, Object> ensembleJson = new LinkedHashMap<>();
+        if (config.ensemble() > 1) {
+            trained = ensemble(series, split, config, trained, ensembleJson);
+        }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
         Intervals intervals = Evaluation.calibrate(trained.forecaster(), series.values(), split, Intervals.DEFAULT_LEVELS);
 
@@ -129,6 +133,9 @@ public final class TrainingRun {
         metrics.put("season", seasonJson);
         metrics.put("intervals", intervalsJson(intervals, evaluation));
         metrics.put("transform", transformJson);
+        if (!ensembleJson.isEmpty()) {
+            metrics.put("ensemble", ensembleJson);
+        }
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + outDir.getFileName() + ".tmp-");
@@ -145,7 +152,7 @@ public final class TrainingRun {
                     trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
                     source, sha256, config.asMap(), testSummary(evaluation), testHistory(config),
                     ModelFile.JSON.valueToTree(intervals.toJson()));
-            ModelFile.save(staging.resolve("model.zip"), trained.forecaster().network(), info,
+            ModelFile.save(staging.resolve("model.zip"), trained.forecaster().networks(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
             writePredictions(staging.resolve("predictions.csv"), series, evaluation, intervals);
@@ -186,6 +193,78 @@ public final class TrainingRun {
         } catch (Trainer.UnscorableValidation e) {
             throw new DataException(unscorable(series, split, e), e);
         }
+    }
+
+    /** Ensemble members trained at once; {@link #parallelMembers}. */
+    private static volatile int parallelMembers = Runtime.getRuntime().availableProcessors();
+
+    /**
+     * How many ensemble members train at the same time: the cores divided by the threads each training uses (see
+     * {@link Trainer#useThreads}); 1 where something else already keeps every core busy (train-many's tasks).
+     */
+    public static void parallelMembers(int members) {
+        if (members < 1) {
+            throw new IllegalArgumentException("members must be at least 1, got " + members);
+        }
+        parallelMembers = members;
+    }
+
+    /**
+     * Trains the ensemble's other members on the chosen transform, with seeds {@code seed + 1} on, and returns the
+     * averaged model with the first member's training history. Each member's validation RMSE and the ensemble's are
+     * recorded in {@code json}, so the gain from averaging is seen on the validation part, never the test part.
+     */
+    private static Trainer.Result ensemble(Series series, Split split, TrainConfig config, Trainer.Result first,
+                                           Map<String, Object> json) {
+        long started = System.nanoTime();
+        int others = config.ensemble() - 1;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.min(others, parallelMembers), r -> {
+                    Thread t = new Thread(r, "ensemble-member");
+                    t.setDaemon(true);
+                    return t;
+                });
+        List<Trainer.Result> members = new ArrayList<>(List.of(first));
+        try {
+            List<java.util.concurrent.Future<Trainer.Result>> futures = new ArrayList<>();
+            for (int m = 1; m <= others; m++) {
+                TrainConfig member = config.withSeed(config.seed() + m);
+                futures.add(pool.submit(() -> train(series, split, member, TrainingListener.NONE)));
+            }
+            for (var f : futures) {
+                members.add(f.get());
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while training the ensemble", e);
+        } finally {
+            pool.shutdownNow();
+        }
+        List<org.deeplearning4j.nn.multilayer.MultiLayerNetwork> networks = new ArrayList<>();
+        List<Double> memberRmse = new ArrayList<>();
+        List<Long> seeds = new ArrayList<>();
+        for (int m = 0; m < members.size(); m++) {
+            networks.add(members.get(m).forecaster().network());
+            double rmse = Evaluation.validationRmse(members.get(m).forecaster(), series.values(), split);
+            memberRmse.add(Double.isFinite(rmse) ? rmse : null);
+            seeds.add(config.seed() + m);
+        }
+        Forecaster forecaster = new Forecaster(networks, first.forecaster().preprocessor());
+        double seconds = (System.nanoTime() - started) / 1e9;
+        json.put("members", networks.size());
+        json.put("combine", "mean");
+        json.put("seeds", seeds);
+        json.put("validation_rmse_members", memberRmse);
+        double rmse = Evaluation.validationRmse(forecaster, series.values(), split);
+        json.put("validation_rmse", Double.isFinite(rmse) ? rmse : null);
+        json.put("seconds_other_members", Math.round(seconds * 1000) / 1000.0);
+        return new Trainer.Result(forecaster, first.trainLoss(), first.valLoss(), first.epochSeconds(), first.bestEpoch(),
+                first.seconds() + seconds);
     }
 
     private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds) {

@@ -253,6 +253,17 @@ class Dl4jConversionTest {
     }
 
     @Test
+    void anLstmcastEnsembleIsRefusedRatherThanConvertedAsItsFirstMember() throws IOException {
+        TrainConfig config = new TrainConfig("y", List.of(), 8, 3, Transform.LEVEL, 0, 1, 4, 0, 1, 32, 0.01, 5,
+                0.1, 0.2, 3, 2);
+        Path run = tmp.resolve("ensemble");
+        TrainingRun.run(series(300, 22L).getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);
+        ConversionException e = assertThrows(ConversionException.class,
+                () -> Converter.convert(run.resolve("model.zip"), ConvertOptions.defaults()));
+        assertTrue(e.getMessage().contains("ensemble") && e.getMessage().contains("lstmcast export"), e.getMessage());
+    }
+
+    @Test
     void aModelTrainedByLstmcastConvertsAsADl4jSource() throws IOException {
         String csv = series(300, 21L);
         TrainConfig config = new TrainConfig("y", List.of(), 8, 3, Transform.LEVEL, 0, 2, 6, 0.2, 1, 32, 0.01, 5,

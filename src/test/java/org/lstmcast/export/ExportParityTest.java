@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtException;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
@@ -56,9 +57,32 @@ class ExportParityTest {
                 Arguments.of(1, 8, 1, 24, 13, Transform.SEASONAL_MEAN));
     }
 
+    static Stream<Arguments> ensembles() {
+        // members, layers, hidden, extra features, lookback, horizon, transform
+        return Stream.of(
+                Arguments.of(3, 1, 8, 0, 26, 5, Transform.SEASONAL_MEAN),
+                Arguments.of(2, 2, 8, 1, 12, 3, Transform.DIFF));
+    }
+
     @ParameterizedTest(name = "layers={0} hidden={1} extra={2} lookback={3} horizon={4} {5}")
     @MethodSource("configurations")
     void exportMatchesTheNetworkItCameFrom(int layers, int hidden, int extra, int lookback, int horizon, Transform transform)
+            throws IOException, OrtException {
+        exportMatches(1, layers, hidden, extra, lookback, horizon, transform);
+    }
+
+    @ParameterizedTest(name = "members={0} layers={1} hidden={2} extra={3} lookback={4} horizon={5} {6}")
+    @MethodSource("ensembles")
+    void anEnsembleExportsAsOneGraphThatMatchesTheMeanOfItsNetworks(int members, int layers, int hidden, int extra,
+                                                                    int lookback, int horizon, Transform transform)
+            throws IOException, OrtException {
+        exportMatches(members, layers, hidden, extra, lookback, horizon, transform);
+        OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(tmp.resolve("model.onnx")));
+        assertEquals(members * layers, model.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count());
+        assertEquals(1, model.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Mean")).count());
+    }
+
+    private void exportMatches(int members, int layers, int hidden, int extra, int lookback, int horizon, Transform transform)
             throws IOException, OrtException {
         String csv = multivariate(400, extra, 17L * layers + hidden);
         List<String> features = new ArrayList<>();
@@ -67,14 +91,14 @@ class ExportParityTest {
         }
         TrainConfig config = new TrainConfig("y", features, lookback, horizon, transform,
                 transform.anchorSeasons() > 0 ? 12 : 0, layers, hidden,
-                layers > 1 ? 0.2 : 0, 2, 32, 0.01, 5, 0.1, 0.2, 3);
+                layers > 1 ? 0.2 : 0, 2, 32, 0.01, 5, 0.1, 0.2, 3, members);
         Path run = tmp.resolve("run");
         TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);
         Path onnx = tmp.resolve("model.onnx");
 
         Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
-        System.out.printf(Locale.ROOT, "parity layers=%d hidden=%d extra=%d lookback=%d horizon=%d %s: max abs %.3g, max rel %.3g%n",
-                layers, hidden, extra, lookback, horizon, transform, parity.maxAbsError(), parity.maxRelError());
+        System.out.printf(Locale.ROOT, "parity members=%d layers=%d hidden=%d extra=%d lookback=%d horizon=%d %s: max abs %.3g, max rel %.3g%n",
+                members, layers, hidden, extra, lookback, horizon, transform, parity.maxAbsError(), parity.maxRelError());
         assertTrue(parity.ok(), parity.toString());
         // 400 rows: test ceil(80) = 80 rows, forecast from the 80 + horizon - 1 origins that reach them
         assertEquals(80 + horizon - 1, parity.windows());

@@ -125,6 +125,60 @@ class TrainingRunTest {
     }
 
     @Test
+    void anEnsembleForecastsTheMeanOfItsMembersAndEachMemberIsTheNetworkItsSeedTrainsAlone() throws IOException {
+        double[][] values = Series.seasonal(200, 2);
+        byte[] csv = bytes(Series.csv(values));
+        TrainConfig one = config("value", Transform.DIFF, 12, 3);
+        TrainConfig three = new TrainConfig("value", List.of(), 12, 3, Transform.DIFF, 12, 1, 8, 0, 2, 32, 0.01, 5, 0.1, 0.2,
+                1, 3);
+        Path out = tmp.resolve("ensemble");
+        TrainingRun.run(csv, "gen.csv", null, three, out, TrainingListener.NONE);
+        ModelFile.Loaded ensemble = ModelFile.load(out.resolve("model.zip"));
+        assertEquals(3, ensemble.forecaster().networks().size());
+
+        // Member m is what a single run with seed 1 + m trains, even though the members trained side by side.
+        List<Forecaster> alone = new ArrayList<>();
+        for (int m = 0; m < 3; m++) {
+            Path single = tmp.resolve("single-" + m);
+            TrainingRun.run(csv, "gen.csv", null, one.withSeed(1 + m), single, TrainingListener.NONE);
+            Forecaster f = ModelFile.load(single.resolve("model.zip")).forecaster();
+            assertEquals(1, f.networks().size());
+            assertArrayEquals(f.network().params().toFloatVector(),
+                    ensemble.forecaster().networks().get(m).params().toFloatVector(), 0f, "member " + (m + 1));
+            alone.add(f);
+        }
+
+        // The ensemble's forecast is the mean of the three single models' forecasts, each rebuilt into levels alone.
+        List<double[][]> windows = new ArrayList<>();
+        for (int origin = 150; origin < 197; origin += 5) {
+            windows.add(Windows.window(values, origin, 12));
+        }
+        double[][] got = ensemble.forecaster().forecast(windows);
+        double[][][] each = new double[3][][];
+        for (int m = 0; m < 3; m++) {
+            each[m] = alone.get(m).forecast(windows);
+        }
+        for (int w = 0; w < windows.size(); w++) {
+            for (int h = 0; h < 3; h++) {
+                double mean = (each[0][w][h] + each[1][w][h] + each[2][w][h]) / 3;
+                assertEquals(mean, got[w][h], 1e-5 * Math.abs(mean), "window " + w + " step " + (h + 1));
+            }
+        }
+
+        // metrics.json says so; the mean's validation RMSE is at most the members' mean (RMSE is a norm: Jensen).
+        JsonNode e = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("ensemble");
+        assertEquals(3, e.path("members").asInt());
+        assertEquals("[1,2,3]", e.path("seeds").toString());
+        double members = 0;
+        for (JsonNode v : e.path("validation_rmse_members")) {
+            members += v.asDouble() / 3;
+        }
+        assertTrue(e.path("validation_rmse").asDouble() <= members * (1 + 1e-9),
+                e.path("validation_rmse") + " against the members' mean " + members);
+        assertTrue(e.path("validation_rmse").asDouble() > 0);
+    }
+
+    @Test
     void badInputFailsBeforeWritingAnything() throws IOException {
         Path out = tmp.resolve("run");
         String good = Series.csv(Series.seasonal(200, 3));
