@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -82,7 +83,7 @@ public final class ModelFile {
 
     /** The entry that holds an ensemble's member {@code m} (2 and on; member 1 is the archive itself). */
     public static String memberEntry(int m) {
-        return String.format(java.util.Locale.ROOT, MEMBER_ENTRY, m);
+        return String.format(Locale.ROOT, MEMBER_ENTRY, m);
     }
 
     public static void save(Path file, MultiLayerNetwork network, Info info, Series test) throws IOException {

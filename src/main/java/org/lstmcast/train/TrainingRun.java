@@ -17,11 +17,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 import org.apache.commons.codec.digest.DigestUtils;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.lstmcast.Version;
 import org.lstmcast.chart.Charts;
 import org.lstmcast.data.CsvReader;
@@ -218,7 +223,7 @@ public final class TrainingRun {
                                            Map<String, Object> json) {
         long started = System.nanoTime();
         int others = config.ensemble() - 1;
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        ExecutorService pool = Executors.newFixedThreadPool(
                 Math.min(others, parallelMembers), r -> {
                     Thread t = new Thread(r, "ensemble-member");
                     t.setDaemon(true);
@@ -226,7 +231,7 @@ public final class TrainingRun {
                 });
         List<Trainer.Result> members = new ArrayList<>(List.of(first));
         try {
-            List<java.util.concurrent.Future<Trainer.Result>> futures = new ArrayList<>();
+            List<Future<Trainer.Result>> futures = new ArrayList<>();
             for (int m = 1; m <= others; m++) {
                 TrainConfig member = config.withSeed(config.seed() + m);
                 futures.add(pool.submit(() -> train(series, split, member, TrainingListener.NONE)));
@@ -234,7 +239,7 @@ public final class TrainingRun {
             for (var f : futures) {
                 members.add(f.get());
             }
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;
             }
@@ -245,7 +250,7 @@ public final class TrainingRun {
         } finally {
             pool.shutdownNow();
         }
-        List<org.deeplearning4j.nn.multilayer.MultiLayerNetwork> networks = new ArrayList<>();
+        List<MultiLayerNetwork> networks = new ArrayList<>();
         List<Double> memberRmse = new ArrayList<>();
         List<Long> seeds = new ArrayList<>();
         for (int m = 0; m < members.size(); m++) {
