@@ -62,6 +62,21 @@ class TrainCommandTest {
         // 40 test rows, each forecast 1 to 3 steps ahead: the origins run from 3 rows before the test part.
         assertEquals(40, rows);
         assertEquals(rows + 3 - 1, trained);
+        // The default ensemble: five networks, seeds from --seed on, each member's validation score printed.
+        assertTrue(r.out().contains("Ensemble: the mean of 5 networks (seeds [42, 43, 44, 45, 46])"), r.out());
+        assertEquals(5, metrics.path("ensemble").path("validation_rmse_members").size());
+        assertEquals(5, metrics.path("config").path("ensemble").asInt());
+    }
+
+    @Test
+    void anEnsembleOfNoneOrTooManyIsAUsageError() throws IOException {
+        Path data = csv(-1, null);
+        for (String k : List.of("0", "-1", "33")) {
+            MainTest.Run r = train(data, "--ensemble", k);
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("ensemble must be between 1 and 32 networks, got " + k), r.err());
+            assertFalse(Files.exists(tmp.resolve("run")));
+        }
     }
 
     @Test

@@ -44,9 +44,10 @@ public class OnnxCheckerTest {
         int k = 0;
         for (Transform t : Transform.values()) {
             // The seasonal transforms (and auto, which may choose them) with a season of 4: Gather picks the anchors.
+            // Auto's model is an ensemble of two, so the checker also sees members side by side and their Mean.
             int season = t.anchorSeasons() > 0 || t == Transform.AUTO ? 4 : 0;
             TrainConfig config = new TrainConfig("y", k == 1 ? List.of("x0") : List.of(), 10, 1 + 2 * k, t, season, 1 + k, 8, 0,
-                    1, 32, 0.01, 5, 0.1, 0.2, 1);
+                    1, 32, 0.01, 5, 0.1, 0.2, 1, t == Transform.AUTO ? 2 : 1);
             String csv = ExportParityTest.multivariate(200, 1, k);
             Path run = tmp.resolve("run" + k);
             TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);

@@ -176,6 +176,17 @@ class TrainingRunTest {
         assertTrue(e.path("validation_rmse").asDouble() <= members * (1 + 1e-9),
                 e.path("validation_rmse") + " against the members' mean " + members);
         assertTrue(e.path("validation_rmse").asDouble() > 0);
+
+        // DL4J alone opens the file as its first member; a damaged member is named, not skipped.
+        assertArrayEquals(alone.get(0).network().params().toFloatVector(),
+                org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(out.resolve("model.zip").toFile(), false)
+                        .params().toFloatVector(), 0f);
+        Path damaged = Files.copy(out.resolve("model.zip"), tmp.resolve("damaged.zip"));
+        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(damaged)) {
+            Files.write(zip.getPath(ModelFile.memberEntry(3)), bytes("not a model"));
+        }
+        DataException bad = assertThrows(DataException.class, () -> ModelFile.load(damaged));
+        assertTrue(bad.getMessage().contains("lstmcast-member-3.zip"), bad.getMessage());
     }
 
     @Test
