@@ -53,6 +53,27 @@ final class Progress {
             bar.stepTo(epochsRun);
             bar.close();
         }
+
+        @Override
+        public void membersStarted(int members, int atOnce) {
+            bar = new ProgressBarBuilder()
+                    .setTaskName("ensemble")
+                    .setInitialMax(members)
+                    .setUnit(" networks", 1)
+                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+                    .setConsumer(new ConsoleProgressBarConsumer(System.err))
+                    .setUpdateIntervalMillis(200)
+                    .build();
+            bar.setExtraMessage(atOnce + " at a time");
+        }
+
+        @Override
+        public void memberFinished(int done, int members) {
+            bar.stepTo(done);
+            if (done == members) {
+                bar.close();
+            }
+        }
     }
 
     private static final class Lines implements TrainingListener {
@@ -79,6 +100,18 @@ final class Progress {
             if (epochsRun < max) {
                 err.printf(Locale.ROOT, "stopped early after epoch %d; restored epoch %d%n", epochsRun, bestEpoch);
             }
+            err.flush();
+        }
+
+        @Override
+        public void membersStarted(int members, int atOnce) {
+            err.printf(Locale.ROOT, "ensemble: training %d more networks, %d at a time%n", members, atOnce);
+            err.flush();
+        }
+
+        @Override
+        public void memberFinished(int done, int members) {
+            err.printf(Locale.ROOT, "ensemble: %d/%d more networks trained%n", done, members);
             err.flush();
         }
     }

@@ -17,4 +17,12 @@ public interface TrainingListener {
     /** Called once training stops, early or not. */
     default void finished(int epochsRun, int bestEpoch) {
     }
+
+    /** Called before an ensemble's other members train, {@code atOnce} of them at a time, with no epoch events. */
+    default void membersStarted(int members, int atOnce) {
+    }
+
+    /** Called on the calling thread as each of the other members is collected, {@code done} of {@code members}. */
+    default void memberFinished(int done, int members) {
+    }
 }

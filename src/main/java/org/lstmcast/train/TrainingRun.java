@@ -126,7 +126,7 @@ public final class TrainingRun {
         }
         Map<String, Object> ensembleJson = new LinkedHashMap<>();
         if (config.ensemble() > 1) {
-            trained = ensemble(series, split, config, trained, ensembleJson);
+            trained = ensemble(series, split, config, trained, ensembleJson, listener);
         }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
         Intervals intervals = Evaluation.calibrate(trained.forecaster(), series.values(), split, Intervals.DEFAULT_LEVELS);
@@ -220,11 +220,12 @@ public final class TrainingRun {
      * recorded in {@code json}, so the gain from averaging is seen on the validation part, never the test part.
      */
     private static Trainer.Result ensemble(Series series, Split split, TrainConfig config, Trainer.Result first,
-                                           Map<String, Object> json) {
+                                           Map<String, Object> json, TrainingListener listener) {
         long started = System.nanoTime();
         int others = config.ensemble() - 1;
-        ExecutorService pool = Executors.newFixedThreadPool(
-                Math.min(others, parallelMembers), r -> {
+        int atOnce = Math.min(others, parallelMembers);
+        listener.membersStarted(others, atOnce);
+        ExecutorService pool = Executors.newFixedThreadPool(atOnce, r -> {
                     Thread t = new Thread(r, "ensemble-member");
                     t.setDaemon(true);
                     return t;
@@ -238,6 +239,7 @@ public final class TrainingRun {
             }
             for (var f : futures) {
                 members.add(f.get());
+                listener.memberFinished(members.size() - 1, others);
             }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {

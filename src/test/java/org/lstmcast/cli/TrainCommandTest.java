@@ -66,6 +66,8 @@ class TrainCommandTest {
         assertTrue(r.out().contains("Ensemble: the mean of 5 networks (seeds [42, 43, 44, 45, 46])"), r.out());
         assertEquals(5, metrics.path("ensemble").path("validation_rmse_members").size());
         assertEquals(5, metrics.path("config").path("ensemble").asInt());
+        assertTrue(r.err().contains("ensemble: training 4 more networks") && r.err().contains("ensemble: 4/4 more networks trained"),
+                r.err());
     }
 
     @Test
