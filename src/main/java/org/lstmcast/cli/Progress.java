@@ -22,20 +22,24 @@ final class Progress {
         return String.format(Locale.ROOT, "loss %.5f  val %.5f", train, val);
     }
 
+    private static ProgressBar bar(String task, int max, String unit) {
+        return new ProgressBarBuilder()
+                .setTaskName(task)
+                .setInitialMax(max)
+                .setUnit(unit, 1)
+                .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err))
+                .setUpdateIntervalMillis(200)
+                .build();
+    }
+
     private static final class Bar implements TrainingListener {
         private ProgressBar bar;
         private double bestVal = Double.NaN;
 
         @Override
         public void started(int maxEpochs) {
-            bar = new ProgressBarBuilder()
-                    .setTaskName("train")
-                    .setInitialMax(maxEpochs)
-                    .setUnit(" epochs", 1)
-                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
-                    .setConsumer(new ConsoleProgressBarConsumer(System.err))
-                    .setUpdateIntervalMillis(200)
-                    .build();
+            bar = bar("train", maxEpochs, " epochs");
         }
 
         @Override
@@ -56,14 +60,7 @@ final class Progress {
 
         @Override
         public void membersStarted(int members, int atOnce) {
-            bar = new ProgressBarBuilder()
-                    .setTaskName("ensemble")
-                    .setInitialMax(members)
-                    .setUnit(" networks", 1)
-                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
-                    .setConsumer(new ConsoleProgressBarConsumer(System.err))
-                    .setUpdateIntervalMillis(200)
-                    .build();
+            bar = bar("ensemble", members, " networks");
             bar.setExtraMessage(atOnce + " at a time");
         }
 
