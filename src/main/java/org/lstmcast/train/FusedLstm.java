@@ -102,14 +102,19 @@ final class FusedLstm {
         }
     }
 
+    /** Guards the swap of {@link System#out}: networks trained side by side would otherwise restore each other's. */
+    private static final Object STDOUT = new Object();
+
     /** Builds the backward graph now, with SameDiff's line per differentiated op kept off standard output. */
     private void buildGradients() {
-        PrintStream out = System.out;
-        System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-        try {
-            sd.createGradFunction();
-        } finally {
-            System.setOut(out);
+        synchronized (STDOUT) {
+            PrintStream out = System.out;
+            System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+            try {
+                sd.createGradFunction();
+            } finally {
+                System.setOut(out);
+            }
         }
     }
 
