@@ -78,6 +78,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
         if (!"POST".equals(request.getMethod())) {
             response.getHeaders().put(HttpHeader.ALLOW, "POST");
+            closeIfUnread(request, response);
             reply(response, callback, 405, Json.error("method " + request.getMethod() + " not allowed on "
                     + Request.getPathInContext(request)));
             return true;
@@ -96,6 +97,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 throw tooLarge();
             }
         } catch (RuntimeException e) {
+            closeIfUnread(request, response);
             fail(response, callback, e);
             return true;
         }
@@ -314,6 +316,17 @@ final class ForecastEndpoint extends Handler.Wrapper {
             out.put("upper", upper);
         }
         return Json.bytes(out);
+    }
+
+    /**
+     * An answer sent before the body is read ends the connection, and says so: Jetty closes a connection whose request
+     * content was left unread once the answer is out, and a keep-alive client not told would send its next request
+     * into the closing socket.
+     */
+    private static void closeIfUnread(Request request, Response response) {
+        if (request.getLength() != 0) {
+            response.getHeaders().put(HttpHeader.CONNECTION, org.eclipse.jetty.http.HttpHeaderValue.CLOSE.asString());
+        }
     }
 
     private static void fail(Response response, Callback callback, Throwable error) {

@@ -64,6 +64,48 @@ class ServerTest {
     }
 
     @Test
+    void anAnswerSentBeforeTheBodyIsReadSaysTheConnectionCloses() throws IOException {
+        URI u = URI.create(base);
+        // A megabyte declared, ten bytes sent: the 405 goes out with the body unread, and Jetty will close.
+        for (String method : List.of("PUT", "GET")) {
+            try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write((method + " /v1/models/dax/forecast HTTP/1.1\r\nHost: x\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"inputs\"")
+                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                s.getOutputStream().flush();
+                String head = responseHead(s.getInputStream());
+                assertTrue(head.startsWith("HTTP/1.1 405"), head);
+                assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"), head);
+            }
+        }
+        // A body that was read leaves the connection open.
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(10_000);
+            String body = "{\"inputs\": [[1]]}";
+            s.getOutputStream().write(("POST /v1/models/dax/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            String head = responseHead(s.getInputStream());
+            assertTrue(head.startsWith("HTTP/1.1 400"), head);
+            assertFalse(head.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), head);
+        }
+    }
+
+    /** The status line and headers of one HTTP/1.1 response, read byte by byte up to the blank line. */
+    private static String responseHead(java.io.InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        while (!sb.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            sb.append((char) c);
+        }
+        return sb.toString();
+    }
+
+    @Test
     void healthAndMetadata() throws Exception {
         assertEquals(200, get("/v2/health/live").statusCode());
         assertEquals(200, get("/v2/health/ready").statusCode());
