@@ -65,6 +65,10 @@ final class ForecastEndpoint extends Handler.Wrapper {
     public boolean handle(Request request, Response response, Callback callback) {
         Route route = route(Request.getPathInContext(request));
         if (route == null) {
+            // The other routes read no body on these methods: one sent along is left unread, as above.
+            if (BODILESS.contains(request.getMethod())) {
+                closeIfUnread(request, response);
+            }
             pool(request).execute(() -> {
                 try {
                     if (!super.handle(request, response, callback)) {
@@ -117,6 +121,9 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 });
         return true;
     }
+
+    /** Methods whose requests carry no body by meaning; none of the server's routes reads one. */
+    private static final java.util.Set<String> BODILESS = java.util.Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
 
     /** Bodies over the limit but under this are read and dropped before the 413; larger ones are answered at once. */
     private static final long DRAIN_BYTES = 64L << 20;
