@@ -1,5 +1,6 @@
 package org.lstmcast.export;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -60,7 +61,7 @@ public final class OnnxExporter {
         String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
         String z = transform(g, pre, window);
         String x = g.node("Transpose", List.of(z), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)), g.fresh("time_major"));
-        List<String> outputs = new java.util.ArrayList<>();
+        List<String> outputs = new ArrayList<>();
         for (int m = 0; m < nets.size(); m++) {
             outputs.add(member(g, nets.get(m), pre, x, nets.size() == 1 ? "" : "m" + (m + 1) + "_"));
         }

@@ -4,12 +4,14 @@ import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -123,7 +125,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
     }
 
     /** Methods whose requests carry no body by meaning; none of the server's routes reads one. */
-    private static final java.util.Set<String> BODILESS = java.util.Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
+    private static final Set<String> BODILESS = Set.of("GET", "HEAD", "DELETE", "OPTIONS", "TRACE");
 
     /** Bodies over the limit but under this are read and dropped before the 413; larger ones are answered at once. */
     private static final long DRAIN_BYTES = 64L << 20;
@@ -332,7 +334,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
      */
     private static void closeIfUnread(Request request, Response response) {
         if (request.getLength() != 0) {
-            response.getHeaders().put(HttpHeader.CONNECTION, org.eclipse.jetty.http.HttpHeaderValue.CLOSE.asString());
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
         }
     }
 

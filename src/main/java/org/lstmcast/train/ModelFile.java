@@ -129,7 +129,7 @@ public final class ModelFile {
         }
         Info info;
         Series test = null;
-        List<MultiLayerNetwork> networks = new ArrayList<>();
+        List<MultiLayerNetwork> others = new ArrayList<>();
         try (FileSystem zip = FileSystems.newFileSystem(file)) {
             Path entry = zip.getPath(ENTRY);
             if (!Files.exists(entry)) {
@@ -144,7 +144,6 @@ public final class ModelFile {
                     test = CsvReader.read(in, file + "!" + TEST_ENTRY, info.features(), TIME_HEADER);
                 }
             }
-            networks.add(null);
             for (int m = 2; ; m++) {
                 String name = memberEntry(m);
                 Path member = zip.getPath(name);
@@ -152,7 +151,7 @@ public final class ModelFile {
                     break;
                 }
                 try (InputStream in = Files.newInputStream(member)) {
-                    networks.add(ModelSerializer.restoreMultiLayerNetwork(in, false));
+                    others.add(ModelSerializer.restoreMultiLayerNetwork(in, false));
                 } catch (IOException | RuntimeException e) {
                     throw new DataException(file + ": cannot restore ensemble member " + name + ": " + e.getMessage(), e);
                 }
@@ -165,7 +164,9 @@ public final class ModelFile {
                     + FORMAT + ")");
         }
         try {
-            networks.set(0, ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false));
+            List<MultiLayerNetwork> networks = new ArrayList<>();
+            networks.add(ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false));
+            networks.addAll(others);
             return new Loaded(new Forecaster(networks, info.preprocessor()), info, test);
         } catch (IOException | RuntimeException e) {
             throw new DataException(file + ": cannot restore the DL4J network: " + e.getMessage(), e);

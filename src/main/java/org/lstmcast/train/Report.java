@@ -38,23 +38,27 @@ public final class Report {
         StringBuilder sb = new StringBuilder("Transform: " + t.get("used"));
         if (t.get("validation_rmse") instanceof Map<?, ?> scores) {
             StringBuilder each = new StringBuilder();
-            scores.forEach((k, v) -> each.append(each.length() == 0 ? "" : ", ").append(k).append(' ')
-                    .append(v == null ? "failed" : String.format(Locale.ROOT, "%.4g", (Double) v)));
+            scores.forEach((k, v) -> each.append(each.length() == 0 ? "" : ", ").append(k).append(' ').append(score(v)));
             sb.append(" (auto; validation RMSE ").append(each).append(')');
         }
         sb.append('.').append(System.lineSeparator());
         if (metrics.get("ensemble") instanceof Map<?, ?> e) {
             StringBuilder each = new StringBuilder();
             for (Object v : (List<?>) e.get("validation_rmse_members")) {
-                each.append(each.length() == 0 ? "" : ", ").append(v == null ? "failed" : String.format(Locale.ROOT, "%.4g", (Double) v));
+                each.append(each.length() == 0 ? "" : ", ").append(score(v));
             }
             Object all = e.get("validation_rmse");
             sb.append(String.format(Locale.ROOT, "Ensemble: the mean of %s networks (seeds %s); validation RMSE %s, the "
                             + "members' %s; the other members trained in %.1f s.%n", e.get("members"), e.get("seeds"),
-                    all == null ? "not finite" : String.format(Locale.ROOT, "%.4g", (Double) all), each,
+                    all == null ? "not finite" : score(all), each,
                     ((Number) e.get("seconds_other_members")).doubleValue()));
         }
         return sb.toString();
+    }
+
+    /** A validation score as metrics.json holds it: null where training failed or the score was not finite. */
+    private static String score(Object v) {
+        return v == null ? "failed" : String.format(Locale.ROOT, "%.4g", ((Number) v).doubleValue());
     }
 
     /** One line per level: the calibration, then the test part's coverage per step (nominal beside it). */

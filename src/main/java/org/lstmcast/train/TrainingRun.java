@@ -226,10 +226,10 @@ public final class TrainingRun {
         int atOnce = Math.min(others, parallelMembers);
         listener.membersStarted(others, atOnce);
         ExecutorService pool = Executors.newFixedThreadPool(atOnce, r -> {
-                    Thread t = new Thread(r, "ensemble-member");
-                    t.setDaemon(true);
-                    return t;
-                });
+            Thread t = new Thread(r, "ensemble-member");
+            t.setDaemon(true);
+            return t;
+        });
         List<Trainer.Result> members = new ArrayList<>(List.of(first));
         try {
             List<Future<Trainer.Result>> futures = new ArrayList<>();
@@ -253,12 +253,11 @@ public final class TrainingRun {
             pool.shutdownNow();
         }
         List<MultiLayerNetwork> networks = new ArrayList<>();
-        List<Double> memberRmse = new ArrayList<>();
+        double[] memberRmse = new double[members.size()];
         List<Long> seeds = new ArrayList<>();
         for (int m = 0; m < members.size(); m++) {
             networks.add(members.get(m).forecaster().network());
-            double rmse = Evaluation.validationRmse(members.get(m).forecaster(), series.values(), split);
-            memberRmse.add(Double.isFinite(rmse) ? rmse : null);
+            memberRmse[m] = Evaluation.validationRmse(members.get(m).forecaster(), series.values(), split);
             seeds.add(config.seed() + m);
         }
         Forecaster forecaster = new Forecaster(networks, first.forecaster().preprocessor());
@@ -266,9 +265,8 @@ public final class TrainingRun {
         json.put("members", networks.size());
         json.put("combine", "mean");
         json.put("seeds", seeds);
-        json.put("validation_rmse_members", memberRmse);
-        double rmse = Evaluation.validationRmse(forecaster, series.values(), split);
-        json.put("validation_rmse", Double.isFinite(rmse) ? rmse : null);
+        json.put("validation_rmse_members", jsonNumbers(memberRmse));
+        json.put("validation_rmse", jsonNumber(Evaluation.validationRmse(forecaster, series.values(), split)));
         json.put("seconds_other_members", Math.round(seconds * 1000) / 1000.0);
         return new Trainer.Result(forecaster, first.trainLoss(), first.valLoss(), first.epochSeconds(), first.bestEpoch(),
                 first.seconds() + seconds);
@@ -307,7 +305,7 @@ public final class TrainingRun {
             }
             seconds += r.seconds();
             double score = Evaluation.validationRmse(r.forecaster(), series.values(), split);
-            scores.put(t.id(), Double.isFinite(score) ? score : null);
+            scores.put(t.id(), jsonNumber(score));
             if (!Double.isNaN(score) && (best == null || score < bestScore)) {
                 best = t;
                 bestResult = r;
@@ -499,9 +497,13 @@ public final class TrainingRun {
     private static List<Double> jsonNumbers(double[] values) {
         List<Double> out = new ArrayList<>(values.length);
         for (double v : values) {
-            out.add(Double.isFinite(v) ? v : null);
+            out.add(jsonNumber(v));
         }
         return out;
+    }
+
+    private static Double jsonNumber(double v) {
+        return Double.isFinite(v) ? v : null;
     }
 
     /** The calibration and how the intervals did on the test part, per level and step. */
