@@ -333,7 +333,9 @@ final class ForecastEndpoint extends Handler.Wrapper {
      * into the closing socket.
      */
     private static void closeIfUnread(Request request, Response response) {
-        if (request.getLength() != 0) {
+        // -1 is no Content-Length: a chunked body, or (without Transfer-Encoding) none at all, as on most GETs.
+        long length = request.getLength();
+        if (length > 0 || length < 0 && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
             response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
         }
     }

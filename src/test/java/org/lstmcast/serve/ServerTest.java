@@ -81,6 +81,16 @@ class ServerTest {
                 assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"), request + ": " + head);
             }
         }
+        // No body at all, as a GET usually comes (no Content-Length, no Transfer-Encoding), leaves it open too.
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /v2/models/dax HTTP/1.1\r\nHost: x\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            String head = responseHead(s.getInputStream());
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            assertFalse(head.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), head);
+        }
         // A body that was read leaves the connection open.
         try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
             s.setSoTimeout(10_000);
