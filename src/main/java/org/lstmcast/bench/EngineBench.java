@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import ai.onnxruntime.OrtException;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.WindowBatch;
 
 /** The engine alone: the same model in an ONNX Runtime session at a given batch size, no HTTP and no JSON. */
 public final class EngineBench {
@@ -29,15 +30,16 @@ public final class EngineBench {
             throws OrtException, InterruptedException {
         try (OnnxForecaster f = OnnxForecaster.open(model, null)) {
             int features = f.spec().featureCount();
-            float[][][] windows = new float[batch][steps][features];
+            float[][][] rows = new float[batch][steps][features];
             Random r = new Random(1);
-            for (float[][] w : windows) {
+            for (float[][] w : rows) {
                 float level = 4000;
                 for (float[] row : w) {
                     level *= 1 + 0.01f * (float) r.nextGaussian();
                     java.util.Arrays.fill(row, level);
                 }
             }
+            WindowBatch windows = WindowBatch.of(rows, features);
             AtomicLong runs = new AtomicLong();
             long measureFrom = System.nanoTime() + warmupMillis * 1_000_000;
             long end = measureFrom + durationMillis * 1_000_000;

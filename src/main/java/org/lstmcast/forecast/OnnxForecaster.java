@@ -23,10 +23,10 @@ import ai.onnxruntime.TensorInfo;
  * declared input first. Close it: it closes the session it opened, not one it was given.
  */
 public final class OnnxForecaster implements AutoCloseable {
-    /** One model run on equal-length windows {@code [batch][steps][features]}; a server puts its batcher here. */
+    /** One model run on equal-length windows; a server puts its batcher here. */
     @FunctionalInterface
     public interface Runner {
-        float[][] run(float[][][] windows) throws OrtException;
+        float[][] run(WindowBatch windows) throws OrtException;
     }
 
     private final OrtSession session;
@@ -136,29 +136,32 @@ public final class OnnxForecaster implements AutoCloseable {
      * {@code [batch][horizon]}.
      */
     public float[][] run(float[][][] windows) throws OrtException {
-        int batch = windows.length;
-        int steps = batch == 0 ? 0 : windows[0].length;
+        return run(WindowBatch.of(windows, spec.featureCount()));
+    }
+
+    /** Runs the model once on a batch of windows and returns its output {@code [batch][horizon]}. */
+    public float[][] run(WindowBatch windows) throws OrtException {
+        int batch = windows.count();
+        int steps = windows.steps();
         int features = spec.featureCount();
-        for (float[][] w : windows) {
-            if (w.length != steps) {
-                throw new InvalidInputException("windows in one run must have equal length");
-            }
-            for (float[] row : w) {
-                if (row.length != features) {
-                    throw new InvalidInputException("each step needs " + features + " features, got " + row.length);
-                }
-            }
+        if (windows.features() != features) {
+            throw new InvalidInputException("each step needs " + features + " features, got " + windows.features());
         }
         long[] inShape = spec.timeMajor() ? new long[] {steps, batch, features} : new long[] {batch, steps, features};
         TensorCheck.shape(spec.inputName(), inShape, declared);
         TensorCheck.sequence(spec.inputName(), inShape, spec.sequenceAxis(), Math.max(1, spec.lookback()));
         // A direct buffer is handed to ONNX Runtime without a copy.
         FloatBuffer buf = ByteBuffer.allocateDirect(4 * batch * steps * features).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        for (int a = 0; a < (spec.timeMajor() ? steps : batch); a++) {
-            for (int b = 0; b < (spec.timeMajor() ? batch : steps); b++) {
-                float[] row = spec.timeMajor() ? windows[b][a] : windows[a][b];
-                for (int f = 0; f < features; f++) {
-                    buf.put(scaling == null ? row[f] : scaling.in(f, row[f]));
+        float[] values = windows.values();
+        if (!spec.timeMajor() && scaling == null) {
+            buf.put(values);
+        } else {
+            for (int a = 0; a < (spec.timeMajor() ? steps : batch); a++) {
+                for (int b = 0; b < (spec.timeMajor() ? batch : steps); b++) {
+                    int row = (spec.timeMajor() ? b * steps + a : a * steps + b) * features;
+                    for (int f = 0; f < features; f++) {
+                        buf.put(scaling == null ? values[row + f] : scaling.in(f, values[row + f]));
+                    }
                 }
             }
         }
@@ -233,7 +236,7 @@ public final class OnnxForecaster implements AutoCloseable {
     /** A model run that answers later, as a server's batcher does. */
     @FunctionalInterface
     public interface AsyncRunner {
-        CompletableFuture<float[][]> run(float[][][] windows);
+        CompletableFuture<float[][]> run(WindowBatch windows);
     }
 
     /**
@@ -275,8 +278,8 @@ public final class OnnxForecaster implements AutoCloseable {
             this.out = new double[windows.size()][horizon];
         }
 
-        float[][][] input() {
-            return current.toArray(new float[0][][]);
+        WindowBatch input() {
+            return WindowBatch.of(current.toArray(new float[0][][]), spec.featureCount());
         }
 
         /** Takes one run's output; true once the whole horizon is forecast. */

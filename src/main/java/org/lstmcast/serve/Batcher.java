@@ -14,6 +14,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.WindowBatch;
 
 /**
  * Dynamic batching for one model version: windows of the same length from concurrent requests are merged into one
@@ -37,16 +38,17 @@ final class Batcher implements AutoCloseable {
     }
 
     private static final class Pending {
-        final float[][][] windows;
+        final WindowBatch windows;
         final CompletableFuture<float[][]> result = new CompletableFuture<>();
         final long enqueued = System.nanoTime();
 
-        Pending(float[][][] windows) {
+        Pending(WindowBatch windows) {
             this.windows = windows;
         }
 
-        int steps() {
-            return windows[0].length;
+        /** Whether its windows can share a model run with {@code other}'s. */
+        boolean fits(Pending other) {
+            return windows.steps() == other.windows.steps() && windows.features() == other.windows.features();
         }
     }
 
@@ -108,15 +110,15 @@ final class Batcher implements AutoCloseable {
      * Queues windows of equal length; the future completes with one output row per window. Completing the future
      * early (a timeout, a cancel) withdraws whatever of the request has not run yet.
      */
-    CompletableFuture<float[][]> submit(float[][][] windows) {
-        long batches = (windows.length + (long) maxBatch - 1) / maxBatch;
+    CompletableFuture<float[][]> submit(WindowBatch windows) {
+        long batches = (windows.count() + (long) maxBatch - 1) / maxBatch;
         if (batches > maxQueue) {
             // It could not be queued whole even on an idle server: the request is too large, not the server too busy.
-            throw ApiException.badRequest("too many windows for one request: " + windows.length + " windows make " + batches
+            throw ApiException.badRequest("too many windows for one request: " + windows.count() + " windows make " + batches
                     + " batches of at most " + maxBatch + ", more than the model's queue holds (" + maxQueue
                     + ", max_queue); send at most " + (long) maxQueue * maxBatch + " per request");
         }
-        if (windows.length <= maxBatch) {
+        if (windows.count() <= maxBatch) {
             Pending p = enqueue(new Pending(windows));
             p.result.whenComplete((out, error) -> {
                 if (error != null) {
@@ -140,9 +142,8 @@ final class Batcher implements AutoCloseable {
             }
         });
         try {
-            for (int from = 0; from < windows.length && !whole.isDone(); from += maxBatch) {
-                Pending part = enqueue(new Pending(
-                        java.util.Arrays.copyOfRange(windows, from, Math.min(windows.length, from + maxBatch))));
+            for (int from = 0; from < windows.count() && !whole.isDone(); from += maxBatch) {
+                Pending part = enqueue(new Pending(windows.slice(from, Math.min(windows.count(), from + maxBatch))));
                 synchronized (parts) {
                     parts.add(part);
                 }
@@ -162,7 +163,7 @@ final class Batcher implements AutoCloseable {
             throw e;
         }
         CompletableFuture.allOf(parts.stream().map(p -> p.result).toArray(CompletableFuture[]::new)).thenRun(() -> {
-            float[][] out = new float[windows.length][];
+            float[][] out = new float[windows.count()][];
             int k = 0;
             for (Pending p : parts) {
                 for (float[] row : p.result.join()) {
@@ -193,11 +194,11 @@ final class Batcher implements AutoCloseable {
      * the batcher is idle, since nothing could join it. The first runs, while the model's speed is unknown, go to a
      * worker.
      */
-    CompletableFuture<float[][]> submitOrRun(float[][][] windows) {
+    CompletableFuture<float[][]> submitOrRun(WindowBatch windows) {
         long mean = meanRunNanos;
         // A full batch has no company to wait for, however soon after the last run it comes.
-        boolean full = windows.length == maxBatch;
-        if (windows.length > maxBatch || maxDelayNanos > 0 || mean > INLINE_MAX_NANOS
+        boolean full = windows.count() == maxBatch;
+        if (windows.count() > maxBatch || maxDelayNanos > 0 || mean > INLINE_MAX_NANOS
                 || !full && System.nanoTime() - lastRunEnd < mean) {
             return submit(windows);
         }
@@ -352,10 +353,10 @@ final class Batcher implements AutoCloseable {
             Pending first = queue.pollFirst();
             List<Pending> batch = new ArrayList<>();
             batch.add(first);
-            int rows = first.windows.length;
+            int rows = first.windows.count();
             long deadline = first.enqueued + maxDelayNanos;
             while (true) {
-                rows = gather(batch, first.steps(), rows);
+                rows = gather(batch, first, rows);
                 long wait = deadline - System.nanoTime();
                 if (rows >= maxBatch || wait <= 0 || closed) {
                     break;
@@ -369,13 +370,13 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    private int gather(List<Pending> batch, int steps, int rows) {
+    private int gather(List<Pending> batch, Pending first, int rows) {
         for (Iterator<Pending> it = queue.iterator(); it.hasNext() && rows < maxBatch; ) {
             Pending p = it.next();
-            if (p.steps() == steps && rows + p.windows.length <= maxBatch) {
+            if (p.fits(first) && rows + p.windows.count() <= maxBatch) {
                 it.remove();
                 batch.add(p);
-                rows += p.windows.length;
+                rows += p.windows.count();
             }
         }
         return rows;
@@ -388,19 +389,14 @@ final class Batcher implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
-        int rows = 0;
+        List<WindowBatch> parts = new ArrayList<>(batch.size());
         for (Pending p : batch) {
-            rows += p.windows.length;
+            parts.add(p.windows);
             meters.queueTime.record(start - p.enqueued, TimeUnit.NANOSECONDS);
         }
-        float[][][] merged = new float[rows][][];
-        int k = 0;
-        for (Pending p : batch) {
-            for (float[][] w : p.windows) {
-                merged[k++] = w;
-            }
-        }
         try {
+            WindowBatch merged = WindowBatch.concat(parts);
+            int rows = merged.count();
             float[][] out = runner.run(merged);
             long took = System.nanoTime() - start;
             meters.computeTime.record(took, TimeUnit.NANOSECONDS);
@@ -408,10 +404,10 @@ final class Batcher implements AutoCloseable {
             meanRunNanos = mean == Long.MAX_VALUE ? took : mean + (took - mean) / 8;
             lastRunEnd = start + took;
             meters.batchSize.record(rows);
-            k = 0;
+            int k = 0;
             for (Pending p : batch) {
-                p.result.complete(java.util.Arrays.copyOfRange(out, k, k + p.windows.length));
-                k += p.windows.length;
+                p.result.complete(java.util.Arrays.copyOfRange(out, k, k + p.windows.count()));
+                k += p.windows.count();
             }
         } catch (Exception | Error e) {
             for (Pending p : batch) {

@@ -21,6 +21,7 @@ import ai.onnxruntime.TensorInfo;
 import org.lstmcast.forecast.Ort;
 import org.lstmcast.forecast.OrtErrors;
 import org.lstmcast.forecast.TensorCheck;
+import org.lstmcast.forecast.WindowBatch;
 
 /**
  * The Open Inference Protocol's {@code infer} call, whatever carries it (JSON, binary REST, gRPC): tensors in, tensors
@@ -81,22 +82,13 @@ final class Inference {
             return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request));
         }
         Input in = request.inputs().get(0);
-        NodeInfo info = model.session().getInputInfo().get(in.name());
+        NodeInfo info = model.inputInfo.get(in.name());
         long[] shape = in.shape();
         long count = check(in, (TensorInfo) info.getInfo(), model.spec.lookback(), model.spec.sequenceAxis());
         float[] flat = new float[(int) count];
         in.values().copyTo(FloatBuffer.wrap(flat));
         int batch = (int) shape[0];
-        int steps = (int) shape[1];
-        int features = (int) shape[2];
-        float[][][] windows = new float[batch][steps][features];
-        int k = 0;
-        for (float[][] w : windows) {
-            for (float[] row : w) {
-                System.arraycopy(flat, k, row, 0, features);
-                k += features;
-            }
-        }
+        WindowBatch windows = new WindowBatch(flat, batch, (int) shape[1], (int) shape[2]);
         String output = model.spec.outputName();
         List<String> names = request.outputs() == null || request.outputs().isEmpty() ? model.outputNames : request.outputs();
         return (here ? model.runBatchedOrHere(windows, timeoutMs) : model.runBatched(windows, timeoutMs)).thenApply(y -> {
@@ -155,7 +147,7 @@ final class Inference {
 
     static Result infer(ModelVersion model, Request request) throws OrtException {
         OrtSession session = model.session();
-        Map<String, NodeInfo> declared = session.getInputInfo();
+        Map<String, NodeInfo> declared = model.inputInfo;
         if (request.inputs().isEmpty()) {
             throw ApiException.badRequest("'inputs' must be a non-empty array of tensors");
         }

@@ -16,6 +16,7 @@ import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.forecast.Ort;
+import org.lstmcast.forecast.WindowBatch;
 import org.lstmcast.onnx.ModelReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,8 @@ final class ModelVersion {
     /** The protocol's description of its inputs and outputs, read once: listing must not touch a closing session. */
     final List<Map<String, Object>> inputs;
     final List<Map<String, Object>> outputs;
+    /** The session's declared inputs, read once: each ONNX Runtime query makes its objects anew, natively. */
+    final Map<String, ai.onnxruntime.NodeInfo> inputInfo;
     final VersionMeters meters;
     /**
      * Whether inference-protocol calls on the forecast input go through the batcher: the model's one input is
@@ -83,7 +86,8 @@ final class ModelVersion {
         this.batcher = batcher;
         this.meters = meters;
         this.closer = closer;
-        this.inputs = InferenceProtocol.describe(session.getInputInfo());
+        this.inputInfo = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
+        this.inputs = InferenceProtocol.describe(inputInfo);
         this.outputs = InferenceProtocol.describe(session.getOutputInfo());
         this.outputNames = List.copyOf(session.getOutputNames());
         // The forecast alone, or with the interval outputs an lstmcast export adds: those are computed from the
@@ -91,7 +95,7 @@ final class ModelVersion {
         boolean forecastOutputs = outputNames.equals(List.of(spec == null ? "" : spec.outputName()))
                 || intervalsFromFile && outputNames.equals(List.of(spec.outputName(), Intervals.LOWER, Intervals.UPPER));
         this.batchesInference = batcher != null && !spec.timeMajor() && forecaster.unscaled()
-                && session.getInputInfo().size() == 1 && forecastOutputs
+                && inputInfo.size() == 1 && forecastOutputs
                 && session.getOutputInfo().get(spec.outputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
                 && t.getShape().length == 2;
     }
@@ -235,20 +239,20 @@ final class ModelVersion {
      * One model run on windows {@code [batch][steps][features]} through the batcher, shared with concurrent requests;
      * fails with a 503 past the deadline.
      */
-    CompletableFuture<float[][]> runBatched(float[][][] windows, long timeoutMs) {
+    CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs) {
         return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
     }
 
     /**
-     * {@link #runBatched(float[][][], long)}, run on the calling thread when the batcher is idle and the model fast
+     * {@link #runBatched(WindowBatch, long)}, run on the calling thread when the batcher is idle and the model fast
      * ({@link Batcher#submitOrRun}); for callers on a Netty event loop, where a worker's answer costs a second hand-off.
      */
-    CompletableFuture<float[][]> runBatchedOrHere(float[][][] windows, long timeoutMs) {
+    CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs) {
         return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
     }
 
     /** @param deadline in {@link System#nanoTime()} terms; a forecast's several runs share one */
-    private CompletableFuture<float[][]> runBatched(float[][][] windows, long deadline, long timeoutMs) {
+    private CompletableFuture<float[][]> runBatched(WindowBatch windows, long deadline, long timeoutMs) {
         return withTimeout(batcher.submit(windows), deadline, timeoutMs);
     }
 

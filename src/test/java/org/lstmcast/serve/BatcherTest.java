@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.WindowBatch;
 
 /**
  * The batcher on its own, with a runner that answers each window with the sum of its values (so every answer can be
@@ -37,25 +38,25 @@ class BatcherTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            runs.add(windows.length);
-            float[][] out = new float[windows.length][1];
-            for (int b = 0; b < windows.length; b++) {
-                for (float[] row : windows[b]) {
-                    out[b][0] += row[0];
+            runs.add(windows.count());
+            float[][] out = new float[windows.count()][1];
+            for (int b = 0; b < windows.count(); b++) {
+                for (int s = 0; s < windows.steps(); s++) {
+                    out[b][0] += windows.get(b, s, 0);
                 }
             }
             return out;
         };
     }
 
-    private static float[][][] windows(int count, float first) {
+    private static WindowBatch windows(int count, float first) {
         float[][][] w = new float[count][3][1];
         for (int b = 0; b < count; b++) {
             for (int s = 0; s < 3; s++) {
                 w[b][s][0] = first + b;
             }
         }
-        return w;
+        return WindowBatch.of(w, 1);
     }
 
     private Batcher batcher(OnnxForecaster.Runner runner, int maxBatch, int maxQueue, int threads) {
@@ -245,7 +246,7 @@ class BatcherTest {
     void aWorkerThatClosesItsOwnBatcherDoesNotWaitForItself() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         Batcher[] self = new Batcher[1];
-        Batcher b = batcher(windows -> new float[windows.length][1], 8, 100, 1);
+        Batcher b = batcher(windows -> new float[windows.count()][1], 8, 100, 1);
         self[0] = b;
         long[] closeNanos = new long[1];
         CompletableFuture<float[][]> f = b.submit(windows(1, 0)).whenComplete((out, e) -> {
