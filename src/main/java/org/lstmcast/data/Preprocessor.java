@@ -9,9 +9,17 @@ import java.util.Arrays;
  * <p>A window is {@code lookback} raw rows of every input feature ({@code window[step][feature]}); the
  * target is feature {@code targetIndex}. Network inputs are {@code (transformed - inShift) / inScale}
  * per feature, network outputs are {@code (transformedTarget - outShift) / outScale} per horizon step.
+ *
+ * <p>The anchored transforms ({@link Transform#anchorSeasons()}) forecast step {@code h} as its seasonal anchor, plus
+ * {@code anchorCarry[h]} times the anchor's error at the window's last row, plus the network's correction. The carry
+ * is a least-squares slope fitted on the training origins, as an AR(1) term on the seasonal errors: a level that has
+ * drifted off last year's pattern tends to stay off it for a while, which a network trained on a hundred rows of
+ * first differences learns poorly. Each step's carry is held between 0 and the step before's. It is 0 for the other
+ * transforms.
  */
 public record Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
-                           double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season) {
+                           double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season,
+                           double[] anchorCarry) {
 
     private static void requireSeason(Transform transform, int lookback, int season) {
         int seasons = transform.anchorSeasons();
@@ -25,7 +33,13 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
     /** A preprocessor for a transform that needs no season. */
     public Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
                         double[] inShift, double[] inScale, double[] outShift, double[] outScale) {
-        this(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, 0);
+        this(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, 0, null);
+    }
+
+    /** A preprocessor that carries none of the anchor's last error forward (a model saved before it could). */
+    public Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
+                        double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season) {
+        this(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season, null);
     }
 
     private static final String AUTO_MESSAGE = "transform auto is resolved to a transform before training";
@@ -44,6 +58,39 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
         if (inShift.length != inScale.length || outShift.length != horizon || outScale.length != horizon) {
             throw new IllegalArgumentException("scaler sizes do not match the features and horizon");
         }
+        if (anchorCarry == null) {
+            anchorCarry = new double[horizon];
+        }
+        if (anchorCarry.length != horizon) {
+            throw new IllegalArgumentException("anchor carry has " + anchorCarry.length + " steps, the horizon is " + horizon);
+        }
+        if (!carries(transform, lookback, season) && Arrays.stream(anchorCarry).anyMatch(c -> c != 0)) {
+            throw new IllegalArgumentException("the " + transform.id() + " transform with lookback " + lookback
+                    + " and season " + season + " has no anchor error to carry");
+        }
+    }
+
+    /**
+     * Whether a window holds the anchor's error at its own last row: the anchored transforms, with a lookback that
+     * reaches the anchor of the last row too (one row more than the anchors of the forecasts need).
+     */
+    private static boolean carries(Transform transform, int lookback, int season) {
+        int seasons = transform.anchorSeasons();
+        return seasons > 0 && lookback >= seasons * season + 1;
+    }
+
+    /** Whether forecasts carry part of the anchor's error at the window's last row ({@link #anchorCarry}). */
+    public boolean carriesAnchorError() {
+        return carries(transform, lookback, season);
+    }
+
+    /**
+     * The anchor's error at a window's last row: its value minus the anchor a forecast one step ahead from the row
+     * before would have used. For an anchored transform with {@link #carriesAnchorError()}.
+     */
+    public double anchorError(double[][] window) {
+        int last = window.length - 1;
+        return window[last][targetIndex] - anchor(transform, window, last - 1, 1, season, targetIndex);
     }
 
     public int features() {
@@ -114,6 +161,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
         double[] inScale = new double[features];
         double[] outShift = new double[horizon];
         double[] outScale = new double[horizon];
+        double[] anchorCarry = new double[horizon];
         switch (transform) {
             case LEVEL -> {
                 for (int f = 0; f < features; f++) {
@@ -143,10 +191,26 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                     Arrays.fill(outShift, inShift[targetIndex]);
                     Arrays.fill(outScale, inScale[targetIndex]);
                 } else {
+                    boolean carry = carries(transform, lookback, season);
                     for (int h = 1; h <= horizon; h++) {
-                        Moments m = new Moments();
+                        int n = lastOrigin - firstOrigin + 1;
+                        double[] error = new double[n];
+                        double[] residual = new double[n];
                         for (int t = firstOrigin; t <= lastOrigin; t++) {
-                            m.add(values[t + h][targetIndex] - anchor(transform, values, t, h, season, targetIndex));
+                            residual[t - firstOrigin] = values[t + h][targetIndex] - anchor(transform, values, t, h, season, targetIndex);
+                            if (carry) {
+                                error[t - firstOrigin] = values[t][targetIndex]
+                                        - anchor(transform, values, t - 1, 1, season, targetIndex);
+                            }
+                        }
+                        // A deviation from the seasonal pattern that persists fades with the horizon; it does not
+                        // grow or turn over. Slopes against that (noise, on a few dozen origins) would be fitted
+                        // noise: the carry is held between 0 and the step before's.
+                        anchorCarry[h - 1] = carry ? Math.min(Math.max(0, slope(error, residual)),
+                                h == 1 ? Double.POSITIVE_INFINITY : anchorCarry[h - 2]) : 0;
+                        Moments m = new Moments();
+                        for (int i = 0; i < n; i++) {
+                            m.add(residual[i] - anchorCarry[h - 1] * error[i]);
                         }
                         outShift[h - 1] = m.mean();
                         outScale[h - 1] = nonZero(m.std());
@@ -175,7 +239,35 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
             }
             default -> throw new IllegalStateException();
         }
-        return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season);
+        return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season,
+                anchorCarry);
+    }
+
+    /**
+     * The least-squares slope of {@code y} on {@code x} with an intercept: how much of the anchor's error at the origin
+     * persists into a step's error. 0 where {@code x} does not vary or there are fewer than 3 pairs to fit.
+     */
+    private static double slope(double[] x, double[] y) {
+        if (x.length < 3) {
+            return 0;
+        }
+        Moments mx = new Moments();
+        Moments my = new Moments();
+        for (int i = 0; i < x.length; i++) {
+            mx.add(x[i]);
+            my.add(y[i]);
+        }
+        double sxx = 0;
+        double sxy = 0;
+        double squares = 0;
+        for (int i = 0; i < x.length; i++) {
+            sxx += (x[i] - mx.mean()) * (x[i] - mx.mean());
+            sxy += (x[i] - mx.mean()) * (y[i] - my.mean());
+            squares += x[i] * x[i];
+        }
+        double b = sxy / sxx;
+        // Errors that are constant up to rounding say nothing about persistence.
+        return sxx > 1e-9 * squares && Double.isFinite(b) ? b : 0;
     }
 
     /** Network input for one window: {@code [steps()][features()]}. Uses the last {@code lookback} rows. */
@@ -209,7 +301,8 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case LEVEL -> future[h];
                 case DIFF -> future[h] - (h == 0 ? last : future[h - 1]);
                 case RELATIVE -> future[h] / last - 1;
-                case SEASONAL, SEASONAL_MEAN -> future[h] - anchor(transform, window, window.length - 1, h + 1, season, targetIndex);
+                case SEASONAL, SEASONAL_MEAN -> future[h] - anchor(transform, window, window.length - 1, h + 1, season, targetIndex)
+                        - carried(window, h);
                 case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
             out[h] = (float) ((v - outShift[h]) / outScale[h]);
@@ -228,11 +321,17 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case LEVEL -> v;
                 case DIFF -> level += v;
                 case RELATIVE -> last * (1 + v);
-                case SEASONAL, SEASONAL_MEAN -> anchor(transform, window, window.length - 1, h + 1, season, targetIndex) + v;
+                case SEASONAL, SEASONAL_MEAN -> anchor(transform, window, window.length - 1, h + 1, season, targetIndex)
+                        + carried(window, h) + v;
                 case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
         }
         return out;
+    }
+
+    /** The part of the anchor's last error carried into step {@code h} (0-based). */
+    private double carried(double[][] window, int h) {
+        return anchorCarry[h] == 0 ? 0 : anchorCarry[h] * anchorError(window);
     }
 
     private int checkWindow(double[][] window) {

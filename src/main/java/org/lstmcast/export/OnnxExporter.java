@@ -247,6 +247,26 @@ public final class OnnxExporter {
             }
             String anchors = seasons == 1 ? sum
                     : g.node("Mul", sum, g.floats(g.fresh("mean_of_seasons"), new float[] {1f / seasons}, 1));
+            if (java.util.Arrays.stream(pre.anchorCarry()).anyMatch(c -> c != 0)) {
+                // The anchor's error at the last row (its value minus the mean of the values whole seasons before
+                // it), carried into each step: [batch, 1] times [horizon].
+                long lastRow = pre.lookback() - 1;
+                String before = null;
+                for (int k = 1; k <= seasons; k++) {
+                    String gathered = g.node("Gather", List.of(target, g.longs(g.fresh("season_row"),
+                            new long[] {lastRow - (long) k * pre.season()}, 1)), List.of(GraphBuilder.attr("axis", 1L)),
+                            g.fresh("last_anchor"));
+                    before = before == null ? gathered : g.node("Add", before, gathered);
+                }
+                if (seasons > 1) {
+                    before = g.node("Mul", before, g.floats(g.fresh("mean_of_seasons"), new float[] {1f / seasons}, 1));
+                }
+                String lastValue = g.node("Gather", List.of(target, g.longs(g.fresh("last_row"), new long[] {lastRow}, 1)),
+                        List.of(GraphBuilder.attr("axis", 1L)), g.fresh("last_value"));
+                String error = g.node("Sub", lastValue, before);
+                anchors = g.node("Add", anchors, g.node("Mul", error,
+                        g.floats(g.fresh("anchor_carry"), toFloat(pre.anchorCarry()), pre.horizon())));
+            }
             g.node("Add", List.of(anchors, v), List.of(), out);
             return;
         }

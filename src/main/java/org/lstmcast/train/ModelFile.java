@@ -53,7 +53,7 @@ public final class ModelFile {
                        double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
                        String dataSource, String dataSha256, Map<String, Object> config,
                        @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset,
-                       com.fasterxml.jackson.databind.JsonNode intervals) {
+                       com.fasterxml.jackson.databind.JsonNode intervals, double[] anchorCarry) {
 
         /** The calibrated prediction intervals; null for a model trained before they were. */
         public org.lstmcast.forecast.Intervals predictionIntervals() {
@@ -61,8 +61,9 @@ public final class ModelFile {
         }
 
         public Preprocessor preprocessor() {
+            // A model saved before the carry existed has none (null), and forecasts as it always did.
             return new Preprocessor(Transform.parse(transform), lookback, horizon, 0,
-                    inputShift, inputScale, outputShift, outputScale, season);
+                    inputShift, inputScale, outputShift, outputScale, season, anchorCarry);
         }
     }
 

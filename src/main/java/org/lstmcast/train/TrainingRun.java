@@ -31,6 +31,7 @@ import org.lstmcast.Version;
 import org.lstmcast.chart.Charts;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Seasons;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Split;
@@ -128,6 +129,10 @@ public final class TrainingRun {
         if (config.ensemble() > 1) {
             trained = ensemble(series, split, config, trained, ensembleJson, listener);
         }
+        Preprocessor chosen = trained.forecaster().preprocessor();
+        if (chosen.carriesAnchorError()) {
+            transformJson.put("anchor_carry", jsonNumbers(chosen.anchorCarry()));
+        }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
         Intervals intervals = Evaluation.calibrate(trained.forecaster(), series.values(), split, Intervals.DEFAULT_LEVELS);
 
@@ -156,7 +161,7 @@ public final class TrainingRun {
                     trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
                     trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
                     source, sha256, config.asMap(), testSummary(evaluation), testHistory(config),
-                    ModelFile.JSON.valueToTree(intervals.toJson()));
+                    ModelFile.JSON.valueToTree(intervals.toJson()), trained.forecaster().preprocessor().anchorCarry());
             ModelFile.save(staging.resolve("model.zip"), trained.forecaster().networks(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);

@@ -2,6 +2,7 @@ package org.lstmcast.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -98,24 +99,49 @@ class PreprocessorTest {
         for (int r = 0; r < values.length; r++) {
             values[r][0] = 10 + r + 5 * (r % 4) + (r % 7);
         }
-        Preprocessor p = Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 4);
+        // A lookback of one season: the anchors fit in the window, the anchor of the window's last row does not.
+        Preprocessor plain = Preprocessor.fit(Transform.SEASONAL, values, 40, 4, 5, 0, 4);
+        assertFalse(plain.carriesAnchorError());
+        assertArrayEquals(new double[5], plain.anchorCarry());
         int origin = 45;
-        double[][] window = Windows.window(values, origin, 6);
-        // An output that unscales to 0 is the seasonal naive forecast: the value 4 steps before steps 1-4, and 8
+        // An output that unscales to 0 is then the seasonal naive forecast: the value 4 steps before steps 1-4, and 8
         // before step 5 (the last season's value again).
-        float[] zero = new float[5];
-        for (int h = 0; h < 5; h++) {
-            zero[h] = (float) (-p.outShift()[h] / p.outScale()[h]);
-        }
-        double[] naive = p.rebuild(window, zero);
-        double[] expected = {values[42][0], values[43][0], values[44][0], values[45][0], values[42][0]};
-        assertArrayEquals(expected, naive, 1e-4);
-        // The training statistics are those of y[t + h] minus that value, over the training origins 5..34.
-        double[] d = new double[30];
+        double[] naive = {values[42][0], values[43][0], values[44][0], values[45][0], values[42][0]};
+        assertArrayEquals(naive, plain.rebuild(Windows.window(values, origin, 4), zero(plain)), 1e-4);
+
+        Preprocessor p = Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 4);
+        assertTrue(p.carriesAnchorError());
+        double[][] window = Windows.window(values, origin, 6);
+        // With one row more, the anchor's error at the last row (y[45] - y[41]) is carried into each step by the
+        // least-squares slope of the steps' errors on it, over the training origins 5..34.
+        double[] x = new double[30];
         for (int t = 5; t <= 34; t++) {
-            d[t - 5] = values[t + 1][0] - values[t - 3][0];
+            x[t - 5] = values[t][0] - values[t - 4][0];
         }
-        assertEquals(mean(d), p.outShift()[0], EPS);
+        int[] lag = {3, 2, 1, 0, 3};
+        double[] carry = new double[5];
+        for (int h = 1; h <= 5; h++) {
+            double[] y = new double[30];
+            for (int t = 5; t <= 34; t++) {
+                y[t - 5] = values[t + h][0] - values[t - lag[h - 1]][0];
+            }
+            // The slope, held between 0 and the step before's carry.
+            carry[h - 1] = Math.min(Math.max(0, slope(x, y)), h == 1 ? Double.MAX_VALUE : carry[h - 2]);
+            if (h == 1) {
+                double[] rest = new double[30];
+                for (int i = 0; i < 30; i++) {
+                    rest[i] = y[i] - carry[0] * x[i];
+                }
+                assertEquals(mean(rest), p.outShift()[0], EPS, "the network learns what the carry leaves");
+            }
+        }
+        assertArrayEquals(carry, p.anchorCarry(), 1e-9);
+        double error = values[45][0] - values[41][0];
+        double[] expected = new double[5];
+        for (int h = 0; h < 5; h++) {
+            expected[h] = naive[h] + carry[h] * error;
+        }
+        assertArrayEquals(expected, p.rebuild(window, zero(p)), 1e-4);
         assertEquals(5, p.input(window).length, "first differences of 6 rows");
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 3, 5, 0, 4));
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 0));
@@ -124,31 +150,46 @@ class PreprocessorTest {
     @Test
     void theSeasonalMeanTransformAnchorsOnTheMeanOfTwoSeasonsBack() {
         double[][] values = new double[80][1];
+        // Trend, season 4, and a deviation that persists (each step keeps 0.8 of the last), so the carry is not 0.
+        double deviation = 0;
         for (int r = 0; r < values.length; r++) {
-            values[r][0] = 10 + 0.5 * r + 5 * (r % 4) + (r * r % 7);
+            deviation = 0.8 * deviation + (r * r % 7) - 3;
+            values[r][0] = 10 + 0.5 * r + 5 * (r % 4) + deviation;
         }
         Preprocessor p = Preprocessor.fit(Transform.SEASONAL_MEAN, values, 50, 9, 5, 0, 4);
         int origin = 60;
         double[][] window = Windows.window(values, origin, 9);
-        float[] zero = new float[5];
-        for (int h = 0; h < 5; h++) {
-            zero[h] = (float) (-p.outShift()[h] / p.outScale()[h]);
-        }
-        // Step h's anchor averages the rows 4 and 8 before it (steps 1-4); step 5 repeats step 1's rows.
+        // Step h's anchor averages the rows 4 and 8 before it (steps 1-4); step 5 repeats step 1's rows. The last
+        // row's own anchor, the mean of y[56] and y[52], is within the 9 rows: its error is carried.
+        assertTrue(p.carriesAnchorError());
+        double error = values[60][0] - (values[56][0] + values[52][0]) / 2;
         double[] expected = new double[5];
         int[][] rows = {{57, 53}, {58, 54}, {59, 55}, {60, 56}, {57, 53}};
         for (int h = 0; h < 5; h++) {
-            expected[h] = (values[rows[h][0]][0] + values[rows[h][1]][0]) / 2;
+            expected[h] = (values[rows[h][0]][0] + values[rows[h][1]][0]) / 2 + p.anchorCarry()[h] * error;
         }
-        assertArrayEquals(expected, p.rebuild(window, zero), 1e-4);
+        assertArrayEquals(expected, p.rebuild(window, zero(p)), 1e-4);
         assertArrayEquals(new int[] {3, 7}, p.anchorLags(1));
         assertArrayEquals(new int[] {3, 7}, p.anchorLags(5));
-        // Training statistics: y[t + 1] minus the mean of y[t - 3] and y[t - 7], over the training origins 8..44.
+        // Training: y[t + 1] minus the mean of y[t - 3] and y[t - 7], on the last row's error y[t] minus the mean of
+        // y[t - 4] and y[t - 8], over the training origins 8..44.
         double[] d = new double[37];
+        double[] x = new double[37];
         for (int t = 8; t <= 44; t++) {
             d[t - 8] = values[t + 1][0] - (values[t - 3][0] + values[t - 7][0]) / 2;
+            x[t - 8] = values[t][0] - (values[t - 4][0] + values[t - 8][0]) / 2;
         }
-        assertEquals(mean(d), p.outShift()[0], EPS);
+        double carry = Math.max(0, slope(x, d));
+        assertTrue(carry > 0.1, "the persisting deviation is carried: " + carry);
+        assertEquals(carry, p.anchorCarry()[0], 1e-9);
+        for (int h = 1; h < 5; h++) {
+            assertTrue(p.anchorCarry()[h] >= 0 && p.anchorCarry()[h] <= p.anchorCarry()[h - 1], "fades with the horizon");
+        }
+        double[] rest = new double[37];
+        for (int i = 0; i < 37; i++) {
+            rest[i] = d[i] - carry * x[i];
+        }
+        assertEquals(mean(rest), p.outShift()[0], EPS);
         assertEquals("seasonal-mean", Transform.SEASONAL_MEAN.id());
         assertEquals(Transform.SEASONAL_MEAN, Transform.parse("seasonal-mean"));
         // Two seasons must fit in the window.
@@ -205,5 +246,27 @@ class PreprocessorTest {
             s += (x - m) * (x - m);
         }
         return Math.sqrt(s / (v.length - 1));
+    }
+
+    /** The network output that unscales to 0 at every step. */
+    private static float[] zero(Preprocessor p) {
+        float[] zero = new float[p.horizon()];
+        for (int h = 0; h < zero.length; h++) {
+            zero[h] = (float) (-p.outShift()[h] / p.outScale()[h]);
+        }
+        return zero;
+    }
+
+    /** Ordinary least squares slope with an intercept, from its textbook formula. */
+    private static double slope(double[] x, double[] y) {
+        double mx = mean(x);
+        double my = mean(y);
+        double sxy = 0;
+        double sxx = 0;
+        for (int i = 0; i < x.length; i++) {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+        }
+        return sxy / sxx;
     }
 }

@@ -96,6 +96,12 @@ class ExportParityTest {
         TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);
         Path onnx = tmp.resolve("model.onnx");
 
+        org.lstmcast.data.Preprocessor pre = ModelFile.load(run.resolve("model.zip")).info().preprocessor();
+        if (transform.anchorSeasons() > 0 && lookback > transform.anchorSeasons() * 12) {
+            // The window also holds its last row's anchor: part of that anchor's error is carried into the forecasts,
+            // and the parity below covers the graph's nodes for it.
+            assertTrue(pre.carriesAnchorError() && pre.anchorCarry()[0] > 0, java.util.Arrays.toString(pre.anchorCarry()));
+        }
         Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
         System.out.printf(Locale.ROOT, "parity members=%d layers=%d hidden=%d extra=%d lookback=%d horizon=%d %s: max abs %.3g, max rel %.3g%n",
                 members, layers, hidden, extra, lookback, horizon, transform, parity.maxAbsError(), parity.maxRelError());
@@ -218,9 +224,13 @@ class ExportParityTest {
         }
     }
 
-    /** A positive target y driven by its own season and by the extra columns x0.. (random walks). */
+    /**
+     * A positive target y driven by its own season, by a deviation that fades (each row keeps 0.8 of it, so seasonal
+     * forecasts carry part of their last error) and by the extra columns x0.. (random walks).
+     */
     static String multivariate(int rows, int extra, long seed) {
         Random random = new Random(seed);
+        double deviation = 0;
         double[] x = new double[extra];
         java.util.Arrays.fill(x, 20);
         StringBuilder sb = new StringBuilder("t,y");
@@ -229,7 +239,8 @@ class ExportParityTest {
         }
         sb.append('\n');
         for (int t = 0; t < rows; t++) {
-            double y = 100 + 0.1 * t + 5 * Math.sin(2 * Math.PI * t / 12) + random.nextGaussian();
+            deviation = 0.8 * deviation + random.nextGaussian();
+            double y = 100 + 0.1 * t + 5 * Math.sin(2 * Math.PI * t / 12) + deviation;
             for (int i = 0; i < extra; i++) {
                 x[i] += random.nextGaussian();
                 y += 0.3 * x[i];

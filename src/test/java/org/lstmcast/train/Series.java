@@ -18,6 +18,18 @@ final class Series {
         return v;
     }
 
+    /** As {@link #seasonal}, plus a deviation that fades (each row keeps 0.8 of it): the level drifts off the season. */
+    static double[][] drifting(int rows, long seed) {
+        Random random = new Random(seed);
+        double[][] v = seasonal(rows, seed);
+        double deviation = 0;
+        for (int t = 0; t < rows; t++) {
+            deviation = 0.8 * deviation + random.nextGaussian();
+            v[t][0] += deviation;
+        }
+        return v;
+    }
+
     static String csv(double[][] values) {
         StringBuilder sb = new StringBuilder("month,value\n");
         for (int t = 0; t < values.length; t++) {

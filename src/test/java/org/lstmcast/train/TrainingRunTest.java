@@ -190,6 +190,51 @@ class TrainingRunTest {
     }
 
     @Test
+    void aSeasonalModelCarriesTheAnchorsLastErrorAndAFileWithoutACarryForecastsWithoutOne() throws IOException {
+        byte[] csv = bytes(Series.csv(Series.drifting(300, 5)));
+        TrainConfig config = new TrainConfig("value", List.of(), 14, 3, Transform.SEASONAL, 12, 1, 8, 0, 2, 32, 0.01, 5, 0.1,
+                0.2, 1, 1);
+        Path out = tmp.resolve("carry");
+        TrainingRun.run(csv, "gen.csv", null, config, out, TrainingListener.NONE);
+        ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
+        double[] carry = loaded.info().preprocessor().anchorCarry();
+        assertTrue(carry[0] > 0, java.util.Arrays.toString(carry));
+        JsonNode recorded = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("transform")
+                .path("anchor_carry");
+        for (int h = 0; h < 3; h++) {
+            assertEquals(carry[h], recorded.get(h).asDouble(), 0, "metrics.json records the carry");
+        }
+
+        // A file written before the carry existed has no entry for it: it loads, and forecasts with none.
+        Path old = Files.copy(out.resolve("model.zip"), tmp.resolve("old.zip"));
+        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(old)) {
+            Path entry = zip.getPath(ModelFile.ENTRY);
+            com.fasterxml.jackson.databind.node.ObjectNode json =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(Files.readAllBytes(entry));
+            assertTrue(json.remove("anchor_carry") != null, "the entry's name in the file");
+            Files.write(entry, new ObjectMapper().writeValueAsBytes(json));
+        }
+        ModelFile.Loaded before = ModelFile.load(old);
+        assertArrayEquals(new double[3], before.info().preprocessor().anchorCarry());
+        double[][] rows = loaded.test().values();
+        List<double[][]> windows = new ArrayList<>();
+        for (int origin = 20; origin < rows.length; origin += 7) {
+            windows.add(Windows.window(rows, origin, 14));
+        }
+        double[][] with = loaded.forecaster().forecast(windows);
+        double[][] without = before.forecaster().forecast(windows);
+        for (int w = 0; w < windows.size(); w++) {
+            double[][] window = windows.get(w);
+            // The anchor's error at the last row, by hand: its value minus the value one season (12 rows) before.
+            double error = window[13][0] - window[1][0];
+            for (int h = 0; h < 3; h++) {
+                assertEquals(without[w][h] + carry[h] * error, with[w][h], 1e-9 * Math.abs(with[w][h]),
+                        "window " + w + " step " + (h + 1));
+            }
+        }
+    }
+
+    @Test
     void badInputFailsBeforeWritingAnything() throws IOException {
         Path out = tmp.resolve("run");
         String good = Series.csv(Series.seasonal(200, 3));
