@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.Socket;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -95,11 +96,16 @@ class HostileIT {
                     // refusing garbage is fine
                 }
             }
-            System.out.printf("hostile corpus: %d requests, statuses %s, RSS %d -> %d MB%n", REQUESTS, statuses,
-                    rssBefore >> 20, server.rssBytes() >> 20);
+            System.out.printf("hostile corpus: %d requests, statuses %s, sent again on a new connection %d, RSS %d -> %d MB%n",
+                    REQUESTS, statuses, RESENT.get(), rssBefore >> 20, server.rssBytes() >> 20);
             assertEquals(List.of(), serverErrors.subList(0, Math.min(20, serverErrors.size())),
                     "no 5xx and no hang; the server's log ends:\n" + server.logTail(40));
             assertEquals(200, server.status("/v2/health/live"));
+            // A client that leaves halfway through its body (the first raw request above) is no server fault: nothing
+            // in the log says a request failed, as a 500 would.
+            Thread.sleep(500);
+            String log = server.logTail(Integer.MAX_VALUE);
+            assertTrue(!log.contains("request failed"), log.substring(Math.max(0, log.length() - 4000)));
             assertEquals(before, server.post("/v1/models/dax/forecast", good).body(), "the same forecast as before the attack");
             assertTrue(server.rssBytes() < rssBefore + (400L << 20), "memory did not run away");
             assertEquals(0, server.terminate());
@@ -108,8 +114,31 @@ class HostileIT {
 
     private static final ThreadLocal<String> LAST_DEFECT = new ThreadLocal<>();
 
-    /** -1: the server refused the connection or closed it (allowed for garbage); -2: no answer in time (a hang). */
+    /** Answers that broke the error contract once and kept it when the same request came again on a new connection. */
+    static final AtomicLong RESENT = new AtomicLong();
+
+    /**
+     * -1: the server refused the connection or closed it (allowed for garbage); -2: no answer in time (a hang).
+     * An error without the JSON body is sent again once, on a connection of its own: a request sent into a keep-alive
+     * connection as the other end closes it can be cut short and refused by the HTTP parser (twice in some 20 runs
+     * of this test, never with the same seed again), which is the transport's doing, not an answer the server chose.
+     * A defect is an answer that breaks the contract on its own connection too.
+     */
     static int send(ServerProcess server, Attack a) {
+        int status = send(server, a, ServerProcess.HTTP);
+        if (status == 599) {
+            String first = LAST_DEFECT.get();
+            status = send(server, a, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+            if (status != 599) {
+                RESENT.incrementAndGet();
+                System.out.println("answered on a connection of its own after " + first + ": " + a.what() + " "
+                        + a.method() + " " + a.path() + " -> " + status);
+            }
+        }
+        return status;
+    }
+
+    private static int send(ServerProcess server, Attack a, HttpClient client) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.base + a.path())).timeout(Duration.ofSeconds(20))
                     .method(a.method(), a.body() == null ? HttpRequest.BodyPublishers.noBody()
@@ -117,7 +146,7 @@ class HostileIT {
             if (a.contentType() != null) {
                 b.header("Content-Type", a.contentType());
             }
-            HttpResponse<String> r = ServerProcess.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
             // HEAD answers carry no body by definition. A NUL byte in the path is refused by Jetty's HTTP parser
             // with a bare 400 before any handler runs: a protocol-level refusal, still a 4xx. Every other error
             // carries {"error": ...}.

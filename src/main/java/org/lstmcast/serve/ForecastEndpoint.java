@@ -111,8 +111,13 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 .whenComplete((body, error) -> {
                     if (error != null) {
                         Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                        // Jetty reports a body past the size given to the reader as an IllegalStateException; an I/O
-                        // failure (the client went away) is an IOException and has no one left to answer.
+                        if (e instanceof java.io.IOException) {
+                            // The connection ended mid-body (the client went away): no one is left to answer, and it
+                            // is no fault of the server's to log as one.
+                            callback.failed(e);
+                            return;
+                        }
+                        // Jetty reports a body past the size given to the reader as an IllegalStateException.
                         fail(response, callback, e instanceof IllegalStateException || e instanceof IllegalArgumentException
                                 ? tooLarge() : e);
                     } else if (body.length > LARGE_BYTES) {
