@@ -192,16 +192,16 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                     Arrays.fill(outScale, inScale[targetIndex]);
                 } else {
                     boolean carry = carries(transform, lookback, season);
+                    int n = lastOrigin - firstOrigin + 1;
+                    // The anchor's error at each origin's own row: the same for every step.
+                    double[] error = new double[n];
+                    for (int t = firstOrigin; carry && t <= lastOrigin; t++) {
+                        error[t - firstOrigin] = values[t][targetIndex] - anchor(transform, values, t - 1, 1, season, targetIndex);
+                    }
                     for (int h = 1; h <= horizon; h++) {
-                        int n = lastOrigin - firstOrigin + 1;
-                        double[] error = new double[n];
                         double[] residual = new double[n];
                         for (int t = firstOrigin; t <= lastOrigin; t++) {
                             residual[t - firstOrigin] = values[t + h][targetIndex] - anchor(transform, values, t, h, season, targetIndex);
-                            if (carry) {
-                                error[t - firstOrigin] = values[t][targetIndex]
-                                        - anchor(transform, values, t - 1, 1, season, targetIndex);
-                            }
                         }
                         // A deviation from the seasonal pattern that persists fades with the horizon; it does not
                         // grow or turn over. Slopes against that (noise, on a few dozen origins) would be fitted

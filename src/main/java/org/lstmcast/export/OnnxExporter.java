@@ -235,35 +235,24 @@ public final class OnnxExporter {
             // the value a season earlier), within the last lookback rows: [batch, horizon].
             String target = g.node("Squeeze", g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback(), 0},
                     new long[] {Long.MAX_VALUE, 1}, new long[] {1, 2}), g.longs(2));
-            String sum = null;
+            long[][] rows = new long[seasons][pre.horizon()];
             for (int k = 0; k < seasons; k++) {
-                long[] rows = new long[pre.horizon()];
                 for (int h = 1; h <= pre.horizon(); h++) {
-                    rows[h - 1] = pre.lookback() - 1 - pre.anchorLags(h)[k];
+                    rows[k][h - 1] = pre.lookback() - 1 - pre.anchorLags(h)[k];
                 }
-                String gathered = g.node("Gather", List.of(target, g.longs(g.fresh("season_rows"), rows, rows.length)),
-                        List.of(GraphBuilder.attr("axis", 1L)), g.fresh("anchors"));
-                sum = sum == null ? gathered : g.node("Add", sum, gathered);
             }
-            String anchors = seasons == 1 ? sum
-                    : g.node("Mul", sum, g.floats(g.fresh("mean_of_seasons"), new float[] {1f / seasons}, 1));
+            String anchors = meanOfRows(g, target, rows, "anchors");
             if (java.util.Arrays.stream(pre.anchorCarry()).anyMatch(c -> c != 0)) {
-                // The anchor's error at the last row (its value minus the mean of the values whole seasons before
-                // it), carried into each step: [batch, 1] times [horizon].
+                // The anchor's error at the last row (its value minus the anchor a one-step forecast from the row
+                // before would use), carried into each step: [batch, 1] times [horizon].
                 long lastRow = pre.lookback() - 1;
-                String before = null;
-                for (int k = 1; k <= seasons; k++) {
-                    String gathered = g.node("Gather", List.of(target, g.longs(g.fresh("season_row"),
-                            new long[] {lastRow - (long) k * pre.season()}, 1)), List.of(GraphBuilder.attr("axis", 1L)),
-                            g.fresh("last_anchor"));
-                    before = before == null ? gathered : g.node("Add", before, gathered);
-                }
-                if (seasons > 1) {
-                    before = g.node("Mul", before, g.floats(g.fresh("mean_of_seasons"), new float[] {1f / seasons}, 1));
+                long[][] before = new long[seasons][1];
+                for (int k = 0; k < seasons; k++) {
+                    before[k][0] = lastRow - 1 - pre.anchorLags(1)[k];
                 }
                 String lastValue = g.node("Gather", List.of(target, g.longs(g.fresh("last_row"), new long[] {lastRow}, 1)),
                         List.of(GraphBuilder.attr("axis", 1L)), g.fresh("last_value"));
-                String error = g.node("Sub", lastValue, before);
+                String error = g.node("Sub", lastValue, meanOfRows(g, target, before, "last_anchor"));
                 anchors = g.node("Add", anchors, g.node("Mul", error,
                         g.floats(g.fresh("anchor_carry"), toFloat(pre.anchorCarry()), pre.horizon())));
             }
@@ -279,6 +268,21 @@ public final class OnnxExporter {
         } else {
             g.node("Mul", List.of(last, g.node("Add", v, g.floats(g.fresh("one"), new float[] {1f}, 1))), List.of(), out);
         }
+    }
+
+    /**
+     * The mean over seasons {@code k} of the target's values at {@code rows[k]} (positions within the last lookback
+     * rows): {@code [batch, rows[k].length]}.
+     */
+    private static String meanOfRows(GraphBuilder g, String target, long[][] rows, String name) {
+        String sum = null;
+        for (long[] r : rows) {
+            String gathered = g.node("Gather", List.of(target, g.longs(g.fresh("season_rows"), r, r.length)),
+                    List.of(GraphBuilder.attr("axis", 1L)), g.fresh(name));
+            sum = sum == null ? gathered : g.node("Add", sum, gathered);
+        }
+        return rows.length == 1 ? sum
+                : g.node("Mul", sum, g.floats(g.fresh("mean_of_seasons"), new float[] {1f / rows.length}, 1));
     }
 
     private static LSTM lstmConfig(MultiLayerNetwork net, int k) {

@@ -158,10 +158,9 @@ public final class TrainingRun {
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), config.target(),
                     config.inputColumns(), timeColumnName(timeColumn), config.transform().id(),
                     config.lookback(), config.horizon(), config.season(),
-                    trained.forecaster().preprocessor().inShift(), trained.forecaster().preprocessor().inScale(),
-                    trained.forecaster().preprocessor().outShift(), trained.forecaster().preprocessor().outScale(),
+                    chosen.inShift(), chosen.inScale(), chosen.outShift(), chosen.outScale(),
                     source, sha256, config.asMap(), testSummary(evaluation), testHistory(config),
-                    ModelFile.JSON.valueToTree(intervals.toJson()), trained.forecaster().preprocessor().anchorCarry());
+                    ModelFile.JSON.valueToTree(intervals.toJson()), chosen.anchorCarry());
             ModelFile.save(staging.resolve("model.zip"), trained.forecaster().networks(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
