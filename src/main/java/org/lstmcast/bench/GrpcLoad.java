@@ -63,17 +63,24 @@ public final class GrpcLoad {
         }
     }
 
-    /** Concurrent calls per connection: HTTP/2 multiplexes them, as gRPC clients and load tools (ghz) do. */
-    private static final int STREAMS_PER_CONNECTION = 32;
+    /**
+     * Concurrent calls per connection by default: HTTP/2 multiplexes them, as one gRPC client's channel and load tools
+     * (ghz) do.
+     */
+    public static final int STREAMS_PER_CONNECTION = 32;
 
     /**
      * Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} calls in
      * flight. Calls are asynchronous and share a few connections, and each answer issues the next call from the
      * transport's own thread: one blocking thread and one connection per call would spend the two cores this client
      * shares with the server on thread switches rather than on the protocol.
+     *
+     * @param streamsPerConnection calls that share one connection: {@link #STREAMS_PER_CONNECTION} as one client's
+     *                             channel would, 1 for a connection per call as separate client processes would
      */
-    public static HttpLoad.Result run(String host, int port, ModelInferRequest request, int concurrency, long warmupMillis,
-                                      long durationMillis) throws InterruptedException {
+    public static HttpLoad.Result run(String host, int port, ModelInferRequest request, int concurrency,
+                                      int streamsPerConnection, long warmupMillis, long durationMillis)
+            throws InterruptedException {
         Recorder recorder = new Recorder(3_600_000_000L, 3);
         AtomicLong ok = new AtomicLong();
         AtomicLong bad = new AtomicLong();
@@ -90,7 +97,7 @@ public final class GrpcLoad {
         });
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(concurrency);
         try {
-            int connections = (concurrency + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION;
+            int connections = (concurrency + streamsPerConnection - 1) / streamsPerConnection;
             for (int c = 0; c < connections; c++) {
                 channels.add(NettyChannelBuilder.forAddress(host, port).usePlaintext().directExecutor()
                         .maxInboundMessageSize(Integer.MAX_VALUE).build());

@@ -52,6 +52,11 @@ final class BenchCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE}).")
     int grpcPort = 8081;
 
+    @Option(names = "--streams-per-connection", paramLabel = "N", description = "For --protocol grpc: concurrent calls "
+            + "that share one HTTP/2 connection; 1 gives each its own, as separate client processes would "
+            + "(default: ${DEFAULT-VALUE}).")
+    int streamsPerConnection = GrpcLoad.STREAMS_PER_CONNECTION;
+
     @Option(names = "--model", paramLabel = "NAME", description = "Model name on the server (default: ${DEFAULT-VALUE}).")
     String model = "dax";
 
@@ -91,6 +96,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--grpc-port must be 1..65535");
         }
         if (windows < 1 || steps < 1 || !(duration > 0) || warmup < 0 || threads < 1
+                || streamsPerConnection < 1
                 || concurrency.stream().anyMatch(c -> c < 1 || c > 4096) || batches.stream().anyMatch(b -> b < 1)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "counts must be positive and durations > 0");
         }
@@ -116,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
                 // The batch counters are on the REST port's /metrics whichever protocol carries the load.
                 double[] before = Benchmarks.batchTotals(url, model);
                 HttpLoad.Result r = switch (protocol) {
-                    case grpc -> GrpcLoad.run(url.getHost(), grpcPort, infer, c, warm, measure);
+                    case grpc -> GrpcLoad.run(url.getHost(), grpcPort, infer, c, streamsPerConnection, warm, measure);
                     case binary -> HttpLoad.runRequest(url, binary, c, warm, measure);
                     case rest -> HttpLoad.run(endpoint, body, c, warm, measure);
                 };
