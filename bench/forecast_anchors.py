@@ -56,7 +56,7 @@ def main():
         cov = {lv: statistics.mean(m["intervals"]["test"][lv]["coverage"]) for lv in ("80", "95")}
         rows.append(dict(name=name, rows=d["rows"], season=season, lstm=lstm, base=base, ets=ets, arima=arima,
                          ets_model=ets_model, arima_order=arima_order, check=check, cov=cov,
-                         seconds=wall, members=m.get("ensemble", {}).get("members", 1),
+                         seconds=wall, members=m.get("refit", {}).get("networks") or m.get("ensemble", {}).get("members", 1),
                          transform=m["config"]["transform"], test=m["test_rows"]))
         print(f"{name}: done", file=sys.stderr)
 

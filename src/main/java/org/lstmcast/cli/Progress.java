@@ -59,8 +59,8 @@ final class Progress {
         }
 
         @Override
-        public void membersStarted(int members, int atOnce) {
-            bar = bar("ensemble", members, " networks");
+        public void membersStarted(int members, int atOnce, boolean refit) {
+            bar = bar(refit ? "refit" : "ensemble", members, " networks");
             bar.setExtraMessage(atOnce + " at a time");
         }
 
@@ -76,6 +76,7 @@ final class Progress {
     private static final class Lines implements TrainingListener {
         private final PrintWriter err;
         private int max;
+        private String stage = "ensemble";
 
         Lines(PrintWriter err) {
             this.err = err;
@@ -101,14 +102,16 @@ final class Progress {
         }
 
         @Override
-        public void membersStarted(int members, int atOnce) {
-            err.printf(Locale.ROOT, "ensemble: training %d more networks, %d at a time%n", members, atOnce);
+        public void membersStarted(int members, int atOnce, boolean refit) {
+            stage = refit ? "refit" : "ensemble";
+            err.printf(Locale.ROOT, refit ? "refit: training %d networks on the training and validation rows, %d at a time%n"
+                    : "ensemble: training %d more networks, %d at a time%n", members, atOnce);
             err.flush();
         }
 
         @Override
         public void memberFinished(int done, int members) {
-            err.printf(Locale.ROOT, "ensemble: %d/%d more networks trained%n", done, members);
+            err.printf(Locale.ROOT, "%s: %d/%d networks trained%n", stage, done, members);
             err.flush();
         }
     }

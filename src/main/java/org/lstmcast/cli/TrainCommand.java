@@ -108,7 +108,9 @@ final class TrainCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s in %.1f s. Test part: %d rows, forecast from %d test windows "
                             + "(rolling origin), in original units.%n",
                     outcome.training().epochsRun(), outcome.training().bestEpoch(),
-                    networks > 1 ? ", then " + (networks - 1) + " more networks," : "", outcome.training().seconds(),
+                    config.refit() ? ", then " + networks + (networks > 1 ? " networks" : " network") + " again,"
+                            : networks > 1 ? ", then " + (networks - 1) + " more networks," : "",
+                    outcome.training().seconds(),
                     outcome.evaluation().testRows().length, outcome.evaluation().windows());
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());

@@ -57,11 +57,16 @@ final class TrainOptions {
     @Option(names = "--ensemble", paramLabel = "K", description = "Networks to train on the chosen transform (seeds N, N+1, ...) and average, as one model and one ONNX graph; 1 for a single network (default: ${DEFAULT-VALUE}).")
     int ensemble = TrainConfig.DEFAULT_ENSEMBLE;
 
+    @Option(names = "--refit", negatable = true, defaultValue = "true", fallbackValue = "true", description = "Train the kept model again on "
+            + "the training and validation rows together, for the epochs early stopping chose; --no-refit keeps the "
+            + "networks trained on the training rows only (default: ${DEFAULT-VALUE}).")
+    boolean refit = TrainConfig.DEFAULT_REFIT;
+
     TrainConfig config(CommandLine cl, String target, List<String> features) {
         try {
             int period = season == null ? TrainConfig.SEASON_FROM_DATA : season == 1 ? 0 : season;
             return new TrainConfig(target, features, lookback, horizon, Transform.parse(transform), period, layers, hidden,
-                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble);
+                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -53,6 +53,14 @@ public final class Report {
                     all == null ? "not finite" : score(all), each,
                     ((Number) e.get("seconds_other_members")).doubleValue()));
         }
+        if (metrics.get("refit") instanceof Map<?, ?> r) {
+            int n = ((Number) r.get("networks")).intValue();
+            sb.append(String.format(Locale.ROOT, "Refit: %s (seeds %s) trained again on the %s training and validation "
+                            + "rows for the %s epochs early stopping chose, in %.1f s; the intervals are calibrated by "
+                            + "the network that did not see the validation rows.%n",
+                    n == 1 ? "one network" : "the mean of " + n + " networks", r.get("seeds"), r.get("rows"),
+                    r.get("epochs"), ((Number) r.get("seconds")).doubleValue()));
+        }
         return sb.toString();
     }
 

@@ -14,11 +14,13 @@ import org.lstmcast.data.Transform;
  *                 read it from the time column when the data is read
  * @param ensemble networks trained with seeds {@code seed, seed + 1, ...} on the chosen transform, their outputs
  *                 averaged; 1 for a single network
+ * @param refit    whether the model kept is trained again, on the training and validation rows together, for the
+ *                 epochs early stopping chose on the validation rows (the networks that chose them are discarded)
  */
 public record TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform,
                           int season, int layers, int hidden, double dropout, int epochs, int batchSize,
                           double learningRate, int patience, double valFraction, double testFraction, long seed,
-                          int ensemble)
+                          int ensemble, boolean refit)
         implements java.io.Serializable {
 
     public static final int DEFAULT_LOOKBACK = 30;
@@ -32,13 +34,27 @@ public record TrainConfig(String target, List<String> features, int lookback, in
      */
     public static final int DEFAULT_ENSEMBLE = 5;
     public static final int MAX_ENSEMBLE = 32;
+    /**
+     * The command line refits: the validation rows are the latest before the test part, and on short series a tenth
+     * of the rows; leaving them out of the final model cost up to a quarter of the test RMSE (docs/BENCHMARKS.md,
+     * "Refitting on the validation rows").
+     */
+    public static final boolean DEFAULT_REFIT = true;
 
     /** A config for a single network. */
     public TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform, int season,
                        int layers, int hidden, double dropout, int epochs, int batchSize, double learningRate,
                        int patience, double valFraction, double testFraction, long seed) {
         this(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs, batchSize,
-                learningRate, patience, valFraction, testFraction, seed, 1);
+                learningRate, patience, valFraction, testFraction, seed, 1, false);
+    }
+
+    /** A config whose networks are those trained on the training rows only (no refit). */
+    public TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform, int season,
+                       int layers, int hidden, double dropout, int epochs, int batchSize, double learningRate,
+                       int patience, double valFraction, double testFraction, long seed, int ensemble) {
+        this(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs, batchSize,
+                learningRate, patience, valFraction, testFraction, seed, ensemble, false);
     }
 
     public TrainConfig {
@@ -63,19 +79,25 @@ public record TrainConfig(String target, List<String> features, int lookback, in
     /** The same config with the transform decided. */
     public TrainConfig withTransform(Transform t) {
         return new TrainConfig(target, features, lookback, horizon, t, season, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble);
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit);
     }
 
     /** The same config with the season decided. */
     public TrainConfig withSeason(int period) {
         return new TrainConfig(target, features, lookback, horizon, transform, period, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble);
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit);
     }
 
     /** The same config with another seed: an ensemble's member. */
     public TrainConfig withSeed(long s) {
         return new TrainConfig(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, s, ensemble);
+                batchSize, learningRate, patience, valFraction, testFraction, s, ensemble, refit);
+    }
+
+    /** The same config, refitting or not. */
+    public TrainConfig withRefit(boolean r) {
+        return new TrainConfig(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs,
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, r);
     }
 
     /** Input columns in network order: the target first, then the other features without repeats. */
@@ -106,6 +128,7 @@ public record TrainConfig(String target, List<String> features, int lookback, in
         m.put("test_fraction", testFraction);
         m.put("seed", seed);
         m.put("ensemble", ensemble);
+        m.put("refit", refit);
         return m;
     }
 

@@ -118,6 +118,39 @@ public final class Trainer {
     }
 
     /**
+     * Trains a network on every window whose inputs and targets lie in rows {@code [0, end)} for exactly
+     * {@code epochs} epochs, with nothing held out: the refit of a model whose epochs early stopping already chose.
+     * The preprocessing is fitted on the same rows.
+     */
+    public static Forecaster refit(double[][] values, int end, TrainConfig config, int epochs) {
+        Preprocessor pre = Preprocessor.fit(config.transform(), values, end, config.lookback(), config.horizon(), 0,
+                config.season());
+        int[] order = Windows.origins(0, end, config.lookback(), config.horizon(), false);
+        if (order.length == 0) {
+            throw new IllegalArgumentException("no complete window in rows 1 to " + end);
+        }
+        Nd4j.getRandom().setSeed(config.seed());
+        MultiLayerNetwork net = Networks.build(config, values[0].length);
+        FusedLstm fused = new FusedLstm(config, net, pre.steps());
+        Random random = new Random(config.seed());
+        for (int epoch = 1; epoch <= epochs; epoch++) {
+            shuffle(order, random);
+            double sum = 0;
+            for (int from = 0; from < order.length; from += config.batchSize()) {
+                int to = Math.min(order.length, from + config.batchSize());
+                INDArray[] xy = batch(values, order, from, to, pre, config.horizon());
+                sum += fused.fit(xy[0], xy[1]) * (to - from);
+            }
+            if (!Double.isFinite(sum)) {
+                throw new IllegalStateException("training diverged at epoch " + epoch + " of the refit (loss " + sum
+                        + "); lower --learning-rate or use --no-refit");
+            }
+        }
+        fused.copyTo(net);
+        return new Forecaster(net, pre);
+    }
+
+    /**
      * No epoch had a finite validation loss: the validation rows {@code [firstRow, endRow)} put values out of float32
      * range in the network's arithmetic, and there is no best epoch to restore.
      */

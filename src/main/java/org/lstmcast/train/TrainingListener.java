@@ -18,11 +18,15 @@ public interface TrainingListener {
     default void finished(int epochsRun, int bestEpoch) {
     }
 
-    /** Called before an ensemble's other members train, {@code atOnce} of them at a time, with no epoch events. */
-    default void membersStarted(int members, int atOnce) {
+    /**
+     * Called before further networks train, {@code atOnce} of them at a time, with no epoch events: an ensemble's
+     * other members ({@code refit} false) or the kept model's networks trained again on the training and validation
+     * rows ({@code refit} true).
+     */
+    default void membersStarted(int members, int atOnce, boolean refit) {
     }
 
-    /** Called on the calling thread as each of the other members is collected, {@code done} of {@code members}. */
+    /** Called on the calling thread as each of those networks is collected, {@code done} of {@code members}. */
     default void memberFinished(int done, int members) {
     }
 }

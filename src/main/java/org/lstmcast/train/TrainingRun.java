@@ -126,15 +126,21 @@ public final class TrainingRun {
             transformJson.put("from", "--transform");
         }
         Map<String, Object> ensembleJson = new LinkedHashMap<>();
-        if (config.ensemble() > 1) {
+        Map<String, Object> refitJson = new LinkedHashMap<>();
+        // The intervals are calibrated on validation forecasts, so by networks that never trained on those rows.
+        Forecaster calibrating = trained.forecaster();
+        if (config.refit()) {
+            trained = refit(series, split, config, trained, refitJson, listener);
+        } else if (config.ensemble() > 1) {
             trained = ensemble(series, split, config, trained, ensembleJson, listener);
+            calibrating = trained.forecaster();
         }
         Preprocessor chosen = trained.forecaster().preprocessor();
         if (chosen.carriesAnchorError()) {
             transformJson.put("anchor_carry", jsonNumbers(chosen.anchorCarry()));
         }
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
-        Intervals intervals = Evaluation.calibrate(trained.forecaster(), series.values(), split, Intervals.DEFAULT_LEVELS);
+        Intervals intervals = Evaluation.calibrate(calibrating, series.values(), split, Intervals.DEFAULT_LEVELS);
 
         Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, sha256);
         Map<String, Object> seasonJson = new LinkedHashMap<>();
@@ -145,6 +151,9 @@ public final class TrainingRun {
         metrics.put("transform", transformJson);
         if (!ensembleJson.isEmpty()) {
             metrics.put("ensemble", ensembleJson);
+        }
+        if (!refitJson.isEmpty()) {
+            metrics.put("refit", refitJson);
         }
         Path parent = outDir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
@@ -226,36 +235,13 @@ public final class TrainingRun {
     private static Trainer.Result ensemble(Series series, Split split, TrainConfig config, Trainer.Result first,
                                            Map<String, Object> json, TrainingListener listener) {
         long started = System.nanoTime();
-        int others = config.ensemble() - 1;
-        int atOnce = Math.min(others, parallelMembers);
-        listener.membersStarted(others, atOnce);
-        ExecutorService pool = Executors.newFixedThreadPool(atOnce, r -> {
-            Thread t = new Thread(r, "ensemble-member");
-            t.setDaemon(true);
-            return t;
-        });
-        List<Trainer.Result> members = new ArrayList<>(List.of(first));
-        try {
-            List<Future<Trainer.Result>> futures = new ArrayList<>();
-            for (int m = 1; m <= others; m++) {
-                TrainConfig member = config.withSeed(config.seed() + m);
-                futures.add(pool.submit(() -> train(series, split, member, TrainingListener.NONE)));
-            }
-            for (var f : futures) {
-                members.add(f.get());
-                listener.memberFinished(members.size() - 1, others);
-            }
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while training the ensemble", e);
-        } finally {
-            pool.shutdownNow();
+        List<java.util.concurrent.Callable<Trainer.Result>> others = new ArrayList<>();
+        for (int m = 1; m < config.ensemble(); m++) {
+            TrainConfig member = config.withSeed(config.seed() + m);
+            others.add(() -> train(series, split, member, TrainingListener.NONE));
         }
+        List<Trainer.Result> members = new ArrayList<>(List.of(first));
+        members.addAll(inParallel(others, false, listener));
         List<MultiLayerNetwork> networks = new ArrayList<>();
         double[] memberRmse = new double[members.size()];
         List<Long> seeds = new ArrayList<>();
@@ -274,6 +260,74 @@ public final class TrainingRun {
         json.put("seconds_other_members", Math.round(seconds * 1000) / 1000.0);
         return new Trainer.Result(forecaster, first.trainLoss(), first.valLoss(), first.epochSeconds(), first.bestEpoch(),
                 first.seconds() + seconds);
+    }
+
+    /**
+     * Trains the kept model again, {@code config.ensemble()} networks with seeds {@code seed} on, on every window of
+     * the training and validation rows, for the epochs early stopping chose for {@code chosen} on the validation rows.
+     * What the refit cannot have, a validation score of its own, is not reported; the epochs, rows and seeds are.
+     */
+    private static Trainer.Result refit(Series series, Split split, TrainConfig config, Trainer.Result chosen,
+                                        Map<String, Object> json, TrainingListener listener) {
+        long started = System.nanoTime();
+        int epochs = chosen.bestEpoch();
+        List<java.util.concurrent.Callable<Forecaster>> jobs = new ArrayList<>();
+        List<Long> seeds = new ArrayList<>();
+        for (int m = 0; m < config.ensemble(); m++) {
+            TrainConfig member = config.withSeed(config.seed() + m);
+            seeds.add(member.seed());
+            jobs.add(() -> Trainer.refit(series.values(), split.valEnd(), member, epochs));
+        }
+        List<Forecaster> refitted = inParallel(jobs, true, listener);
+        List<MultiLayerNetwork> networks = new ArrayList<>();
+        refitted.forEach(f -> networks.add(f.network()));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        json.put("rows", split.valEnd());
+        json.put("epochs", epochs);
+        json.put("from", "the training and validation rows, for the epochs early stopping chose on the validation rows");
+        json.put("networks", networks.size());
+        json.put("combine", "mean");
+        json.put("seeds", seeds);
+        json.put("seconds", Math.round(seconds * 1000) / 1000.0);
+        return new Trainer.Result(new Forecaster(networks, refitted.get(0).preprocessor()), chosen.trainLoss(),
+                chosen.valLoss(), chosen.epochSeconds(), chosen.bestEpoch(), chosen.seconds() + seconds);
+    }
+
+    /** Runs independent trainings, {@link #parallelMembers} at a time, and returns their results in order. */
+    private static <T> List<T> inParallel(List<java.util.concurrent.Callable<T>> jobs, boolean refit,
+                                          TrainingListener listener) {
+        if (jobs.isEmpty()) {
+            return List.of();
+        }
+        int atOnce = Math.min(jobs.size(), parallelMembers);
+        listener.membersStarted(jobs.size(), atOnce, refit);
+        ExecutorService pool = Executors.newFixedThreadPool(atOnce, r -> {
+            Thread t = new Thread(r, "ensemble-member");
+            t.setDaemon(true);
+            return t;
+        });
+        List<T> done = new ArrayList<>();
+        try {
+            List<Future<T>> futures = new ArrayList<>();
+            for (var job : jobs) {
+                futures.add(pool.submit(job));
+            }
+            for (var f : futures) {
+                done.add(f.get());
+                listener.memberFinished(done.size(), jobs.size());
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while training", e);
+        } finally {
+            pool.shutdownNow();
+        }
+        return done;
     }
 
     private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds) {

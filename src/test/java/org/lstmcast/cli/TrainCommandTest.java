@@ -62,11 +62,28 @@ class TrainCommandTest {
         // 40 test rows, each forecast 1 to 3 steps ahead: the origins run from 3 rows before the test part.
         assertEquals(40, rows);
         assertEquals(rows + 3 - 1, trained);
-        // The default ensemble: five networks, seeds from --seed on, each member's validation score printed.
-        assertTrue(r.out().contains("Ensemble: the mean of 5 networks (seeds [42, 43, 44, 45, 46])"), r.out());
-        assertEquals(5, metrics.path("ensemble").path("validation_rmse_members").size());
+        // The default: five networks, seeds from --seed on, trained again on the training and validation rows.
+        assertTrue(r.out().contains("Refit: the mean of 5 networks (seeds [42, 43, 44, 45, 46]) trained again on the "
+                + (metrics.path("data").path("train_rows").asInt() + metrics.path("data").path("val_rows").asInt())
+                + " training and validation rows for the " + metrics.path("best_epoch").asInt() + " epochs"), r.out());
+        assertEquals(5, metrics.path("refit").path("networks").asInt());
         assertEquals(5, metrics.path("config").path("ensemble").asInt());
-        assertTrue(r.err().contains("ensemble: training 4 more networks") && r.err().contains("ensemble: 4/4 more networks trained"),
+        assertTrue(metrics.path("config").path("refit").asBoolean());
+        assertTrue(r.err().contains("refit: training 5 networks on the training and validation rows")
+                && r.err().contains("refit: 5/5 networks trained"), r.err());
+    }
+
+    @Test
+    void noRefitKeepsTheEnsembleTrainedOnTheTrainingRowsWithEachMembersValidationScore() throws IOException {
+        MainTest.Run r = train(csv(-1, null), "--no-refit");
+        assertEquals(0, r.code(), r.err());
+        JsonNode metrics = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile());
+        assertTrue(r.out().contains("Ensemble: the mean of 5 networks (seeds [42, 43, 44, 45, 46])"), r.out());
+        assertFalse(r.out().contains("Refit:"), r.out());
+        assertEquals(5, metrics.path("ensemble").path("validation_rmse_members").size());
+        assertTrue(metrics.path("refit").isMissingNode());
+        assertFalse(metrics.path("config").path("refit").asBoolean(true));
+        assertTrue(r.err().contains("ensemble: training 4 more networks") && r.err().contains("ensemble: 4/4 networks trained"),
                 r.err());
     }
 

@@ -125,6 +125,57 @@ class TrainingRunTest {
     }
 
     @Test
+    void aRefitTrainsTheKeptNetworksAgainOnTheValidationRowsForTheChosenEpochs() throws IOException {
+        double[][] values = Series.seasonal(200, 3);
+        byte[] csv = bytes(Series.csv(values));
+        TrainConfig alone = new TrainConfig("value", List.of(), 12, 3, Transform.DIFF, 12, 1, 8, 0, 30, 32, 0.01, 5, 0.1,
+                0.2, 1, 1);
+        Path plainRun = tmp.resolve("plain");
+        TrainingRun.Outcome plain = TrainingRun.run(csv, "gen.csv", null, alone, plainRun, TrainingListener.NONE);
+        Path refitRun = tmp.resolve("refit");
+        TrainConfig refit = new TrainConfig("value", List.of(), 12, 3, Transform.DIFF, 12, 1, 8, 0, 30, 32, 0.01, 5, 0.1,
+                0.2, 1, 2, true);
+        TrainingRun.Outcome o = TrainingRun.run(csv, "gen.csv", null, refit, refitRun, TrainingListener.NONE);
+
+        Split split = Split.of(values.length, 0.1, 0.2);
+        int epochs = plain.training().bestEpoch();
+        assertTrue(epochs >= 1 && epochs < 30, "early stopping chose epoch " + epochs);
+        JsonNode m = new ObjectMapper().readTree(refitRun.resolve("metrics.json").toFile());
+        JsonNode r = m.path("refit");
+        assertEquals(split.valEnd(), r.path("rows").asInt());
+        assertEquals(m.path("data").path("train_rows").asInt() + m.path("data").path("val_rows").asInt(),
+                r.path("rows").asInt());
+        assertEquals(epochs, r.path("epochs").asInt());
+        assertEquals("[1,2]", r.path("seeds").toString());
+        assertTrue(m.path("config").path("refit").asBoolean());
+        assertTrue(m.path("ensemble").isMissingNode(), "no validation scores for networks that saw the validation rows");
+
+        // The scalers come from the training and validation rows, and each network is what its seed trains on them (to
+        // float rounding: the refit ran on pool threads, the check on this one).
+        ModelFile.Loaded loaded = ModelFile.load(refitRun.resolve("model.zip"));
+        org.lstmcast.data.Preprocessor wide = org.lstmcast.data.Preprocessor.fit(Transform.DIFF, values, split.valEnd(),
+                12, 3, 0, 12);
+        org.lstmcast.data.Preprocessor narrow = plain.training().forecaster().preprocessor();
+        assertArrayEquals(wide.outScale(), loaded.forecaster().preprocessor().outScale(), 1e-6);
+        assertArrayEquals(wide.inShift(), loaded.forecaster().preprocessor().inShift(), 1e-6);
+        assertFalse(java.util.Arrays.equals(narrow.outScale(), wide.outScale()), "the validation rows moved the scale");
+        for (int k = 0; k < 2; k++) {
+            Forecaster again = Trainer.refit(values, split.valEnd(), refit.withSeed(1 + k), epochs);
+            assertArrayEquals(again.network().params().toFloatVector(),
+                    loaded.forecaster().networks().get(k).params().toFloatVector(), 1e-6f, "network " + (k + 1));
+        }
+        assertFalse(java.util.Arrays.equals(plain.training().forecaster().network().params().toFloatVector(),
+                loaded.forecaster().networks().get(0).params().toFloatVector()));
+
+        // The intervals are those the network that never saw the validation rows calibrates: the plain run's.
+        for (String key : List.of("levels", "space", "half_width", "calibration_windows")) {
+            JsonNode p = new ObjectMapper().readTree(plainRun.resolve("metrics.json").toFile()).path("intervals");
+            assertEquals(p.path(key), m.path("intervals").path(key), key);
+        }
+        assertTrue(o.intervals().calibrationWindows()[0] > 0);
+    }
+
+    @Test
     void anEnsembleForecastsTheMeanOfItsMembersAndEachMemberIsTheNetworkItsSeedTrainsAlone() throws IOException {
         double[][] values = Series.seasonal(200, 2);
         byte[] csv = bytes(Series.csv(values));
