@@ -3,7 +3,8 @@
 
 For each series: R writes it as CSV (time as decimal years, as R's time() gives it, so the season is read from the
 time column); `lstmcast train` runs with default options; bench/anchors.R fits ETS and ARIMA (R's forecast package)
-on the same training rows, fixes their parameters, and scores them on the same test rows from the same origins.
+on the rows the kept model was fitted to (the training rows; with the refit, the training and validation rows),
+fixes their parameters, and scores them on the same test rows from the same origins.
 Seasonal naive is computed by both as a check that the protocols match. Prints a Markdown table (docs/BENCHMARKS.md,
 "Forecast quality against ETS and ARIMA").
 
@@ -43,8 +44,10 @@ def main():
         d = m["data"]
         horizon = m["config"]["horizon"]
         season = m["season"]["period"]
+        # The anchors are fitted on the rows the kept model was fitted to: with the refit, training and validation.
+        fit_rows = m.get("refit", {}).get("rows", d["train_rows"])
         r = subprocess.run(["Rscript", os.path.join(ROOT, "bench", "anchors.R"), csv, str(d["train_rows"]),
-                            str(d["val_rows"]), str(m["test_rows"]), str(horizon), str(season)],
+                            str(d["val_rows"]), str(m["test_rows"]), str(horizon), str(season), str(fit_rows)],
                            check=True, capture_output=True, text=True).stdout.strip()
         ets, arima, snaive_r, ets_model, arima_order = [p.strip() for p in r.split(";")]
         ets = [float(v) for v in ets.split()]
