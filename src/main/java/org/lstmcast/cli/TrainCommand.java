@@ -108,7 +108,8 @@ final class TrainCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s in %.1f s. Test part: %d rows, forecast from %d test windows "
                             + "(rolling origin), in original units.%n",
                     outcome.training().epochsRun(), outcome.training().bestEpoch(),
-                    config.refit() ? ", then " + networks + (networks > 1 ? " networks" : " network") + " again,"
+                    anchorAlone(outcome) ? ", then kept the anchor alone,"
+                            : config.refit() ? ", then " + networks + (networks > 1 ? " networks" : " network") + " again,"
                             : networks > 1 ? ", then " + (networks - 1) + " more networks," : "",
                     outcome.training().seconds(),
                     outcome.evaluation().testRows().length, outcome.evaluation().windows());
@@ -134,6 +135,10 @@ final class TrainCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             return 1;
         }
+    }
+
+    private static boolean anchorAlone(TrainingRun.Outcome outcome) {
+        return outcome.metrics().get("transform") instanceof java.util.Map<?, ?> t && t.get("network") != null;
     }
 
     private TrainConfig config() {

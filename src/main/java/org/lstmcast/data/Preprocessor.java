@@ -244,6 +244,18 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
     }
 
     /**
+     * The same preprocessing without the training rows' mean seasonal drift: a network that outputs 0 then forecasts
+     * each step as its anchor plus the carried anchor error, no more. Only the seasonal transforms have such a drift.
+     */
+    public Preprocessor withoutDrift() {
+        if (transform.anchorSeasons() == 0) {
+            throw new IllegalStateException("the " + transform.id() + " transform has no seasonal drift");
+        }
+        return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, new double[horizon],
+                outScale, season, anchorCarry);
+    }
+
+    /**
      * The least-squares slope of {@code y} on {@code x} with an intercept: how much of the anchor's error at the origin
      * persists into a step's error. 0 where {@code x} does not vary or there are fewer than 3 pairs to fit.
      */

@@ -42,6 +42,10 @@ public final class Report {
             sb.append(" (auto; validation RMSE ").append(each).append(')');
         }
         sb.append('.').append(System.lineSeparator());
+        if (t.get("network") instanceof String none) {
+            sb.append("Network: ").append(none).append(" (it forecast the validation rows better than any network).")
+                    .append(System.lineSeparator());
+        }
         if (metrics.get("ensemble") instanceof Map<?, ?> e) {
             StringBuilder each = new StringBuilder();
             for (Object v : (List<?>) e.get("validation_rmse_members")) {
@@ -53,7 +57,7 @@ public final class Report {
                     all == null ? "not finite" : score(all), each,
                     ((Number) e.get("seconds_other_members")).doubleValue()));
         }
-        if (metrics.get("refit") instanceof Map<?, ?> r) {
+        if (metrics.get("refit") instanceof Map<?, ?> r && t.get("network") == null) {
             int n = ((Number) r.get("networks")).intValue();
             sb.append(String.format(Locale.ROOT, "Refit: %s (seeds %s) trained again on the %s training and validation "
                             + "rows for the %s epochs early stopping chose, in %.1f s; the intervals are calibrated by "

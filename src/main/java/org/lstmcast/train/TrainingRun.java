@@ -112,11 +112,17 @@ public final class TrainingRun {
 
         Map<String, Object> transformJson = new LinkedHashMap<>();
         Trainer.Result trained;
+        Boolean anchorDrift = null;
         if (config.transform() == Transform.AUTO) {
             Choice choice = choose(series, split, config, listener);
             trained = choice.trained();
             config = config.withTransform(choice.transform());
+            anchorDrift = choice.anchorDrift();
             transformJson.put("used", choice.transform().id());
+            if (anchorDrift != null) {
+                transformJson.put("network", anchorDrift ? "none: the anchor alone, with the training rows' mean "
+                        + "seasonal drift" : "none: the anchor alone, without drift");
+            }
             transformJson.put("from", "auto: the lowest validation RMSE (mean over the steps) among the candidates");
             transformJson.put("validation_rmse", choice.scores());
             transformJson.put("seconds_all_candidates", Math.round(choice.seconds() * 1000) / 1000.0);
@@ -129,7 +135,11 @@ public final class TrainingRun {
         Map<String, Object> refitJson = new LinkedHashMap<>();
         // The intervals are calibrated on validation forecasts, so by networks that never trained on those rows.
         Forecaster calibrating = trained.forecaster();
-        if (config.refit()) {
+        if (anchorDrift != null) {
+            if (config.refit()) {
+                trained = refitAnchor(series, split, config, trained, anchorDrift, refitJson);
+            }
+        } else if (config.refit()) {
             trained = refit(series, split, config, trained, refitJson, listener);
         } else if (config.ensemble() > 1) {
             trained = ensemble(series, split, config, trained, ensembleJson, listener);
@@ -293,6 +303,21 @@ public final class TrainingRun {
                 chosen.valLoss(), chosen.epochSeconds(), chosen.bestEpoch(), chosen.seconds() + seconds);
     }
 
+    /** The anchor alone, its carry and drift fitted again on the training and validation rows: nothing to train. */
+    private static Trainer.Result refitAnchor(Series series, Split split, TrainConfig config, Trainer.Result chosen,
+                                              boolean drift, Map<String, Object> json) {
+        Forecaster f = Trainer.anchorAlone(series.values(), split.valEnd(), config, drift);
+        json.put("rows", split.valEnd());
+        json.put("epochs", 0);
+        json.put("from", "the training and validation rows: the anchor's carry" + (drift ? " and drift" : "") + ", no network");
+        json.put("networks", 1);
+        json.put("combine", "mean");
+        json.put("seeds", List.of(config.seed()));
+        json.put("seconds", 0.0);
+        return new Trainer.Result(f, chosen.trainLoss(), chosen.valLoss(), chosen.epochSeconds(), chosen.bestEpoch(),
+                chosen.seconds());
+    }
+
     /** Runs independent trainings, {@link #parallelMembers} at a time, and returns their results in order. */
     private static <T> List<T> inParallel(List<java.util.concurrent.Callable<T>> jobs, boolean refit,
                                           TrainingListener listener) {
@@ -330,7 +355,13 @@ public final class TrainingRun {
         return done;
     }
 
-    private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds) {
+    /**
+     * @param anchorDrift null where a network was kept; for the anchor alone, whether it keeps the mean seasonal drift
+     * @param trained     the network's training, or for the anchor alone the forecaster of the anchor with the
+     *                    training history of its transform's network (the one it beat)
+     */
+    private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds,
+                          Boolean anchorDrift) {
     }
 
     /**
@@ -352,6 +383,7 @@ public final class TrainingRun {
         double bestScore = Double.POSITIVE_INFINITY;
         double seconds = 0;
         DataException firstFailure = null;
+        Map<Transform, Trainer.Result> results = new java.util.EnumMap<>(Transform.class);
         for (Transform t : candidates) {
             Trainer.Result r;
             try {
@@ -362,6 +394,7 @@ public final class TrainingRun {
                 continue;
             }
             seconds += r.seconds();
+            results.put(t, r);
             double score = Evaluation.validationRmse(r.forecaster(), series.values(), split);
             scores.put(t.id(), jsonNumber(score));
             if (!Double.isNaN(score) && (best == null || score < bestScore)) {
@@ -374,7 +407,30 @@ public final class TrainingRun {
             throw firstFailure != null ? firstFailure : new DataException(series.source()
                     + ": no transform gave a finite validation error");
         }
-        return new Choice(best, bestResult, scores, seconds);
+        // The seasonal anchors alone, with and without the training rows' mean seasonal drift, as candidates beside the
+        // networks: on short series (72 monthly rows) the networks fitted to 17-23 windows and the drift of a few
+        // years both fail to carry into later years, and the validation rows can say so (docs/BENCHMARKS.md,
+        // "The anchor alone as a candidate"). They cost no training.
+        Boolean anchorDrift = null;
+        for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
+            Trainer.Result network = results.get(t);
+            if (network == null) {
+                continue;
+            }
+            for (boolean drift : new boolean[] {true, false}) {
+                Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(t), drift);
+                double score = Evaluation.validationRmse(alone, series.values(), split);
+                scores.put(t.id() + (drift ? ", anchor alone" : ", anchor alone without drift"), jsonNumber(score));
+                if (!Double.isNaN(score) && score < bestScore) {
+                    best = t;
+                    bestScore = score;
+                    bestResult = new Trainer.Result(alone, network.trainLoss(), network.valLoss(), network.epochSeconds(),
+                            network.bestEpoch(), network.seconds());
+                    anchorDrift = drift;
+                }
+            }
+        }
+        return new Choice(best, bestResult, scores, seconds, anchorDrift);
     }
 
     /**

@@ -142,6 +142,17 @@ class PreprocessorTest {
             expected[h] = naive[h] + carry[h] * error;
         }
         assertArrayEquals(expected, p.rebuild(window, zero(p)), 1e-4);
+        // A network that outputs 0 forecasts the anchor, the carried error and the training rows' mean drift; without
+        // the drift, the anchor and the carried error alone.
+        double[] withDrift = new double[5];
+        for (int h = 0; h < 5; h++) {
+            withDrift[h] = expected[h] + p.outShift()[h];
+        }
+        assertTrue(Math.abs(p.outShift()[0]) > 0.1, "the generated series drifts: " + p.outShift()[0]);
+        assertArrayEquals(withDrift, p.rebuild(window, new double[5]), 1e-4);
+        assertArrayEquals(expected, p.withoutDrift().rebuild(window, new double[5]), 1e-4);
+        assertArrayEquals(p.anchorCarry(), p.withoutDrift().anchorCarry(), 0);
+        assertThrows(IllegalStateException.class, () -> Preprocessor.fit(Transform.DIFF, values, 40, 6, 5, 0, 4).withoutDrift());
         assertEquals(5, p.input(window).length, "first differences of 6 rows");
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 3, 5, 0, 4));
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 0));

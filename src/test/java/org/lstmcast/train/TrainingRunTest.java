@@ -176,6 +176,64 @@ class TrainingRunTest {
     }
 
     @Test
+    void autoKeepsTheAnchorAloneWhereNoNetworkForecastsTheValidationRowsAsWell() throws IOException {
+        // An exactly periodic series: last year's value (the seasonal anchor, no drift) forecasts it to the CSV's
+        // rounding, which no trained network matches.
+        double[][] values = new double[120][1];
+        for (int t = 0; t < values.length; t++) {
+            values[t][0] = 100 + 10 * Math.sin(2 * Math.PI * t / 12) + 3 * Math.cos(2 * Math.PI * t / 4);
+        }
+        TrainConfig auto = new TrainConfig("value", List.of(), 13, 3, Transform.AUTO, 12, 1, 8, 0, 5, 32, 0.01, 3, 0.1,
+                0.2, 1, 2, true);
+        Path out = tmp.resolve("alone");
+        TrainingRun.Outcome o = TrainingRun.run(bytes(Series.csv(values)), "gen.csv", null, auto, out, TrainingListener.NONE);
+        JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
+        JsonNode t = m.path("transform");
+        assertEquals("seasonal", t.path("used").asText(), t.toString());
+        assertTrue(t.path("network").asText().startsWith("none: the anchor alone"), t.toString());
+        double alone = t.path("validation_rmse").path("seasonal, anchor alone").asDouble();
+        for (String network : List.of("diff", "seasonal")) {
+            assertTrue(alone < t.path("validation_rmse").path(network).asDouble(), network + ": " + t);
+        }
+        assertEquals(0, m.path("refit").path("epochs").asInt());
+        assertEquals(1, m.path("refit").path("networks").asInt());
+        // The kept model forecasts last year's values on the test part: its error is the CSV's 6-decimal rounding.
+        for (JsonNode rmse : m.path("model").path("rmse")) {
+            assertTrue(rmse.asDouble() < 1e-4, m.path("model").toString());
+        }
+        ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
+        assertEquals(1, loaded.forecaster().networks().size());
+        double[][] f = loaded.forecaster().forecast(List.of(Windows.window(values, 100, 13)));
+        for (int h = 1; h <= 3; h++) {
+            assertEquals(values[100 + h][0], f[0][h - 1], 1e-4, "step " + h);
+        }
+        assertTrue(o.training().bestEpoch() >= 1, "the loss curve is the network's the anchor beat");
+    }
+
+    @Test
+    void theAnchorAloneIsTheAnchorPlusTheCarriedErrorAndTheDriftIfKept() {
+        double[][] values = Series.drifting(150, 5);
+        TrainConfig seasonal = new TrainConfig("value", List.of(), 13, 3, Transform.SEASONAL, 12, 1, 8, 0, 5, 32, 0.01,
+                3, 0.1, 0.2, 1);
+        org.lstmcast.data.Preprocessor pre = org.lstmcast.data.Preprocessor.fit(Transform.SEASONAL, values, 100, 13, 3, 0, 12);
+        assertTrue(pre.carriesAnchorError());
+        Forecaster drift = Trainer.anchorAlone(values, 100, seasonal, true);
+        Forecaster flat = Trainer.anchorAlone(values, 100, seasonal, false);
+        for (int origin = 105; origin < 146; origin += 7) {
+            double[][] window = Windows.window(values, origin, 13);
+            double[] withDrift = drift.forecast(List.of(window))[0];
+            double[] without = flat.forecast(List.of(window))[0];
+            double error = values[origin][0] - values[origin - 12][0];
+            for (int h = 1; h <= 3; h++) {
+                // Last year's value for the step, plus the carried share of the last row's error against its own.
+                double expected = values[origin + h - 12][0] + pre.anchorCarry()[h - 1] * error;
+                assertEquals(expected, without[h - 1], 1e-9 * Math.abs(expected) + 1e-9, "origin " + origin + " step " + h);
+                assertEquals(expected + pre.outShift()[h - 1], withDrift[h - 1], 1e-9 * Math.abs(expected) + 1e-9);
+            }
+        }
+    }
+
+    @Test
     void anEnsembleForecastsTheMeanOfItsMembersAndEachMemberIsTheNetworkItsSeedTrainsAlone() throws IOException {
         double[][] values = Series.seasonal(200, 2);
         byte[] csv = bytes(Series.csv(values));
