@@ -149,8 +149,8 @@ class PreprocessorTest {
             withDrift[h] = expected[h] + p.outShift()[h];
         }
         assertTrue(Math.abs(p.outShift()[0]) > 0.1, "the generated series drifts: " + p.outShift()[0]);
-        assertArrayEquals(withDrift, p.rebuild(window, new double[5]), 1e-4);
-        assertArrayEquals(expected, p.withoutDrift().rebuild(window, new double[5]), 1e-4);
+        assertArrayEquals(withDrift, p.rebuild(window, new float[5]), 1e-4);
+        assertArrayEquals(expected, p.withoutDrift().rebuild(window, new float[5]), 1e-4);
         assertArrayEquals(p.anchorCarry(), p.withoutDrift().anchorCarry(), 0);
         assertThrows(IllegalStateException.class, () -> Preprocessor.fit(Transform.DIFF, values, 40, 6, 5, 0, 4).withoutDrift());
         assertEquals(5, p.input(window).length, "first differences of 6 rows");

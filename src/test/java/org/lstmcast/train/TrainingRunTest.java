@@ -203,7 +203,7 @@ class TrainingRunTest {
         }
         ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
         assertEquals(1, loaded.forecaster().networks().size());
-        double[][] f = loaded.forecaster().forecast(List.of(Windows.window(values, 100, 13)));
+        double[][] f = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, 100, 13)));
         for (int h = 1; h <= 3; h++) {
             assertEquals(values[100 + h][0], f[0][h - 1], 1e-4, "step " + h);
         }
@@ -221,8 +221,8 @@ class TrainingRunTest {
         Forecaster flat = Trainer.anchorAlone(values, 100, seasonal, false);
         for (int origin = 105; origin < 146; origin += 7) {
             double[][] window = Windows.window(values, origin, 13);
-            double[] withDrift = drift.forecast(List.of(window))[0];
-            double[] without = flat.forecast(List.of(window))[0];
+            double[] withDrift = drift.forecast(java.util.Collections.singletonList(window))[0];
+            double[] without = flat.forecast(java.util.Collections.singletonList(window))[0];
             double error = values[origin][0] - values[origin - 12][0];
             for (int h = 1; h <= 3; h++) {
                 // Last year's value for the step, plus the carried share of the last row's error against its own.
@@ -509,7 +509,10 @@ class TrainingRunTest {
         assertEquals(4, o.season().period(), o.season().reason());
         JsonNode t = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("transform");
         JsonNode scores = t.path("validation_rmse");
-        assertEquals(List.of("diff", "seasonal", "seasonal-mean"), iterable(scores.fieldNames()), t.toString());
+        // Each seasonal transform's network, then each seasonal anchor alone with and without its drift.
+        assertEquals(List.of("diff", "seasonal", "seasonal-mean", "seasonal, anchor alone",
+                "seasonal, anchor alone without drift", "seasonal-mean, anchor alone",
+                "seasonal-mean, anchor alone without drift"), iterable(scores.fieldNames()), t.toString());
         String best = null;
         for (String name : iterable(scores.fieldNames())) {
             assertTrue(scores.path(name).isNumber() && scores.path(name).asDouble() > 0, t.toString());
@@ -517,9 +520,11 @@ class TrainingRunTest {
                 best = name;
             }
         }
-        assertEquals(best, t.path("used").asText(), t.toString());
+        String transform = best.split(",")[0];
+        assertEquals(transform, t.path("used").asText(), t.toString());
+        assertEquals(best.contains("anchor alone"), t.has("network"), t.toString());
         ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
-        assertEquals(best, loaded.info().transform());
+        assertEquals(transform, loaded.info().transform());
         // The kept model's score, recomputed here: 140 rows leave 28 for the test (20%) and 12 of the other 112 for
         // validation (10%), rows 100..111, each forecast 1 and 2 steps ahead from its true history; RMSE per step,
         // then their mean.
