@@ -103,6 +103,24 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
     }
 
     /** {@code [0][h][i]}: forecasts of the validation rows made {@code h + 1} steps before them; {@code [1][h][i]}: the values. */
+    /** Every validation forecast's squared error, step by step, in one array (the rows of step 1 first). */
+    static double[] validationSquaredErrors(Forecaster forecaster, double[][] values, Split split) {
+        double[][][] v = onValidation(forecaster, values, split);
+        int n = 0;
+        for (double[] step : v[0]) {
+            n += step.length;
+        }
+        double[] out = new double[n];
+        int k = 0;
+        for (int h = 0; h < v[0].length; h++) {
+            for (int i = 0; i < v[0][h].length; i++) {
+                double e = v[1][h][i] - v[0][h][i];
+                out[k++] = e * e;
+            }
+        }
+        return out;
+    }
+
     private static double[][][] onValidation(Forecaster forecaster, double[][] values, Split split) {
         int lookback = forecaster.preprocessor().lookback();
         int horizon = forecaster.preprocessor().horizon();

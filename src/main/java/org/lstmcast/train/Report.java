@@ -42,9 +42,12 @@ public final class Report {
             sb.append(" (auto; validation RMSE ").append(each).append(')');
         }
         sb.append('.').append(System.lineSeparator());
-        if (t.get("network") instanceof String none) {
-            sb.append("Network: ").append(none).append(" (it forecast the validation rows better than any network).")
-                    .append(System.lineSeparator());
+        if (t.get("anchor_against_network") instanceof Map<?, ?> a) {
+            sb.append(String.format(Locale.ROOT, "Kept: the %s. Against the %s network on the validation rows, the "
+                            + "anchor's mean squared error is %s higher (standard error %s); a network is kept only "
+                            + "where it is better by more than one standard error.%n",
+                    "anchor".equals(a.get("kept")) ? a.get("anchor") : "network", a.get("network"),
+                    score(a.get("mse_difference")), score(a.get("standard_error"))));
         }
         if (metrics.get("ensemble") instanceof Map<?, ?> e) {
             StringBuilder each = new StringBuilder();

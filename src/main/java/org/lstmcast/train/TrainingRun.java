@@ -126,6 +126,9 @@ public final class TrainingRun {
             transformJson.put("from", "auto: the lowest validation RMSE (mean over the steps) among the candidates");
             transformJson.put("validation_rmse", choice.scores());
             transformJson.put("seconds_all_candidates", Math.round(choice.seconds() * 1000) / 1000.0);
+            if (!choice.againstNetwork().isEmpty()) {
+                transformJson.put("anchor_against_network", choice.againstNetwork());
+            }
         } else {
             trained = train(series, split, config, listener);
             transformJson.put("used", config.transform().id());
@@ -361,7 +364,7 @@ public final class TrainingRun {
      *                    training history of its transform's network (the one it beat)
      */
     private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds,
-                          Boolean anchorDrift) {
+                          Boolean anchorDrift, Map<String, Object> againstNetwork) {
     }
 
     /**
@@ -412,6 +415,10 @@ public final class TrainingRun {
         // years both fail to carry into later years, and the validation rows can say so (docs/BENCHMARKS.md,
         // "The anchor alone as a candidate"). They cost no training.
         Boolean anchorDrift = null;
+        Transform bestAloneT = null;
+        Trainer.Result bestAlone = null;
+        Boolean bestAloneDrift = null;
+        double bestAloneScore = Double.POSITIVE_INFINITY;
         for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
             Trainer.Result network = results.get(t);
             if (network == null) {
@@ -421,16 +428,46 @@ public final class TrainingRun {
                 Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(t), drift);
                 double score = Evaluation.validationRmse(alone, series.values(), split);
                 scores.put(t.id() + (drift ? ", anchor alone" : ", anchor alone without drift"), jsonNumber(score));
-                if (!Double.isNaN(score) && score < bestScore) {
-                    best = t;
-                    bestScore = score;
-                    bestResult = new Trainer.Result(alone, network.trainLoss(), network.valLoss(), network.epochSeconds(),
+                if (!Double.isNaN(score) && score < bestAloneScore) {
+                    bestAloneT = t;
+                    bestAloneScore = score;
+                    bestAlone = new Trainer.Result(alone, network.trainLoss(), network.valLoss(), network.epochSeconds(),
                             network.bestEpoch(), network.seconds());
-                    anchorDrift = drift;
+                    bestAloneDrift = drift;
                 }
             }
         }
-        return new Choice(best, bestResult, scores, seconds, anchorDrift);
+        Map<String, Object> againstNetwork = new LinkedHashMap<>();
+        if (bestAlone != null) {
+            // The one-standard-error rule (Breiman et al., CART; Hastie, Tibshirani and Friedman, 7.10): the simpler
+            // model is kept unless the network beats it on the validation rows by more than the standard error of the
+            // difference. A network's validation score is the best of its epochs on those same rows, and a handful
+            // of rows (6 on a 72-row monthly series) cannot tell a small gain from that selection's luck. The standard
+            // error treats the forecasts as independent, which overlapping windows are not: it errs toward the network.
+            double[] a = Evaluation.validationSquaredErrors(bestAlone.forecaster(), series.values(), split);
+            double[] b = Evaluation.validationSquaredErrors(bestResult.forecaster(), series.values(), split);
+            double mean = 0;
+            for (int i = 0; i < a.length; i++) {
+                mean += (a[i] - b[i]) / a.length;
+            }
+            double var = 0;
+            for (int i = 0; i < a.length; i++) {
+                var += (a[i] - b[i] - mean) * (a[i] - b[i] - mean) / Math.max(1, a.length - 1);
+            }
+            double se = Math.sqrt(var / a.length);
+            boolean keepAlone = bestAloneScore < bestScore || mean <= se;
+            againstNetwork.put("network", best.id());
+            againstNetwork.put("anchor", bestAloneT.id() + (bestAloneDrift ? ", anchor alone" : ", anchor alone without drift"));
+            againstNetwork.put("mse_difference", jsonNumber(mean));
+            againstNetwork.put("standard_error", jsonNumber(se));
+            againstNetwork.put("kept", keepAlone ? "anchor" : "network");
+            if (keepAlone) {
+                best = bestAloneT;
+                bestResult = bestAlone;
+                anchorDrift = bestAloneDrift;
+            }
+        }
+        return new Choice(best, bestResult, scores, seconds, anchorDrift, againstNetwork);
     }
 
     /**
