@@ -116,7 +116,7 @@ final class TrainCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());
             o.print(Report.transform(outcome.metrics()));
-            o.print(Report.table(outcome.evaluation()));
+            o.print(Report.table(outcome.evaluation(), anchorAlone(outcome) ? "anchor" : "lstm"));
             o.print(Report.intervals(outcome.intervals(), outcome.evaluation()));
             o.println("Wrote " + outcome.directory());
             o.flush();

@@ -14,11 +14,16 @@ public final class Report {
     }
 
     public static String table(Evaluation ev) {
+        return table(ev, "lstm");
+    }
+
+    /** As {@link #table(Evaluation)}, the model's rows named {@code model} ("anchor" where no network was kept). */
+    public static String table(Evaluation ev, String model) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%-5s %-15s %12s %12s %8s %8s %7s%n",
                 "step", "method", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE"));
         List<Map.Entry<String, MetricSet>> methods = new ArrayList<>();
-        methods.add(Map.entry("lstm", ev.model()));
+        methods.add(Map.entry(model, ev.model()));
         methods.addAll(ev.baselines().entrySet());
         int horizon = ev.model().mae().length;
         for (int h = 0; h < horizon; h++) {
@@ -43,9 +48,9 @@ public final class Report {
         }
         sb.append('.').append(System.lineSeparator());
         if (t.get("anchor_against_network") instanceof Map<?, ?> a) {
-            sb.append(String.format(Locale.ROOT, "Kept: the %s. Against the %s network on the validation rows, the "
-                            + "anchor's mean squared error is %s higher (standard error %s); a network is kept only "
-                            + "where it is better by more than one standard error.%n",
+            sb.append(String.format(Locale.ROOT, "Kept: the %s. On the validation rows, the anchor's mean squared "
+                            + "error minus the %s network's is %s (standard error %s); a network is kept only where "
+                            + "it is better by more than one standard error.%n",
                     "anchor".equals(a.get("kept")) ? a.get("anchor") : "network", a.get("network"),
                     score(a.get("mse_difference")), score(a.get("standard_error"))));
         }

@@ -206,8 +206,10 @@ public final class TrainingRun {
                 bands.add(new Charts.Band(intervals.levels()[l] + "% interval, 1 step ahead", lower, upper));
             }
             Charts.forecast(staging.resolve("forecast.png"),
-                    config.target() + ": one-step-ahead test forecasts (LSTM, " + config.transform().id() + ")",
-                    config.target(), time, series.column(0), step1, "LSTM forecast, 1 step ahead",
+                    config.target() + ": one-step-ahead test forecasts (" + (anchorDrift != null ? "the anchor alone"
+                            : "LSTM") + ", " + config.transform().id() + ")",
+                    config.target(), time, series.column(0), step1, (anchorDrift != null ? "seasonal anchor"
+                            : "LSTM") + " forecast, 1 step ahead",
                     split.trainEnd(), split.valEnd(), bands);
             Charts.loss(staging.resolve("loss.png"), trained.trainLoss(), trained.valLoss(), trained.bestEpoch());
             replace(staging, outDir);

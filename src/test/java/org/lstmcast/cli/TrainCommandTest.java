@@ -76,6 +76,17 @@ class TrainCommandTest {
     }
 
     @Test
+    void networksTrainedForTwoEpochsLoseToTheAnchorAloneAndTheTableSaysSo() throws IOException {
+        MainTest.Run r = train(csv(-1, null));
+        assertEquals(0, r.code(), r.err());
+        JsonNode t = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile()).path("transform");
+        assertEquals("anchor", t.path("anchor_against_network").path("kept").asText(), t.toString());
+        assertTrue(r.out().contains("then kept the anchor alone") && r.out().contains("Kept: the seasonal"), r.out());
+        assertTrue(Pattern.compile("(?m)^1 +anchor ").matcher(r.out()).find(), r.out());
+        assertFalse(Pattern.compile("(?m)^1 +lstm ").matcher(r.out()).find(), r.out());
+    }
+
+    @Test
     void noRefitKeepsTheEnsembleTrainedOnTheTrainingRowsWithEachMembersValidationScore() throws IOException {
         MainTest.Run r = train(csv(-1, null), "--no-refit", "--transform", "seasonal");
         assertEquals(0, r.code(), r.err());
