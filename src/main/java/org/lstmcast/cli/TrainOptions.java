@@ -57,6 +57,7 @@ final class TrainOptions {
     @Option(names = "--ensemble", paramLabel = "K", description = "Networks to train on the chosen transform (seeds N, N+1, ...) and average, as one model and one ONNX graph; 1 for a single network (default: ${DEFAULT-VALUE}).")
     int ensemble = TrainConfig.DEFAULT_ENSEMBLE;
 
+    // For a negatable option that defaults to true, picocli needs fallbackValue "true" too, or --refit turns it off.
     @Option(names = "--refit", negatable = true, defaultValue = "true", fallbackValue = "true", description = "Train the kept model again on "
             + "the training and validation rows together, for the epochs early stopping chose; --no-refit keeps the "
             + "networks trained on the training rows only (default: ${DEFAULT-VALUE}).")

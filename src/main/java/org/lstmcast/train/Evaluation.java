@@ -102,7 +102,6 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
         return forecaster.forecast(windows);
     }
 
-    /** {@code [0][h][i]}: forecasts of the validation rows made {@code h + 1} steps before them; {@code [1][h][i]}: the values. */
     /** Every validation forecast's squared error, step by step, in one array (the rows of step 1 first). */
     static double[] validationSquaredErrors(Forecaster forecaster, double[][] values, Split split) {
         double[][][] v = onValidation(forecaster, values, split);
@@ -121,6 +120,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
         return out;
     }
 
+    /** {@code [0][h][i]}: forecasts of the validation rows made {@code h + 1} steps before them; {@code [1][h][i]}: the values. */
     private static double[][][] onValidation(Forecaster forecaster, double[][] values, Split split) {
         int lookback = forecaster.preprocessor().lookback();
         int horizon = forecaster.preprocessor().horizon();

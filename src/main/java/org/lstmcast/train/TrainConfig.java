@@ -94,12 +94,6 @@ public record TrainConfig(String target, List<String> features, int lookback, in
                 batchSize, learningRate, patience, valFraction, testFraction, s, ensemble, refit);
     }
 
-    /** The same config, refitting or not. */
-    public TrainConfig withRefit(boolean r) {
-        return new TrainConfig(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, r);
-    }
-
     /** Input columns in network order: the target first, then the other features without repeats. */
     public List<String> inputColumns() {
         java.util.LinkedHashSet<String> cols = new java.util.LinkedHashSet<>();

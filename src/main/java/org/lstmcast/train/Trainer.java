@@ -76,14 +76,7 @@ public final class Trainer {
         listener.started(config.epochs());
         for (int epoch = 1; epoch <= config.epochs(); epoch++) {
             long epochStart = System.nanoTime();
-            shuffle(order, random);
-            double sum = 0;
-            for (int from = 0; from < order.length; from += config.batchSize()) {
-                int to = Math.min(order.length, from + config.batchSize());
-                INDArray[] xy = batch(values, order, from, to, pre, horizon);
-                sum += fused.fit(xy[0], xy[1]) * (to - from);
-            }
-            double train = sum / order.length;
+            double train = epoch(fused, values, order, random, pre, config);
             double val = fused.loss(validation[0], validation[1]);
             epochSeconds.add((System.nanoTime() - epochStart) / 1e9);
             trainLoss.add(train);
@@ -150,20 +143,27 @@ public final class Trainer {
         FusedLstm fused = new FusedLstm(config, net, pre.steps());
         Random random = new Random(config.seed());
         for (int epoch = 1; epoch <= epochs; epoch++) {
-            shuffle(order, random);
-            double sum = 0;
-            for (int from = 0; from < order.length; from += config.batchSize()) {
-                int to = Math.min(order.length, from + config.batchSize());
-                INDArray[] xy = batch(values, order, from, to, pre, config.horizon());
-                sum += fused.fit(xy[0], xy[1]) * (to - from);
-            }
-            if (!Double.isFinite(sum)) {
-                throw new IllegalStateException("training diverged at epoch " + epoch + " of the refit (loss " + sum
+            double loss = epoch(fused, values, order, random, pre, config);
+            if (!Double.isFinite(loss)) {
+                throw new IllegalStateException("training diverged at epoch " + epoch + " of the refit (loss " + loss
                         + "); lower --learning-rate or use --no-refit");
             }
         }
         fused.copyTo(net);
         return new Forecaster(net, pre);
+    }
+
+    /** One pass over {@code order}, shuffled, in minibatches; returns the mean training loss per window. */
+    private static double epoch(FusedLstm fused, double[][] values, int[] order, Random random, Preprocessor pre,
+                                TrainConfig config) {
+        shuffle(order, random);
+        double sum = 0;
+        for (int from = 0; from < order.length; from += config.batchSize()) {
+            int to = Math.min(order.length, from + config.batchSize());
+            INDArray[] xy = batch(values, order, from, to, pre, config.horizon());
+            sum += fused.fit(xy[0], xy[1]) * (to - from);
+        }
+        return sum / order.length;
     }
 
     /**
