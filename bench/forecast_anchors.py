@@ -8,7 +8,8 @@ fixes their parameters, and scores them on the same test rows from the same orig
 Seasonal naive is computed by both as a check that the protocols match. Prints a Markdown table (docs/BENCHMARKS.md,
 "Forecast quality against ETS and ARIMA").
 
-    python3 bench/forecast_anchors.py [OUT_DIR]        SERIES="AirPassengers co2" to choose,
+    python3 bench/forecast_anchors.py [OUT_DIR]        SERIES="AirPassengers co2" to choose
+                                                        (forecast::wineind: another package's series),
                                                         TRAIN_ARGS="--ensemble 1" to vary
 Training runs as `lstmcast train` does by default (one native thread per network, ensemble members side by side on
 the cores); "train s" is the whole command's wall time, JVM start included.
@@ -30,9 +31,11 @@ def main():
     os.makedirs(out, exist_ok=True)
     env = dict(os.environ)
     rows = []
-    for name in SERIES:
+    for series in SERIES:
+        # "forecast::wineind" names a series of another installed R package; a bare name is one of R's datasets.
+        package, name = series.split("::") if "::" in series else ("datasets", series)
         csv = os.path.join(out, name + ".csv")
-        subprocess.run(["Rscript", "-e", f"x <- datasets::{name}; write.csv(data.frame(t = round(as.numeric(time(x)), 6), "
+        subprocess.run(["Rscript", "-e", f"x <- {package}::{name}; write.csv(data.frame(t = round(as.numeric(time(x)), 6), "
                         f"value = as.numeric(x)), '{csv}', row.names = FALSE)"], check=True)
         run = os.path.join(out, name)
         started = time.monotonic()

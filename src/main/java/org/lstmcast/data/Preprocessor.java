@@ -16,10 +16,15 @@ import java.util.Arrays;
  * drifted off last year's pattern tends to stay off it for a while, which a network trained on a hundred rows of
  * first differences learns poorly. Each step's carry is held between 0 and the step before's. It is 0 for the other
  * transforms.
+ *
+ * <p>With {@code windowDrift}, each step's anchor also grows by the window's own mean seasonal change (the mean of
+ * {@code x[j] - x[j - season]} over the window) times the seasons between the values it repeats and the step: a
+ * trend that follows the series' recent growth, where the training rows' mean change ({@code outShift}) lags behind a
+ * series that grows faster each year. The anchor's error at the last row is then measured against the same trend.
  */
 public record Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
                            double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season,
-                           double[] anchorCarry) {
+                           double[] anchorCarry, boolean windowDrift) {
 
     private static void requireSeason(Transform transform, int lookback, int season) {
         int seasons = transform.anchorSeasons();
@@ -27,6 +32,13 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
             throw new IllegalArgumentException("the " + transform.id() + " transform needs a season of at least 2 and a "
                     + "lookback of at least " + (seasons == 1 ? "one season" : seasons + " seasons") + "; got season "
                     + season + " and lookback " + lookback);
+        }
+    }
+
+    private static void requireWindowDrift(Transform transform, int lookback, int season, boolean windowDrift) {
+        if (windowDrift && (transform.anchorSeasons() == 0 || lookback <= season)) {
+            throw new IllegalArgumentException("a drift from the window needs a seasonal transform and a lookback longer "
+                    + "than one season; got " + transform.id() + " with lookback " + lookback + " and season " + season);
         }
     }
 
@@ -42,6 +54,13 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
         this(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season, null);
     }
 
+    /** A preprocessor whose anchors take no trend from the window (a model saved before they could). */
+    public Preprocessor(Transform transform, int lookback, int horizon, int targetIndex,
+                        double[] inShift, double[] inScale, double[] outShift, double[] outScale, int season,
+                        double[] anchorCarry) {
+        this(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season, anchorCarry, false);
+    }
+
     private static final String AUTO_MESSAGE = "transform auto is resolved to a transform before training";
 
     public Preprocessor {
@@ -49,6 +68,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
             throw new IllegalArgumentException(AUTO_MESSAGE);
         }
         requireSeason(transform, lookback, season);
+        requireWindowDrift(transform, lookback, season, windowDrift);
         if (lookback < 2) {
             throw new IllegalArgumentException("lookback must be at least 2");
         }
@@ -90,7 +110,45 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
      */
     public double anchorError(double[][] window) {
         int last = window.length - 1;
-        return window[last][targetIndex] - anchor(transform, window, last - 1, 1, season, targetIndex);
+        return window[last][targetIndex] - anchor(transform, window, last - 1, 1, season, targetIndex)
+                - trend(window, last, 1);
+    }
+
+    /**
+     * The window's mean seasonal change: the mean of {@code x[j] - x[j - season]} over the {@code lookback} rows ending
+     * at row {@code last}, which telescopes to the sum of its last season minus the sum of its first, over
+     * {@code lookback - season}.
+     */
+    static double seasonalChange(double[][] values, int last, int lookback, int season, int target) {
+        int first = last - lookback + 1;
+        double sum = 0;
+        for (int k = 0; k < season; k++) {
+            sum += values[last - k][target] - values[first + k][target];
+        }
+        return sum / (lookback - season);
+    }
+
+    /**
+     * Seasons between step {@code h} (1-based) and the values its anchor averages, on the mean: how many times the
+     * window's seasonal change the anchor grows by ({@code ceil(h / season)} for the seasonal anchor, half a season
+     * more for the seasonal-mean one).
+     */
+    public double seasonsAhead(int h) {
+        return seasonsAhead(transform, h, season);
+    }
+
+    private static double seasonsAhead(Transform transform, int h, int season) {
+        double sum = 0;
+        int[] lags = anchorLags(transform, h, season);
+        for (int lag : lags) {
+            sum += (double) (lag + h) / season;
+        }
+        return sum / lags.length;
+    }
+
+    /** What the window drift adds to step {@code h}'s anchor for the window ending at row {@code last}: 0 without it. */
+    private double trend(double[][] values, int last, int h) {
+        return windowDrift ? seasonsAhead(h) * seasonalChange(values, last, lookback, season, targetIndex) : 0;
     }
 
     public int features() {
@@ -149,8 +207,15 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
     /** As {@link #fit(Transform, double[][], int, int, int, int)}, with the seasonal period the transform may need. */
     public static Preprocessor fit(Transform transform, double[][] values, int trainEnd, int lookback, int horizon,
                                    int targetIndex, int season) {
+        return fit(transform, values, trainEnd, lookback, horizon, targetIndex, season, false);
+    }
+
+    /** As {@link #fit(Transform, double[][], int, int, int, int, int)}, with the anchors' trend from the window or not. */
+    public static Preprocessor fit(Transform transform, double[][] values, int trainEnd, int lookback, int horizon,
+                                   int targetIndex, int season, boolean windowDrift) {
         // Before any statistic: the anchors one season back must lie within the window.
         requireSeason(transform, lookback, season);
+        requireWindowDrift(transform, lookback, season, windowDrift);
         int features = values[0].length;
         int firstOrigin = lookback - 1;
         int lastOrigin = trainEnd - 1 - horizon;
@@ -193,15 +258,24 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 } else {
                     boolean carry = carries(transform, lookback, season);
                     int n = lastOrigin - firstOrigin + 1;
+                    // The anchors' trend from each origin's window: the same change, times each step's seasons ahead.
+                    double[] change = new double[n];
+                    for (int t = firstOrigin; windowDrift && t <= lastOrigin; t++) {
+                        change[t - firstOrigin] = seasonalChange(values, t, lookback, season, targetIndex);
+                    }
+                    double aheadOfLast = windowDrift ? seasonsAhead(transform, 1, season) : 0;
                     // The anchor's error at each origin's own row: the same for every step.
                     double[] error = new double[n];
                     for (int t = firstOrigin; carry && t <= lastOrigin; t++) {
-                        error[t - firstOrigin] = values[t][targetIndex] - anchor(transform, values, t - 1, 1, season, targetIndex);
+                        error[t - firstOrigin] = values[t][targetIndex] - anchor(transform, values, t - 1, 1, season, targetIndex)
+                                - aheadOfLast * change[t - firstOrigin];
                     }
                     for (int h = 1; h <= horizon; h++) {
                         double[] residual = new double[n];
+                        double ahead = windowDrift ? seasonsAhead(transform, h, season) : 0;
                         for (int t = firstOrigin; t <= lastOrigin; t++) {
-                            residual[t - firstOrigin] = values[t + h][targetIndex] - anchor(transform, values, t, h, season, targetIndex);
+                            residual[t - firstOrigin] = values[t + h][targetIndex] - anchor(transform, values, t, h, season, targetIndex)
+                                    - ahead * change[t - firstOrigin];
                         }
                         // A deviation from the seasonal pattern that persists fades with the horizon; it does not
                         // grow or turn over. Slopes against that (noise, on a few dozen origins) would be fitted
@@ -240,7 +314,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
             default -> throw new IllegalStateException();
         }
         return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, outShift, outScale, season,
-                anchorCarry);
+                anchorCarry, windowDrift);
     }
 
     /**
@@ -252,7 +326,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
             throw new IllegalStateException("the " + transform.id() + " transform has no seasonal drift");
         }
         return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, new double[horizon],
-                outScale, season, anchorCarry);
+                outScale, season, anchorCarry, windowDrift);
     }
 
     /**
@@ -314,7 +388,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case DIFF -> future[h] - (h == 0 ? last : future[h - 1]);
                 case RELATIVE -> future[h] / last - 1;
                 case SEASONAL, SEASONAL_MEAN -> future[h] - anchor(transform, window, window.length - 1, h + 1, season, targetIndex)
-                        - carried(window, h);
+                        - trend(window, window.length - 1, h + 1) - carried(window, h);
                 case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
             out[h] = (float) ((v - outShift[h]) / outScale[h]);
@@ -334,7 +408,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                 case DIFF -> level += v;
                 case RELATIVE -> last * (1 + v);
                 case SEASONAL, SEASONAL_MEAN -> anchor(transform, window, window.length - 1, h + 1, season, targetIndex)
-                        + carried(window, h) + v;
+                        + trend(window, window.length - 1, h + 1) + carried(window, h) + v;
                 case AUTO -> throw new IllegalStateException(AUTO_MESSAGE);
             };
         }

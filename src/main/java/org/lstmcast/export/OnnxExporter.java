@@ -242,6 +242,23 @@ public final class OnnxExporter {
                 }
             }
             String anchors = meanOfRows(g, target, rows, "anchors");
+            String change = null;
+            if (pre.windowDrift()) {
+                // The window's mean seasonal change, (sum of its last season - sum of its first) / (lookback - season),
+                // as one product with a column of weights: [batch, 1]. Each step's anchor grows by it times the
+                // seasons between them.
+                float[] weights = new float[pre.lookback()];
+                for (int k = 0; k < pre.season(); k++) {
+                    weights[pre.lookback() - 1 - k] += 1f / (pre.lookback() - pre.season());
+                    weights[k] -= 1f / (pre.lookback() - pre.season());
+                }
+                change = g.node("MatMul", target, g.floats(g.fresh("seasonal_change"), weights, pre.lookback(), 1));
+                float[] ahead = new float[pre.horizon()];
+                for (int h = 1; h <= pre.horizon(); h++) {
+                    ahead[h - 1] = (float) pre.seasonsAhead(h);
+                }
+                anchors = g.node("Add", anchors, g.node("Mul", change, g.floats(g.fresh("seasons_ahead"), ahead, pre.horizon())));
+            }
             if (java.util.Arrays.stream(pre.anchorCarry()).anyMatch(c -> c != 0)) {
                 // The anchor's error at the last row (its value minus the anchor a one-step forecast from the row
                 // before would use), carried into each step: [batch, 1] times [horizon].
@@ -252,7 +269,12 @@ public final class OnnxExporter {
                 }
                 String lastValue = g.node("Gather", List.of(target, g.longs(g.fresh("last_row"), new long[] {lastRow}, 1)),
                         List.of(GraphBuilder.attr("axis", 1L)), g.fresh("last_value"));
-                String error = g.node("Sub", lastValue, meanOfRows(g, target, before, "last_anchor"));
+                String lastAnchor = meanOfRows(g, target, before, "last_anchor");
+                if (change != null) {
+                    lastAnchor = g.node("Add", lastAnchor, g.node("Mul", change,
+                            g.floats(g.fresh("seasons_ahead_of_last"), new float[] {(float) pre.seasonsAhead(1)}, 1)));
+                }
+                String error = g.node("Sub", lastValue, lastAnchor);
                 anchors = g.node("Add", anchors, g.node("Mul", error,
                         g.floats(g.fresh("anchor_carry"), toFloat(pre.anchorCarry()), pre.horizon())));
             }

@@ -45,7 +45,8 @@ public final class ModelFile {
      */
     private static final String MEMBER_ENTRY = "lstmcast-member-%d.zip";
     private static final String TIME_HEADER = "#time";
-    public static final int FORMAT = 1;
+    /** The newest format this reads; 2 adds {@code window_drift}, which a reader of format 1 would silently ignore. */
+    public static final int FORMAT = 2;
 
     /** What a saved model knows about itself besides its weights. */
     public record Info(int format, String lstmcastVersion, String created, String target, List<String> features,
@@ -53,17 +54,23 @@ public final class ModelFile {
                        double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
                        String dataSource, String dataSha256, Map<String, Object> config,
                        @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset,
-                       com.fasterxml.jackson.databind.JsonNode intervals, double[] anchorCarry) {
+                       com.fasterxml.jackson.databind.JsonNode intervals, double[] anchorCarry, boolean windowDrift) {
 
         /** The calibrated prediction intervals; null for a model trained before they were. */
         public org.lstmcast.forecast.Intervals predictionIntervals() {
             return org.lstmcast.forecast.Intervals.fromJson(intervals);
         }
 
+        /** The format a model needs its reader to know: 1 unless its anchors take their trend from the window. */
+        public static int formatFor(Preprocessor pre) {
+            return pre.windowDrift() ? 2 : 1;
+        }
+
         public Preprocessor preprocessor() {
-            // A model saved before the carry existed has none (null), and forecasts as it always did.
+            // A model saved before the carry existed has none (null), and forecasts as it always did; one saved before
+            // the window drift existed has none (false).
             return new Preprocessor(Transform.parse(transform), lookback, horizon, 0,
-                    inputShift, inputScale, outputShift, outputScale, season, anchorCarry);
+                    inputShift, inputScale, outputShift, outputScale, season, anchorCarry, windowDrift);
         }
     }
 

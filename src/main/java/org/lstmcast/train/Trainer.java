@@ -111,19 +111,19 @@ public final class Trainer {
     }
 
     /**
-     * The seasonal anchor alone, as a model: the preprocessing fitted on rows {@code [0, end)} (with or without its
-     * mean seasonal drift) around a network whose output layer is zero, so that it outputs exactly 0 and the model
-     * is served and exported like any other. No training.
+     * The seasonal anchor alone, as a model: the preprocessing fitted on rows {@code [0, end)} (with its {@code drift})
+     * around a network whose output layer is zero, so that it outputs exactly 0 and the model is served and exported
+     * like any other. No training.
      */
-    public static Forecaster anchorAlone(double[][] values, int end, TrainConfig config, boolean drift) {
+    public static Forecaster anchorAlone(double[][] values, int end, TrainConfig config, AnchorDrift drift) {
         Preprocessor pre = Preprocessor.fit(config.transform(), values, end, config.lookback(), config.horizon(), 0,
-                config.season());
+                config.season(), drift == AnchorDrift.WINDOW);
         Nd4j.getRandom().setSeed(config.seed());
         MultiLayerNetwork net = Networks.build(config, values[0].length);
         org.deeplearning4j.nn.api.Layer head = net.getLayer(config.layers());
         head.setParam("W", head.getParam("W").mul(0));
         head.setParam("b", head.getParam("b").mul(0));
-        return new Forecaster(net, drift ? pre : pre.withoutDrift());
+        return new Forecaster(net, drift == AnchorDrift.MEAN ? pre : pre.withoutDrift());
     }
 
     /**

@@ -113,7 +113,7 @@ public final class TrainingRun {
 
         Map<String, Object> transformJson = new LinkedHashMap<>();
         Trainer.Result trained;
-        Boolean anchorDrift = null;
+        AnchorDrift anchorDrift = null;
         if (config.transform() == Transform.AUTO) {
             Choice choice = choose(series, split, config, listener);
             trained = choice.trained();
@@ -121,8 +121,7 @@ public final class TrainingRun {
             anchorDrift = choice.anchorDrift();
             transformJson.put("used", choice.transform().id());
             if (anchorDrift != null) {
-                transformJson.put("network", anchorDrift ? "none: the anchor alone, with the training rows' mean "
-                        + "seasonal drift" : "none: the anchor alone, without drift");
+                transformJson.put("network", "none: the anchor alone, " + anchorDrift.description());
             }
             transformJson.put("from", "auto: the network with the lowest validation RMSE (mean over the steps), or the "
                     + "best seasonal anchor alone unless that network beats it by more than one standard error");
@@ -178,13 +177,13 @@ public final class TrainingRun {
             if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
                 Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             }
-            ModelFile.Info info = new ModelFile.Info(ModelFile.FORMAT, Version.get(),
+            ModelFile.Info info = new ModelFile.Info(ModelFile.Info.formatFor(chosen), Version.get(),
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), config.target(),
                     config.inputColumns(), timeColumnName(timeColumn), config.transform().id(),
                     config.lookback(), config.horizon(), config.season(),
                     chosen.inShift(), chosen.inScale(), chosen.outShift(), chosen.outScale(),
                     source, sha256, config.asMap(), testSummary(evaluation), testHistory(config),
-                    ModelFile.JSON.valueToTree(intervals.toJson()), chosen.anchorCarry());
+                    ModelFile.JSON.valueToTree(intervals.toJson()), chosen.anchorCarry(), chosen.windowDrift());
             ModelFile.save(staging.resolve("model.zip"), trained.forecaster().networks(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
@@ -312,11 +311,12 @@ public final class TrainingRun {
 
     /** The anchor alone, its carry and drift fitted again on the training and validation rows: nothing to train. */
     private static Trainer.Result refitAnchor(Series series, Split split, TrainConfig config, Trainer.Result chosen,
-                                              boolean drift, Map<String, Object> json) {
+                                              AnchorDrift drift, Map<String, Object> json) {
         Forecaster f = Trainer.anchorAlone(series.values(), split.valEnd(), config, drift);
         json.put("rows", split.valEnd());
         json.put("epochs", 0);
-        json.put("from", "the training and validation rows: the anchor's carry" + (drift ? " and drift" : "") + ", no network");
+        json.put("from", "the training and validation rows: the anchor's carry" + (drift == AnchorDrift.MEAN ? " and drift"
+                : "") + ", no network");
         json.put("networks", 1);
         json.put("combine", "mean");
         json.put("seeds", List.of(config.seed()));
@@ -363,12 +363,12 @@ public final class TrainingRun {
     }
 
     /**
-     * @param anchorDrift null where a network was kept; for the anchor alone, whether it keeps the mean seasonal drift
+     * @param anchorDrift null where a network was kept; for the anchor alone, its drift
      * @param trained     the network's training, or for the anchor alone the forecaster of the anchor with the
      *                    training history of its transform's network (the one it beat)
      */
     private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds,
-                          Boolean anchorDrift, Map<String, Object> againstNetwork) {
+                          AnchorDrift anchorDrift, Map<String, Object> againstNetwork) {
     }
 
     /**
@@ -414,24 +414,28 @@ public final class TrainingRun {
             throw firstFailure != null ? firstFailure : new DataException(series.source()
                     + ": no transform gave a finite validation error");
         }
-        // The seasonal anchors alone, with and without the training rows' mean seasonal drift, as candidates beside the
-        // networks: on short series (72 monthly rows) the networks fitted to 17-23 windows and the drift of a few
-        // years both fail to carry into later years, and the validation rows can say so (docs/BENCHMARKS.md,
-        // "The anchor alone as a candidate"). They cost no training.
-        Boolean anchorDrift = null;
+        // The seasonal anchors alone, with the training rows' mean seasonal drift, without drift and with the window's
+        // own, as candidates beside the networks: on short series (72 monthly rows) the networks fitted to 17-23
+        // windows and the drift of a few years both fail to carry into later years, and the validation rows can say
+        // so; a series that grows faster each year outgrows the mean drift (docs/BENCHMARKS.md, "The anchor alone as
+        // a candidate", "A drift from the window"). They cost no training.
+        AnchorDrift anchorDrift = null;
         Transform bestAloneT = null;
         Trainer.Result bestAlone = null;
-        Boolean bestAloneDrift = null;
+        AnchorDrift bestAloneDrift = null;
         double bestAloneScore = Double.POSITIVE_INFINITY;
         for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
             Trainer.Result network = results.get(t);
             if (network == null) {
                 continue;
             }
-            for (boolean drift : new boolean[] {true, false}) {
+            for (AnchorDrift drift : AnchorDrift.values()) {
+                if (drift == AnchorDrift.WINDOW && config.lookback() <= config.season()) {
+                    continue;
+                }
                 Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(t), drift);
                 double score = Evaluation.validationRmse(alone, series.values(), split);
-                scores.put(t.id() + (drift ? ", anchor alone" : ", anchor alone without drift"), jsonNumber(score));
+                scores.put(drift.candidate(t), jsonNumber(score));
                 if (!Double.isNaN(score) && score < bestAloneScore) {
                     bestAloneT = t;
                     bestAloneScore = score;
@@ -447,7 +451,9 @@ public final class TrainingRun {
             // model is kept unless the network beats it on the validation rows by more than the standard error of the
             // difference. A network's validation score is the best of its epochs on those same rows, and a handful
             // of rows (6 on a 72-row monthly series) cannot tell a small gain from that selection's luck. The standard
-            // error treats the forecasts as independent, which overlapping windows are not: it errs toward the network.
+            // error treats the forecasts as independent, which overlapping windows are not: it errs toward the network
+            // (Newey-West's, which does not, was measured and kept worse models: docs/BENCHMARKS.md, "A drift from
+            // the window").
             double[] a = Evaluation.validationSquaredErrors(bestAlone.forecaster(), series.values(), split);
             double[] b = Evaluation.validationSquaredErrors(bestResult.forecaster(), series.values(), split);
             SummaryStatistics difference = new SummaryStatistics();
@@ -458,7 +464,7 @@ public final class TrainingRun {
             double se = difference.getStandardDeviation() / Math.sqrt(a.length);
             boolean keepAlone = bestAloneScore < bestScore || mean <= se;
             againstNetwork.put("network", best.id());
-            againstNetwork.put("anchor", bestAloneT.id() + (bestAloneDrift ? ", anchor alone" : ", anchor alone without drift"));
+            againstNetwork.put("anchor", bestAloneDrift.candidate(bestAloneT));
             againstNetwork.put("mse_difference", jsonNumber(mean));
             againstNetwork.put("standard_error", jsonNumber(se));
             againstNetwork.put("kept", keepAlone ? "anchor" : "network");

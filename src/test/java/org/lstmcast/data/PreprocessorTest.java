@@ -156,6 +156,21 @@ class PreprocessorTest {
         assertEquals(5, p.input(window).length, "first differences of 6 rows");
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 3, 5, 0, 4));
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 0));
+        // The window's drift needs an anchor, and a window longer than one season to measure a change in.
+        assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.DIFF, values, 40, 6, 5, 0, 4, true));
+        assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 4, 5, 0, 4, true));
+        Preprocessor trend = Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 4, true);
+        assertTrue(trend.windowDrift() && trend.withoutDrift().windowDrift(), "the window's drift is not the mean one");
+        // A window that rises by the same amount every row: its change over a season is 4 times that, and a network
+        // that outputs its mean shift forecasts the line's continuation.
+        double[][] line = new double[6][1];
+        for (int r = 0; r < 6; r++) {
+            line[r][0] = 3 + 2.5 * r;
+        }
+        double[] continued = trend.withoutDrift().rebuild(line, new float[5]);
+        for (int h = 1; h <= 5; h++) {
+            assertEquals(3 + 2.5 * (5 + h), continued[h - 1], 1e-9, "step " + h);
+        }
     }
 
     @Test

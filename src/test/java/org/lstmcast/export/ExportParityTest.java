@@ -112,6 +112,34 @@ class ExportParityTest {
         assertMatchesPredictionsCsv(run, onnx, lookback, horizon);
     }
 
+    /**
+     * A season that grows faster every year: auto keeps the seasonal anchor with the window's own drift, and the graph's
+     * nodes for that drift (and the error carried against it) prove equal to the Java preprocessing.
+     */
+    @org.junit.jupiter.api.Test
+    void anAnchorWithTheWindowsDriftExportsAndProvesParity() throws IOException, OrtException {
+        StringBuilder csv = new StringBuilder("month,y\n");
+        Random random = new Random(3);
+        for (int t = 0; t < 360; t++) {
+            double v = Math.exp(0.009 * t) * (10 + 3 * Math.sin(2 * Math.PI * t / 4)) + 0.05 * random.nextGaussian();
+            csv.append(t).append(',').append(String.format(Locale.ROOT, "%.6f", v)).append('\n');
+        }
+        TrainConfig config = new TrainConfig("y", List.of(), 21, 3, Transform.AUTO, 4, 1, 8, 0, 3, 32, 0.01, 5, 0.1,
+                0.2, 3, 1);
+        Path run = tmp.resolve("window-drift");
+        TrainingRun.run(csv.toString().getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run,
+                TrainingListener.NONE);
+        ModelFile.Loaded loaded = ModelFile.load(run.resolve("model.zip"));
+        org.lstmcast.data.Preprocessor pre = loaded.info().preprocessor();
+        assertTrue(pre.windowDrift() && pre.carriesAnchorError(), Files.readString(run.resolve("metrics.json")));
+        assertEquals(2, loaded.info().format(), "a reader that knows no window drift refuses the file");
+        Path onnx = tmp.resolve("window-drift.onnx");
+        Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
+        assertTrue(parity.ok(), parity.toString());
+        assertBatchesAndLongerWindowsAgree(run.resolve("model.zip"), onnx, 21, 3);
+        assertMatchesPredictionsCsv(run, onnx, 21, 3);
+    }
+
     @org.junit.jupiter.api.Test
     void compareReportsTheWorstAbsoluteAndRelativeError() {
         Export.Parity p = Export.compare(new double[][] {{100, 200}, {0, -50}}, new double[][] {{100.01, 200}, {0, -50.5}});

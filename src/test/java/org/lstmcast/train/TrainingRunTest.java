@@ -217,8 +217,8 @@ class TrainingRunTest {
                 3, 0.1, 0.2, 1);
         org.lstmcast.data.Preprocessor pre = org.lstmcast.data.Preprocessor.fit(Transform.SEASONAL, values, 100, 13, 3, 0, 12);
         assertTrue(pre.carriesAnchorError());
-        Forecaster drift = Trainer.anchorAlone(values, 100, seasonal, true);
-        Forecaster flat = Trainer.anchorAlone(values, 100, seasonal, false);
+        Forecaster drift = Trainer.anchorAlone(values, 100, seasonal, AnchorDrift.MEAN);
+        Forecaster flat = Trainer.anchorAlone(values, 100, seasonal, AnchorDrift.NONE);
         for (int origin = 105; origin < 146; origin += 7) {
             double[][] window = Windows.window(values, origin, 13);
             double[] withDrift = drift.forecast(java.util.Collections.singletonList(window))[0];
@@ -229,6 +229,34 @@ class TrainingRunTest {
                 double expected = values[origin + h - 12][0] + pre.anchorCarry()[h - 1] * error;
                 assertEquals(expected, without[h - 1], 1e-9 * Math.abs(expected) + 1e-9, "origin " + origin + " step " + h);
                 assertEquals(expected + pre.outShift()[h - 1], withDrift[h - 1], 1e-9 * Math.abs(expected) + 1e-9);
+            }
+        }
+    }
+
+    @Test
+    void theAnchorWithTheWindowsDriftAddsTheWindowsMeanSeasonalChange() {
+        double[][] values = Series.drifting(150, 5);
+        TrainConfig seasonal = new TrainConfig("value", List.of(), 30, 14, Transform.SEASONAL, 12, 1, 8, 0, 5, 32, 0.01,
+                3, 0.1, 0.2, 1);
+        Forecaster local = Trainer.anchorAlone(values, 110, seasonal, AnchorDrift.WINDOW);
+        org.lstmcast.data.Preprocessor pre = local.preprocessor();
+        assertTrue(pre.windowDrift() && pre.carriesAnchorError());
+        assertArrayEquals(new double[14], pre.outShift(), 0, "the window's drift replaces the mean one");
+        assertTrue(pre.anchorCarry()[0] != 0, "a carry to check: " + java.util.Arrays.toString(pre.anchorCarry()));
+        for (int origin = 40; origin < 136; origin += 9) {
+            // The mean of the window's 18 twelve-month changes, added once per season between the repeated value and
+            // the step, and taken off the last row's error before a share of it is carried.
+            double change = 0;
+            for (int r = origin - 17; r <= origin; r++) {
+                change += values[r][0] - values[r - 12][0];
+            }
+            change /= 18;
+            double error = values[origin][0] - values[origin - 12][0] - change;
+            double[] f = local.forecast(java.util.Collections.singletonList(Windows.window(values, origin, 30)))[0];
+            for (int h = 1; h <= 14; h++) {
+                int seasons = h <= 12 ? 1 : 2;
+                double expected = values[origin + h - 12 * seasons][0] + seasons * change + pre.anchorCarry()[h - 1] * error;
+                assertEquals(expected, f[h - 1], 1e-9 * Math.abs(expected) + 1e-9, "origin " + origin + " step " + h);
             }
         }
     }
@@ -509,10 +537,12 @@ class TrainingRunTest {
         assertEquals(4, o.season().period(), o.season().reason());
         JsonNode t = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("transform");
         JsonNode scores = t.path("validation_rmse");
-        // Each seasonal transform's network, then each seasonal anchor alone with and without its drift.
+        // Each seasonal transform's network, then each seasonal anchor alone with the mean drift, without it and with
+        // the window's.
         assertEquals(List.of("diff", "seasonal", "seasonal-mean", "seasonal, anchor alone",
-                "seasonal, anchor alone without drift", "seasonal-mean, anchor alone",
-                "seasonal-mean, anchor alone without drift"), iterable(scores.fieldNames()), t.toString());
+                "seasonal, anchor alone without drift", "seasonal, anchor alone with the window's drift",
+                "seasonal-mean, anchor alone", "seasonal-mean, anchor alone without drift",
+                "seasonal-mean, anchor alone with the window's drift"), iterable(scores.fieldNames()), t.toString());
         String network = null;
         String anchor = null;
         for (String name : iterable(scores.fieldNames())) {
