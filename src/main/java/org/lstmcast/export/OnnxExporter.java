@@ -58,21 +58,33 @@ public final class OnnxExporter {
         g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) pre.features()));
         g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
 
-        String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
-        String z = transform(g, pre, window);
-        String x = g.node("Transpose", List.of(z), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)), g.fresh("time_major"));
-        List<String> outputs = new ArrayList<>();
-        for (int m = 0; m < nets.size(); m++) {
-            outputs.add(member(g, nets.get(m), pre, x, nets.size() == 1 ? "" : "m" + (m + 1) + "_"));
+        if (pre.transform().anchorSeasons() > 0 && nets.stream().allMatch(OnnxExporter::zeroHead)) {
+            // The anchor alone (auto's choice on most short seasonal series): a network whose output layer is zero
+            // adds exactly its output shift, so the graph leaves its LSTM out instead of running it for nothing.
+            rebuild(g, pre, g.floats(g.fresh("out_shift"), toFloat(pre.outShift()), pre.horizon()));
+        } else {
+            String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE},
+                    new long[] {1});
+            String z = transform(g, pre, window);
+            String x = g.node("Transpose", List.of(z), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)), g.fresh("time_major"));
+            List<String> outputs = new ArrayList<>();
+            for (int m = 0; m < nets.size(); m++) {
+                outputs.add(member(g, nets.get(m), pre, x, nets.size() == 1 ? "" : "m" + (m + 1) + "_"));
+            }
+            String y = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
+            unscaleAndRebuild(g, pre, y);
         }
-        String y = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
-
-        unscaleAndRebuild(g, pre, y);
         Intervals intervals = info.predictionIntervals();
         if (intervals != null) {
             intervals(g, intervals);
         }
         return model(g, docString(info), metadata(info));
+    }
+
+    /** Whether a network's output layer is all zeros, so that it outputs exactly 0 whatever its LSTMs compute. */
+    private static boolean zeroHead(MultiLayerNetwork net) {
+        org.deeplearning4j.nn.api.Layer head = net.getLayer(net.getnLayers() - 1);
+        return head.getParam("W").amaxNumber().doubleValue() == 0 && head.getParam("b").amaxNumber().doubleValue() == 0;
     }
 
     /** One network's LSTMs and linear head on the time-major window {@code x}; returns its {@code [batch, horizon]}. */

@@ -136,6 +136,10 @@ class ExportParityTest {
         Path onnx = tmp.resolve("window-drift.onnx");
         Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
         assertTrue(parity.ok(), parity.toString());
+        // The anchor alone's network outputs zero: the graph leaves its LSTM out.
+        OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(onnx));
+        assertEquals(0, model.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count());
+        assertTrue(Files.readString(run.resolve("metrics.json")).contains("the anchor alone"));
         assertBatchesAndLongerWindowsAgree(run.resolve("model.zip"), onnx, 21, 3);
         assertMatchesPredictionsCsv(run, onnx, 21, 3);
     }
