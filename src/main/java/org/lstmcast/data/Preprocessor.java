@@ -35,8 +35,13 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
         }
     }
 
+    /** Whether a window can take its anchors' trend from itself: a seasonal anchor, and more than one season of rows. */
+    public static boolean allowsWindowDrift(Transform transform, int lookback, int season) {
+        return transform.anchorSeasons() > 0 && lookback > season;
+    }
+
     private static void requireWindowDrift(Transform transform, int lookback, int season, boolean windowDrift) {
-        if (windowDrift && (transform.anchorSeasons() == 0 || lookback <= season)) {
+        if (windowDrift && !allowsWindowDrift(transform, lookback, season)) {
             throw new IllegalArgumentException("a drift from the window needs a seasonal transform and a lookback longer "
                     + "than one season; got " + transform.id() + " with lookback " + lookback + " and season " + season);
         }
@@ -115,17 +120,28 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
     }
 
     /**
-     * The window's mean seasonal change: the mean of {@code x[j] - x[j - season]} over the {@code lookback} rows ending
-     * at row {@code last}, which telescopes to the sum of its last season minus the sum of its first, over
-     * {@code lookback - season}.
+     * The weights of the window's mean seasonal change over its {@code lookback} rows, oldest first: the mean of
+     * {@code x[j] - x[j - season]} telescopes to the sum of the last season minus the sum of the first, over
+     * {@code lookback - season}. The export multiplies the window by the same weights.
      */
+    public static double[] seasonalChangeWeights(int lookback, int season) {
+        double[] w = new double[lookback];
+        for (int k = 0; k < season; k++) {
+            w[lookback - 1 - k] += 1.0 / (lookback - season);
+            w[k] -= 1.0 / (lookback - season);
+        }
+        return w;
+    }
+
+    /** The window's mean seasonal change ({@link #seasonalChangeWeights}) over the rows ending at row {@code last}. */
     static double seasonalChange(double[][] values, int last, int lookback, int season, int target) {
+        double[] w = seasonalChangeWeights(lookback, season);
         int first = last - lookback + 1;
         double sum = 0;
-        for (int k = 0; k < season; k++) {
-            sum += values[last - k][target] - values[first + k][target];
+        for (int j = 0; j < lookback; j++) {
+            sum += w[j] * values[first + j][target];
         }
-        return sum / (lookback - season);
+        return sum;
     }
 
     /**

@@ -256,14 +256,9 @@ public final class OnnxExporter {
             String anchors = meanOfRows(g, target, rows, "anchors");
             String change = null;
             if (pre.windowDrift()) {
-                // The window's mean seasonal change, (sum of its last season - sum of its first) / (lookback - season),
-                // as one product with a column of weights: [batch, 1]. Each step's anchor grows by it times the
-                // seasons between them.
-                float[] weights = new float[pre.lookback()];
-                for (int k = 0; k < pre.season(); k++) {
-                    weights[pre.lookback() - 1 - k] += 1f / (pre.lookback() - pre.season());
-                    weights[k] -= 1f / (pre.lookback() - pre.season());
-                }
+                // The window's mean seasonal change, one product with a column of weights: [batch, 1]. Each step's
+                // anchor grows by it times the seasons between them.
+                float[] weights = toFloat(Preprocessor.seasonalChangeWeights(pre.lookback(), pre.season()));
                 change = g.node("MatMul", target, g.floats(g.fresh("seasonal_change"), weights, pre.lookback(), 1));
                 float[] ahead = new float[pre.horizon()];
                 for (int h = 1; h <= pre.horizon(); h++) {

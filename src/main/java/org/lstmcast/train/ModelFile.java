@@ -63,7 +63,7 @@ public final class ModelFile {
 
         /** The format a model needs its reader to know: 1 unless its anchors take their trend from the window. */
         public static int formatFor(Preprocessor pre) {
-            return pre.windowDrift() ? 2 : 1;
+            return pre.windowDrift() ? FORMAT : 1;
         }
 
         public Preprocessor preprocessor() {

@@ -430,7 +430,7 @@ public final class TrainingRun {
                 continue;
             }
             for (AnchorDrift drift : AnchorDrift.values()) {
-                if (drift == AnchorDrift.WINDOW && config.lookback() <= config.season()) {
+                if (drift == AnchorDrift.WINDOW && !Preprocessor.allowsWindowDrift(t, config.lookback(), config.season())) {
                     continue;
                 }
                 Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(t), drift);
