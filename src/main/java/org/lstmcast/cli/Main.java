@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.VersionProvider.class,
         description = "LSTM time-series forecasting: train with DL4J, export to ONNX, serve with ONNX Runtime.",
-        subcommands = {TrainCommand.class, TrainManyCommand.class, ExportCommand.class, ConvertCommand.class, InspectCommand.class, PredictCommand.class, PredictManyCommand.class, ServeCommand.class,
+        subcommands = {TrainCommand.class, TrainManyCommand.class, TrainGlobalCommand.class, ExportCommand.class, ConvertCommand.class, InspectCommand.class, PredictCommand.class, PredictManyCommand.class, ServeCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -39,7 +39,7 @@ public final class Export {
     public static final class ParityException extends RuntimeException {
         private final Parity parity;
 
-        ParityException(Parity parity) {
+        public ParityException(Parity parity) {
             super(String.format(java.util.Locale.ROOT,
                     "the ONNX graph differs from the DL4J network: max relative error %.3g > %.0e over %d windows; no file written",
                     parity.maxRelError(), TOLERANCE, parity.windows()));

@@ -69,7 +69,7 @@ public final class OnnxExporter {
             String x = g.node("Transpose", List.of(z), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)), g.fresh("time_major"));
             List<String> outputs = new ArrayList<>();
             for (int m = 0; m < nets.size(); m++) {
-                outputs.add(member(g, nets.get(m), pre, x, nets.size() == 1 ? "" : "m" + (m + 1) + "_"));
+                outputs.add(member(g, nets.get(m), pre.horizon(), x, nets.size() == 1 ? "" : "m" + (m + 1) + "_"));
             }
             String y = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
             unscaleAndRebuild(g, pre, y);
@@ -87,8 +87,11 @@ public final class OnnxExporter {
         return head.getParam("W").amaxNumber().doubleValue() == 0 && head.getParam("b").amaxNumber().doubleValue() == 0;
     }
 
-    /** One network's LSTMs and linear head on the time-major window {@code x}; returns its {@code [batch, horizon]}. */
-    private static String member(GraphBuilder g, MultiLayerNetwork net, Preprocessor pre, String x, String prefix) {
+    /**
+     * One network's LSTMs and linear head on the time-major input {@code x}; returns its {@code [batch, horizon]}. The
+     * one writer of lstmcast's own DL4J networks, for single-series and global models alike.
+     */
+    public static String member(GraphBuilder g, MultiLayerNetwork net, int horizon, String x, String prefix) {
         int nLayers = net.getnLayers() - 1;
         Map<String, INDArray> params = net.paramTable();
         String hidden = null;
@@ -111,13 +114,13 @@ public final class OnnxExporter {
         INDArray headW = params.get(nLayers + "_W");
         INDArray headB = params.get(nLayers + "_b");
         checkHead(net, nLayers);
-        if (headW.size(1) != pre.horizon()) {
+        if (headW.size(1) != horizon) {
             throw new IllegalArgumentException("the network's head has " + headW.size(1) + " outputs, the model's horizon is "
-                    + pre.horizon());
+                    + horizon);
         }
         int hiddenSize = (int) headW.size(0);
-        String wOut = g.floats(prefix + "head_W", flat(headW), hiddenSize, pre.horizon());
-        String bOut = g.floats(prefix + "head_b", flat(headB), pre.horizon());
+        String wOut = g.floats(prefix + "head_W", flat(headW), hiddenSize, horizon);
+        String bOut = g.floats(prefix + "head_b", flat(headB), horizon);
         return g.node("Gemm", hidden, wOut, bOut);
     }
 

@@ -14,11 +14,11 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** The forecasting network: stacked LSTMs, the last one read at its final step, and a linear head of H outputs. */
-final class Networks {
+public final class Networks {
     private Networks() {
     }
 
-    static MultiLayerNetwork build(TrainConfig config, int features) {
+    public static MultiLayerNetwork build(TrainConfig config, int features) {
         NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder()
                 .seed(config.seed())
                 .dataType(DataType.FLOAT)

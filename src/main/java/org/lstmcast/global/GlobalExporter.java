@@ -1,0 +1,141 @@
+package org.lstmcast.global;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import ai.onnx.proto.OnnxMl;
+import org.lstmcast.export.GraphBuilder;
+import org.lstmcast.export.OnnxExporter;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
+
+/**
+ * Writes a global model as one ONNX graph: a raw history of any series and any length in, its forecasts (and
+ * intervals) in its own units out. The graph pads and slices the window, normalises it as {@link Normaliser} does
+ * (padding, log or mean scale, the shrunk seasonal profile, the level), runs the members through
+ * {@link OnnxExporter#member}, the same LSTM writer as every lstmcast export, and undoes the normalisation.
+ */
+public final class GlobalExporter {
+    private GlobalExporter() {
+    }
+
+    public static OnnxMl.ModelProto export(GlobalForecaster model, Intervals intervals, String docString,
+                                           Map<String, String> metadata) {
+        Normaliser norm = model.normaliser();
+        int l = norm.lookback();
+        int m = norm.season();
+        int horizon = norm.horizon();
+        GraphBuilder g = new GraphBuilder("lstmcast_global");
+        g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", 1L));
+        g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) horizon));
+
+        // The history as [batch, sequence], left-padded to the lookback with zeros when shorter, and which steps are real.
+        String x = g.node("Squeeze", ForecastSpec.INPUT, g.longs(2));
+        String shape = g.node("Shape", x);
+        String steps = g.slice(shape, new long[] {1}, new long[] {2}, new long[] {0});
+        String padLength = g.node("Max", g.node("Sub", g.longs(l), steps), g.longs(0));
+        String pads = g.node("Concat", List.of(g.longs(0), padLength, g.longs(0), g.longs(0)),
+                List.of(GraphBuilder.attr("axis", 0L)), g.fresh("pads"));
+        String ones = g.node("ConstantOfShape", List.of(shape), List.of(OnnxMl.AttributeProto.newBuilder().setName("value")
+                .setType(OnnxMl.AttributeProto.AttributeType.TENSOR).setT(OnnxMl.TensorProto.newBuilder()
+                        .setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(1).addFloatData(1f)).build()),
+                g.fresh("ones"));
+        String w = last(g, g.node("Pad", x, pads), l);
+        String v = last(g, g.node("Pad", ones, pads), l);
+
+        String divisor = null;
+        String y;
+        if (norm.scale() == Normaliser.Scale.LOG) {
+            y = g.node("Mul", g.node("Log", g.node("Max", w, scalar(g, "log_floor", (float) Normaliser.LOG_FLOOR))), v);
+        } else {
+            String mean = g.node("Div", reduceSum(g, g.node("Abs", w), 1), reduceSum(g, v, 1));
+            divisor = g.node("Max", mean, scalar(g, "floor", (float) Normaliser.LOG_FLOOR));
+            y = g.node("Div", w, divisor);
+        }
+
+        String profile = null;
+        String profileByStep = null;
+        if (m > 1) {
+            int k = l / m;
+            String y3 = g.node("Reshape", y, g.longs(0, k, m));
+            String v3 = g.node("Reshape", v, g.longs(0, k, m));
+            String full = reduce(g, "ReduceMin", v3, 2);
+            String d = g.node("Mul", g.node("Sub", y3, reduce(g, "ReduceMean", y3, 2)), full);
+            String c = reduceSum(g, full, 1);
+            String cs = g.node("Max", c, scalar(g, "two", 2f));
+            String mean = g.node("Div", reduceSum(g, d, 1), cs);
+            String r = g.node("Mul", g.node("Sub", d, mean), full);
+            String rss = reduceSum(g, g.node("Mul", r, r), 1, 2);
+            String noise = g.node("Div", rss, g.node("Mul", g.node("Mul", g.node("Sub", cs, scalar(g, "one", 1f)),
+                    scalar(g, "season", m)), cs));
+            String power = reduce(g, "ReduceMean", g.node("Mul", mean, mean), 2);
+            String keep = g.node("Relu", g.node("Sub", scalar(g, "one", 1f),
+                    g.node("Div", noise, g.node("Add", power, scalar(g, "tiny", (float) Normaliser.TINY)))));
+            // No profile from fewer than two whole seasons: min(max(c - 1, 0), 1) is 0 there and 1 from two on.
+            String enough = g.node("Min", g.node("Max", g.node("Sub", c, scalar(g, "one", 1f)), scalar(g, "zero", 0f)),
+                    scalar(g, "one", 1f));
+            String s = g.node("Mul", mean, g.node("Mul", keep, enough));
+            profile = g.node("Reshape", g.node("Expand", s, g.longs(1, k, 1)), g.longs(0, l));
+            long[] positions = new long[horizon];
+            for (int h = 1; h <= horizon; h++) {
+                positions[h - 1] = (h - 1) % m;
+            }
+            profileByStep = g.node("Gather", List.of(g.node("Reshape", s, g.longs(0, m)),
+                    g.longs(g.fresh("step_positions"), positions, horizon)), List.of(GraphBuilder.attr("axis", 1L)),
+                    g.fresh("profile_by_step"));
+        }
+        String level = g.node("Div", reduceSum(g, last(g, y, m), 1),
+                g.node("Max", reduceSum(g, last(g, v, m), 1), scalar(g, "one", 1f)));
+
+        String adjusted = profile == null ? g.node("Sub", y, level) : g.node("Sub", g.node("Sub", y, profile), level);
+        List<String> features = new ArrayList<>();
+        features.add(g.node("Unsqueeze", g.node("Mul", adjusted, v), g.longs(2)));
+        features.add(g.node("Unsqueeze", profile == null ? g.node("Mul", v, scalar(g, "zero", 0f)) : g.node("Mul", profile, v),
+                g.longs(2)));
+        features.add(g.node("Unsqueeze", v, g.longs(2)));
+        String input = g.node("Concat", features, List.of(GraphBuilder.attr("axis", 2L)), g.fresh("features"));
+        String timeMajor = g.node("Transpose", List.of(input), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)),
+                g.fresh("time_major"));
+        List<String> outputs = new ArrayList<>();
+        for (int i = 0; i < model.networks().size(); i++) {
+            outputs.add(OnnxExporter.member(g, model.networks().get(i), horizon, timeMajor,
+                    model.networks().size() == 1 ? "" : "m" + (i + 1) + "_"));
+        }
+        String o = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
+        String yhat = g.node("Add", o, level);
+        if (profileByStep != null) {
+            yhat = g.node("Add", yhat, profileByStep);
+        }
+        if (divisor == null) {
+            g.node("Exp", List.of(yhat), List.of(), ForecastSpec.OUTPUT);
+        } else {
+            g.node("Mul", List.of(yhat, divisor), List.of(), ForecastSpec.OUTPUT);
+        }
+        if (intervals != null) {
+            OnnxExporter.intervals(g, intervals);
+        }
+        return OnnxExporter.model(g, docString, metadata);
+    }
+
+    /** The last {@code n} steps of {@code [batch, steps]}. */
+    private static String last(GraphBuilder g, String x, int n) {
+        return g.slice(x, new long[] {-n}, new long[] {Long.MAX_VALUE}, new long[] {1});
+    }
+
+    private static String scalar(GraphBuilder g, String name, float value) {
+        return g.floats(g.fresh(name), new float[] {value}, 1);
+    }
+
+    /** ReduceSum keeping dimensions; in opset 17 its axes are an input. */
+    private static String reduceSum(GraphBuilder g, String x, long... axes) {
+        return g.node("ReduceSum", List.of(x, g.longs(axes)), List.of(GraphBuilder.attr("keepdims", 1L)),
+                g.fresh("sum"));
+    }
+
+    /** ReduceMin or ReduceMean keeping dimensions; in opset 17 their axes are an attribute. */
+    private static String reduce(GraphBuilder g, String op, String x, long axis) {
+        return g.node(op, List.of(x), List.of(GraphBuilder.attr("axes", new long[] {axis}), GraphBuilder.attr("keepdims", 1L)),
+                g.fresh(op.toLowerCase(java.util.Locale.ROOT)));
+    }
+}

@@ -1,0 +1,229 @@
+package org.lstmcast.global;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntConsumer;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.lstmcast.train.FusedLstm;
+import org.lstmcast.train.Networks;
+import org.lstmcast.train.TrainConfig;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Trains the networks of a global model on windows drawn from every series. An epoch is a fixed number of windows
+ * sampled uniformly from all (series, origin) pairs, so its cost does not grow with the table; only the series'
+ * values are held, never the windows. A window whose series ends before the horizon trains on the steps it has (the
+ * others weigh zero), so short series teach the network too.
+ */
+public final class GlobalTrainer {
+
+    /** One member's outcome: its network, the epochs run, the epoch kept and each epoch's losses. */
+    public record Member(MultiLayerNetwork network, int bestEpoch, double[] trainLoss, double[] valLoss) {
+    }
+
+    /** Validation windows: each history forecast, and the values that followed it (at most the horizon). */
+    public record Validation(List<double[]> histories, List<double[]> futures) {
+        public Validation {
+            if (histories.size() != futures.size()) {
+                throw new IllegalArgumentException("one future per history");
+            }
+        }
+
+        public boolean isEmpty() {
+            return histories.isEmpty();
+        }
+    }
+
+    private GlobalTrainer() {
+    }
+
+    /**
+     * Trains {@code settings.ensemble()} members with seeds {@code seed, seed + 1, ...}, {@code parallel} at a time.
+     *
+     * @param epochs per member, the epochs to run with nothing held out; null to stop early on {@code validation}
+     */
+    public static List<Member> train(Normaliser norm, List<double[]> series, Validation validation, GlobalConfig settings,
+                                     int[] epochs, int parallel, IntConsumer epochDone) {
+        int k = settings.ensemble();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(parallel, k)), r -> {
+            Thread t = new Thread(r, "global-member");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<Member>> jobs = new ArrayList<>();
+            for (int m = 0; m < k; m++) {
+                long seed = settings.seed() + m;
+                int fixed = epochs == null ? 0 : epochs[m];
+                jobs.add(pool.submit(() -> member(norm, series, validation, settings, seed, fixed, epochDone)));
+            }
+            List<Member> out = new ArrayList<>();
+            for (Future<Member> job : jobs) {
+                out.add(job.get());
+            }
+            return out;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while training", e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** The network config shared with {@code train}: its layers, head, initialisation and update rule. */
+    static TrainConfig networkConfig(Normaliser norm, GlobalConfig s, long seed) {
+        return new TrainConfig("y", List.of(), Math.max(2, norm.lookback()), norm.horizon(),
+                org.lstmcast.data.Transform.LEVEL, 0, s.layers(), s.hidden(), 0, Math.max(1, s.epochs()), s.batchSize(),
+                s.learningRate(), Math.max(1, s.patience()), 0.1, 0.2, seed);
+    }
+
+    private static Member member(Normaliser norm, List<double[]> series, Validation validation, GlobalConfig s,
+                                 long seed, int fixedEpochs, IntConsumer epochDone) {
+        TrainConfig config = networkConfig(norm, s, seed);
+        Nd4j.getRandom().setSeed(seed);
+        MultiLayerNetwork net;
+        FusedLstm fused;
+        // DL4J's builders share static state; building two networks at once has raced in the past.
+        synchronized (GlobalTrainer.class) {
+            net = Networks.build(config, Normaliser.FEATURES);
+            fused = new FusedLstm(config, net, norm.lookback(), s.loss(), true);
+        }
+        Origins origins = new Origins(series);
+        if (origins.total == 0) {
+            throw new IllegalArgumentException("no series has two values to train on");
+        }
+        Random random = new Random(seed);
+        INDArray[] val = validation.isEmpty() ? null : batch(norm, validation.histories(), validation.futures());
+        int maxEpochs = fixedEpochs > 0 ? fixedEpochs : s.epochs();
+        List<Double> trainLoss = new ArrayList<>();
+        List<Double> valLoss = new ArrayList<>();
+        double best = Double.POSITIVE_INFINITY;
+        int bestEpoch = 0;
+        Map<String, INDArray> bestParams = null;
+        int perEpoch = (int) Math.max(s.batchSize(), Math.min(s.windowsPerEpoch(), Math.max(origins.total, s.batchSize())));
+        for (int epoch = 1; epoch <= maxEpochs; epoch++) {
+            double sum = 0;
+            int batches = 0;
+            for (int done = 0; done < perEpoch; done += s.batchSize()) {
+                int n = Math.min(s.batchSize(), perEpoch - done);
+                List<double[]> histories = new ArrayList<>(n);
+                List<double[]> futures = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    origins.sample(random, norm.lookback(), norm.horizon(), histories, futures);
+                }
+                INDArray[] b = batch(norm, histories, futures);
+                sum += fused.fit(b[0], b[1], b[2]);
+                batches++;
+            }
+            double train = sum / batches;
+            if (!Double.isFinite(train)) {
+                throw new IllegalStateException("training diverged at epoch " + epoch + " (loss " + train
+                        + "); lower --learning-rate");
+            }
+            trainLoss.add(train);
+            if (epochDone != null) {
+                epochDone.accept(epoch);
+            }
+            if (fixedEpochs > 0 || val == null) {
+                bestEpoch = epoch;
+                continue;
+            }
+            double v = fused.loss(val[0], val[1], val[2]);
+            valLoss.add(v);
+            if (v < best) {
+                best = v;
+                bestEpoch = epoch;
+                bestParams = fused.snapshot();
+            }
+            if (epoch - bestEpoch >= s.patience()) {
+                break;
+            }
+        }
+        if (bestParams != null) {
+            fused.restore(bestParams);
+        } else if (fixedEpochs == 0 && val != null) {
+            throw new IllegalStateException("the validation loss was not finite in any epoch; the table holds values "
+                    + "the network cannot score (a unit error, a missing-value code?)");
+        }
+        fused.copyTo(net);
+        return new Member(net, bestEpoch, trainLoss.stream().mapToDouble(Double::doubleValue).toArray(),
+                valLoss.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    /** {x [n, lookback, features], y [n, horizon], weights [n, horizon]}, the layout the fused graph reads. */
+    static INDArray[] batch(Normaliser norm, List<double[]> histories, List<double[]> futures) {
+        int n = histories.size();
+        int l = norm.lookback();
+        int h = norm.horizon();
+        float[] x = new float[n * l * Normaliser.FEATURES];
+        float[] y = new float[n * h];
+        float[] w = new float[n * h];
+        for (int i = 0; i < n; i++) {
+            Normaliser.Window win = norm.window(histories.get(i));
+            float[][] in = win.input();
+            for (int t = 0; t < l; t++) {
+                for (int f = 0; f < Normaliser.FEATURES; f++) {
+                    x[(i * l + t) * Normaliser.FEATURES + f] = in[f][t];
+                }
+            }
+            float[] target = norm.target(win, futures.get(i));
+            for (int j = 0; j < target.length; j++) {
+                y[i * h + j] = target[j];
+                w[i * h + j] = 1f;
+            }
+        }
+        return new INDArray[] {Nd4j.create(x, new long[] {n, l, Normaliser.FEATURES}, 'c'),
+                Nd4j.create(y, new long[] {n, h}, 'c'), Nd4j.create(w, new long[] {n, h}, 'c')};
+    }
+
+    /** Every (series, origin) pair with at least one value on either side, numbered for uniform sampling. */
+    private static final class Origins {
+        private final List<double[]> series;
+        private final long[] cumulative;
+        private final long total;
+
+        Origins(List<double[]> series) {
+            this.series = series;
+            this.cumulative = new long[series.size()];
+            long sum = 0;
+            for (int i = 0; i < series.size(); i++) {
+                sum += Math.max(0, series.get(i).length - 1);
+                cumulative[i] = sum;
+            }
+            this.total = sum;
+        }
+
+        void sample(Random random, int lookback, int horizon, List<double[]> histories, List<double[]> futures) {
+            long r = (long) (random.nextDouble() * total);
+            int lo = 0;
+            int hi = cumulative.length - 1;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (cumulative[mid] > r) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            double[] s = series.get(lo);
+            long before = lo == 0 ? 0 : cumulative[lo - 1];
+            int end = (int) (r - before) + 1;
+            histories.add(java.util.Arrays.copyOfRange(s, Math.max(0, end - lookback), end));
+            futures.add(java.util.Arrays.copyOfRange(s, end, Math.min(s.length, end + horizon)));
+        }
+    }
+}

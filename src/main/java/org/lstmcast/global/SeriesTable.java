@@ -1,0 +1,75 @@
+package org.lstmcast.global;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.lstmcast.data.DataException;
+import org.lstmcast.data.Series;
+import org.lstmcast.many.LongFormat;
+
+/**
+ * The series of a long table, each whole in memory: what a global model trains on and forecasts. A CSV file is read
+ * here, line by line, with train-many's parsing (so every message names its line and column); Parquet and
+ * {@code --master} go through Spark's reader.
+ */
+public final class SeriesTable {
+    /** One series: its id, time labels and target values, oldest first. */
+    public record Entry(String id, List<String> times, double[] values) {
+    }
+
+    private SeriesTable() {
+    }
+
+    public static List<Entry> read(String data, LongFormat format, String master) throws IOException {
+        if (!format.features().isEmpty()) {
+            throw new DataException("a global model forecasts one column from its own history; --features is not "
+                    + "supported by train-global");
+        }
+        boolean parquet = data.replaceAll("/+$", "").toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
+        Map<String, List<LongFormat.Row>> rows = parquet || master != null
+                ? org.lstmcast.spark.SeriesRows.read(data, format, master)
+                : readCsv(data, format);
+        if (rows.isEmpty()) {
+            throw new DataException(data + ": no data rows after the header");
+        }
+        List<Entry> out = new ArrayList<>(rows.size());
+        List<String> ids = new ArrayList<>(rows.keySet());
+        ids.sort(java.util.Comparator.naturalOrder());
+        for (String id : ids) {
+            Series s = format.series(data, id, rows.get(id));
+            out.add(new Entry(id, s.times(), s.column(0)));
+        }
+        return out;
+    }
+
+    private static Map<String, List<LongFormat.Row>> readCsv(String data, LongFormat format) throws IOException {
+        Map<String, List<LongFormat.Row>> rows = new LinkedHashMap<>();
+        try (BufferedReader in = Files.newBufferedReader(Path.of(data), StandardCharsets.UTF_8)) {
+            String header = in.readLine();
+            if (header == null) {
+                throw new DataException(data + ": empty file (a header row is required)");
+            }
+            int[] positions = format.positions(data, LongFormat.fields(data, 1, header));
+            long line = 1;
+            for (String text = in.readLine(); text != null; text = in.readLine()) {
+                line++;
+                if (text.isBlank()) {
+                    continue;
+                }
+                LongFormat.Row row = format.row(data, line, LongFormat.fields(data, line, text), positions);
+                rows.computeIfAbsent(row.id(), k -> new ArrayList<>()).add(row);
+            }
+        } catch (NoSuchFileException e) {
+            throw new DataException(data + ": no such file");
+        }
+        return rows;
+    }
+}
