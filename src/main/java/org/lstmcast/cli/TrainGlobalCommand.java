@@ -44,8 +44,11 @@ final class TrainGlobalCommand implements Callable<Integer> {
     @Option(names = "--export", paramLabel = "REPO/NAME", description = "Also copy the model to a repository as REPO/NAME/<next version>/model.onnx.")
     Path export;
 
-    @Option(names = "--lookback", paramLabel = "N", description = "Values each window reads, rounded up to whole seasons (default: two horizons or four seasons, whichever is longer).")
+    @Option(names = "--lookback", paramLabel = "N", description = "Values each window reads for its seasonal profile and Theta forecast, rounded up to whole seasons (default: six horizons or four seasons, whichever is longer).")
     int lookback;
+
+    @Option(names = "--steps", paramLabel = "N", description = "The last values of the window the network reads (default: two horizons or four seasons, whichever is longer).")
+    int steps;
 
     @Option(names = "--season", paramLabel = "M", description = "Seasonal period (default: from the time labels of the longest series: 12 monthly, 4 quarterly, ...; 1 for none).")
     int season;
@@ -94,7 +97,7 @@ final class TrainGlobalCommand implements Callable<Integer> {
         CommandLine cl = spec.commandLine();
         GlobalConfig config;
         try {
-            config = new GlobalConfig(lookback, season, horizon, scale == null ? null : Normaliser.Scale.parse(scale),
+            config = new GlobalConfig(lookback, steps, season, horizon, scale == null ? null : Normaliser.Scale.parse(scale),
                     layers, hidden, epochs, batchSize, learningRate, patience, seed, ensemble, windowsPerEpoch,
                     FusedLstm.Loss.valueOf(loss.trim().toUpperCase(Locale.ROOT)), threads);
         } catch (IllegalArgumentException e) {

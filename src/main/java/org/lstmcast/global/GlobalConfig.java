@@ -5,19 +5,21 @@ import org.lstmcast.train.FusedLstm;
 /**
  * Everything that decides a global training run. Two runs with equal configs on equal tables give equal models.
  *
- * @param lookback        steps each window reads; 0 for {@link Normaliser#defaultLookback}
+ * @param lookback        values each window reads for the profile and Theta; 0 for {@link Normaliser#defaultLookback}
+ * @param steps           the last steps of it the network reads; 0 for {@link Normaliser#defaultSteps}
  * @param season          seasonal period; 0 to read it from the time labels, 1 for none
  * @param scale           how windows are normalised; null to take {@code log} when every value is positive
  * @param windowsPerEpoch windows sampled per epoch (fewer when the table has fewer)
  * @param ensemble        networks trained with seeds {@code seed, seed + 1, ...} and averaged in one graph
  * @param threads         members trained at the same time, one native thread each
  */
-public record GlobalConfig(int lookback, int season, int horizon, Normaliser.Scale scale, int layers, int hidden,
+public record GlobalConfig(int lookback, int steps, int season, int horizon, Normaliser.Scale scale, int layers, int hidden,
                            int epochs, int batchSize, double learningRate, int patience, long seed, int ensemble,
                            int windowsPerEpoch, FusedLstm.Loss loss, int threads) {
 
     public GlobalConfig {
         require(lookback >= 0, "lookback must be at least 1, got " + lookback);
+        require(steps >= 0, "steps must be at least 1, got " + steps);
         require(season >= 0, "season must be 1 (none) or a period, got " + season);
         require(horizon >= 1, "horizon must be at least 1, got " + horizon);
         require(layers >= 1 && layers <= 8, "layers must be between 1 and 8, got " + layers);

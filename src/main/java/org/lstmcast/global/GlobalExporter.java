@@ -56,14 +56,29 @@ public final class GlobalExporter {
 
         String profile = null;
         String profileByStep = null;
-        if (m > 1) {
+        if (m > 1 && l / m >= 2) {
             int k = l / m;
             String y3 = g.node("Reshape", y, g.longs(0, k, m));
             String v3 = g.node("Reshape", v, g.longs(0, k, m));
             String full = reduce(g, "ReduceMin", v3, 2);
-            String d = g.node("Mul", g.node("Sub", y3, reduce(g, "ReduceMean", y3, 2)), full);
+            String mu = reduce(g, "ReduceMean", y3, 2);
             String c = reduceSum(g, full, 1);
             String cs = g.node("Max", c, scalar(g, "two", 2f));
+            // The trend within a block: the mean change from the first whole block to the last, per step.
+            String before = g.node("Concat", List.of(g.node("Mul", g.slice(full, new long[] {0}, new long[] {1},
+                    new long[] {1}), scalar(g, "zero", 0f)), g.slice(full, new long[] {0}, new long[] {k - 1},
+                    new long[] {1})), List.of(GraphBuilder.attr("axis", 1L)), g.fresh("full_before"));
+            String firstFull = g.node("Mul", full, g.node("Sub", scalar(g, "one", 1f), before));
+            String muFirst = reduceSum(g, g.node("Mul", mu, firstFull), 1);
+            String muLast = g.slice(mu, new long[] {k - 1}, new long[] {k}, new long[] {1});
+            String slope = g.node("Div", g.node("Sub", muLast, muFirst), g.node("Mul",
+                    g.node("Sub", cs, scalar(g, "one", 1f)), scalar(g, "season", m)));
+            float[] ramp = new float[m];
+            for (int p = 0; p < m; p++) {
+                ramp[p] = (float) (p - (m - 1) / 2.0);
+            }
+            String d = g.node("Mul", g.node("Sub", g.node("Sub", y3, mu),
+                    g.node("Mul", slope, g.floats(g.fresh("ramp"), ramp, 1, 1, m))), full);
             String mean = g.node("Div", reduceSum(g, d, 1), cs);
             String r = g.node("Mul", g.node("Sub", d, mean), full);
             String rss = reduceSum(g, g.node("Mul", r, r), 1, 2);
@@ -87,13 +102,16 @@ public final class GlobalExporter {
         }
         String level = g.node("Div", reduceSum(g, last(g, y, m), 1),
                 g.node("Max", reduceSum(g, last(g, v, m), 1), scalar(g, "one", 1f)));
+        String adjustedAll = profile == null ? y : g.node("Sub", y, profile);
+        String theta = theta(g, g.node("Mul", g.node("Sub", adjustedAll, level), v), v, l, horizon);
 
-        String adjusted = profile == null ? g.node("Sub", y, level) : g.node("Sub", g.node("Sub", y, profile), level);
+        String adjusted = last(g, g.node("Mul", g.node("Sub", adjustedAll, level), v), norm.steps());
+        String vSteps = last(g, v, norm.steps());
         List<String> features = new ArrayList<>();
-        features.add(g.node("Unsqueeze", g.node("Mul", adjusted, v), g.longs(2)));
-        features.add(g.node("Unsqueeze", profile == null ? g.node("Mul", v, scalar(g, "zero", 0f)) : g.node("Mul", profile, v),
-                g.longs(2)));
-        features.add(g.node("Unsqueeze", v, g.longs(2)));
+        features.add(g.node("Unsqueeze", adjusted, g.longs(2)));
+        features.add(g.node("Unsqueeze", profile == null ? g.node("Mul", vSteps, scalar(g, "zero", 0f))
+                : g.node("Mul", last(g, profile, norm.steps()), vSteps), g.longs(2)));
+        features.add(g.node("Unsqueeze", vSteps, g.longs(2)));
         String input = g.node("Concat", features, List.of(GraphBuilder.attr("axis", 2L)), g.fresh("features"));
         String timeMajor = g.node("Transpose", List.of(input), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)),
                 g.fresh("time_major"));
@@ -103,7 +121,9 @@ public final class GlobalExporter {
                     model.networks().size() == 1 ? "" : "m" + (i + 1) + "_"));
         }
         String o = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
-        String yhat = g.node("Add", o, level);
+        float share = (float) Normaliser.NETWORK_SHARE;
+        String yhat = g.node("Add", g.node("Add", g.node("Mul", o, scalar(g, "network_share", share)),
+                g.node("Mul", theta, scalar(g, "theta_share", 1 - share))), level);
         if (profileByStep != null) {
             yhat = g.node("Add", yhat, profileByStep);
         }
@@ -116,6 +136,80 @@ public final class GlobalExporter {
             OnnxExporter.intervals(g, intervals);
         }
         return OnnxExporter.model(g, docString, metadata);
+    }
+
+    /**
+     * Theta's forecast, {@code [batch, horizon]}, of the seasonally adjusted window minus its level ({@code centred},
+     * zero where padded; centring keeps float32's one-step errors accurate): simple exponential smoothing for every
+     * weight of {@link Normaliser#ALPHAS} at once (one product with a matrix of smoothing coefficients, the padding
+     * filled with the first real value so that it adds no error), the weights' soft minimum of squared one-step
+     * errors, and half the least-squares slope.
+     */
+    private static String theta(GraphBuilder g, String centred, String v, int l, int horizon) {
+        double[] alphas = Normaliser.ALPHAS;
+        int na = alphas.length;
+        String n = reduceSum(g, v, 1);
+        String before = g.node("Concat", List.of(g.node("Mul", g.slice(v, new long[] {0}, new long[] {1},
+                new long[] {1}), scalar(g, "zero", 0f)), g.slice(v, new long[] {0}, new long[] {l - 1}, new long[] {1})),
+                List.of(GraphBuilder.attr("axis", 1L)), g.fresh("real_before"));
+        String firstValue = reduceSum(g, g.node("Mul", centred, g.node("Mul", v, g.node("Sub", scalar(g, "one", 1f),
+                before))), 1);
+        String filled = g.node("Add", centred, g.node("Mul", firstValue, g.node("Sub", scalar(g, "one", 1f), v)));
+        // levels[t][g] = sum_j coefficient[j][t][g] * filled[j]: (1 - a)^t for j = 0, a (1 - a)^(t - j) for 0 < j <= t.
+        float[] coefficients = new float[l * l * na];
+        for (int j = 0; j < l; j++) {
+            for (int t = j; t < l; t++) {
+                for (int a = 0; a < na; a++) {
+                    double alpha = alphas[a];
+                    double c = j == 0 ? Math.pow(1 - alpha, t) : alpha * Math.pow(1 - alpha, t - j);
+                    coefficients[(j * l + t) * na + a] = (float) c;
+                }
+            }
+        }
+        String levels = g.node("Reshape", g.node("MatMul", filled, g.floats(g.fresh("smoothing"), coefficients, l,
+                (long) l * na)), g.longs(0, l, na));
+        String errors = g.node("Sub", g.node("Unsqueeze", g.slice(filled, new long[] {1}, new long[] {l},
+                new long[] {1}), g.longs(2)), g.slice(levels, new long[] {0}, new long[] {l - 1}, new long[] {1}));
+        String sse = g.node("Reshape", reduceSum(g, g.node("Mul", errors, errors), 1), g.longs(0, na));
+        String least = reduce(g, "ReduceMin", sse, 1);
+        String score = g.node("Exp", g.node("Div", g.node("Sub", scalar(g, "one", 1f), g.node("Div", sse,
+                g.node("Add", least, scalar(g, "tiny", (float) Normaliser.TINY)))),
+                scalar(g, "temperature", (float) Normaliser.TEMPERATURE)));
+        String weight = g.node("Div", score, reduceSum(g, score, 1));
+        String finalLevel = g.node("Reshape", g.slice(levels, new long[] {l - 1}, new long[] {l}, new long[] {1}),
+                g.longs(0, na));
+
+        float[] positions = new float[l];
+        for (int t = 0; t < l; t++) {
+            positions[t] = t;
+        }
+        String tt = g.floats(g.fresh("positions"), positions, l);
+        String tMean = g.node("Div", reduceSum(g, g.node("Mul", v, tt), 1), n);
+        String yMean = g.node("Div", reduceSum(g, centred, 1), n);
+        String dt = g.node("Mul", g.node("Sub", tt, tMean), v);
+        String sxy = reduceSum(g, g.node("Mul", dt, g.node("Sub", centred, yMean)), 1);
+        String sxx = reduceSum(g, g.node("Mul", dt, dt), 1);
+        String halfSlope = g.node("Mul", g.node("Div", sxy, g.node("Max", sxx, scalar(g, "tiny", (float) Normaliser.TINY))),
+                scalar(g, "half", 0.5f));
+
+        float[] oneMinus = new float[na];
+        float[] inverse = new float[na];
+        float[] steps = new float[horizon * na];
+        for (int a = 0; a < na; a++) {
+            oneMinus[a] = (float) (1 - alphas[a]);
+            inverse[a] = (float) (1 / alphas[a]);
+            for (int h = 1; h <= horizon; h++) {
+                steps[(h - 1) * na + a] = (float) (h - 1 + 1 / alphas[a]);
+            }
+        }
+        String tail = g.node("Mul", g.node("Pow", g.floats(g.fresh("one_minus_alpha"), oneMinus, na), n),
+                g.floats(g.fresh("inverse_alpha"), inverse, na));
+        String ahead = g.node("Sub", g.floats(g.fresh("steps_ahead"), steps, 1, horizon, na),
+                g.node("Unsqueeze", tail, g.longs(1)));
+        String byWeight = g.node("Add", g.node("Unsqueeze", finalLevel, g.longs(1)),
+                g.node("Mul", g.node("Unsqueeze", halfSlope, g.longs(2)), ahead));
+        return g.node("Reshape", reduceSum(g, g.node("Mul", byWeight, g.node("Unsqueeze", weight, g.longs(1))), 2),
+                g.longs(0, horizon));
     }
 
     /** The last {@code n} steps of {@code [batch, steps]}. */

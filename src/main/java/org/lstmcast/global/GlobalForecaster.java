@@ -38,15 +38,15 @@ public final class GlobalForecaster {
     }
 
     /**
-     * What the model forecasts with its networks answering zero: the seasonally adjusted last level, the anchor the
-     * networks correct (M3's NAIVE2, with a shrunk profile in place of a classical decomposition).
+     * Theta's forecast alone, the model's statistical member: Theta on the seasonally adjusted window, with the
+     * profile put back.
      */
-    public double[][] anchor(List<double[]> histories) {
+    public double[][] theta(List<double[]> histories) {
         return forecast(histories, true);
     }
 
     private double[][] forecast(List<double[]> histories, boolean anchorOnly) {
-        int l = normaliser.lookback();
+        int l = normaliser.steps();
         int h = normaliser.horizon();
         double[][] out = new double[histories.size()][];
         for (int from = 0; from < histories.size(); from += CHUNK) {
@@ -60,7 +60,7 @@ public final class GlobalForecaster {
                     System.arraycopy(w.input()[f], 0, x, ((i - from) * Normaliser.FEATURES + f) * l, l);
                 }
             }
-            float[][] mean = new float[to - from][h];
+            float[][] mean = anchorOnly ? null : new float[to - from][h];
             if (!anchorOnly) {
                 INDArray input = Nd4j.create(x, new long[] {to - from, Normaliser.FEATURES, l}, 'c');
                 for (MultiLayerNetwork net : networks) {
@@ -80,7 +80,7 @@ public final class GlobalForecaster {
                 }
             }
             for (int i = from; i < to; i++) {
-                out[i] = normaliser.forecast(windows[i - from], mean[i - from]);
+                out[i] = normaliser.forecast(windows[i - from], anchorOnly ? null : mean[i - from]);
             }
         }
         return out;

@@ -38,7 +38,7 @@ import org.lstmcast.train.Trainer;
  * <p>Each series' last {@code H} values are its test part and the {@code H} before them its validation part (a series
  * too short for both keeps what it can: the test part needs two values before it, the validation part two more).
  * The members train on everything before the validation parts and stop early on them; the test parts score that
- * model against naive, seasonal naive and the model's own anchor; the intervals are calibrated on the validation
+ * model against naive, seasonal naive and Theta alone (the model's statistical member); the intervals are calibrated on the validation
  * forecasts. Then every member trains again, from its seed, on every value of every series for the epochs it chose,
  * so the exported model has seen each series to its end. The export is proven against that model before it is written.
  */
@@ -55,10 +55,10 @@ public final class GlobalRun {
                           Path model, Path exported, double seconds) {
     }
 
-    private static final List<String> METHODS = List.of("global", "anchor", "naive", "seasonal_naive");
-    private static final List<String> HEADER = List.of("id", "rows", "test_rows", "smape_global", "smape_anchor",
-            "smape_naive", "smape_seasonal_naive", "mase_global", "mase_anchor", "mase_naive", "mase_seasonal_naive",
-            "rmse_global", "rmse_anchor", "rmse_naive", "rmse_seasonal_naive");
+    private static final List<String> METHODS = List.of("global", "theta", "naive", "seasonal_naive");
+    private static final List<String> HEADER = List.of("id", "rows", "test_rows", "smape_global", "smape_theta",
+            "smape_naive", "smape_seasonal_naive", "mase_global", "mase_theta", "mase_naive", "mase_seasonal_naive",
+            "rmse_global", "rmse_theta", "rmse_naive", "rmse_seasonal_naive");
 
     private GlobalRun() {
     }
@@ -77,9 +77,11 @@ public final class GlobalRun {
             throw new DataException("--scale log needs positive values; the table has zeros or negative values (use "
                     + "--scale mean)");
         }
-        Normaliser norm = new Normaliser(lookback, m, horizon, scale);
-        log.accept(String.format(Locale.ROOT, "%d series, season %d (%s), lookback %d, horizon %d, scale %s",
-                table.size(), m, period.reason(), lookback, horizon, scale.label()));
+        int steps = config.steps() > 0 ? Math.min(config.steps(), lookback) : Normaliser.defaultSteps(m, horizon, lookback);
+        Normaliser norm = new Normaliser(lookback, steps, m, horizon, scale);
+        log.accept(String.format(Locale.ROOT, "%d series, season %d (%s), lookback %d (the network reads the last %d), "
+                        + "horizon %d, scale %s", table.size(), m, period.reason(), lookback, steps, horizon,
+                scale.label()));
 
         // The M3/M4 split: test = the last H, validation = the H before, each only where the series leaves two values.
         List<double[]> fitSeries = new ArrayList<>();
@@ -117,7 +119,7 @@ public final class GlobalRun {
             testHistories.add(java.util.Arrays.copyOf(v, v.length - horizon));
         }
         double[][] global = evaluated.forecast(testHistories);
-        double[][] anchor = evaluated.anchor(testHistories);
+        double[][] theta = evaluated.theta(testHistories);
         List<List<Object>> rows = new ArrayList<>();
         Map<String, double[]> sums = new LinkedHashMap<>();
         for (String method : METHODS) {
@@ -130,7 +132,7 @@ public final class GlobalRun {
             double[] actual = java.util.Arrays.copyOfRange(e.values(), history.length, e.values().length);
             Map<String, double[]> f = new LinkedHashMap<>();
             f.put("global", global[j]);
-            f.put("anchor", anchor[j]);
+            f.put("theta", theta[j]);
             f.put("naive", naive(history, horizon, 1));
             f.put("seasonal_naive", naive(history, horizon, m));
             int lag = history.length > m ? m : 1;
@@ -229,6 +231,7 @@ public final class GlobalRun {
         json.put("validated_series", validation.histories().size());
         json.put("season", Map.of("period", m, "from", config.season() > 0 ? "--season" : period.reason()));
         json.put("lookback", lookback);
+        json.put("network_steps", steps);
         json.put("horizon", horizon);
         json.put("scale", scale.label());
         json.put("test", testMetrics);
@@ -359,6 +362,7 @@ public final class GlobalRun {
         m.put(ForecastSpec.KEY_TIME_COLUMN, job.format().timeColumn());
         Map<String, Object> global = new LinkedHashMap<>();
         global.put("lookback", norm.lookback());
+        global.put("network_steps", norm.steps());
         global.put("season", norm.season());
         global.put("frequency", period.period() > 0 ? period.reason() : "none");
         global.put("scale", norm.scale().label());

@@ -86,7 +86,7 @@ public final class GlobalTrainer {
 
     /** The network config shared with {@code train}: its layers, head, initialisation and update rule. */
     static TrainConfig networkConfig(Normaliser norm, GlobalConfig s, long seed) {
-        return new TrainConfig("y", List.of(), Math.max(2, norm.lookback()), norm.horizon(),
+        return new TrainConfig("y", List.of(), Math.max(2, norm.steps()), norm.horizon(),
                 org.lstmcast.data.Transform.LEVEL, 0, s.layers(), s.hidden(), 0, Math.max(1, s.epochs()), s.batchSize(),
                 s.learningRate(), Math.max(1, s.patience()), 0.1, 0.2, seed);
     }
@@ -100,7 +100,7 @@ public final class GlobalTrainer {
         // DL4J's builders share static state; building two networks at once has raced in the past.
         synchronized (GlobalTrainer.class) {
             net = Networks.build(config, Normaliser.FEATURES);
-            fused = new FusedLstm(config, net, norm.lookback(), s.loss(), true);
+            fused = new FusedLstm(config, net, norm.steps(), s.loss(), true);
         }
         Origins origins = new Origins(series);
         if (origins.total == 0) {
@@ -164,10 +164,10 @@ public final class GlobalTrainer {
                 valLoss.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
-    /** {x [n, lookback, features], y [n, horizon], weights [n, horizon]}, the layout the fused graph reads. */
+    /** {x [n, steps, features], y [n, horizon], weights [n, horizon]}, the layout the fused graph reads. */
     static INDArray[] batch(Normaliser norm, List<double[]> histories, List<double[]> futures) {
         int n = histories.size();
-        int l = norm.lookback();
+        int l = norm.steps();
         int h = norm.horizon();
         float[] x = new float[n * l * Normaliser.FEATURES];
         float[] y = new float[n * h];
