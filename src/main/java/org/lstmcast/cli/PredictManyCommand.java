@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
+import org.lstmcast.global.GlobalPredict;
 import org.lstmcast.many.SeriesForecast;
 import org.lstmcast.spark.PredictMany;
 
@@ -19,10 +20,12 @@ import picocli.CommandLine.Option;
         versionProvider = Main.VersionProvider.class,
         sortOptions = false,
         description = {
-            "Forecast what comes after every series of a long table, each with its own model, on Apache Spark.",
+            "Forecast what comes after every series of a long table: each with its own model, on Apache Spark "
+                    + "(--models), or all with one model, such as train-global's (--model).",
             "",
-            "Series id X is forecast by the newest version of model X in the repository (ids that are not model "
-                    + "names map as in train-many). Each forecast equals `predict`'s for that series alone."},
+            "With --models, series id X is forecast by the newest version of model X in the repository (ids that are "
+                    + "not model names map as in train-many). With --model, every series is forecast by that model in "
+                    + "batches of many windows per run. Each forecast equals the served one for that series alone."},
         footer = {"", "Writes one row per series and step: id, model, version, step, time, forecast.",
             "Exit codes: 0 every series forecast, 100+N N series had no forecast (199: 99 or more), 1 the job failed, "
                     + "2 bad command line."})
@@ -33,8 +36,11 @@ final class PredictManyCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ManyOptions many;
 
-    @Option(names = "--models", paramLabel = "REPO", required = true, description = "Model repository: REPO/<model>/<version>/model.onnx.")
+    @Option(names = "--models", paramLabel = "REPO", description = "Model repository: REPO/<model>/<version>/model.onnx, one model per series.")
     Path models;
+
+    @Option(names = "--model", paramLabel = "REPO/NAME", description = "One model for every series: a model folder (its newest version) or an .onnx file.")
+    Path model;
 
     @Option(names = "--horizon", paramLabel = "H", description = "Steps to forecast (default: each model's horizon).")
     int horizon;
@@ -50,7 +56,14 @@ final class PredictManyCommand implements Callable<Integer> {
         if (horizon < 0 || horizon > 100_000) {
             throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
         }
+        if ((models == null) == (model == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "give either --models REPO (a model per series) "
+                    + "or --model REPO/NAME (one model for every series)");
+        }
         PrintWriter err = spec.commandLine().getErr();
+        if (model != null) {
+            return oneModel(err);
+        }
         PredictMany.Summary summary;
         try {
             summary = PredictMany.run(new PredictMany.Job(many.data, many.format(spec.commandLine()), models, horizon, out,
@@ -68,6 +81,24 @@ final class PredictManyCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "Forecast %d of %d series in %.1f s (%d Spark tasks).%nWrote %s%n",
                     summary.forecasts().size() - failed.size(), summary.forecasts().size(), summary.seconds(),
                     summary.tasks(), out);
+            o.flush();
+        }
+        return ManyOptions.failed(failed.size());
+    }
+
+    private int oneModel(PrintWriter err) throws Exception {
+        GlobalPredict.Summary summary = GlobalPredict.run(new GlobalPredict.Job(many.data, many.format(spec.commandLine()),
+                model, horizon, out, many.master));
+        List<SeriesForecast> failed = summary.forecasts().stream().filter(f -> !f.ok()).toList();
+        for (SeriesForecast f : failed) {
+            err.printf(Locale.ROOT, "predict-many: series '%s': %s%n", f.id(), f.error());
+        }
+        err.flush();
+        if (!quiet) {
+            PrintWriter o = spec.commandLine().getOut();
+            o.printf(Locale.ROOT, "Forecast %d of %d series with %s in %.1f s (%d model runs).%nWrote %s%n",
+                    summary.forecasts().size() - failed.size(), summary.forecasts().size(), summary.model(),
+                    summary.seconds(), summary.runs(), out);
             o.flush();
         }
         return ManyOptions.failed(failed.size());

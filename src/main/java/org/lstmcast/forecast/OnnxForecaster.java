@@ -131,6 +131,11 @@ public final class OnnxForecaster implements AutoCloseable {
         return spec;
     }
 
+    /** The model file's {@code metadata_props}. */
+    public Map<String, String> metadata() throws OrtException {
+        return session.getMetadata().getCustomMetadata();
+    }
+
     /**
      * Runs the model once on windows of equal length, {@code windows[b][step][feature]}, and returns its output
      * {@code [batch][horizon]}.

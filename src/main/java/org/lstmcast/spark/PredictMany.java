@@ -117,7 +117,8 @@ public final class PredictMany {
         }
     }
 
-    private static void write(Path out, List<SeriesForecast> results) throws IOException {
+    /** Writes forecasts as a CSV file, or a Parquet file when {@code out} ends in .parquet. */
+    public static void write(Path out, List<SeriesForecast> results) throws IOException {
         if (LongTables.parquet(out.toString())) {
             List<ParquetTables.Column> columns = List.of(new ParquetTables.Column("id", ParquetTables.Kind.STRING),
                     new ParquetTables.Column("model", ParquetTables.Kind.STRING),
