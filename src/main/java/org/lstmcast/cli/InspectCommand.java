@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
 
+import org.lstmcast.global.GlobalSpec;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -65,6 +67,10 @@ final class InspectCommand implements Callable<Integer> {
         }
         if (root.path("forecast").path("lookback").asInt(-1) == 0) {
             ((ObjectNode) root.path("forecast")).remove("lookback");
+        }
+        GlobalSpec global = GlobalSpec.fromMetadata(r.metadata());
+        if (global != null) {
+            root.set("global", JSON.valueToTree(global));
         }
         return root;
     }
@@ -138,6 +144,10 @@ final class InspectCommand implements Callable<Integer> {
             } else {
                 out.println("  servable    no");
                 r.problems().forEach(p -> out.println("    - " + p));
+            }
+            GlobalSpec global = GlobalSpec.fromMetadata(r.metadata());
+            if (global != null) {
+                out.println("  global      " + global.describe());
             }
             r.notes().forEach(n -> out.println("  note        " + n));
         }

@@ -87,8 +87,13 @@ final class PredictManyCommand implements Callable<Integer> {
     }
 
     private int oneModel(PrintWriter err) throws Exception {
-        GlobalPredict.Summary summary = GlobalPredict.run(new GlobalPredict.Job(many.data, many.format(spec.commandLine()),
-                model, horizon, out, many.master));
+        GlobalPredict.Summary summary;
+        try {
+            summary = GlobalPredict.run(new GlobalPredict.Job(many.data, many.format(spec.commandLine()), model, horizon,
+                    out, many.master));
+        } catch (NoClassDefFoundError e) {
+            throw new DataException(ManyOptions.noSpark("predict-many with --master or Parquet"));
+        }
         List<SeriesForecast> failed = summary.forecasts().stream().filter(f -> !f.ok()).toList();
         for (SeriesForecast f : failed) {
             err.printf(Locale.ROOT, "predict-many: series '%s': %s%n", f.id(), f.error());

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import org.lstmcast.data.DataException;
 import org.lstmcast.global.GlobalConfig;
 import org.lstmcast.global.GlobalRun;
 import org.lstmcast.global.Normaliser;
@@ -104,13 +105,17 @@ final class TrainGlobalCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
         PrintWriter err = cl.getErr();
-        GlobalRun.Summary s = GlobalRun.run(new GlobalRun.Job(many.data, many.format(cl), config, out, export,
-                many.master), line -> {
-                    if (!quiet) {
-                        err.println("train-global: " + line);
-                        err.flush();
-                    }
-                });
+        GlobalRun.Summary s;
+        try {
+            s = GlobalRun.run(new GlobalRun.Job(many.data, many.format(cl), config, out, export, many.master), line -> {
+                if (!quiet) {
+                    err.println("train-global: " + line);
+                    err.flush();
+                }
+            });
+        } catch (NoClassDefFoundError e) {
+            throw new DataException(ManyOptions.noSpark("train-global with --master or Parquet"));
+        }
         if (!quiet) {
             PrintWriter o = cl.getOut();
             o.printf(Locale.ROOT, "Trained one model on %d series in %.1f s; %d scored on their last %d values.%n",

@@ -17,13 +17,19 @@ import org.lstmcast.many.LongFormat;
 
 /**
  * The series of a long table, each whole in memory: what a global model trains on and forecasts. A CSV file is read
- * here, line by line, with train-many's parsing (so every message names its line and column); Parquet and
- * {@code --master} go through Spark's reader.
+ * here, line by line, with train-many's parsing (so every message names its line and column); Parquet, a CSV file
+ * over {@link #LARGE_CSV} and {@code --master} go through train-many's Spark reader, with the same messages.
  */
 public final class SeriesTable {
     /** One series: its id, time labels and target values, oldest first. */
     public record Entry(String id, List<String> times, double[] values) {
     }
+
+    /**
+     * Above this a CSV file is parsed by Spark's tasks on every core rather than line by line here; either way the
+     * values end up in this process, 8 bytes each.
+     */
+    static final long LARGE_CSV = 256L << 20;
 
     private SeriesTable() {
     }
@@ -34,7 +40,8 @@ public final class SeriesTable {
                     + "supported by train-global");
         }
         boolean parquet = data.replaceAll("/+$", "").toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
-        Map<String, List<LongFormat.Row>> rows = parquet || master != null
+        boolean large = !parquet && Files.isRegularFile(Path.of(data)) && Files.size(Path.of(data)) > LARGE_CSV;
+        Map<String, List<LongFormat.Row>> rows = parquet || master != null || large
                 ? org.lstmcast.spark.SeriesRows.read(data, format, master)
                 : readCsv(data, format);
         if (rows.isEmpty()) {
