@@ -9,7 +9,6 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.global.GlobalConfig;
 import org.lstmcast.global.GlobalRun;
 import org.lstmcast.global.Normaliser;
-import org.lstmcast.train.FusedLstm;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -100,7 +99,7 @@ final class TrainGlobalCommand implements Callable<Integer> {
         try {
             config = new GlobalConfig(lookback, steps, season, horizon, scale == null ? null : Normaliser.Scale.parse(scale),
                     layers, hidden, epochs, batchSize, learningRate, patience, seed, ensemble, windowsPerEpoch,
-                    FusedLstm.Loss.valueOf(loss.trim().toUpperCase(Locale.ROOT)), threads);
+                    GlobalConfig.Loss.valueOf(loss.trim().toUpperCase(Locale.ROOT)), threads);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
@@ -137,7 +136,7 @@ final class TrainGlobalCommand implements Callable<Integer> {
 
     /** train-global's defaults, measured on M3 (docs/BENCHMARKS.md, "One model across series"). */
     static final class GlobalDefaults {
-        static final int ENSEMBLE = 3;
+        static final int ENSEMBLE = 2;
         static final int HIDDEN = 48;
         static final int EPOCHS = 60;
         static final int WINDOWS_PER_EPOCH = 8192;

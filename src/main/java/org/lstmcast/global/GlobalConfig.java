@@ -1,7 +1,5 @@
 package org.lstmcast.global;
 
-import org.lstmcast.train.FusedLstm;
-
 /**
  * Everything that decides a global training run. Two runs with equal configs on equal tables give equal models.
  *
@@ -15,7 +13,10 @@ import org.lstmcast.train.FusedLstm;
  */
 public record GlobalConfig(int lookback, int steps, int season, int horizon, Normaliser.Scale scale, int layers, int hidden,
                            int epochs, int batchSize, double learningRate, int patience, long seed, int ensemble,
-                           int windowsPerEpoch, FusedLstm.Loss loss, int threads) {
+                           int windowsPerEpoch, Loss loss, int threads) {
+
+    /** What training minimises in the normalised space: the mean absolute error (closest to sMAPE and MASE) or squared. */
+    public enum Loss { MAE, MSE }
 
     public GlobalConfig {
         require(lookback >= 0, "lookback must be at least 1, got " + lookback);

@@ -64,13 +64,18 @@ public final class GlobalForecaster {
             if (!anchorOnly) {
                 INDArray input = Nd4j.create(x, new long[] {to - from, Normaliser.FEATURES, l}, 'c');
                 for (MultiLayerNetwork net : networks) {
-                    float[][] y = net.output(input, false).toFloatMatrix();
+                    INDArray output = net.output(input, false);
+                    float[][] y = output.toFloatMatrix();
+                    if (output.closeable()) {
+                        output.close();
+                    }
                     for (int i = 0; i < y.length; i++) {
                         for (int j = 0; j < h; j++) {
                             mean[i][j] += y[i][j];
                         }
                     }
                 }
+                input.close();
                 if (networks.size() > 1) {
                     for (float[] row : mean) {
                         for (int j = 0; j < h; j++) {

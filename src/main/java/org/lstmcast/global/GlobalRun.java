@@ -364,7 +364,7 @@ public final class GlobalRun {
         global.put("lookback", norm.lookback());
         global.put("network_steps", norm.steps());
         global.put("season", norm.season());
-        global.put("frequency", period.period() > 0 ? period.reason() : "none");
+        global.put("frequency", period.period() > 0 ? period.reason() : "no season (" + period.reason() + ")");
         global.put("scale", norm.scale().label());
         global.put("series", series);
         global.put("members", config.ensemble());
@@ -390,15 +390,18 @@ public final class GlobalRun {
 
     private static void writeForecasts(Path file, List<SeriesTable.Entry> table, GlobalForecaster model, int horizon)
             throws IOException {
-        double[][] f = model.forecast(table.stream().map(SeriesTable.Entry::values).toList());
+        List<double[]> histories = table.stream().map(SeriesTable.Entry::values).toList();
+        double[][] f = model.forecast(histories);
+        double[][] theta = model.theta(histories);
         List<List<Object>> rows = new ArrayList<>();
         for (int i = 0; i < table.size(); i++) {
             List<String> times = FutureTimes.after(table.get(i).times(), horizon);
             for (int h = 0; h < horizon; h++) {
-                rows.add(List.of(table.get(i).id(), h + 1, times.get(h), f[i][h]));
+                rows.add(List.of(table.get(i).id(), h + 1, times.get(h), f[i][h], theta[i][h]));
             }
         }
-        writeCsv(file, List.of("id", "step", "time", "forecast"), rows);
+        // theta: the model's statistical half alone, for comparison; the model's forecast is the other column.
+        writeCsv(file, List.of("id", "step", "time", "forecast", "theta"), rows);
     }
 
     private static void writeCsv(Path file, List<String> header, List<List<Object>> rows) throws IOException {

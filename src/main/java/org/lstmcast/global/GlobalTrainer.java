@@ -11,14 +11,19 @@ import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.lstmcast.train.FusedLstm;
 import org.lstmcast.train.Networks;
 import org.lstmcast.train.TrainConfig;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * Trains the networks of a global model on windows drawn from every series. An epoch is a fixed number of windows
+ * Trains the networks of a global model on windows drawn from every series, with DL4J's own training loop (its LSTM
+ * layer, workspaces, per-layer clipping and Adam). Not the fused SameDiff graph {@code train} uses: the backward pass
+ * of libnd4j 1.0.0-M2.1's {@code lstmLayer} op leaks about 4 MB of native memory per batch of 128 windows, which a
+ * run of thousands of batches cannot afford; DL4J's loop is 1.2-1.5x slower at this batch size and its memory stays
+ * bounded by the heap. An epoch is a fixed number of windows
  * sampled uniformly from all (series, origin) pairs, so its cost does not grow with the table; only the series'
  * values are held, never the windows. A window whose series ends before the horizon trains on the steps it has (the
  * others weigh zero), so short series teach the network too.
@@ -94,26 +99,25 @@ public final class GlobalTrainer {
     private static Member member(Normaliser norm, List<double[]> series, Validation validation, GlobalConfig s,
                                  long seed, int fixedEpochs, IntConsumer epochDone) {
         TrainConfig config = networkConfig(norm, s, seed);
-        Nd4j.getRandom().setSeed(seed);
         MultiLayerNetwork net;
-        FusedLstm fused;
         // DL4J's builders share static state; building two networks at once has raced in the past.
         synchronized (GlobalTrainer.class) {
-            net = Networks.build(config, Normaliser.FEATURES);
-            fused = new FusedLstm(config, net, norm.steps(), s.loss(), true);
+            Nd4j.getRandom().setSeed(seed);
+            net = Networks.build(config, Normaliser.FEATURES, s.loss() == GlobalConfig.Loss.MAE
+                    ? LossFunctions.LossFunction.MEAN_ABSOLUTE_ERROR : LossFunctions.LossFunction.MSE);
         }
         Origins origins = new Origins(series);
         if (origins.total == 0) {
             throw new IllegalArgumentException("no series has two values to train on");
         }
         Random random = new Random(seed);
-        INDArray[] val = validation.isEmpty() ? null : batch(norm, validation.histories(), validation.futures());
+        DataSet val = validation.isEmpty() ? null : batch(norm, validation.histories(), validation.futures());
         int maxEpochs = fixedEpochs > 0 ? fixedEpochs : s.epochs();
         List<Double> trainLoss = new ArrayList<>();
         List<Double> valLoss = new ArrayList<>();
         double best = Double.POSITIVE_INFINITY;
         int bestEpoch = 0;
-        Map<String, INDArray> bestParams = null;
+        INDArray bestParams = null;
         int perEpoch = (int) Math.max(s.batchSize(), Math.min(s.windowsPerEpoch(), Math.max(origins.total, s.batchSize())));
         for (int epoch = 1; epoch <= maxEpochs; epoch++) {
             double sum = 0;
@@ -125,8 +129,8 @@ public final class GlobalTrainer {
                 for (int i = 0; i < n; i++) {
                     origins.sample(random, norm.lookback(), norm.horizon(), histories, futures);
                 }
-                INDArray[] b = batch(norm, histories, futures);
-                sum += fused.fit(b[0], b[1], b[2]);
+                net.fit(batch(norm, histories, futures));
+                sum += net.score();
                 batches++;
             }
             double train = sum / batches;
@@ -142,30 +146,32 @@ public final class GlobalTrainer {
                 bestEpoch = epoch;
                 continue;
             }
-            double v = fused.loss(val[0], val[1], val[2]);
+            double v = net.score(val, false);
             valLoss.add(v);
             if (v < best) {
                 best = v;
                 bestEpoch = epoch;
-                bestParams = fused.snapshot();
+                bestParams = net.params().dup();
             }
             if (epoch - bestEpoch >= s.patience()) {
                 break;
             }
         }
         if (bestParams != null) {
-            fused.restore(bestParams);
+            net.setParams(bestParams);
         } else if (fixedEpochs == 0 && val != null) {
             throw new IllegalStateException("the validation loss was not finite in any epoch; the table holds values "
                     + "the network cannot score (a unit error, a missing-value code?)");
         }
-        fused.copyTo(net);
         return new Member(net, bestEpoch, trainLoss.stream().mapToDouble(Double::doubleValue).toArray(),
                 valLoss.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
-    /** {x [n, steps, features], y [n, horizon], weights [n, horizon]}, the layout the fused graph reads. */
-    static INDArray[] batch(Normaliser norm, List<double[]> histories, List<double[]> futures) {
+    /**
+     * Windows as DL4J's input {@code [n, features, steps]}, targets {@code [n, horizon]} and a mask of the same shape
+     * that leaves out the steps past a series' end.
+     */
+    static DataSet batch(Normaliser norm, List<double[]> histories, List<double[]> futures) {
         int n = histories.size();
         int l = norm.steps();
         int h = norm.horizon();
@@ -175,10 +181,8 @@ public final class GlobalTrainer {
         for (int i = 0; i < n; i++) {
             Normaliser.Window win = norm.window(histories.get(i));
             float[][] in = win.input();
-            for (int t = 0; t < l; t++) {
-                for (int f = 0; f < Normaliser.FEATURES; f++) {
-                    x[(i * l + t) * Normaliser.FEATURES + f] = in[f][t];
-                }
+            for (int f = 0; f < Normaliser.FEATURES; f++) {
+                System.arraycopy(in[f], 0, x, (i * Normaliser.FEATURES + f) * l, l);
             }
             float[] target = norm.target(win, futures.get(i));
             for (int j = 0; j < target.length; j++) {
@@ -186,8 +190,8 @@ public final class GlobalTrainer {
                 w[i * h + j] = 1f;
             }
         }
-        return new INDArray[] {Nd4j.create(x, new long[] {n, l, Normaliser.FEATURES}, 'c'),
-                Nd4j.create(y, new long[] {n, h}, 'c'), Nd4j.create(w, new long[] {n, h}, 'c')};
+        return new DataSet(Nd4j.create(x, new long[] {n, Normaliser.FEATURES, l}, 'c'),
+                Nd4j.create(y, new long[] {n, h}, 'c'), null, Nd4j.create(w, new long[] {n, h}, 'c'));
     }
 
     /** Every (series, origin) pair with at least one value on either side, numbered for uniform sampling. */

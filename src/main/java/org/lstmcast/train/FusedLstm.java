@@ -36,10 +36,7 @@ import org.nd4j.linalg.learning.config.Adam;
  * gradients clipped to L2 norm 1 per layer, then Adam; dropout is inverted dropout on each layer's input after the
  * first and on the head's input, as DL4J applies it.
  */
-public final class FusedLstm {
-    /** What training minimises: the mean squared error, or the mean absolute error (closer to sMAPE and MASE). */
-    public enum Loss { MSE, MAE }
-
+final class FusedLstm {
     /** libnd4j's gate blocks are input, forget, cell, output; DL4J's are cell, forget, output, input. */
     private static final int[] DL4J_BLOCK_OF_FUSED = {3, 1, 0, 2};
     private static final double CLIP_L2 = 1.0;
@@ -53,19 +50,9 @@ public final class FusedLstm {
     private final List<List<String>> groups = new ArrayList<>();
     private final List<String> params = new ArrayList<>();
     private final Map<String, GradientUpdater> updaters = new HashMap<>();
-    private final boolean weighted;
     private int iteration;
 
     FusedLstm(TrainConfig config, MultiLayerNetwork init, int steps) {
-        this(config, init, steps, Loss.MSE, false);
-    }
-
-    /**
-     * @param weighted whether every fit and loss takes a {@code [batch, horizon]} weight of each target (0 leaves a
-     *                 target out: a window whose series ends before the horizon does)
-     */
-    public FusedLstm(TrainConfig config, MultiLayerNetwork init, int steps, Loss lossKind, boolean weighted) {
-        this.weighted = weighted;
         this.layers = config.layers();
         this.hidden = config.hidden();
         this.steps = steps;
@@ -103,12 +90,7 @@ public final class FusedLstm {
         Layer head = init.getLayer(layers);
         SDVariable out = h.mmul(sd.var("w", head.getParam("W").dup()))
                 .add("out", sd.var("bo", head.getParam("b").reshape(-1).dup()));
-        SDVariable weights = weighted ? sd.placeHolder("weights", DataType.FLOAT, -1, config.horizon()) : null;
-        if (lossKind == Loss.MAE) {
-            sd.loss().absoluteDifference("loss", y, out, weights);
-        } else {
-            sd.loss().meanSquaredError("loss", y, out, weights);
-        }
+        sd.loss().meanSquaredError("loss", y, out, null);
         sd.setLossVariables("loss");
         groups.add(List.of("w", "bo"));
         groups.forEach(params::addAll);
@@ -143,16 +125,7 @@ public final class FusedLstm {
      * @param y {@code [batch, horizon]}
      */
     double fit(INDArray x, INDArray y) {
-        return fit(x, y, null);
-    }
-
-    /** One step on a batch whose targets are weighted ({@code [batch, horizon]}); see the constructor. */
-    public double fit(INDArray x, INDArray y, INDArray weights) {
-        Map<String, INDArray> feed = feed(x, y, true);
-        if (weighted) {
-            feed.put("weights", weights);
-        }
-        OutAndGrad result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), params);
+        OutAndGrad result = sd.calculateGradientsAndOutputs(feed(x, y, true), List.of("loss"), params);
         Map<String, INDArray> grads = result.getGradients();
         for (List<String> group : groups) {
             double sq = 0;
@@ -175,37 +148,28 @@ public final class FusedLstm {
 
     /** The mean squared error on a set of windows, dropout off. */
     double loss(INDArray x, INDArray y) {
-        return loss(x, y, null);
-    }
-
-    /** The weighted loss on a set of windows, dropout off. */
-    public double loss(INDArray x, INDArray y, INDArray weights) {
-        Map<String, INDArray> feed = feed(x, y, false);
-        if (weighted) {
-            feed.put("weights", weights);
-        }
-        return sd.output(feed, "loss").get("loss").getDouble(0);
+        return sd.output(feed(x, y, false), "loss").get("loss").getDouble(0);
     }
 
     /** The network's outputs for {@code x}, dropout off. */
-    public INDArray output(INDArray x) {
+    INDArray output(INDArray x) {
         Map<String, INDArray> feed = feed(x, null, false);
         return sd.output(feed, "out").get("out");
     }
 
     /** A copy of every parameter, to restore later with {@link #restore}. */
-    public Map<String, INDArray> snapshot() {
+    Map<String, INDArray> snapshot() {
         Map<String, INDArray> copy = new LinkedHashMap<>();
         params.forEach(name -> copy.put(name, sd.getArrForVarName(name).dup()));
         return copy;
     }
 
-    public void restore(Map<String, INDArray> snapshot) {
+    void restore(Map<String, INDArray> snapshot) {
         snapshot.forEach((name, value) -> sd.getArrForVarName(name).assign(value));
     }
 
     /** Writes this graph's parameters into a network built by {@link Networks} with the same config. */
-    public void copyTo(MultiLayerNetwork net) {
+    void copyTo(MultiLayerNetwork net) {
         for (int k = 0; k < layers; k++) {
             Layer layer = net.getLayer(k);
             layer.setParam("W", fromFused(sd.getArrForVarName("wx" + k)));

@@ -19,6 +19,11 @@ public final class Networks {
     }
 
     public static MultiLayerNetwork build(TrainConfig config, int features) {
+        return build(config, features, LossFunctions.LossFunction.MSE);
+    }
+
+    /** The same network whose head fits {@code loss} (a global model fits the mean absolute error). */
+    public static MultiLayerNetwork build(TrainConfig config, int features, LossFunctions.LossFunction loss) {
         NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder()
                 .seed(config.seed())
                 .dataType(DataType.FLOAT)
@@ -41,7 +46,7 @@ public final class Networks {
             }
             list.layer(k == config.layers() - 1 ? new LastTimeStep(lstm.build()) : lstm.build());
         }
-        OutputLayer.Builder head = new OutputLayer.Builder(LossFunctions.LossFunction.MSE)
+        OutputLayer.Builder head = new OutputLayer.Builder(loss)
                 .nIn(config.hidden())
                 .nOut(config.horizon())
                 .activation(Activation.IDENTITY);

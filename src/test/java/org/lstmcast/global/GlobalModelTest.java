@@ -33,7 +33,6 @@ import org.lstmcast.forecast.Ort;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.serve.InferenceServer;
 import org.lstmcast.serve.ServeConfig;
-import org.lstmcast.train.FusedLstm;
 
 /**
  * train-global end to end on a generated table: series from a thousandth to a million in scale and from 3 to 120
@@ -74,7 +73,7 @@ class GlobalModelTest {
         Files.writeString(table, csv);
         repo = tmp.resolve("repo");
         GlobalConfig config = new GlobalConfig(0, 0, 0, HORIZON, null, 1, 8, 3, 64, 0.003, 2, 42, 2, 512,
-                FusedLstm.Loss.MAE, 2);
+                GlobalConfig.Loss.MAE, 2);
         summary = GlobalRun.run(new GlobalRun.Job(table.toString(), new LongFormat("unique_id", "ds", "y", List.of()),
                 config, tmp.resolve("run"), repo.resolve("global"), null), line -> { });
     }
@@ -180,7 +179,7 @@ class GlobalModelTest {
     void aBadCellIsNamedByLineAndColumn() throws Exception {
         Path bad = tmp.resolve("bad.csv");
         Files.writeString(bad, "unique_id,ds,y\na,2001-01-01,1\na,2001-02-01,2\nb,2001-01-01,3\nb,2001-02-01,4x\n");
-        GlobalConfig config = new GlobalConfig(0, 0, 0, 2, null, 1, 4, 1, 8, 0.003, 1, 1, 1, 8, FusedLstm.Loss.MAE, 1);
+        GlobalConfig config = new GlobalConfig(0, 0, 0, 2, null, 1, 4, 1, 8, 0.003, 1, 1, 1, 8, GlobalConfig.Loss.MAE, 1);
         DataException e = assertThrows(DataException.class, () -> GlobalRun.run(new GlobalRun.Job(bad.toString(),
                 new LongFormat("unique_id", "ds", "y", List.of()), config, tmp.resolve("bad_run"), null, null), l -> { }));
         assertTrue(e.getMessage().contains("line 5") && e.getMessage().contains("'y'"), e.getMessage());
