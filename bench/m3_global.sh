@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 M3=${M3:-../shared/m3}
 OUT=${1:-/tmp/m3-global}
 FREQUENCIES=${FREQUENCIES:-"yearly quarterly monthly other"}
-JAR=target/lstmcast.jar
+JAR=${JAR:-target/lstmcast.jar}
 export OMP_NUM_THREADS=1
 mkdir -p "$OUT"
 python3 - "$M3/train.csv" "$OUT" <<'PY'

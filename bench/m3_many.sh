@@ -9,6 +9,7 @@ M3=${M3:-../shared/m3}
 GLOBAL=$1
 OUT=${2:-/tmp/m3-many}
 STEP=${STEP:-20}
+JAR=${JAR:-target/lstmcast.jar}
 export OMP_NUM_THREADS=1
 mkdir -p "$OUT"
 declare -A H=([quarterly]=8 [monthly]=18)
@@ -26,9 +27,9 @@ with open(sys.argv[2], "w", newline="") as fh:
     w.writerow(["unique_id", "ds", "y"])
     w.writerows([r["id"], r["date"], r["value"]] for r in rows if r["id"] in keep)
 PY
-  java -jar target/lstmcast.jar train-many --data "$OUT/$f.csv" --horizon "${H[$f]}" --out "$OUT/$f-runs" \
+  java -jar "$JAR" train-many --data "$OUT/$f.csv" --horizon "${H[$f]}" --out "$OUT/$f-runs" \
     --export "$OUT/$f-models" --quiet || true
-  java -jar target/lstmcast.jar predict-many --data "$OUT/$f.csv" --models "$OUT/$f-models" \
+  java -jar "$JAR" predict-many --data "$OUT/$f.csv" --models "$OUT/$f-models" \
     --horizon "${H[$f]}" --out "$OUT/$f-forecast.csv" --quiet || true
 done
 python3 - "$OUT" "$GLOBAL" <<'PY'
