@@ -71,16 +71,21 @@ final class PredictManyCommand implements Callable<Integer> {
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("predict-many"));
         }
-        List<SeriesForecast> failed = summary.forecasts().stream().filter(f -> !f.ok()).toList();
+        return report(err, summary.forecasts(), String.format(Locale.ROOT, "in %.1f s (%d Spark tasks)",
+                summary.seconds(), summary.tasks()));
+    }
+
+    /** Each series without a forecast on stderr, the summary line on stdout; the exit code counts the failures. */
+    private int report(PrintWriter err, List<SeriesForecast> forecasts, String how) {
+        List<SeriesForecast> failed = forecasts.stream().filter(f -> !f.ok()).toList();
         for (SeriesForecast f : failed) {
             err.printf(Locale.ROOT, "predict-many: series '%s': %s%n", f.id(), f.error());
         }
         err.flush();
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
-            o.printf(Locale.ROOT, "Forecast %d of %d series in %.1f s (%d Spark tasks).%nWrote %s%n",
-                    summary.forecasts().size() - failed.size(), summary.forecasts().size(), summary.seconds(),
-                    summary.tasks(), out);
+            o.printf(Locale.ROOT, "Forecast %d of %d series %s.%nWrote %s%n", forecasts.size() - failed.size(),
+                    forecasts.size(), how, out);
             o.flush();
         }
         return ManyOptions.failed(failed.size());
@@ -94,18 +99,7 @@ final class PredictManyCommand implements Callable<Integer> {
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("predict-many with --master or Parquet"));
         }
-        List<SeriesForecast> failed = summary.forecasts().stream().filter(f -> !f.ok()).toList();
-        for (SeriesForecast f : failed) {
-            err.printf(Locale.ROOT, "predict-many: series '%s': %s%n", f.id(), f.error());
-        }
-        err.flush();
-        if (!quiet) {
-            PrintWriter o = spec.commandLine().getOut();
-            o.printf(Locale.ROOT, "Forecast %d of %d series with %s in %.1f s (%d model runs).%nWrote %s%n",
-                    summary.forecasts().size() - failed.size(), summary.forecasts().size(), summary.model(),
-                    summary.seconds(), summary.runs(), out);
-            o.flush();
-        }
-        return ManyOptions.failed(failed.size());
+        return report(err, summary.forecasts(), String.format(Locale.ROOT, "with %s in %.1f s (%d model runs)",
+                summary.model(), summary.seconds(), summary.runs()));
     }
 }
