@@ -33,6 +33,12 @@ public final class Export {
         public boolean ok() {
             return maxRelError <= TOLERANCE;
         }
+
+        /** This proof and {@code other}, on the same windows: their values counted together, the larger errors kept. */
+        public Parity with(Parity other) {
+            return new Parity(windows, values + other.values, Math.max(maxAbsError, other.maxAbsError),
+                    Math.max(maxRelError, other.maxRelError));
+        }
     }
 
     /** An export that did not pass its parity proof; nothing was written. */
@@ -136,9 +142,7 @@ public final class Export {
                 }
             }
             for (int end = 0; end < 2; end++) {
-                Parity p = compare(want[end], got[end]);
-                parity = new Parity(parity.windows(), parity.values() + p.values(),
-                        Math.max(parity.maxAbsError(), p.maxAbsError()), Math.max(parity.maxRelError(), p.maxRelError()));
+                parity = parity.with(compare(want[end], got[end]));
             }
         }
         return parity;

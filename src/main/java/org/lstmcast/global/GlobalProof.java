@@ -97,9 +97,7 @@ final class GlobalProof {
                         got[i][h] = bounds[end][i][h][l];
                     }
                 }
-                Export.Parity p = Export.compare(want, got);
-                parity = new Export.Parity(parity.windows(), parity.values() + p.values(),
-                        Math.max(parity.maxAbsError(), p.maxAbsError()), Math.max(parity.maxRelError(), p.maxRelError()));
+                parity = parity.with(Export.compare(want, got));
             }
         }
         return parity;

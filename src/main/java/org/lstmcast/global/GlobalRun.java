@@ -93,9 +93,10 @@ public final class GlobalRun {
             int test = v.length >= horizon + 2 ? horizon : 0;
             int val = v.length - test >= horizon + 2 ? horizon : 0;
             int end = v.length - test - val;
-            fitSeries.add(java.util.Arrays.copyOf(v, end));
+            double[] fit = java.util.Arrays.copyOf(v, end);
+            fitSeries.add(fit);
             if (val > 0) {
-                valHistories.add(java.util.Arrays.copyOf(v, end));
+                valHistories.add(fit);
                 valFutures.add(java.util.Arrays.copyOfRange(v, end, end + val));
             }
             if (test > 0) {
@@ -121,9 +122,10 @@ public final class GlobalRun {
         double[][] global = evaluated.forecast(testHistories);
         double[][] theta = evaluated.theta(testHistories);
         List<List<Object>> rows = new ArrayList<>();
+        // Per method: the sum of sMAPE over the scored series and of MASE over those with a MASE scale.
         Map<String, double[]> sums = new LinkedHashMap<>();
         for (String method : METHODS) {
-            sums.put(method, new double[3]);
+            sums.put(method, new double[2]);
         }
         int masedSeries = 0;
         for (int j = 0; j < scoredIndex.size(); j++) {

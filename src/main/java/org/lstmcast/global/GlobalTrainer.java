@@ -91,9 +91,10 @@ public final class GlobalTrainer {
 
     /** The network config shared with {@code train}: its layers, head, initialisation and update rule. */
     static TrainConfig networkConfig(Normaliser norm, GlobalConfig s, long seed) {
+        // TrainConfig's lookback must be 2 or more; the network itself does not depend on it.
         return new TrainConfig("y", List.of(), Math.max(2, norm.steps()), norm.horizon(),
-                org.lstmcast.data.Transform.LEVEL, 0, s.layers(), s.hidden(), 0, Math.max(1, s.epochs()), s.batchSize(),
-                s.learningRate(), Math.max(1, s.patience()), 0.1, 0.2, seed);
+                org.lstmcast.data.Transform.LEVEL, 0, s.layers(), s.hidden(), 0, s.epochs(), s.batchSize(),
+                s.learningRate(), s.patience(), 0.1, 0.2, seed);
     }
 
     private static Member member(Normaliser norm, List<double[]> series, Validation validation, GlobalConfig s,
