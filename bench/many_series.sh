@@ -41,7 +41,7 @@ for run in $(seq 1 "$REPEAT"); do
     better=$(python3 - "$out/runs-$tag/metrics.csv" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["status"] == "ok"]
-print(sum(float(r["lstm_rmse_mean"]) < float(r["naive_rmse_mean"]) for r in rows))
+print(sum(float(r["model_rmse_mean"]) < float(r["naive_rmse_mean"]) for r in rows))
 PY
 )
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$master" "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$ok" "$tasks" \

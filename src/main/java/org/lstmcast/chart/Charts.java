@@ -120,7 +120,8 @@ public final class Charts {
     }
 
     /** Training and validation loss per epoch on a log scale, with the restored best epoch marked. */
-    public static void loss(Path png, double[] train, double[] val, int bestEpoch) throws IOException {
+    /** @param title which network's losses these are, or why there are none */
+    public static void loss(Path png, String title, double[] train, double[] val, int bestEpoch) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYSeries t = new XYSeries("training loss");
         XYSeries v = new XYSeries("validation loss");
@@ -135,12 +136,12 @@ public final class Charts {
         XYSeriesCollection data = new XYSeriesCollection();
         data.addSeries(t);
         data.addSeries(v);
-        JFreeChart chart = ChartFactory.createXYLineChart("Loss per epoch (MSE on scaled values)", "epoch", "loss", data,
+        JFreeChart chart = ChartFactory.createXYLineChart(title, "epoch", "loss", data,
                 PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
         double lo = Math.min(t.getMinY(), v.getMinY());
         double hi = Math.max(t.getMaxY(), v.getMaxY());
-        if (hi / lo > 20) {
+        if (t.getItemCount() > 0 && hi / lo > 20) {
             // Losses that fall by orders of magnitude read best on a log scale; a narrow band reads best linear.
             LogAxis log = new LogAxis("loss");
             log.setSmallestValue(1e-9);
@@ -160,7 +161,9 @@ public final class Charts {
         best.setLabel("best epoch " + bestEpoch);
         best.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
         best.setLabelTextAnchor(TextAnchor.TOP_LEFT);
-        plot.addDomainMarker(best);
+        if (train.length > 0) {
+            plot.addDomainMarker(best);
+        }
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 1000, 500);
     }
 

@@ -59,8 +59,13 @@ final class Progress {
         }
 
         @Override
-        public void membersStarted(int members, int atOnce, boolean refit) {
-            bar = bar(refit ? "refit" : "ensemble", members, " networks");
+        public void candidate(String name) {
+            System.err.println("candidate: " + name);
+        }
+
+        @Override
+        public void membersStarted(int members, int atOnce, Stage stage) {
+            bar = bar(stage.name().toLowerCase(Locale.ROOT), members, " networks");
             bar.setExtraMessage(atOnce + " at a time");
         }
 
@@ -102,16 +107,27 @@ final class Progress {
         }
 
         @Override
-        public void membersStarted(int members, int atOnce, boolean refit) {
-            stage = refit ? "refit" : "ensemble";
-            err.printf(Locale.ROOT, refit ? "refit: training %d networks on the training and validation rows, %d at a time%n"
-                    : "ensemble: training %d more networks, %d at a time%n", members, atOnce);
+        public void candidate(String name) {
+            err.println("candidate: " + name);
+            err.flush();
+        }
+
+        @Override
+        public void membersStarted(int members, int atOnce, Stage stage) {
+            this.stage = stage.name().toLowerCase(Locale.ROOT);
+            String what = switch (stage) {
+                case ENSEMBLE -> "training %d more %s, %d at a time";
+                case REFIT -> "training %d %s on the training and validation rows, %d at a time";
+                case FINAL -> "fitting %d %s on every row, %d at a time";
+            };
+            err.printf(Locale.ROOT, this.stage + ": " + what + "%n", members, members == 1 ? "network" : "networks",
+                    atOnce);
             err.flush();
         }
 
         @Override
         public void memberFinished(int done, int members) {
-            err.printf(Locale.ROOT, "%s: %d/%d networks trained%n", stage, done, members);
+            err.printf(Locale.ROOT, "%s: %d/%d %s trained%n", stage, done, members, members == 1 ? "network" : "networks");
             err.flush();
         }
     }

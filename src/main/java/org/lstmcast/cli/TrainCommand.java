@@ -104,19 +104,26 @@ final class TrainCommand implements Callable<Integer> {
             PrintWriter o = spec.commandLine().getOut();
             // Windows, not rows, is what the export's proof counts: the first test rows are also forecast from origins
             // up to horizon - 1 rows before the test part, so there are horizon - 1 more windows than rows.
-            int networks = outcome.training().forecaster().networks().size();
-            o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s in %.1f s. Test part: %d rows, forecast from %d test windows "
-                            + "(rolling origin), in original units.%n",
-                    outcome.training().epochsRun(), outcome.training().bestEpoch(),
-                    anchorAlone(outcome) ? ", then kept the anchor alone,"
-                            : config.refit() ? ", then " + networks + (networks > 1 ? " networks" : " network") + " again,"
-                            : networks > 1 ? ", then " + (networks - 1) + " more networks," : "",
-                    outcome.training().seconds(),
+            o.printf(Locale.ROOT, "Kept: %s; %s. %.1f s in all.%n", outcome.kept(), written(outcome),
+                    outcome.seconds());
+            if (outcome.training().epochsRun() > 0) {
+                o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s.%n", outcome.training().epochsRun(),
+                        outcome.training().bestEpoch(), anchorAlone(outcome) ? ", then kept the anchor alone" : "");
+            }
+            if (outcome.metrics().get("transform") instanceof java.util.Map<?, ?> t
+                    && t.get("fitted_to_the_data") != null) {
+                o.printf(Locale.ROOT, "Fitted to the %s rows: %s.%n", ((java.util.Map<?, ?>) outcome.metrics().get("data"))
+                        .get("rows"), t.get("fitted_to_the_data"));
+            }
+            o.printf(Locale.ROOT, "Test part: %d rows, forecast from %d test windows (rolling origin) by the model fitted "
+                            + "without them, in original units.%n",
                     outcome.evaluation().testRows().length, outcome.evaluation().windows());
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());
             o.print(Report.transform(outcome.metrics()));
-            o.print(Report.table(outcome.evaluation(), anchorAlone(outcome) ? "anchor" : "lstm"));
+            o.print(Report.table(outcome.evaluation(), !anchorAlone(outcome) ? "lstm"
+                    : outcome.kept().startsWith("naive") ? "naive alone" : outcome.kept().startsWith("drift")
+                    ? "drift" : "anchor"));
             o.print(Report.intervals(outcome.intervals(), outcome.evaluation()));
             o.println("Wrote " + outcome.directory());
             o.flush();
@@ -135,6 +142,13 @@ final class TrainCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             return 1;
         }
+    }
+
+    /** Which model model.zip holds: the final fit on every row, or the evaluated one. */
+    private static String written(TrainingRun.Outcome outcome) {
+        java.util.Map<?, ?> e = (java.util.Map<?, ?>) outcome.metrics().get("exported");
+        return "final".equals(e.get("model")) ? "written as fitted once more on all " + e.get("rows") + " rows"
+                : "written as evaluated, fitted on the " + e.get("rows") + " rows before the test part";
     }
 
     private static boolean anchorAlone(TrainingRun.Outcome outcome) {

@@ -68,9 +68,14 @@ final class TrainManyCommand implements Callable<Integer> {
             int ok = summary.results().size() - failed.size();
             o.printf(Locale.ROOT, "Trained %d of %d series in %.1f s (%d Spark tasks).%n", ok, summary.results().size(),
                     summary.seconds(), summary.tasks());
-            long beatNaive = summary.results().stream().filter(r -> r.ok() && r.lstmRmseMean() < r.naiveRmseMean()).count();
+            long beatNaive = summary.results().stream().filter(r -> r.ok() && r.modelRmseMean() < r.naiveRmseMean())
+                    .count();
+            long networks = summary.results().stream().filter(r -> r.ok() && r.networks() > 0).count();
             if (ok > 0) {
-                o.printf(Locale.ROOT, "LSTM below the naive baseline's mean RMSE on %d of %d series.%n", beatNaive, ok);
+                o.printf(Locale.ROOT, "Kept LSTM networks on %d of %d series and an anchor alone (no network) on %d.%n",
+                        networks, ok, ok - networks);
+                o.printf(Locale.ROOT, "The kept model is below the naive baseline's mean RMSE on %d of %d series.%n",
+                        beatNaive, ok);
             }
             o.println("Wrote " + summary.metrics());
             o.flush();

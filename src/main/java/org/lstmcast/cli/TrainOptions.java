@@ -10,8 +10,10 @@ import picocli.CommandLine.Option;
 
 /** The options that shape a network and its training, shared by train and train-many. */
 final class TrainOptions {
-    @Option(names = "--lookback", paramLabel = "N", description = "Rows of history per forecast (default: ${DEFAULT-VALUE}).")
-    int lookback = TrainConfig.DEFAULT_LOOKBACK;
+    @Option(names = "--lookback", paramLabel = "N", description = "Rows of history per forecast (default: fitted to the data: "
+            + TrainConfig.DEFAULT_LOOKBACK + ", or two seasons and a row where longer, shortened on short series so "
+            + "the training rows hold enough windows).")
+    Integer lookback;
 
     @Option(names = "--horizon", paramLabel = "H", description = "Steps forecast at once (default: ${DEFAULT-VALUE}).")
     int horizon = TrainConfig.DEFAULT_HORIZON;
@@ -63,11 +65,18 @@ final class TrainOptions {
             + "networks trained on the training rows only (default: ${DEFAULT-VALUE}).")
     boolean refit = TrainConfig.DEFAULT_REFIT;
 
+    @Option(names = "--final-fit", negatable = true, defaultValue = "true", fallbackValue = "true", description = "After "
+            + "the evaluation, fit the kept recipe once more on every row, test rows included, for the epochs it chose, "
+            + "and write and export that model; --no-final-fit writes the model the test part scored (default: "
+            + "${DEFAULT-VALUE}).")
+    boolean finalFit = TrainConfig.DEFAULT_FINAL_FIT;
+
     TrainConfig config(CommandLine cl, String target, List<String> features) {
         try {
             int period = season == null ? TrainConfig.SEASON_FROM_DATA : season == 1 ? 0 : season;
-            return new TrainConfig(target, features, lookback, horizon, Transform.parse(transform), period, layers, hidden,
-                    dropout, epochs, batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit);
+            return new TrainConfig(target, features, lookback == null ? TrainConfig.LOOKBACK_FROM_DATA : lookback, horizon,
+                    Transform.parse(transform), period, layers, hidden, dropout, epochs, batchSize, learningRate,
+                    patience, valFraction, testFraction, seed, ensemble, refit, finalFit);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -235,7 +235,9 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
         int features = values[0].length;
         int firstOrigin = lookback - 1;
         int lastOrigin = trainEnd - 1 - horizon;
-        if (lastOrigin < firstOrigin) {
+        // Level and differences are fitted on rows, the seasonal steps' shifts on windows where there are any (none:
+        // no drift, no carry, the plain seasonal anchor), the relative transform on windows only.
+        if (lastOrigin < firstOrigin && (transform == Transform.RELATIVE || trainEnd < 2)) {
             throw new IllegalArgumentException("the training part holds no complete window");
         }
         double[] inShift = new double[features];
@@ -273,7 +275,7 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
                     Arrays.fill(outScale, inScale[targetIndex]);
                 } else {
                     boolean carry = carries(transform, lookback, season);
-                    int n = lastOrigin - firstOrigin + 1;
+                    int n = Math.max(0, lastOrigin - firstOrigin + 1);
                     // The anchors' trend from each origin's window: the same change, times each step's seasons ahead.
                     double[] change = new double[n];
                     for (int t = firstOrigin; windowDrift && t <= lastOrigin; t++) {
@@ -335,11 +337,12 @@ public record Preprocessor(Transform transform, int lookback, int horizon, int t
 
     /**
      * The same preprocessing without the training rows' mean seasonal drift: a network that outputs 0 then forecasts
-     * each step as its anchor plus the carried anchor error, no more. Only the seasonal transforms have such a drift.
+     * each step as its anchor plus the carried anchor error, no more. For first differences, without their mean: a
+     * network that outputs 0 then forecasts the last value (naive).
      */
     public Preprocessor withoutDrift() {
-        if (transform.anchorSeasons() == 0) {
-            throw new IllegalStateException("the " + transform.id() + " transform has no seasonal drift");
+        if (transform.anchorSeasons() == 0 && transform != Transform.DIFF) {
+            throw new IllegalStateException("the " + transform.id() + " transform has no drift");
         }
         return new Preprocessor(transform, lookback, horizon, targetIndex, inShift, inScale, new double[horizon],
                 outScale, season, anchorCarry, windowDrift);

@@ -23,6 +23,23 @@ public record Split(int rows, int trainEnd, int valEnd) {
         return new Split(rows, rest - val, rest);
     }
 
+    /**
+     * As {@link #of(int, double, double)}, with test and validation parts of at least {@code horizon} rows each: every
+     * step of the horizon is then scored on both, and a short series is not left with a part shorter than one forecast.
+     */
+    public static Split of(int rows, double valFraction, double testFraction, int horizon) {
+        Split s = of(rows, valFraction, testFraction);
+        int test = Math.max(horizon, s.testRows());
+        int rest = rows - test;
+        int val = Math.max(horizon, (int) Math.ceil(valFraction * rest - 1e-9));
+        return new Split(rows, rest - val, rest);
+    }
+
+    /** The last {@code horizon} rows to test, the {@code horizon} before them to validate, the rest to fit. */
+    public static Split tight(int rows, int horizon) {
+        return new Split(rows, rows - 2 * horizon, rows - horizon);
+    }
+
     public int trainRows() {
         return trainEnd;
     }

@@ -199,6 +199,12 @@ public final class OnnxExporter {
             m.put("data_source", info.dataSource());
             m.put("data_sha256", info.dataSha256());
             m.put("training_config", json.writeValueAsString(info.config()));
+            if (info.network() != null) {
+                m.put(ForecastSpec.KEY_NETWORK, info.network());
+            }
+            if (info.fittedOn() != null) {
+                m.put("fitted_on", info.fittedOn());
+            }
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -28,6 +28,8 @@ public record ForecastSpec(String inputName, String outputName, int lookback, in
     public static final String KEY_TARGET = "target";
     public static final String KEY_TRANSFORM = "transform";
     public static final String KEY_TIME_COLUMN = "time_column";
+    /** What an lstmcast graph computes: "5 LSTM networks on diff", or "none: ..." where an anchor alone was kept. */
+    public static final String KEY_NETWORK = "network";
 
     public ForecastSpec {
         features = List.copyOf(features);

@@ -149,9 +149,9 @@ public final class TrainMany {
         List<ParquetTables.Column> columns = new ArrayList<>();
         for (String name : SeriesResult.HEADER) {
             columns.add(new ParquetTables.Column(name, switch (name) {
-                case "id", "model", "status", "transform", "error" -> ParquetTables.Kind.STRING;
+                case "id", "model", "status", "transform", "kept", "error" -> ParquetTables.Kind.STRING;
                 case "version" -> ParquetTables.Kind.LONG;
-                case "rows" -> ParquetTables.Kind.INT;
+                case "rows", "networks" -> ParquetTables.Kind.INT;
                 default -> ParquetTables.Kind.DOUBLE;
             }));
         }

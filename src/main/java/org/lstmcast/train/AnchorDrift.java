@@ -1,6 +1,10 @@
 package org.lstmcast.train;
 
-/** What a seasonal anchor kept alone adds for the growth between the season it repeats and the step it forecasts. */
+/**
+ * What an anchor kept alone adds for growth. A seasonal anchor: the growth between the season it repeats and the step
+ * it forecasts. The first differences' anchor, the last value: nothing (naive) or the training rows' mean change
+ * (drift); it has no window drift.
+ */
 public enum AnchorDrift {
     /** The training rows' mean seasonal change. */
     MEAN(", anchor alone", "with the training rows' mean seasonal drift"),
@@ -19,7 +23,18 @@ public enum AnchorDrift {
 
     /** The candidate's name in {@code metrics.json}'s validation scores: the transform's id, then this. */
     public String candidate(org.lstmcast.data.Transform transform) {
+        if (transform == org.lstmcast.data.Transform.DIFF) {
+            return this == NONE ? "naive" : this == MEAN ? "drift" : "diff" + suffix;
+        }
         return transform.id() + suffix;
+    }
+
+    /** What a kept anchor is, in words: "naive: the last value", "seasonal anchor alone without drift". */
+    public String kept(org.lstmcast.data.Transform transform) {
+        if (transform == org.lstmcast.data.Transform.DIFF) {
+            return this == NONE ? "naive: the last value" : "drift: the last value plus the training rows' mean change";
+        }
+        return transform.id() + " anchor alone " + description;
     }
 
     /** How {@code metrics.json} and the report describe a kept anchor: "with ...", "without drift". */

@@ -48,13 +48,21 @@ public final class ModelFile {
     /** The newest format this reads; 2 adds {@code window_drift}, which a reader of format 1 would silently ignore. */
     public static final int FORMAT = 2;
 
-    /** What a saved model knows about itself besides its weights. */
+    /**
+     * What a saved model knows about itself besides its weights.
+     *
+     * @param network  what the graph computes: "5 LSTM networks on diff", or "none: ..." for an anchor alone; null in a
+     *                 model saved before it was recorded
+     * @param fittedOn the rows the saved model was fitted on: "every row" (the final fit) or "the rows before the test
+     *                 part" (the evaluated model); null in a model saved before it was recorded
+     */
     public record Info(int format, String lstmcastVersion, String created, String target, List<String> features,
                        String timeColumn, String transform, int lookback, int horizon, int season,
                        double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
                        String dataSource, String dataSha256, Map<String, Object> config,
                        @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset,
-                       com.fasterxml.jackson.databind.JsonNode intervals, double[] anchorCarry, boolean windowDrift) {
+                       com.fasterxml.jackson.databind.JsonNode intervals, double[] anchorCarry, boolean windowDrift,
+                       String network, String fittedOn) {
 
         /** The calibrated prediction intervals; null for a model trained before they were. */
         public org.lstmcast.forecast.Intervals predictionIntervals() {

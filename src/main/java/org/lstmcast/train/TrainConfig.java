@@ -14,16 +14,24 @@ import org.lstmcast.data.Transform;
  *                 read it from the time column when the data is read
  * @param ensemble networks trained with seeds {@code seed, seed + 1, ...} on the chosen transform, their outputs
  *                 averaged; 1 for a single network
+ * @param lookback rows of history per forecast, or {@link #LOOKBACK_FROM_DATA} to fit it to the series' length and
+ *                 season when the data is read ({@link Plan})
  * @param refit    whether the model kept is trained again, on the training and validation rows together, for the
  *                 epochs early stopping chose on the validation rows (the networks that chose them are discarded)
+ * @param finalFit whether the model written and exported is fitted once more on every row, test rows included, after
+ *                 it was evaluated: the recipe is what the test part scored, the model is the one that has seen the
+ *                 latest data (false: the evaluated model itself is written)
  */
 public record TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform,
                           int season, int layers, int hidden, double dropout, int epochs, int batchSize,
                           double learningRate, int patience, double valFraction, double testFraction, long seed,
-                          int ensemble, boolean refit)
+                          int ensemble, boolean refit, boolean finalFit)
         implements java.io.Serializable {
 
+    /** The lookback of a long series when none is given; {@link Plan} shortens it on short series. */
     public static final int DEFAULT_LOOKBACK = 30;
+    /** The lookback is fitted to the data when it is read ({@link Plan}). */
+    public static final int LOOKBACK_FROM_DATA = 0;
     public static final int DEFAULT_HORIZON = 5;
     public static final Transform DEFAULT_TRANSFORM = Transform.AUTO;
     /** The season is the one the time column implies ({@link org.lstmcast.data.Seasons}). */
@@ -40,6 +48,8 @@ public record TrainConfig(String target, List<String> features, int lookback, in
      * "Refitting on the validation rows").
      */
     public static final boolean DEFAULT_REFIT = true;
+    /** The command line exports a model fitted on every row (statsforecast's and Darts' practice). */
+    public static final boolean DEFAULT_FINAL_FIT = true;
 
     /** A config for a single network. */
     public TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform, int season,
@@ -57,9 +67,17 @@ public record TrainConfig(String target, List<String> features, int lookback, in
                 learningRate, patience, valFraction, testFraction, seed, ensemble, false);
     }
 
+    /** A config whose evaluated model is the one written (no final fit). */
+    public TrainConfig(String target, List<String> features, int lookback, int horizon, Transform transform, int season,
+                       int layers, int hidden, double dropout, int epochs, int batchSize, double learningRate,
+                       int patience, double valFraction, double testFraction, long seed, int ensemble, boolean refit) {
+        this(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs, batchSize,
+                learningRate, patience, valFraction, testFraction, seed, ensemble, refit, false);
+    }
+
     public TrainConfig {
         features = List.copyOf(features);
-        require(lookback >= 2, "lookback must be at least 2, got " + lookback);
+        require(lookback >= 2 || lookback == LOOKBACK_FROM_DATA, "lookback must be at least 2, got " + lookback);
         require(horizon >= 1, "horizon must be at least 1, got " + horizon);
         require(season >= SEASON_FROM_DATA, "season must be 0 (none) or a period of at least 1, got " + season);
         require(layers >= 1 && layers <= 8, "layers must be between 1 and 8, got " + layers);
@@ -79,19 +97,30 @@ public record TrainConfig(String target, List<String> features, int lookback, in
     /** The same config with the transform decided. */
     public TrainConfig withTransform(Transform t) {
         return new TrainConfig(target, features, lookback, horizon, t, season, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit);
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit, finalFit);
     }
 
     /** The same config with the season decided. */
     public TrainConfig withSeason(int period) {
         return new TrainConfig(target, features, lookback, horizon, transform, period, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit);
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit, finalFit);
     }
 
     /** The same config with another seed: an ensemble's member. */
     public TrainConfig withSeed(long s) {
         return new TrainConfig(target, features, lookback, horizon, transform, season, layers, hidden, dropout, epochs,
-                batchSize, learningRate, patience, valFraction, testFraction, s, ensemble, refit);
+                batchSize, learningRate, patience, valFraction, testFraction, s, ensemble, refit, finalFit);
+    }
+
+    /** The same config with the lookback decided. */
+    public TrainConfig withLookback(int rows) {
+        return new TrainConfig(target, features, rows, horizon, transform, season, layers, hidden, dropout, epochs,
+                batchSize, learningRate, patience, valFraction, testFraction, seed, ensemble, refit, finalFit);
+    }
+
+    /** Whether the lookback is still to be fitted to the data. */
+    public boolean lookbackFromData() {
+        return lookback == LOOKBACK_FROM_DATA;
     }
 
     /** Input columns in network order: the target first, then the other features without repeats. */
@@ -123,6 +152,7 @@ public record TrainConfig(String target, List<String> features, int lookback, in
         m.put("seed", seed);
         m.put("ensemble", ensemble);
         m.put("refit", refit);
+        m.put("final_fit", finalFit);
         return m;
     }
 

@@ -18,12 +18,24 @@ public interface TrainingListener {
     default void finished(int epochsRun, int bestEpoch) {
     }
 
+    /** The networks trained after a candidate was chosen, which report no epochs. */
+    enum Stage {
+        /** An ensemble's other members, on the training rows. */
+        ENSEMBLE,
+        /** The kept model's networks again, on the training and validation rows, for the model the test part scores. */
+        REFIT,
+        /** The kept model's networks once more, on every row, for the model written and exported. */
+        FINAL
+    }
+
     /**
-     * Called before further networks train, {@code atOnce} of them at a time, with no epoch events: an ensemble's
-     * other members ({@code refit} false) or the kept model's networks trained again on the training and validation
-     * rows ({@code refit} true).
+     * Called before a candidate of transform auto trains, with its name ("diff", "seasonal-mean"); its epochs follow.
      */
-    default void membersStarted(int members, int atOnce, boolean refit) {
+    default void candidate(String name) {
+    }
+
+    /** Called before further networks train, {@code atOnce} of them at a time, with no epoch events. */
+    default void membersStarted(int members, int atOnce, Stage stage) {
     }
 
     /** Called on the calling thread as each of those networks is collected, {@code done} of {@code members}. */

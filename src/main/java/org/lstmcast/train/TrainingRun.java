@@ -53,10 +53,12 @@ public final class TrainingRun {
     /**
      * What a finished run reports.
      *
-     * @param season the seasonal period used (0 for none) and where it came from
+     * @param season  the seasonal period used (0 for none) and where it came from
+     * @param kept    what the model is, for the report's first line: "5 LSTM networks on diff", "naive (no network)"
+     * @param seconds the whole run's wall time, every candidate and fit included
      */
     public record Outcome(Path directory, Evaluation evaluation, Trainer.Result training, Map<String, Object> metrics,
-                          Seasons.Period season, Intervals intervals) {
+                          Seasons.Period season, Intervals intervals, String kept, double seconds) {
     }
 
     private TrainingRun() {
@@ -87,6 +89,7 @@ public final class TrainingRun {
      */
     public static Outcome run(Series series, String sha256, String timeColumn, TrainConfig given, Path outDir,
                               TrainingListener listener) throws IOException {
+        long started = System.nanoTime();
         checkOutputDirectory(outDir);
         String source = series.source();
         TimeAxis time = TimeAxis.of(series.times());
@@ -99,36 +102,48 @@ public final class TrainingRun {
         if (given.transform() == Transform.RELATIVE) {
             requirePositive(series);
         }
-        Split split = Split.of(series.rows(), given.valFraction(), given.testFraction());
-        Seasons.Period season = season(series, time, timeColumn, given, split);
-        TrainConfig config = given.withSeason(season.period());
+        Seasons.Period labelled = season(series, time, timeColumn, given);
+        Plan plan = Plan.of(source, series.rows(), given, labelled.period());
+        Split split = plan.split();
+        Seasons.Period season = atLeastOneSeason(labelled, split);
+        TrainConfig config = given.withSeason(season.period()).withLookback(plan.lookback());
         int seasons = config.transform().anchorSeasons();
         if (seasons > 0 && (config.season() < 2 || config.lookback() < seasons * config.season())) {
             throw new DataException(String.format(Locale.ROOT, "%s: the %s transform needs a season of at least 2 "
-                    + "and a lookback of at least %s; the season is %d (%s) and --lookback %d", source,
+                    + "and a lookback of at least %s; the season is %d (%s) and the lookback %d%s", source,
                     config.transform().id(), seasons == 1 ? "one season" : seasons + " seasons", config.season(),
-                    season.reason(), config.lookback()));
+                    season.reason(), config.lookback(), given.lookbackFromData() ? " (fitted to the "
+                            + series.rows() + " rows)" : ""));
         }
-        checkSizes(series, split, config);
 
         Map<String, Object> transformJson = new LinkedHashMap<>();
+        if (!plan.shortened().isEmpty()) {
+            transformJson.put("fitted_to_the_data", plan.shortened());
+        }
         Trainer.Result trained;
         AnchorDrift anchorDrift = null;
+        Transform lossOf = config.transform();
         if (config.transform() == Transform.AUTO) {
-            Choice choice = choose(series, split, config, listener);
+            Choice choice = choose(series, split, config, plan.networks(), listener);
+            lossOf = choice.network();
             trained = choice.trained();
             config = config.withTransform(choice.transform());
             anchorDrift = choice.anchorDrift();
             transformJson.put("used", choice.transform().id());
             if (anchorDrift != null) {
-                transformJson.put("network", "none: the anchor alone, " + anchorDrift.description());
+                transformJson.put("network", "none: " + anchorDrift.kept(choice.transform()));
             }
-            transformJson.put("from", "auto: the network with the lowest validation RMSE (mean over the steps), or the "
-                    + "best seasonal anchor alone unless that network beats it by more than one standard error");
+            transformJson.put("from", plan.networks() ? "auto: the network with the lowest validation RMSE (mean over "
+                    + "the steps), or the best anchor alone unless that network beats it by more than one standard "
+                    + "error" : "auto: the anchor alone with the lowest validation RMSE (mean over the steps); the "
+                    + "series is too short to train a network");
             transformJson.put("validation_rmse", choice.scores());
             transformJson.put("seconds_all_candidates", Math.round(choice.seconds() * 1000) / 1000.0);
             if (!choice.againstNetwork().isEmpty()) {
                 transformJson.put("anchor_against_network", choice.againstNetwork());
+            }
+            if (choice.seasonShows() != null) {
+                transformJson.put("season_shows", choice.seasonShows());
             }
         } else {
             trained = train(series, split, config, listener);
@@ -156,7 +171,19 @@ public final class TrainingRun {
         Evaluation evaluation = Evaluation.of(trained.forecaster(), series.values(), split, config.season());
         Intervals intervals = Evaluation.calibrate(calibrating, series.values(), split, Intervals.DEFAULT_LEVELS);
 
+        String kept = anchorDrift != null ? anchorDrift.kept(config.transform()) + " (no network)"
+                : trained.forecaster().networks().size() + " LSTM network" + (trained.forecaster().networks().size() == 1
+                ? "" : "s") + " on " + config.transform().id();
+        Map<String, Object> exportedJson = new LinkedHashMap<>();
+        Forecaster exported = config.finalFit()
+                ? finalFit(series, config, trained, anchorDrift, exportedJson, listener)
+                : evaluated(split, trained, exportedJson);
+        Preprocessor written = exported.preprocessor();
+
         Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, sha256);
+        metrics.put("kept", kept);
+        metrics.put("seconds", Math.round((System.nanoTime() - started) / 1e6) / 1000.0);
+        metrics.put("exported", exportedJson);
         Map<String, Object> seasonJson = new LinkedHashMap<>();
         seasonJson.put("period", season.period());
         seasonJson.put("from", season.reason());
@@ -177,14 +204,16 @@ public final class TrainingRun {
             if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
                 Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             }
-            ModelFile.Info info = new ModelFile.Info(ModelFile.Info.formatFor(chosen), Version.get(),
+            ModelFile.Info info = new ModelFile.Info(ModelFile.Info.formatFor(written), Version.get(),
                     Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), config.target(),
                     config.inputColumns(), timeColumnName(timeColumn), config.transform().id(),
                     config.lookback(), config.horizon(), config.season(),
-                    chosen.inShift(), chosen.inScale(), chosen.outShift(), chosen.outScale(),
+                    written.inShift(), written.inScale(), written.outShift(), written.outScale(),
                     source, sha256, config.asMap(), testSummary(evaluation), testHistory(config),
-                    ModelFile.JSON.valueToTree(intervals.toJson()), chosen.anchorCarry(), chosen.windowDrift());
-            ModelFile.save(staging.resolve("model.zip"), trained.forecaster().networks(), info,
+                    ModelFile.JSON.valueToTree(intervals.toJson()), written.anchorCarry(), written.windowDrift(),
+                    anchorDrift != null ? "none: " + anchorDrift.kept(config.transform()) : kept,
+                    "final".equals(exportedJson.get("model")) ? "every row" : "the rows before the test part");
+            ModelFile.save(staging.resolve("model.zip"), exported.networks(), info,
                     testRows(series, split.valEnd() - testHistory(config)));
             ModelFile.JSON.writeValue(staging.resolve("metrics.json").toFile(), metrics);
             writePredictions(staging.resolve("predictions.csv"), series, evaluation, intervals);
@@ -212,13 +241,17 @@ public final class TrainingRun {
                     config.target(), time, series.column(0), step1, (anchorDrift != null ? "seasonal anchor"
                             : "LSTM") + " forecast, 1 step ahead",
                     split.trainEnd(), split.valEnd(), bands);
-            Charts.loss(staging.resolve("loss.png"), trained.trainLoss(), trained.valLoss(), trained.bestEpoch());
+            Charts.loss(staging.resolve("loss.png"), lossOf == null ? "No network was trained: the series is too short; "
+                    + "kept: " + kept : anchorDrift != null ? "Loss per epoch of the best network, " + lossOf.id()
+                    + ", not kept: " + kept : "Loss per epoch of the kept " + lossOf.id() + " network (MSE on scaled values)",
+                    trained.trainLoss(), trained.valLoss(), trained.bestEpoch());
             replace(staging, outDir);
         } catch (IOException | RuntimeException e) {
             deleteTree(staging);
             throw e;
         }
-        return new Outcome(outDir, evaluation, trained, metrics, season, intervals);
+        return new Outcome(outDir, evaluation, trained, metrics, season, intervals, kept,
+                (System.nanoTime() - started) / 1e9);
     }
 
     private static Trainer.Result train(Series series, Split split, TrainConfig config, TrainingListener listener) {
@@ -257,7 +290,7 @@ public final class TrainingRun {
             others.add(() -> train(series, split, member, TrainingListener.NONE));
         }
         List<Trainer.Result> members = new ArrayList<>(List.of(first));
-        members.addAll(inParallel(others, false, listener));
+        members.addAll(inParallel(others, TrainingListener.Stage.ENSEMBLE, listener));
         List<MultiLayerNetwork> networks = new ArrayList<>();
         double[] memberRmse = new double[members.size()];
         List<Long> seeds = new ArrayList<>();
@@ -294,7 +327,7 @@ public final class TrainingRun {
             seeds.add(member.seed());
             jobs.add(() -> Trainer.refit(series.values(), split.valEnd(), member, epochs));
         }
-        List<Forecaster> refitted = inParallel(jobs, true, listener);
+        List<Forecaster> refitted = inParallel(jobs, TrainingListener.Stage.REFIT, listener);
         List<MultiLayerNetwork> networks = new ArrayList<>();
         refitted.forEach(f -> networks.add(f.network()));
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -307,6 +340,53 @@ public final class TrainingRun {
         json.put("seconds", Math.round(seconds * 1000) / 1000.0);
         return new Trainer.Result(new Forecaster(networks, refitted.get(0).preprocessor()), chosen.trainLoss(),
                 chosen.valLoss(), chosen.epochSeconds(), chosen.bestEpoch(), chosen.seconds() + seconds);
+    }
+
+    /**
+     * The evaluated model fitted once more on every row, for the epochs early stopping chose: the test rows, the latest
+     * of the series, are what a forecast from its end depends on most. Its test scores cannot exist; the evaluated
+     * model's stand for the recipe.
+     */
+    private static Forecaster finalFit(Series series, TrainConfig config, Trainer.Result evaluated, AnchorDrift drift,
+                                       Map<String, Object> json, TrainingListener listener) {
+        long started = System.nanoTime();
+        int rows = series.rows();
+        Forecaster out;
+        List<Long> seeds = new ArrayList<>();
+        if (drift != null) {
+            out = Trainer.anchorAlone(series.values(), rows, config, drift);
+            seeds.add(config.seed());
+        } else {
+            int epochs = evaluated.bestEpoch();
+            List<java.util.concurrent.Callable<Forecaster>> jobs = new ArrayList<>();
+            for (int m = 0; m < evaluated.forecaster().networks().size(); m++) {
+                TrainConfig member = config.withSeed(config.seed() + m);
+                seeds.add(member.seed());
+                jobs.add(() -> Trainer.refit(series.values(), rows, member, epochs));
+            }
+            List<Forecaster> fitted = inParallel(jobs, TrainingListener.Stage.FINAL, listener);
+            List<MultiLayerNetwork> networks = new ArrayList<>();
+            fitted.forEach(f -> networks.add(f.network()));
+            out = new Forecaster(networks, fitted.get(0).preprocessor());
+        }
+        json.put("model", "final");
+        json.put("rows", rows);
+        json.put("epochs", drift != null ? 0 : evaluated.bestEpoch());
+        json.put("networks", drift != null ? 0 : out.networks().size());
+        json.put("seeds", seeds);
+        json.put("from", drift != null ? "every row: the anchor's carry and drift, no network"
+                : "every row, test rows included, for the epochs early stopping chose; the test scores are the "
+                + "evaluated model's, fitted without the test rows");
+        json.put("seconds", Math.round((System.nanoTime() - started) / 1e6) / 1000.0);
+        return out;
+    }
+
+    /** --no-final-fit: the model the test part scored is the one written. */
+    private static Forecaster evaluated(Split split, Trainer.Result trained, Map<String, Object> json) {
+        json.put("model", "evaluated");
+        json.put("rows", split.valEnd());
+        json.put("from", "the model the test part scored, fitted without the test rows (--no-final-fit)");
+        return trained.forecaster();
     }
 
     /** The anchor alone, its carry and drift fitted again on the training and validation rows: nothing to train. */
@@ -326,13 +406,13 @@ public final class TrainingRun {
     }
 
     /** Runs independent trainings, {@link #parallelMembers} at a time, and returns their results in order. */
-    private static <T> List<T> inParallel(List<java.util.concurrent.Callable<T>> jobs, boolean refit,
+    private static <T> List<T> inParallel(List<java.util.concurrent.Callable<T>> jobs, TrainingListener.Stage stage,
                                           TrainingListener listener) {
         if (jobs.isEmpty()) {
             return List.of();
         }
         int atOnce = Math.min(jobs.size(), parallelMembers);
-        listener.membersStarted(jobs.size(), atOnce, refit);
+        listener.membersStarted(jobs.size(), atOnce, stage);
         ExecutorService pool = Executors.newFixedThreadPool(atOnce, r -> {
             Thread t = new Thread(r, "ensemble-member");
             t.setDaemon(true);
@@ -363,25 +443,37 @@ public final class TrainingRun {
     }
 
     /**
-     * @param anchorDrift null where a network was kept; for the anchor alone, its drift
-     * @param trained     the network's training, or for the anchor alone the forecaster of the anchor with the
-     *                    training history of its transform's network (the one it beat)
+     * @param anchorDrift  null where a network was kept; for the anchor alone, its drift
+     * @param trained      the network's training, or for the anchor alone the anchor's forecaster with the training
+     *                     history of the best network (the one it beat; none where no network was trained)
+     * @param seasonShows  whether the seasonal anchors could compete, and why; null without a season
+     * @param network      the best network's transform, whose training history {@code trained} holds; null for none
      */
     private record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds,
-                          AnchorDrift anchorDrift, Map<String, Object> againstNetwork) {
+                          AnchorDrift anchorDrift, Map<String, Object> againstNetwork, String seasonShows,
+                          Transform network) {
+    }
+
+    /** An anchor alone: the transform whose anchor it is (diff for naive and drift) and what it adds for growth. */
+    private record Anchor(Transform transform, AnchorDrift drift) {
     }
 
     /**
      * Transform auto: trains each candidate network and scores its rolling-origin forecasts of the validation rows,
      * so the test part stays unseen. Candidates: first differences always; each seasonal transform whose anchors the
      * lookback spans. The measured reason for each is in docs/BENCHMARKS.md: each is far better than the others on
-     * some real seasonal series. The lowest-scoring network is kept unless a seasonal anchor alone matches it (below).
+     * some real seasonal series. The lowest-scoring network is kept unless an anchor alone matches it (below). Where
+     * the series is too short for a network ({@code networks} false), the best anchor alone is kept.
      */
-    private static Choice choose(Series series, Split split, TrainConfig config, TrainingListener listener) {
-        List<Transform> candidates = new ArrayList<>(List.of(Transform.DIFF));
-        for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
-            if (config.season() >= 2 && config.lookback() >= t.anchorSeasons() * config.season()) {
-                candidates.add(t);
+    private static Choice choose(Series series, Split split, TrainConfig config, boolean networks,
+                                 TrainingListener listener) {
+        List<Transform> candidates = new ArrayList<>();
+        if (networks) {
+            candidates.add(Transform.DIFF);
+            for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
+                if (config.season() >= 2 && config.lookback() >= t.anchorSeasons() * config.season()) {
+                    candidates.add(t);
+                }
             }
         }
         Map<String, Double> scores = new LinkedHashMap<>();
@@ -390,9 +482,9 @@ public final class TrainingRun {
         double bestScore = Double.POSITIVE_INFINITY;
         double seconds = 0;
         DataException firstFailure = null;
-        Map<Transform, Trainer.Result> results = new java.util.EnumMap<>(Transform.class);
         for (Transform t : candidates) {
             Trainer.Result r;
+            listener.candidate(t.id());
             try {
                 r = train(series, split, config.withTransform(t), listener);
             } catch (DataException e) {
@@ -401,7 +493,6 @@ public final class TrainingRun {
                 continue;
             }
             seconds += r.seconds();
-            results.put(t, r);
             double score = Evaluation.validationRmse(r.forecaster(), series.values(), split);
             scores.put(t.id(), jsonNumber(score));
             if (!Double.isNaN(score) && (best == null || score < bestScore)) {
@@ -410,43 +501,78 @@ public final class TrainingRun {
                 bestScore = score;
             }
         }
-        if (best == null) {
-            throw firstFailure != null ? firstFailure : new DataException(series.source()
-                    + ": no transform gave a finite validation error");
-        }
-        // The seasonal anchors alone, with the training rows' mean seasonal drift, without drift and with the window's
-        // own, as candidates beside the networks: on short series (72 monthly rows) the networks fitted to 17-23
-        // windows and the drift of a few years both fail to carry into later years, and the validation rows can say
-        // so; a series that grows faster each year outgrows the mean drift (docs/BENCHMARKS.md, "The anchor alone as
-        // a candidate", "A drift from the window"). They cost no training.
-        AnchorDrift anchorDrift = null;
-        Transform bestAloneT = null;
-        Trainer.Result bestAlone = null;
-        AnchorDrift bestAloneDrift = null;
-        double bestAloneScore = Double.POSITIVE_INFINITY;
+        // The anchors alone as candidates beside the networks, at no training cost: naive and drift always (a series
+        // whose season was removed, or that has none, forecasts best from its last value), and the seasonal anchors
+        // with the training rows' mean seasonal drift, without drift and with the window's own, where the season
+        // shows. On short series (72 monthly rows) the networks fitted to 17-23 windows and the drift of a few years
+        // both fail to carry into later years, and the validation rows can say so; a series that grows faster each
+        // year outgrows the mean drift (docs/BENCHMARKS.md, "The anchor alone as a candidate", "A drift from the
+        // window").
+        Map<Anchor, Double> anchorScores = new LinkedHashMap<>();
+        Map<Anchor, Forecaster> anchors = new LinkedHashMap<>();
+        List<Anchor> tried = new ArrayList<>(List.of(new Anchor(Transform.DIFF, AnchorDrift.NONE),
+                new Anchor(Transform.DIFF, AnchorDrift.MEAN)));
         for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
-            Trainer.Result network = results.get(t);
-            if (network == null) {
+            if (config.season() < 2 || config.lookback() < t.anchorSeasons() * config.season()) {
                 continue;
             }
             for (AnchorDrift drift : AnchorDrift.values()) {
-                if (drift == AnchorDrift.WINDOW && !Preprocessor.allowsWindowDrift(t, config.lookback(), config.season())) {
-                    continue;
-                }
-                Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(t), drift);
-                double score = Evaluation.validationRmse(alone, series.values(), split);
-                scores.put(drift.candidate(t), jsonNumber(score));
-                if (!Double.isNaN(score) && score < bestAloneScore) {
-                    bestAloneT = t;
-                    bestAloneScore = score;
-                    bestAlone = new Trainer.Result(alone, network.trainLoss(), network.valLoss(), network.epochSeconds(),
-                            network.bestEpoch(), network.seconds());
-                    bestAloneDrift = drift;
+                if (drift != AnchorDrift.WINDOW || Preprocessor.allowsWindowDrift(t, config.lookback(), config.season())) {
+                    tried.add(new Anchor(t, drift));
                 }
             }
         }
+        for (Anchor a : tried) {
+            Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(a.transform()),
+                    a.drift());
+            double score = Evaluation.validationRmse(alone, series.values(), split);
+            scores.put(a.drift().candidate(a.transform()), jsonNumber(score));
+            anchors.put(a, alone);
+            anchorScores.put(a, score);
+        }
+        // A seasonal anchor competes only where the season shows on the validation rows: seasonal naive forecasts
+        // them better than naive. A series whose season was taken out has months that carry no pattern, and there a
+        // seasonal anchor with drift beat naive at random on a few validation rows and lost on the test rows.
+        String seasonShows = null;
+        Anchor seasonalNaive = new Anchor(Transform.SEASONAL, AnchorDrift.NONE);
+        Anchor naive = new Anchor(Transform.DIFF, AnchorDrift.NONE);
+        boolean seasonal = false;
+        if (anchorScores.containsKey(seasonalNaive)) {
+            double s = anchorScores.get(seasonalNaive);
+            double n = anchorScores.get(naive);
+            seasonal = s < n;
+            seasonShows = String.format(Locale.ROOT, "%s: seasonal naive's validation RMSE %.6g against naive's %.6g",
+                    seasonal ? "yes, the seasonal anchors compete" : "no, the seasonal anchors do not compete", s, n);
+        }
+        Anchor bestAnchor = null;
+        double bestAnchorScore = Double.POSITIVE_INFINITY;
+        for (var e : anchorScores.entrySet()) {
+            boolean eligible = e.getKey().transform() == Transform.DIFF || seasonal;
+            if (eligible && !Double.isNaN(e.getValue()) && e.getValue() < bestAnchorScore) {
+                bestAnchor = e.getKey();
+                bestAnchorScore = e.getValue();
+            }
+        }
+        if (best == null && firstFailure != null) {
+            // Every network failed on the data (validation rows no epoch could score): the rows it names matter more
+            // than an anchor that would carry the bad value into the forecasts.
+            throw firstFailure;
+        }
+        if (best == null && bestAnchor == null) {
+            throw firstFailure != null ? firstFailure : new DataException(series.source()
+                    + ": no candidate gave a finite validation error");
+        }
+        Trainer.Result alone = bestAnchor == null ? null : new Trainer.Result(anchors.get(bestAnchor),
+                bestResult == null ? new double[0] : bestResult.trainLoss(),
+                bestResult == null ? new double[0] : bestResult.valLoss(),
+                bestResult == null ? new double[0] : bestResult.epochSeconds(),
+                bestResult == null ? 0 : bestResult.bestEpoch(), bestResult == null ? 0 : bestResult.seconds());
         Map<String, Object> againstNetwork = new LinkedHashMap<>();
-        if (bestAlone != null) {
+        if (best == null) {
+            return new Choice(bestAnchor.transform(), alone, scores, seconds, bestAnchor.drift(), againstNetwork,
+                    seasonShows, null);
+        }
+        if (bestAnchor != null) {
             // The one-standard-error rule (Breiman et al., CART; Hastie, Tibshirani and Friedman, 7.10): the simpler
             // model is kept unless the network beats it on the validation rows by more than the standard error of the
             // difference. A network's validation score is the best of its epochs on those same rows, and a handful
@@ -454,7 +580,7 @@ public final class TrainingRun {
             // error treats the forecasts as independent, which overlapping windows are not: it errs toward the network
             // (Newey-West's, which does not, was measured and kept worse models: docs/BENCHMARKS.md, "A drift from
             // the window").
-            double[] a = Evaluation.validationSquaredErrors(bestAlone.forecaster(), series.values(), split);
+            double[] a = Evaluation.validationSquaredErrors(alone.forecaster(), series.values(), split);
             double[] b = Evaluation.validationSquaredErrors(bestResult.forecaster(), series.values(), split);
             SummaryStatistics difference = new SummaryStatistics();
             for (int i = 0; i < a.length; i++) {
@@ -462,26 +588,22 @@ public final class TrainingRun {
             }
             double mean = difference.getMean();
             double se = difference.getStandardDeviation() / Math.sqrt(a.length);
-            boolean keepAlone = bestAloneScore < bestScore || mean <= se;
+            boolean keepAlone = bestAnchorScore < bestScore || mean <= se;
             againstNetwork.put("network", best.id());
-            againstNetwork.put("anchor", bestAloneDrift.candidate(bestAloneT));
+            againstNetwork.put("anchor", bestAnchor.drift().candidate(bestAnchor.transform()));
             againstNetwork.put("mse_difference", jsonNumber(mean));
             againstNetwork.put("standard_error", jsonNumber(se));
             againstNetwork.put("kept", keepAlone ? "anchor" : "network");
             if (keepAlone) {
-                best = bestAloneT;
-                bestResult = bestAlone;
-                anchorDrift = bestAloneDrift;
+                return new Choice(bestAnchor.transform(), alone, scores, seconds, bestAnchor.drift(), againstNetwork,
+                        seasonShows, best);
             }
         }
-        return new Choice(best, bestResult, scores, seconds, anchorDrift, againstNetwork);
+        return new Choice(best, bestResult, scores, seconds, null, againstNetwork, seasonShows, best);
     }
 
-    /**
-     * The season given, or the one the time column implies: none without a time column, and none when the training
-     * part is shorter than one season (neither the seasonal-naive forecast nor a seasonal MASE could be scored).
-     */
-    private static Seasons.Period season(Series series, TimeAxis time, String timeColumn, TrainConfig config, Split split) {
+    /** The season given, or the one the time column implies: none without a time column. */
+    private static Seasons.Period season(Series series, TimeAxis time, String timeColumn, TrainConfig config) {
         if (config.season() != TrainConfig.SEASON_FROM_DATA) {
             return new Seasons.Period(config.season(), "--season");
         }
@@ -489,12 +611,20 @@ public final class TrainingRun {
             return new Seasons.Period(0, "no time column to read a season from");
         }
         Seasons.Period found = Seasons.of(series.times());
-        if (found.period() > 0 && split.trainEnd() <= found.period()) {
-            return new Seasons.Period(0, String.format(Locale.ROOT, "%s, but the %d training rows are fewer than one "
-                    + "season of %d", found.reason(), split.trainEnd(), found.period()));
-        }
         return new Seasons.Period(found.period(), found.period() > 0 ? "the time column: " + found.reason()
                 : found.reason());
+    }
+
+    /**
+     * No season where the training part is not longer than one: neither the seasonal-naive forecast nor a seasonal
+     * MASE could be scored.
+     */
+    private static Seasons.Period atLeastOneSeason(Seasons.Period season, Split split) {
+        if (season.period() > 0 && split.trainEnd() <= season.period()) {
+            return new Seasons.Period(0, String.format(Locale.ROOT, "%s, but the %d training rows are not more than one "
+                    + "season of %d", season.reason(), split.trainEnd(), season.period()));
+        }
+        return season;
     }
 
     /** Rows before the test part that its first forecasts read: the longest step back plus the window. */
@@ -577,29 +707,6 @@ public final class TrainingRun {
                     series.columns().get(worstColumn), v[worstRow][worstColumn], lo[worstColumn], hi[worstColumn]));
         }
         return message.append("; correct or remove such values").toString();
-    }
-
-    private static void checkSizes(Series series, Split split, TrainConfig config) {
-        int trainWindows = split.trainEnd() - config.lookback() - config.horizon() + 1;
-        int valWindows = split.valRows() - config.horizon() + 1;
-        if (trainWindows < 1 || valWindows < 1 || split.testRows() < 1 || split.trainEnd() <= Math.max(1, config.season())) {
-            // Smallest row count that leaves one training window and one validation window.
-            int needed = series.rows();
-            while (needed < 100_000_000) {
-                Split s = Split.of(needed, config.valFraction(), config.testFraction());
-                if (s.trainEnd() - config.lookback() - config.horizon() + 1 >= 1 && s.valRows() - config.horizon() + 1 >= 1
-                        && s.trainEnd() > Math.max(1, config.season())) {
-                    break;
-                }
-                needed++;
-            }
-            throw new DataException(String.format(Locale.ROOT,
-                    "%s: too few rows: %d rows split into %d training, %d validation and %d test rows, which leaves "
-                            + "%d training and %d validation windows for lookback %d and horizon %d; need at least %d rows "
-                            + "(or a smaller --lookback or --horizon)",
-                    series.source(), series.rows(), split.trainRows(), split.valRows(), split.testRows(),
-                    Math.max(0, trainWindows), Math.max(0, valWindows), config.lookback(), config.horizon(), needed));
-        }
     }
 
     private static String timeColumnName(String timeColumn) {

@@ -87,6 +87,33 @@ class TrainCommandTest {
     }
 
     @Test
+    void theFirstLineSaysWhatWasKeptAndStderrNamesEachCandidate() throws IOException {
+        MainTest.Run r = train(csv(-1, null));
+        assertEquals(0, r.code(), r.err());
+        JsonNode metrics = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile());
+        String first = r.out().lines().findFirst().orElseThrow();
+        assertTrue(first.startsWith("Kept: " + metrics.path("kept").asText() + "; written as fitted once more on all "
+                + "200 rows. "), first);
+        assertTrue(Pattern.compile(" \\d+\\.\\d s in all\\.$").matcher(first).find(), first);
+        // The whole command's time, every candidate and fit included: at least the candidates' own.
+        double all = metrics.path("seconds").asDouble();
+        assertTrue(all >= metrics.path("transform").path("seconds_all_candidates").asDouble(), metrics.toString());
+        // --lookback 12 spans one season, not the two seasonal-mean needs.
+        assertFalse(r.err().contains("candidate: seasonal-mean"), r.err());
+        for (String candidate : List.of("diff", "seasonal")) {
+            assertTrue(r.err().contains("candidate: " + candidate + System.lineSeparator()), r.err());
+        }
+        // No network was kept here (see above): the final fit refits the anchor alone on every row.
+        assertEquals("final", metrics.path("exported").path("model").asText());
+        assertEquals(200, metrics.path("exported").path("rows").asInt());
+
+        MainTest.Run evaluated = train(csv(-1, null), "--no-final-fit");
+        assertEquals(0, evaluated.code(), evaluated.err());
+        assertTrue(evaluated.out().lines().findFirst().orElseThrow().contains("written as evaluated, fitted on the "
+                + "160 rows before the test part"), evaluated.out());
+    }
+
+    @Test
     void noRefitKeepsTheEnsembleTrainedOnTheTrainingRowsWithEachMembersValidationScore() throws IOException {
         MainTest.Run r = train(csv(-1, null), "--no-refit", "--transform", "seasonal");
         assertEquals(0, r.code(), r.err());

@@ -152,7 +152,11 @@ class PreprocessorTest {
         assertArrayEquals(withDrift, p.rebuild(window, new float[5]), 1e-4);
         assertArrayEquals(expected, p.withoutDrift().rebuild(window, new float[5]), 1e-4);
         assertArrayEquals(p.anchorCarry(), p.withoutDrift().anchorCarry(), 0);
-        assertThrows(IllegalStateException.class, () -> Preprocessor.fit(Transform.DIFF, values, 40, 6, 5, 0, 4).withoutDrift());
+        // First differences without their mean: a network that outputs 0 forecasts the window's last value (naive).
+        double last = window[window.length - 1][0];
+        assertArrayEquals(new double[] {last, last, last, last, last},
+                Preprocessor.fit(Transform.DIFF, values, 40, 6, 5, 0, 4).withoutDrift().rebuild(window, new float[5]), 0);
+        assertThrows(IllegalStateException.class, () -> Preprocessor.fit(Transform.LEVEL, values, 40, 6, 5, 0, 4).withoutDrift());
         assertEquals(5, p.input(window).length, "first differences of 6 rows");
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 3, 5, 0, 4));
         assertThrows(IllegalArgumentException.class, () -> Preprocessor.fit(Transform.SEASONAL, values, 40, 6, 5, 0, 0));

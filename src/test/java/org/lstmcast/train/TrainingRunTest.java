@@ -190,7 +190,7 @@ class TrainingRunTest {
         JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
         JsonNode t = m.path("transform");
         assertEquals("seasonal", t.path("used").asText(), t.toString());
-        assertTrue(t.path("network").asText().startsWith("none: the anchor alone"), t.toString());
+        assertTrue(t.path("network").asText().startsWith("none: seasonal anchor alone"), t.toString());
         double alone = t.path("validation_rmse").path("seasonal, anchor alone").asDouble();
         for (String network : List.of("diff", "seasonal")) {
             assertTrue(alone < t.path("validation_rmse").path(network).asDouble(), network + ": " + t);
@@ -378,7 +378,7 @@ class TrainingRunTest {
         List<String[]> cases = new ArrayList<>();
         cases.add(new String[] {"month,value\n2000-01,1\n2000-02,\n", "line 3, column 'value': empty cell"});
         cases.add(new String[] {good, "no column 'price'"});
-        cases.add(new String[] {"month,value\n2000-01,1\n2000-02,2\n2000-03,3\n", "too few rows: 3 rows"});
+        cases.add(new String[] {"month,value\n2000-01,1\n2000-02,2\n2000-03,3\n", "3 rows are too few for a horizon of 3"});
         cases.add(new String[] {good.replace("2000-02,", "2000-02,-"), "the relative transform needs values > 0"});
         cases.add(new String[] {good.replace("2000-02", "1999-02"), "rows must be in ascending time order"});
         for (String[] c : cases) {
@@ -446,13 +446,14 @@ class TrainingRunTest {
     }
 
     @Test
-    void tooFewRowsSaysHowManyAreNeeded() {
+    void aLookbackTooLongForTheRowsSaysWhichLookbackFits() {
         String csv = Series.csv(Series.seasonal(40, 3));
         DataException e = assertThrows(DataException.class, () -> TrainingRun.run(bytes(csv), "in.csv", null,
                 config("value", Transform.DIFF, 30, 5), tmp.resolve("run"), TrainingListener.NONE));
-        // 51 rows: test ceil(10.2) = 11, val ceil(4.0) = 4 < horizon 5. 52 rows: test ceil(10.4) = 11, val ceil(4.1) = 5,
-        // train 36 >= lookback + horizon 35: the first count that leaves a window in each part.
-        assertTrue(e.getMessage().contains("need at least 52 rows"), e.getMessage());
+        // 40 rows: test ceil(8) = 8, validation max(5, ceil(3.2) = 4) = 5, training 27; a window of 5 steps ahead
+        // leaves 22 rows to read.
+        assertTrue(e.getMessage().startsWith("in.csv: --lookback 30 is too long for 40 rows: the 27 training rows")
+                && e.getMessage().contains("use --lookback 22 or less"), e.getMessage());
     }
 
     @Test
@@ -516,7 +517,8 @@ class TrainingRunTest {
         TrainingRun.Outcome w = TrainingRun.run(bytes(weekly.toString()), "weekly.csv", null, auto, tmp.resolve("weekly"),
                 TrainingListener.NONE);
         assertEquals(0, w.season().period());
-        assertTrue(w.season().reason().startsWith("weekly, but the 43 training rows are fewer than one season of 52"),
+        assertTrue(w.season().reason().startsWith("the time column: weekly, but the 43 training rows are not more than "
+                        + "one season of 52"),
                 w.season().reason());
         assertFalse(w.evaluation().baselines().containsKey("seasonal_naive"));
     }
@@ -537,17 +539,20 @@ class TrainingRunTest {
         assertEquals(4, o.season().period(), o.season().reason());
         JsonNode t = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("transform");
         JsonNode scores = t.path("validation_rmse");
-        // Each seasonal transform's network, then each seasonal anchor alone with the mean drift, without it and with
+        // Each network, then naive and drift, then each seasonal anchor alone with the mean drift, without it and with
         // the window's.
-        assertEquals(List.of("diff", "seasonal", "seasonal-mean", "seasonal, anchor alone",
+        assertEquals(List.of("diff", "seasonal", "seasonal-mean", "naive", "drift", "seasonal, anchor alone",
                 "seasonal, anchor alone without drift", "seasonal, anchor alone with the window's drift",
                 "seasonal-mean, anchor alone", "seasonal-mean, anchor alone without drift",
                 "seasonal-mean, anchor alone with the window's drift"), iterable(scores.fieldNames()), t.toString());
+        // Seasonal naive beats naive on these validation rows, so the seasonal anchors compete too.
+        assertTrue(t.path("season_shows").asText().startsWith("yes"), t.toString());
+        assertTrue(scores.path("seasonal, anchor alone without drift").asDouble() < scores.path("naive").asDouble());
         String network = null;
         String anchor = null;
         for (String name : iterable(scores.fieldNames())) {
             assertTrue(scores.path(name).isNumber() && scores.path(name).asDouble() > 0, t.toString());
-            boolean alone = name.contains("anchor alone");
+            boolean alone = name.contains("anchor alone") || name.equals("naive") || name.equals("drift");
             String current = alone ? anchor : network;
             if (current == null || scores.path(name).asDouble() < scores.path(current).asDouble()) {
                 if (alone) {
@@ -565,9 +570,9 @@ class TrainingRunTest {
                 || against.path("mse_difference").asDouble() <= against.path("standard_error").asDouble();
         assertTrue(against.path("standard_error").asDouble() > 0, t.toString());
         String best = keepAnchor ? anchor : network;
-        String transform = best.split(",")[0];
+        String transform = best.equals("naive") || best.equals("drift") ? "diff" : best.split(",")[0];
         assertEquals(transform, t.path("used").asText(), t.toString());
-        assertEquals(best.contains("anchor alone"), t.has("network"), t.toString());
+        assertEquals(!best.equals(network), t.has("network"), t.toString());
         ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
         assertEquals(transform, loaded.info().transform());
         // The kept model's score, recomputed here: 140 rows leave 28 for the test (20%) and 12 of the other 112 for
