@@ -145,6 +145,11 @@ final class InspectCommand implements Callable<Integer> {
                 out.println("  servable    no");
                 r.problems().forEach(p -> out.println("    - " + p));
             }
+            String network = r.metadata().get(org.lstmcast.forecast.ForecastSpec.KEY_NETWORK);
+            if (network != null) {
+                out.println("  network     " + network + (r.metadata().containsKey("fitted_on") ? "; fitted on "
+                        + r.metadata().get("fitted_on") : ""));
+            }
             GlobalSpec global = GlobalSpec.fromMetadata(r.metadata());
             if (global != null) {
                 out.println("  global      " + global.describe());

@@ -130,7 +130,17 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (export != null) {
             Path file = ModelRepository.nextVersionFile(export);
-            return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
+            try {
+                return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
+            } catch (Exception | Error e) {
+                // A version folder left empty would be taken for a model that failed to load.
+                try {
+                    Files.deleteIfExists(file.getParent());
+                } catch (java.io.IOException notEmpty) {
+                    // Something else was written there: left as it is.
+                }
+                throw e;
+            }
         }
         return 0;
     }

@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.lstmcast.Version;
 import org.lstmcast.data.Preprocessor;
+import org.lstmcast.data.Transform;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.train.ModelFile;
@@ -58,10 +59,13 @@ public final class OnnxExporter {
         g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) pre.features()));
         g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
 
-        if (pre.transform().anchorSeasons() > 0 && nets.stream().allMatch(OnnxExporter::zeroHead)) {
-            // The anchor alone (auto's choice on most short seasonal series): a network whose output layer is zero
-            // adds exactly its output shift, so the graph leaves its LSTM out instead of running it for nothing.
-            rebuild(g, pre, g.floats(g.fresh("out_shift"), toFloat(pre.outShift()), pre.horizon()));
+        if ((pre.transform().anchorSeasons() > 0 || pre.transform() == Transform.DIFF)
+                && nets.stream().allMatch(OnnxExporter::zeroHead)) {
+            // The anchor alone (auto's choice on most short series: seasonal, naive or drift): a network whose output
+            // layer is zero adds exactly its output shift, so the graph leaves its LSTM out instead of running it for
+            // nothing.
+            // [1, horizon]: the running sum of the differences' rebuild runs along axis 1.
+            rebuild(g, pre, g.floats(g.fresh("out_shift"), toFloat(pre.outShift()), 1, pre.horizon()));
         } else {
             String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE},
                     new long[] {1});

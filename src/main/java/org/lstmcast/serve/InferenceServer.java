@@ -18,6 +18,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.lstmcast.Version;
+import org.lstmcast.forecast.ForecastSpec;
 
 /**
  * The model server: Open Inference Protocol (KServe V2) REST for any ONNX model, a forecast API in original units,
@@ -239,7 +240,15 @@ public final class InferenceServer implements AutoCloseable {
             body.put("platform", "onnx_onnxv1");
             body.put("inputs", m.inputs);
             body.put("outputs", m.outputs);
-            body.put("parameters", Map.of("execution_provider", m.provider, "version", Long.toString(m.version)));
+            Map<String, Object> parameters = new LinkedHashMap<>();
+            parameters.put("execution_provider", m.provider);
+            parameters.put("version", Long.toString(m.version));
+            // Whether an LSTM is in the graph: an lstmcast model that kept an anchor alone says "none: ...".
+            String network = m.report.metadata() == null ? null : m.report.metadata().get(ForecastSpec.KEY_NETWORK);
+            if (network != null) {
+                parameters.put("network", network);
+            }
+            body.put("parameters", parameters);
             json(ctx, body);
         } finally {
             m.release();
@@ -317,7 +326,7 @@ public final class InferenceServer implements AutoCloseable {
             return out;
         }
         for (String key : List.of("data_source", "data_sha256", "created", "lstmcast_version", "converted_from",
-                "season", "time_column", "test_metrics")) {
+                "season", "time_column", ForecastSpec.KEY_NETWORK, "fitted_on", "test_metrics")) {
             String value = metadata.get(key);
             if (value == null || value.isBlank()) {
                 continue;
