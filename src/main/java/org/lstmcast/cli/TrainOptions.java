@@ -2,6 +2,7 @@ package org.lstmcast.cli;
 
 import java.util.List;
 
+import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Transform;
 import org.lstmcast.train.TrainConfig;
 
@@ -62,6 +63,20 @@ final class TrainOptions {
             + "the training and validation rows together, for the epochs early stopping chose; --no-refit keeps the "
             + "networks trained on the training rows only (default: ${DEFAULT-VALUE}).")
     boolean refit = TrainConfig.DEFAULT_REFIT;
+
+    @Option(names = "--fill", paramLabel = "POLICY", description = "Gaps: empty cells, and time steps missing from "
+            + "labels with a calendar step (months, quarters, years, weeks, days, numbers). none: stop at the first, "
+            + "naming it; previous: carry the last value forward; linear: interpolate between the neighbours; zero: "
+            + "put 0 (default: ${DEFAULT-VALUE}).")
+    String fillPolicy = Gaps.Fill.NONE.id();
+
+    Gaps.Fill fill(CommandLine cl) {
+        try {
+            return Gaps.Fill.parse(fillPolicy);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
 
     TrainConfig config(CommandLine cl, String target, List<String> features) {
         try {

@@ -17,7 +17,8 @@ public final class FutureTimes {
 
     public static List<String> after(List<String> times, int n) {
         try {
-            Cadence cadence = Cadence.of(times);
+            // The latest labels alone decide, as a series may change its step (or skip weekends) over the years.
+            Cadence cadence = Cadence.of(times.subList(Math.max(0, times.size() - 21), times.size()));
             if (cadence != null) {
                 return cadence.after(n);
             }
