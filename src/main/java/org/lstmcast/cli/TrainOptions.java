@@ -65,7 +65,8 @@ final class TrainOptions {
     boolean refit = TrainConfig.DEFAULT_REFIT;
 
     @Option(names = "--fill", paramLabel = "POLICY", description = "Gaps: empty cells, and time steps missing from "
-            + "labels with a calendar step (months, quarters, years, weeks, days, numbers). none: stop at the first, "
+            + "labels with a calendar step (months, quarters, years, weeks, numbers with a constant step, days when every weekday "
+            + "occurs; not business days or timestamps). none: stop at the first, "
             + "naming it; previous: carry the last value forward; linear: interpolate between the neighbours; zero: "
             + "put 0 (default: ${DEFAULT-VALUE}).")
     String fillPolicy = Gaps.Fill.NONE.id();
