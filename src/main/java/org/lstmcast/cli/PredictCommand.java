@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 import org.lstmcast.chart.Charts;
+import org.lstmcast.data.Gaps;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.Prediction;
 
@@ -57,6 +58,9 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--lookback", paramLabel = "N", description = "Rows to read, for a model not made by lstmcast that takes any sequence length.")
     int lookback;
 
+    @Option(names = "--fill", paramLabel = "POLICY", description = "Gaps in the history (empty cells, missing time steps): none, previous, linear or zero, as train takes them (default: ${DEFAULT-VALUE}).")
+    String fillPolicy = Gaps.Fill.NONE.id();
+
     @Override
     public Integer call() throws Exception {
         if (horizon < 0 || horizon > 100_000) {
@@ -65,7 +69,17 @@ final class PredictCommand implements Callable<Integer> {
         if (lookback < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "lookback must be at least 1");
         }
-        Prediction.Result r = Prediction.predict(model, data, features, lookback, timeColumn, horizon);
+        Gaps.Fill fill;
+        try {
+            fill = Gaps.Fill.parse(fillPolicy);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Prediction.Result r = Prediction.predict(model, data, features, lookback, timeColumn, horizon, fill);
+        if (r.history().filled().gaps() > 0) {
+            spec.commandLine().getErr().println("predict: " + r.history().filled().describe());
+            spec.commandLine().getErr().flush();
+        }
         PrintWriter o = spec.commandLine().getOut();
         o.printf(Locale.ROOT, "%s after %s (last %d of %d rows):%n", r.spec().target(),
                 r.history().times().get(r.history().rows() - 1), r.spec().lookback(), r.history().rows());

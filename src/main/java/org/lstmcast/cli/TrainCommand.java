@@ -1,5 +1,7 @@
 package org.lstmcast.cli;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -10,7 +12,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import org.apache.commons.codec.digest.DigestUtils;
+import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Gaps;
+import org.lstmcast.data.Series;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.Report;
 import org.lstmcast.train.TrainConfig;
@@ -70,6 +76,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig config = config();
+        Gaps.Fill fill = training.fill(spec.commandLine());
         int ndThreads = threads != null ? threads : ompThreads();
         if (threads != null || System.getenv("OMP_NUM_THREADS") == null) {
             Trainer.useThreads(threads == null ? 1 : threads);
@@ -97,9 +104,20 @@ final class TrainCommand implements Callable<Integer> {
             }
             source = data.toString();
         }
+        Series series;
+        try {
+            series = CsvReader.readFloat32(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn, fill);
+        } catch (IOException e) {
+            throw new DataException(source + ": cannot read: " + e.getMessage(), e);
+        }
         PrintWriter err = spec.commandLine().getErr();
+        if (!quiet && series.filled().gaps() > 0) {
+            err.println("train: " + series.filled().describe());
+            err.flush();
+        }
         TrainingListener progress = quiet ? TrainingListener.NONE : Progress.create(err);
-        TrainingRun.Outcome outcome = TrainingRun.run(csv, source, timeColumn, config, out, progress);
+        TrainingRun.Outcome outcome = TrainingRun.run(series, DigestUtils.sha256Hex(csv), timeColumn, config, out,
+                progress);
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();
             // Windows, not rows, is what the export's proof counts: the first test rows are also forecast from origins

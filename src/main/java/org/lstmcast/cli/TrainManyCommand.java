@@ -53,8 +53,8 @@ final class TrainManyCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         TrainMany.Summary summary;
         try {
-            summary = TrainMany.run(new TrainMany.Job(many.data, many.format(spec.commandLine()), config, out, export,
-                    many.master), quiet ? org.lstmcast.spark.Progress.NONE : ManyProgress.create(err, "train-many"));
+            summary = TrainMany.run(new TrainMany.Job(many.data, many.format(spec.commandLine())
+                    .withFill(training.fill(spec.commandLine())), config, out, export, many.master), quiet ? org.lstmcast.spark.Progress.NONE : ManyProgress.create(err, "train-many"));
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("train-many"));
         }

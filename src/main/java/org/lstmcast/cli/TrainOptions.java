@@ -2,6 +2,7 @@ package org.lstmcast.cli;
 
 import java.util.List;
 
+import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Transform;
 import org.lstmcast.train.TrainConfig;
 
@@ -70,6 +71,21 @@ final class TrainOptions {
             + "and write and export that model; --no-final-fit writes the model the test part scored (default: "
             + "${DEFAULT-VALUE}).")
     boolean finalFit = TrainConfig.DEFAULT_FINAL_FIT;
+
+    @Option(names = "--fill", paramLabel = "POLICY", description = "Gaps: empty cells, and time steps missing from "
+            + "labels with a calendar step (months, quarters, years, weeks, numbers with a constant step, days when every weekday "
+            + "occurs; not business days or timestamps). none: stop at the first, "
+            + "naming it; previous: carry the last value forward; linear: interpolate between the neighbours; zero: "
+            + "put 0 (default: ${DEFAULT-VALUE}).")
+    String fillPolicy = Gaps.Fill.NONE.id();
+
+    Gaps.Fill fill(CommandLine cl) {
+        try {
+            return Gaps.Fill.parse(fillPolicy);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
 
     TrainConfig config(CommandLine cl, String target, List<String> features) {
         try {

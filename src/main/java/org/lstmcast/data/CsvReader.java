@@ -41,15 +41,21 @@ public final class CsvReader {
      * @param timeColumn   the column holding time labels; null to guess one by its name, "" for none
      */
     public static Series read(Path file, List<String> valueColumns, String timeColumn) {
-        return read(file, valueColumns, timeColumn, false);
+        return read(file, valueColumns, timeColumn, false, null);
     }
 
     /** As {@link #read(Path, List, String)}, refusing values a float32 cannot hold (see the stream variant). */
     public static Series readFloat32(Path file, List<String> valueColumns, String timeColumn) {
-        return read(file, valueColumns, timeColumn, true);
+        return read(file, valueColumns, timeColumn, true, null);
     }
 
-    private static Series read(Path file, List<String> valueColumns, String timeColumn, boolean float32) {
+    /** As {@link #readFloat32(Path, List, String)}, with gaps filled by {@code fill} (see the stream variant). */
+    public static Series readFloat32(Path file, List<String> valueColumns, String timeColumn, Gaps.Fill fill) {
+        return read(file, valueColumns, timeColumn, true, java.util.Objects.requireNonNull(fill));
+    }
+
+    private static Series read(Path file, List<String> valueColumns, String timeColumn, boolean float32,
+                               Gaps.Fill fill) {
         if (!Files.exists(file)) {
             throw new DataException(file + ": no such file");
         }
@@ -57,7 +63,7 @@ public final class CsvReader {
             throw new DataException(file + ": is a directory, not a CSV file");
         }
         try (InputStream in = Files.newInputStream(file)) {
-            return read(in, file.toString(), valueColumns, timeColumn, float32);
+            return read(in, file.toString(), valueColumns, timeColumn, float32, fill);
         } catch (NoSuchFileException e) {
             throw new DataException(file + ": no such file");
         } catch (IOException e) {
@@ -67,7 +73,7 @@ public final class CsvReader {
 
     public static Series read(InputStream in, String source, List<String> valueColumns, String timeColumn)
             throws IOException {
-        return read(in, source, valueColumns, timeColumn, false);
+        return read(in, source, valueColumns, timeColumn, false, null);
     }
 
     /**
@@ -76,11 +82,22 @@ public final class CsvReader {
      */
     public static Series readFloat32(InputStream in, String source, List<String> valueColumns, String timeColumn)
             throws IOException {
-        return read(in, source, valueColumns, timeColumn, true);
+        return read(in, source, valueColumns, timeColumn, true, null);
     }
 
+    /**
+     * Reads as {@link #readFloat32(InputStream, String, List, String)} does, and handles gaps by {@code fill}: under
+     * {@code none} an empty cell or a missing time step stops the reading with its place and a hint of
+     * {@code --fill}; under the other policies they are filled, and the series' {@link Series#filled()} counts them.
+     */
+    public static Series readFloat32(InputStream in, String source, List<String> valueColumns, String timeColumn,
+                                     Gaps.Fill fill) throws IOException {
+        return read(in, source, valueColumns, timeColumn, true, java.util.Objects.requireNonNull(fill));
+    }
+
+    /** @param fill how gaps are handled; null for not at all: every cell must hold a number, and steps may be missing */
     private static Series read(InputStream in, String source, List<String> valueColumns, String timeColumn,
-                               boolean float32) throws IOException {
+                               boolean float32, Gaps.Fill fill) throws IOException {
         Set<String> wanted = new LinkedHashSet<>(valueColumns);
         if (wanted.isEmpty()) {
             throw new IllegalArgumentException("no value columns requested");
@@ -117,6 +134,7 @@ public final class CsvReader {
 
             List<double[]> rows = new ArrayList<>();
             List<String> times = new ArrayList<>();
+            List<Long> lines = new ArrayList<>();
             long lastLine = 1; // the header
             for (CSVRecord record : parser) {
                 long line = lastLine + 1;
@@ -124,10 +142,11 @@ public final class CsvReader {
                 double[] row = new double[valueIdx.length];
                 int c = 0;
                 for (String col : wanted) {
-                    row[c] = parseCell(source, record, line, valueIdx[c], col, float32);
+                    row[c] = parseCell(source, record, line, valueIdx[c], col, float32, fill);
                     c++;
                 }
                 rows.add(row);
+                lines.add(line);
                 if (timeIdx >= 0) {
                     if (timeIdx >= record.size()) {
                         throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d fields, the header %d)",
@@ -141,7 +160,9 @@ public final class CsvReader {
             if (rows.isEmpty()) {
                 throw new DataException(source + ": no data rows after the header");
             }
-            return new Series(source, List.copyOf(wanted), times, rows.toArray(new double[0][]));
+            Series series = new Series(source, List.copyOf(wanted), times, rows.toArray(new double[0][]));
+            return fill == null ? series
+                    : Gaps.fill(series, fill, lines.stream().mapToLong(Long::longValue).toArray());
         } catch (java.io.UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
             // commons-csv reports malformed quoting and duplicate headers this way.
             throw new DataException(source + ": not a readable CSV file: " + rootMessage(e), e);
@@ -170,12 +191,28 @@ public final class CsvReader {
         return i;
     }
 
-    private static double parseCell(String source, CSVRecord record, long line, int column, String name, boolean float32) {
+    private static double parseCell(String source, CSVRecord record, long line, int column, String name,
+                                    boolean float32, Gaps.Fill fill) {
         if (column >= record.size()) {
             throw new DataException(String.format(Locale.ROOT, "%s line %d, column '%s': missing (the row has %d fields)",
                     source, line, name, record.size()));
         }
-        return number(source + " line " + line, name, record.get(column), float32);
+        return cell(source + " line " + line, name, record.get(column), float32, fill);
+    }
+
+    /**
+     * As {@link #number}, where an empty cell is a gap: NaN for {@link Gaps#fill} to fill, or under {@code none} an
+     * error that says how to fill it; with no policy (null) the plain error.
+     */
+    public static double cell(String where, String name, String text, boolean float32, Gaps.Fill fill) {
+        if (fill != null && (text == null || text.isEmpty())) {
+            if (fill == Gaps.Fill.NONE) {
+                throw new DataException(String.format(Locale.ROOT, "%s, column '%s': empty cell %s", where, name,
+                        Gaps.HINT));
+            }
+            return Double.NaN;
+        }
+        return number(where, name, text, float32);
     }
 
     /**

@@ -9,8 +9,13 @@ import java.util.List;
  * @param columns   the value columns, in the order of {@code values[row][column]}
  * @param times     the time label of each row (the time column's text, or the row number)
  * @param values    row-major values, finite
+ * @param filled    the gaps the reader filled ({@link Gaps.Filled#NOTHING} for none)
  */
-public record Series(String source, List<String> columns, List<String> times, double[][] values) {
+public record Series(String source, List<String> columns, List<String> times, double[][] values, Gaps.Filled filled) {
+
+    public Series(String source, List<String> columns, List<String> times, double[][] values) {
+        this(source, columns, times, values, Gaps.Filled.NOTHING);
+    }
 
     public int rows() {
         return values.length;

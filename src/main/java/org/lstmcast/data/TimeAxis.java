@@ -1,18 +1,19 @@
 package org.lstmcast.data;
 
+import java.time.DateTimeException;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.function.ToLongFunction;
 
 /**
  * Positions of rows on a time axis, read from their time labels: plain numbers (e.g. decimal years), calendar
- * dates and date-times (as epoch milliseconds), or, when the labels are neither, the row number.
+ * dates, months, quarters ({@code 1990-Q1}, at their first day), ISO weeks ({@code 2020-W05}, at their Monday) and
+ * date-times (as epoch milliseconds), or, when the labels are neither, the row number.
  */
 public record TimeAxis(Kind kind, double[] x) {
 
@@ -21,6 +22,8 @@ public record TimeAxis(Kind kind, double[] x) {
     private static final List<ToLongFunction<String>> DATE_PARSERS = List.of(
             s -> LocalDate.parse(s).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli(),
             s -> YearMonth.parse(s).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli(),
+            s -> Cadence.quarter(s).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli(),
+            s -> Cadence.week(s).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli(),
             s -> LocalDateTime.parse(s).toInstant(ZoneOffset.UTC).toEpochMilli(),
             s -> LocalDateTime.parse(s, DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm[:ss]")).toInstant(ZoneOffset.UTC).toEpochMilli(),
             s -> OffsetDateTime.parse(s).toInstant().toEpochMilli());
@@ -94,7 +97,7 @@ public record TimeAxis(Kind kind, double[] x) {
                 }
             }
             return true;
-        } catch (NumberFormatException | DateTimeParseException e) {
+        } catch (IllegalArgumentException | DateTimeException e) {
             return false;
         }
     }

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtException;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.FutureTimes;
+import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Series;
 import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
@@ -34,6 +35,15 @@ public final class Prediction {
      */
     public static Result predict(Path model, Path csv, List<String> features, int lookback, String timeColumn, int horizon)
             throws OrtException {
+        return predict(model, csv, features, lookback, timeColumn, horizon, null);
+    }
+
+    /**
+     * As {@link #predict(Path, Path, List, int, String, int)}, with the history's gaps handled by {@code fill} (null:
+     * every cell must hold a number, and missing time steps pass); the history's {@link Series#filled()} counts them.
+     */
+    public static Result predict(Path model, Path csv, List<String> features, int lookback, String timeColumn, int horizon,
+                                 Gaps.Fill fill) throws OrtException {
         ModelReport report = OnnxInspector.inspect(model);
         if (!report.servable()) {
             throw new DataException(model + ": cannot forecast with this model: " + String.join("; ", report.problems()));
@@ -60,7 +70,8 @@ public final class Prediction {
                     + "models made elsewhere");
         }
         String time = timeColumn != null ? timeColumn : spec.timeColumn();
-        Series series = CsvReader.readFloat32(csv, spec.features(), time);
+        Series series = fill == null ? CsvReader.readFloat32(csv, spec.features(), time)
+                : CsvReader.readFloat32(csv, spec.features(), time, fill);
         if (series.rows() < spec.lookback()) {
             throw new DataException(csv + ": " + series.rows() + " rows; the model reads the last " + spec.lookback());
         }

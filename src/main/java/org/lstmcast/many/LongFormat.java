@@ -14,6 +14,7 @@ import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.TimeAxis;
 
@@ -25,8 +26,11 @@ import org.lstmcast.data.TimeAxis;
  * @param timeColumn the column with time labels
  * @param target     the column to forecast
  * @param features   further input columns, the same for every series
+ * @param fill       how a series' gaps are handled (see {@link Gaps}); null for not at all: every cell must hold a
+ *                   number, and time steps may be missing
  */
-public record LongFormat(String idColumn, String timeColumn, String target, List<String> features) implements Serializable {
+public record LongFormat(String idColumn, String timeColumn, String target, List<String> features, Gaps.Fill fill)
+        implements Serializable {
 
     /**
      * One row of the table: its series, where it came from (a line of a CSV file, or -1 where a format has no
@@ -45,6 +49,10 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
             .setTrim(true)
             .get();
 
+    public LongFormat(String idColumn, String timeColumn, String target, List<String> features) {
+        this(idColumn, timeColumn, target, features, null);
+    }
+
     public LongFormat {
         features = List.copyOf(features);
         for (String c : List.of(idColumn, timeColumn, target)) {
@@ -56,6 +64,11 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
                 || features.contains(idColumn) || features.contains(timeColumn)) {
             throw new IllegalArgumentException("the id, time and value columns must be different columns");
         }
+    }
+
+    /** The same table with its series' gaps handled by {@code fill}. */
+    public LongFormat withFill(Gaps.Fill fill) {
+        return new LongFormat(idColumn, timeColumn, target, features, fill);
     }
 
     /** The value columns in network order: the target first, then the other features without repeats. */
@@ -179,11 +192,13 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
         for (int r = 0; r < values.length; r++) {
             Row row = ordered.get(r);
             for (int c = 0; c < columns.size(); c++) {
-                values[r][c] = CsvReader.number(where(source, row), columns.get(c), row.cells()[c], true);
+                values[r][c] = CsvReader.cell(where(source, row), columns.get(c), row.cells()[c], true, fill);
             }
             times.add(row.time());
         }
-        return new Series(name, columns, times, values);
+        Series series = new Series(name, columns, times, values);
+        return fill == null ? series
+                : Gaps.fill(series, fill, ordered.stream().mapToLong(Row::line).toArray());
     }
 
     private String where(String source, Row row) {

@@ -732,6 +732,7 @@ public final class TrainingRun {
         data.put("val_rows", split.valRows());
         data.put("first_time", series.times().get(0));
         data.put("last_time", series.times().get(series.rows() - 1));
+        data.put("filled", series.filled().toJson());
         m.put("data", data);
         m.put("mase_scale", ev.maseScale());
         m.put("train_loss", trained.trainLoss());

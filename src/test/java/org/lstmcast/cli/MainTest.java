@@ -61,6 +61,9 @@ class MainTest {
             {"train", "--out", out, "--horizon", "0"},
             {"train", "--out", out, "--data", "x.csv"},
             {"train", "--out", out, "--bogus"},
+            {"train", "--out", out, "--fill", "mean"},
+            {"train-many", "--data", "x.csv", "--out", out, "--fill", "mean"},
+            {"predict", "--model", "m.onnx", "--data", "x.csv", "--fill", "mean"},
         };
         for (String[] args : cases) {
             Run r = run(args);
@@ -71,6 +74,15 @@ class MainTest {
         }
         assertTrue(run("train", "--out", out, "--transform", "log").err().contains("unknown transform 'log'"));
         assertTrue(run("train", "--out", out, "--data", "x.csv").err().contains("--target is required with --data"));
+        String[][] fills = {
+            {"train", "--out", out, "--fill", "Linear"},
+            {"train-many", "--data", "x.csv", "--out", out, "--fill", "Linear"},
+            {"predict", "--model", "m.onnx", "--data", "x.csv", "--fill", "Linear"},
+        };
+        for (String[] args : fills) {
+            Run fill = run(args);
+            assertTrue(fill.err().contains("--fill must be none, previous, linear or zero, not 'Linear'"), fill.err());
+        }
     }
 
     @Test

@@ -52,6 +52,27 @@ class OnnxCommandsTest {
     }
 
     @Test
+    void predictFillsGapsInTheHistoryWhenAsked() throws Exception {
+        // The CO2 history with 1997-06's value emptied and 1997-03 left out.
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(Path.of("data/co2_monthly.csv")));
+        lines.replaceAll(l -> l.startsWith("1997-06,") ? "1997-06," : l);
+        lines.removeIf(l -> l.startsWith("1997-03,"));
+        Path data = Files.write(tmp.resolve("gappy.csv"), lines);
+        MainTest.Run none = MainTest.run("predict", "--model", "models/co2/1/model.onnx", "--data", data.toString());
+        assertEquals(1, none.code(), none.err());
+        assertTrue(none.err().contains("column 'ppm': empty cell (or --fill previous|linear|zero to fill gaps)"),
+                none.err());
+        Path csv = tmp.resolve("co2.csv");
+        MainTest.Run r = MainTest.run("predict", "--model", "models/co2/1/model.onnx", "--data", data.toString(),
+                "--fill", "previous", "--out", csv.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("predict: filled 2 gaps (previous): 1 empty cell, 1 missing time step\n", r.err());
+        assertTrue(r.out().startsWith("ppm after 1997-12 (last "), r.out());
+        assertTrue(r.out().contains(" of 468 rows)"), r.out());
+        assertTrue(Files.readAllLines(csv).get(1).startsWith("1,1998-01,"));
+    }
+
+    @Test
     void predictWithAModelFromElsewhereNeedsItsColumns() throws Exception {
         Path data = tmp.resolve("series.csv");
         StringBuilder sb = new StringBuilder("day,price\n");

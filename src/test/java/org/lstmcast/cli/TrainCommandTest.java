@@ -170,6 +170,45 @@ class TrainCommandTest {
         assertFalse(Files.exists(tmp.resolve("run")));
     }
 
+    /** 120 months at month starts from 2000-01-01: row 20's value is empty (line 22), and row 70 is left out. */
+    private Path gappy() throws IOException {
+        StringBuilder sb = new StringBuilder("date,value\n");
+        for (int t = 0; t < 120; t++) {
+            if (t != 70) {
+                sb.append(String.format(Locale.ROOT, "%s,%s%n", java.time.LocalDate.of(2000, 1, 1).plusMonths(t),
+                        t == 20 ? "" : String.format(Locale.ROOT, "%.4f", 50 + 0.05 * t + 4 * Math.sin(2 * Math.PI * t / 12))));
+            }
+        }
+        return Files.writeString(tmp.resolve("gappy.csv"), sb);
+    }
+
+    @Test
+    void gapsStopTrainingWithAHintUnlessFilled() throws IOException {
+        Path data = gappy();
+        MainTest.Run none = train(data, "--ensemble", "1", "--transform", "diff");
+        assertEquals(1, none.code(), none.err());
+        assertEquals("lstmcast train: error: " + data + " line 22, column 'value': empty cell "
+                + "(or --fill previous|linear|zero to fill gaps)\n", none.err());
+        assertFalse(Files.exists(tmp.resolve("run")));
+
+        MainTest.Run bad = train(data, "--fill", "mean");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--fill must be none, previous, linear or zero, not 'mean'"), bad.err());
+
+        MainTest.Run filled = train(data, "--fill", "linear", "--ensemble", "1", "--transform", "diff");
+        assertEquals(0, filled.code(), filled.err());
+        assertTrue(filled.err().startsWith("train: filled 2 gaps (linear): 1 empty cell, 1 missing time step\n"),
+                filled.err());
+        JsonNode data2 = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile()).path("data");
+        assertEquals(120, data2.path("rows").asInt(), "119 rows read and the missing month inserted");
+        assertEquals("linear", data2.path("filled").path("policy").asText());
+        assertEquals(2, data2.path("filled").path("gaps").asInt());
+        assertEquals(1, data2.path("filled").path("empty_cells").asInt());
+        assertEquals(1, data2.path("filled").path("missing_steps").asInt());
+        assertEquals("Season: 12 (the time column: monthly).", filled.out().lines()
+                .filter(l -> l.startsWith("Season:")).findFirst().orElse(""));
+    }
+
     @Test
     void readmeSynopsisListsEveryTrainOption() throws IOException {
         String readme = Files.readString(Path.of("README.md"));

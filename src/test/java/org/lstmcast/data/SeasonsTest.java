@@ -40,6 +40,17 @@ class SeasonsTest {
     }
 
     @Test
+    void quarterAndWeekLabelsAndTimestampsGiveTheirPeriods() {
+        assertEquals(4, period(labels(40, i -> String.format(Locale.ROOT, "%d-Q%d", 1990 + i / 4, i % 4 + 1))));
+        assertEquals("quarterly", Seasons.of(labels(40, i -> String.format(Locale.ROOT, "%dQ%d", 1990 + i / 4,
+                i % 4 + 1))).reason());
+        assertEquals(52, period(List.of("2020-W51", "2020-W52", "2020-W53", "2021-W01", "2021-W02")));
+        assertEquals(24, period(List.of("2020-01-01 22:00:00", "2020-01-01 23:00:00", "2020-01-02 00:00:00",
+                "2020-01-02 01:00:00")));
+        assertEquals(24, period(List.of("2020-01-01T22:00", "2020-01-01T23:00", "2020-01-02T00:00")));
+    }
+
+    @Test
     void weekdaysOnlyAreBusinessDays() {
         List<String> days = new ArrayList<>();
         for (LocalDate d = LocalDate.of(2021, 3, 1); days.size() < 60; d = d.plusDays(1)) {

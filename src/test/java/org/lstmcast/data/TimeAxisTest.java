@@ -26,6 +26,26 @@ class TimeAxisTest {
     }
 
     @Test
+    void quartersAndIsoWeeksAreDatesAtTheirFirstDay() {
+        TimeAxis quarters = TimeAxis.of(List.of("1990-Q4", "1991-Q1", "1991-Q2"));
+        assertEquals(TimeAxis.Kind.DATE, quarters.kind());
+        assertEquals(java.time.Instant.parse("1990-10-01T00:00:00Z").toEpochMilli(), (long) quarters.x()[0]);
+        assertEquals(java.time.Instant.parse("1991-04-01T00:00:00Z").toEpochMilli(), (long) quarters.x()[2]);
+        assertEquals(TimeAxis.Kind.DATE, TimeAxis.of(List.of("1990Q4", "1991 Q1")).kind());
+        // ISO week 1 of 2021 starts on Monday 2021-01-04; week 53 of 2020 on Monday 2020-12-28.
+        TimeAxis weeks = TimeAxis.of(List.of("2020-W53", "2021-W01"));
+        assertEquals(TimeAxis.Kind.DATE, weeks.kind());
+        assertEquals(java.time.Instant.parse("2020-12-28T00:00:00Z").toEpochMilli(), (long) weeks.x()[0]);
+        assertEquals(java.time.Instant.parse("2021-01-04T00:00:00Z").toEpochMilli(), (long) weeks.x()[1]);
+        // 2021 has 52 ISO weeks: its week 53 is no week at all.
+        assertEquals(TimeAxis.Kind.INDEX, TimeAxis.of(List.of("2021-W52", "2021-W53")).kind());
+        assertEquals(TimeAxis.Kind.INDEX, TimeAxis.of(List.of("1990-Q4", "1990-Q5")).kind());
+        TimeAxis hours = TimeAxis.of(List.of("2020-01-01 23:00:00", "2020-01-02 00:00:00"));
+        assertEquals(TimeAxis.Kind.DATE, hours.kind());
+        assertEquals(3_600_000L, (long) (hours.x()[1] - hours.x()[0]));
+    }
+
+    @Test
     void findsTheFirstRowOutOfOrder() {
         assertEquals(-1, TimeAxis.of(List.of("1", "2", "3")).firstOutOfOrder());
         assertEquals(2, TimeAxis.of(List.of("2020-01-01", "2020-01-03", "2020-01-02")).firstOutOfOrder());

@@ -12,6 +12,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Series;
 import org.lstmcast.repository.ModelRepository;
 
@@ -60,6 +61,30 @@ class LongFormatTest {
         List<LongFormat.Row> rows3 = List.of(row(5, "2020-01-01,1,A,"));
         assertEquals("t.csv line 5, column 'y': empty cell",
                 assertThrows(DataException.class, () -> FORMAT.series("t.csv", "A", rows3)).getMessage());
+    }
+
+    @Test
+    void gapsInASeriesAreRefusedOrFilledByTheFormatsPolicy() {
+        // Rows in any order: May 2020 is missing, and March's y is empty.
+        List<LongFormat.Row> rows = List.of(row(9, "2020-06-01,6,A,60"), row(2, "2020-01-01,1,A,10"),
+                row(3, "2020-02-01,2,A,20"), row(5, "2020-03-01,3,A,"), row(7, "2020-04-01,4,A,40"));
+        assertEquals("t.csv line 5, column 'y': empty cell (or --fill previous|linear|zero to fill gaps)",
+                assertThrows(DataException.class, () -> FORMAT.withFill(Gaps.Fill.NONE).series("t.csv", "A", rows))
+                        .getMessage());
+        List<LongFormat.Row> whole = List.of(row(9, "2020-06-01,6,A,60"), row(2, "2020-01-01,1,A,10"),
+                row(7, "2020-04-01,4,A,40"), row(4, "2020-03-01,3,A,30"), row(3, "2020-02-01,2,A,20"));
+        assertEquals("t.csv series 'A': 1 time step missing between line 7 ('2020-04-01') and line 9 ('2020-06-01') "
+                        + "(or --fill previous|linear|zero to fill gaps)",
+                assertThrows(DataException.class, () -> FORMAT.withFill(Gaps.Fill.NONE).series("t.csv", "A", whole))
+                        .getMessage());
+        Series s = FORMAT.withFill(Gaps.Fill.LINEAR).series("t.csv", "A", rows);
+        assertEquals(List.of("2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01"),
+                s.times());
+        assertArrayEquals(new double[] {10, 20, 30, 40, 50, 60}, s.column(0));
+        assertArrayEquals(new double[] {1, 2, 3, 4, 5, 6}, s.column(1));
+        assertEquals(new Gaps.Filled(Gaps.Fill.LINEAR, 1, 1), s.filled());
+        // Without a policy (train-global, predict-many) a missing step passes as it always has.
+        assertEquals(5, FORMAT.series("t.csv", "A", whole).rows());
     }
 
     @Test
