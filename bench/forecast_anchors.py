@@ -10,7 +10,8 @@ Seasonal naive is computed by both as a check that the protocols match. Prints a
 
     python3 bench/forecast_anchors.py [OUT_DIR]        SERIES="AirPassengers co2" to choose
                                                         (forecast::wineind: another package's series),
-                                                        TRAIN_ARGS="--ensemble 1" to vary
+                                                        TRAIN_ARGS="--ensemble 1" to vary,
+                                                        JAR=path/to/lstmcast.jar for another build
 Training runs as `lstmcast train` does by default (one native thread per network, ensemble members side by side on
 the cores); "train s" is the whole command's wall time, JVM start included.
 """
@@ -39,7 +40,7 @@ def main():
                         f"value = as.numeric(x)), '{csv}', row.names = FALSE)"], check=True)
         run = os.path.join(out, name)
         started = time.monotonic()
-        subprocess.run(["java", "-jar", os.path.join(ROOT, "target", "lstmcast.jar"), "train", "--data", csv, "--target",
+        subprocess.run(["java", "-jar", os.environ.get("JAR", os.path.join(ROOT, "target", "lstmcast.jar")), "train", "--data", csv, "--target",
                         "value", "--time-column", "t", "--quiet", "--out", run] + os.environ.get("TRAIN_ARGS", "").split(),
                        check=True, env=env)
         wall = time.monotonic() - started
@@ -63,7 +64,7 @@ def main():
         rows.append(dict(name=name, rows=d["rows"], season=season, lstm=lstm, base=base, ets=ets, arima=arima,
                          ets_model=ets_model, arima_order=arima_order, check=check, cov=cov,
                          seconds=wall, members=m.get("refit", {}).get("networks") or m.get("ensemble", {}).get("members", 1),
-                         transform=m["config"]["transform"], test=m["test_rows"]))
+                         transform=m.get("kept", m["config"]["transform"]), test=m["test_rows"]))
         print(f"{name}: done", file=sys.stderr)
 
     def pair(v):
