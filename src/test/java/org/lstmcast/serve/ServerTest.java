@@ -129,6 +129,14 @@ class ServerTest {
         assertEquals("[-1,-1,1]", meta.path("inputs").get(0).path("shape").toString());
         assertEquals("FP32", meta.path("outputs").get(0).path("datatype").asText());
         assertEquals("CPUExecutionProvider", meta.path("parameters").path("execution_provider").asText());
+        // Whether a network is in the graph: the bundled DAX kept drift alone, the CO2 five networks.
+        assertTrue(meta.path("parameters").path("network").asText().startsWith("none: drift"), meta.toString());
+        assertEquals("5 LSTM networks on seasonal-mean",
+                json(get("/v2/models/co2")).path("parameters").path("network").asText());
+        assertEquals("5 LSTM networks on seasonal-mean", json(get("/v1/models")).path("models").findValues("lineage")
+                .stream().map(l -> l.path("network").asText()).filter(n -> n.contains("LSTM")).findFirst().orElse(""));
+        assertTrue(json(get("/v2/models/dense")).path("parameters").path("network").isMissingNode(),
+                "a model without lstmcast's metadata claims nothing");
         assertEquals(200, get("/v2/models/dax/versions/1").statusCode());
         assertEquals(200, get("/v2/models/dax/ready").statusCode());
         // Not ready, for whatever reason, is a 400: the protocol's "false", as Triton answers it.

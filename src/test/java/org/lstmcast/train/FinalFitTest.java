@@ -103,8 +103,12 @@ class FinalFitTest {
         for (int h = 1; h <= 6; h++) {
             assertEquals(y[19] + h * slope, f[h - 1], 1e-9 * y[19], "step " + h);
         }
-        // The export proves the model written.
+        // The export proves the model written, says no network is in the graph, and holds none.
         assertTrue(Export.export(finalRun.resolve("model.zip"), tmp.resolve("final.onnx")).maxRelError() < 1e-4);
+        org.lstmcast.onnx.ModelReport report = org.lstmcast.onnx.OnnxInspector.inspect(tmp.resolve("final.onnx"));
+        assertEquals("none: drift: the last value plus the training rows' mean change", report.metadata().get("network"));
+        assertEquals("every row", report.metadata().get("fitted_on"));
+        assertFalse(report.operators().containsKey("LSTM"), report.operators().toString());
 
         // --no-final-fit: the model the test part scored, its drift from the 14 rows before the test part.
         Path evaluatedRun = tmp.resolve("evaluated");
