@@ -92,14 +92,15 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (grpcPort < 1 || grpcPort > 65535) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--grpc-port must be 1..65535");
-        }
-        if (windows < 1 || steps < 1 || !(duration > 0) || warmup < 0 || threads < 1
-                || streamsPerConnection < 1
-                || concurrency.stream().anyMatch(c -> c < 1 || c > 4096) || batches.stream().anyMatch(b -> b < 1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "counts must be positive and durations > 0");
-        }
+        Checks.between(spec, "--grpc-port", grpcPort, 1, 65535);
+        Checks.atLeast(spec, "--windows", windows, 1);
+        Checks.atLeast(spec, "--steps", steps, 1);
+        Checks.positive(spec, "--duration", duration);
+        Checks.atLeast(spec, "--warmup", warmup, 0);
+        Checks.atLeast(spec, "--threads", threads, 1);
+        Checks.atLeast(spec, "--streams-per-connection", streamsPerConnection, 1);
+        Checks.eachBetween(spec, "--concurrency", concurrency, 1, 4096);
+        Checks.eachBetween(spec, "--batch", batches, 1, Integer.MAX_VALUE);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Map<String, Object>> rows = new ArrayList<>();

@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
         versionProvider = Main.VersionProvider.class,
         description = "Describe an ONNX file (inputs, outputs, opsets, operators, metadata) and say whether lstmcast "
                 + "can forecast with it, and if not, why.",
-        footer = {"", "Exit codes: 0 described (servable or not), 1 not a readable ONNX file, 2 bad command line."})
+        footer = {"", "Exit codes: 0 described (servable or not), 1 not a readable model file (ONNX, Keras .h5, DL4J .zip), "
+                + "2 bad command line."})
 final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -97,6 +98,10 @@ final class InspectCommand implements Callable<Integer> {
                     + (file.getFileName().toString().endsWith(".zip") ? "model.zip" : file.getFileName().toString().endsWith(".onnx")
                     ? "model.onnx" : "model.h5") + " with the scaler in forecast.json");
         } catch (org.lstmcast.convert.ConversionException e) {
+            if (e.unreadable()) {
+                // Nothing to describe: a damaged file is a failure, as an unreadable ONNX file is.
+                throw e;
+            }
             report.put("converts", false);
             report.put("reason", e.getMessage());
         }

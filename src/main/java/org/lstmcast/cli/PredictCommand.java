@@ -59,11 +59,12 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (horizon < 0 || horizon > 100_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
+        // 0 is the options' "not given": the model's own horizon, the model's own lookback.
+        if (horizon != 0) {
+            Checks.between(spec, "--horizon", horizon, 1, 100_000);
         }
-        if (lookback < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "lookback must be at least 1");
+        if (lookback != 0) {
+            Checks.atLeast(spec, "--lookback", lookback, 1);
         }
         Prediction.Result r = Prediction.predict(model, data, features, lookback, timeColumn, horizon);
         PrintWriter o = spec.commandLine().getOut();

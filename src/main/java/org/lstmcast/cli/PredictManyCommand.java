@@ -53,8 +53,8 @@ final class PredictManyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (horizon < 0 || horizon > 100_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
+        if (horizon != 0) {
+            Checks.between(spec, "--horizon", horizon, 1, 100_000);
         }
         if ((models == null) == (model == null)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either --models REPO (a model per series) "
