@@ -76,7 +76,7 @@ final class Requests {
             return spec.horizon();
         }
         if (!h.isIntegralNumber() || !h.canConvertToInt()) {
-            throw ApiException.badRequest("'horizon' must be a whole number");
+            throw ApiException.badRequest("'horizon' must be a whole number, got " + kind(h));
         }
         int horizon = h.asInt();
         if (horizon < 1 || horizon > maxHorizon) {
@@ -118,7 +118,7 @@ final class Requests {
             JsonNode level = asked.get(i);
             int index = level.isIntegralNumber() && level.canConvertToInt() ? intervals.levelIndex(level.asInt()) : -1;
             if (index < 0) {
-                throw ApiException.badRequest("intervals[" + i + "] is " + (level.isNumber() ? level.asText() : kind(level))
+                throw ApiException.badRequest("intervals[" + i + "] is " + kind(level)
                         + "; model '" + model + "' has levels " + java.util.Arrays.toString(intervals.levels()));
             }
             out[i] = index;
@@ -137,10 +137,15 @@ final class Requests {
         return v;
     }
 
+    /**
+     * What a client sent where something else was expected, with the value where it is short enough to quote, so that
+     * {@code "5"} for 5 is seen at once: {@code the string "5"}, {@code 2.5}, {@code an array}.
+     */
     static String kind(JsonNode n) {
         return switch (n.getNodeType()) {
-            case STRING -> "a string";
-            case BOOLEAN -> "a boolean";
+            case STRING -> n.asText().length() <= 40 ? "the string " + n : "a string";
+            case NUMBER -> n.toString().length() <= 40 ? n.toString() : "a number";
+            case BOOLEAN -> n.toString();
             case NULL -> "null";
             case ARRAY -> "an array";
             case OBJECT -> "an object";

@@ -151,7 +151,7 @@ class IntervalsApiTest {
     void askingForIntervalsThatAreNotThereIsTheClientsMistake() throws Exception {
         String in = "{\"inputs\": [[" + values(window) + "]], ";
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [90]}"), "has levels [80, 95]");
-        assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [\"80\"]}"), "intervals[0] is a string");
+        assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [\"80\"]}"), "intervals[0] is the string \"80\"");
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": 80}"), "must be an array");
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [80], \"horizon\": 4}"), "at most 3 with intervals");
         double[] w = new double[30];
