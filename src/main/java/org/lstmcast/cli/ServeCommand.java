@@ -175,12 +175,28 @@ final class ServeCommand implements Callable<Integer> {
             }
             spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%s%n", models, host, bound,
                     server.grpcPort() > 0 ? " and grpc://" + host + ":" + server.grpcPort() : "");
+            if (!noConsole) {
+                spec.commandLine().getErr().println("lstmcast serve: console: " + consoleUrl(host, bound));
+            }
             spec.commandLine().getErr().flush();
             stop.await();
             spec.commandLine().getErr().println("lstmcast serve: stopping; finishing the requests in flight");
             spec.commandLine().getErr().flush();
         }
         return 0;
+    }
+
+    /**
+     * Where a browser on this machine finds the console: a wildcard address is not one to browse to, so it becomes the
+     * loopback address of its family; an IPv6 literal goes in brackets.
+     */
+    static String consoleUrl(String host, int port) {
+        String h = switch (host) {
+            case "0.0.0.0", "" -> "127.0.0.1";
+            case "::", "[::]", "::0" -> "[::1]";
+            default -> host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+        };
+        return "http://" + h + ":" + port + "/";
     }
 
     /** Every --load-model names a model folder, as Triton refuses to start with a model it cannot find. */
