@@ -1,5 +1,5 @@
 // The forecast page: history pasted or read from a CSV, sent to POST /v1/models/{m}/forecast, drawn with Chart.js.
-import { api, ApiError, boot, el, fmt } from './api.js';
+import { api, ApiError, boot, el, fmt, plural } from './api.js';
 
 const name = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const $ = (id) => document.getElementById(id);
@@ -32,7 +32,7 @@ async function load() {
   }
   const f = model.forecast;
   settings.textContent = `Version ${model.version}. Reads ${f.lookback === 0 ? 'windows of any length' : 'the last ' + f.lookback + ' steps'}`
-    + ` of ${f.features.join(', ')}; forecasts ${f.target} ${f.horizon} step(s) ahead (${f.transform || 'level'}).`;
+    + ` of ${f.features.join(', ')}; forecasts ${f.target} ${plural(f.horizon, 'step')} ahead (${f.transform || 'level'}).`;
   $('values-hint').textContent = f.features.length === 1
     ? `At least ${Math.max(1, f.lookback)} numbers (${f.features[0]}), separated by commas, spaces or new lines.`
     : `One step per line, ${f.features.length} numbers each (${f.features.join(', ')}); at least ${Math.max(1, f.lookback)} lines.`;

@@ -36,7 +36,7 @@ class ExportPredictIT {
 
         Program.Result inspect = Program.run(work, "inspect", "repo/co2/1/model.onnx");
         assertEquals(0, inspect.code(), inspect.err());
-        assertTrue(inspect.out().contains("servable    yes: windows of 24 rows x 1 features [ppm] -> 6 steps"), inspect.out());
+        assertTrue(inspect.out().contains("servable    yes: windows of 24 rows x 1 feature [ppm] -> 6 steps"), inspect.out());
 
         Program.Result predict = Program.run(work, "predict", "--model", "repo/co2/1/model.onnx", "--data", csv.toString(),
                 "--horizon", "14", "--out", "next.csv", "--plot", "next.png");

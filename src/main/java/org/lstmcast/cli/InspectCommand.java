@@ -143,9 +143,10 @@ final class InspectCommand implements Callable<Integer> {
             r.metadata().forEach((k, v) -> out.printf("  metadata    %s = %s%n", k, v.length() > 160 ? v.substring(0, 157) + "..." : v));
             if (r.servable()) {
                 var f = r.forecast();
-                out.printf("  servable    yes: windows of %s rows x %d features %s -> %d steps%n",
-                        f.lookback() > 0 ? Integer.toString(f.lookback()) : "any number of", f.featureCount(),
-                        f.features(), f.horizon());
+                out.printf("  servable    yes: windows of %s rows x %s %s -> %s%n",
+                        f.lookback() > 0 ? Integer.toString(f.lookback()) : "any number of",
+                        org.lstmcast.Text.plural(f.featureCount(), "feature"), f.features(),
+                        org.lstmcast.Text.plural(f.horizon(), "step"));
             } else {
                 out.println("  servable    no");
                 r.problems().forEach(p -> out.println("    - " + p));

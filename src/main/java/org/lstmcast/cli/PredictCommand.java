@@ -95,7 +95,8 @@ final class PredictCommand implements Callable<Integer> {
             o.println(line.toString().stripTrailing());
         }
         if (iv != null && covered < r.forecast().length) {
-            o.printf(Locale.ROOT, "Intervals are calibrated for the model's %d steps and not given beyond them.%n", iv.horizon());
+            o.printf(Locale.ROOT, "Intervals are calibrated for the model's %s and not given beyond them.%n",
+                    org.lstmcast.Text.plural(iv.horizon(), "step"));
         } else if (iv == null) {
             o.println("The model carries no calibrated prediction intervals.");
         }
@@ -121,7 +122,7 @@ final class PredictCommand implements Callable<Integer> {
             for (int l = bounds.length - 1; l >= 0; l--) {
                 bands.add(new Charts.Band(iv.levels()[l] + "% interval", bounds[l][0], bounds[l][1]));
             }
-            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + r.forecast().length + " steps",
+            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + org.lstmcast.Text.plural(r.forecast().length, "step"),
                     r.spec().target(), times, history, r.times(), r.forecast(), bands);
         }
         return 0;

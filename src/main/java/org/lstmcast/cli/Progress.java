@@ -104,8 +104,9 @@ final class Progress {
         @Override
         public void membersStarted(int members, int atOnce, boolean refit) {
             stage = refit ? "refit" : "ensemble";
-            err.printf(Locale.ROOT, refit ? "refit: training %d networks on the training and validation rows, %d at a time%n"
-                    : "ensemble: training %d more networks, %d at a time%n", members, atOnce);
+            err.printf(Locale.ROOT, refit ? "refit: training %s on the training and validation rows, %d at a time%n"
+                    : "ensemble: training %s, %d at a time%n", org.lstmcast.Text.plural(members,
+                    refit ? "network" : "more network", refit ? "networks" : "more networks"), atOnce);
             err.flush();
         }
 

@@ -105,19 +105,21 @@ final class TrainCommand implements Callable<Integer> {
             // Windows, not rows, is what the export's proof counts: the first test rows are also forecast from origins
             // up to horizon - 1 rows before the test part, so there are horizon - 1 more windows than rows.
             int networks = outcome.training().forecaster().networks().size();
-            o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s in %.1f s. Test part: %d rows, forecast from %d test windows "
+            o.printf(Locale.ROOT, "Trained %s (best %d)%s in %.1f s. Test part: %s, forecast from %s "
                             + "(rolling origin), in original units.%n",
-                    outcome.training().epochsRun(), outcome.training().bestEpoch(),
+                    org.lstmcast.Text.plural(outcome.training().epochsRun(), "epoch"), outcome.training().bestEpoch(),
                     anchorAlone(outcome) ? ", then kept the anchor alone,"
                             : config.refit() ? ", then " + networks + (networks > 1 ? " networks" : " network") + " again,"
                             : networks > 1 ? ", then " + (networks - 1) + " more networks," : "",
                     outcome.training().seconds(),
-                    outcome.evaluation().testRows().length, outcome.evaluation().windows());
+                    org.lstmcast.Text.plural(outcome.evaluation().testRows().length, "row"),
+                    org.lstmcast.Text.plural(outcome.evaluation().windows(), "test window"));
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());
             o.print(Report.transform(outcome.metrics()));
             o.print(Report.table(outcome.evaluation(), anchorAlone(outcome) ? "anchor" : "lstm"));
             o.print(Report.intervals(outcome.intervals(), outcome.evaluation()));
+            calibrationWarnings(outcome).forEach(o::println);
             o.println("Wrote " + outcome.directory());
             o.flush();
         }
@@ -126,6 +128,40 @@ final class TrainCommand implements Callable<Integer> {
             return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
         }
         return 0;
+    }
+
+    /**
+     * A warning per interval level whose calibration lacks the forecasts its coverage guarantee needs, as metrics.json's
+     * {@code intervals.enough_calibration_windows} says, so that stdout does not read as an unqualified success.
+     */
+    static List<String> calibrationWarnings(TrainingRun.Outcome outcome) {
+        if (!(outcome.metrics().get("intervals") instanceof java.util.Map<?, ?> intervals)
+                || !(intervals.get("enough_calibration_windows") instanceof java.util.Map<?, ?> enough)) {
+            return List.of();
+        }
+        int fewest = java.util.Arrays.stream(outcome.intervals().calibrationWindows()).min().orElse(0);
+        List<String> out = new ArrayList<>();
+        enough.forEach((level, ok) -> {
+            if (Boolean.FALSE.equals(ok)) {
+                int percent = Integer.parseInt(String.valueOf(level));
+                out.add(String.format(Locale.ROOT, "Warning: the %d%% interval is calibrated on %s per step, fewer than "
+                                + "the %d its coverage guarantee needs: its width is an estimate (the larger of the widest "
+                                + "error seen and a Student's t bound). More validation rows (--val-fraction, or more data) "
+                                + "give it the guarantee.", percent, org.lstmcast.Text.plural(fewest, "validation forecast"),
+                        neededForGuarantee(percent)));
+            }
+        });
+        return out;
+    }
+
+    /** The fewest calibration forecasts that give a level its finite-sample guarantee. */
+    static int neededForGuarantee(int percent) {
+        int n = 1;
+        // Every level below 100 is reached (99% at 99 forecasts); the bound only keeps a level of 100 from looping.
+        while (n < 1_000_000 && !org.lstmcast.forecast.Intervals.guaranteed(n, percent)) {
+            n++;
+        }
+        return n;
     }
 
     /** The native threads ND4J takes from {@code OMP_NUM_THREADS} when --threads is absent; 1 when it is unset. */

@@ -228,7 +228,8 @@ public final class Converter {
             return null;
         }
         if (o.targetIndex() < 0 || o.targetIndex() >= f) {
-            throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's " + f + " features");
+            throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's "
+                    + org.lstmcast.Text.plural(f, "feature") + " (0 to " + (f - 1) + ")");
         }
         double[][] minMax = scaler(o, f);
         double[] inShift = new double[f];
@@ -349,7 +350,7 @@ public final class Converter {
             }
             Series s = CsvReader.read(o.data(), o.columns(), null);
             if (s.rows() < rows) {
-                throw new ConversionException(o.data() + " has " + s.rows() + " rows; a window needs " + rows);
+                throw new ConversionException(o.data() + " has " + org.lstmcast.Text.plural(s.rows(), "row") + "; a window needs " + rows);
             }
             for (int i = 0; i < o.proofWindows(); i++) {
                 int start = random.nextInt(s.rows() - rows + 1);

@@ -61,8 +61,8 @@ public record SeriesForecast(String id, String model, long version, List<String>
                 }
             }
             if (series.rows() < spec.lookback()) {
-                throw new DataException(String.format(Locale.ROOT, "%s: %d rows; %s reads the last %d",
-                        series.source(), series.rows(), name, spec.lookback()));
+                throw new DataException(String.format(Locale.ROOT, "%s: %s; %s reads the last %d",
+                        series.source(), org.lstmcast.Text.plural(series.rows(), "row"), name, spec.lookback()));
             }
             double[][] values = new double[series.rows()][columns.length];
             for (int r = 0; r < values.length; r++) {

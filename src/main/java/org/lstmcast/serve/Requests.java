@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.lstmcast.Text;
 import org.lstmcast.forecast.ForecastSpec;
 
 /** Reading and checking request bodies; every problem becomes a 400 that says what is wrong and where. */
@@ -33,11 +34,11 @@ final class Requests {
                 throw ApiException.badRequest("inputs[" + w + "] must be a non-empty array");
             }
             if (window.size() > limits.maxWindowLength()) {
-                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps (limit "
+                throw ApiException.badRequest("inputs[" + w + "] has " + Text.plural(window.size(), "step") + " (limit "
                         + limits.maxWindowLength() + ", --max-window-length)");
             }
             if (spec.lookback() > 0 && window.size() < spec.lookback()) {
-                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps; the model needs at least "
+                throw ApiException.badRequest("inputs[" + w + "] has " + Text.plural(window.size(), "step") + "; the model needs at least "
                         + spec.lookback());
             }
             double[][] rows = new double[window.size()][];
@@ -45,8 +46,8 @@ final class Requests {
                 JsonNode step = window.get(r);
                 if (step.isArray()) {
                     if (step.size() != features) {
-                        throw ApiException.badRequest("inputs[" + w + "][" + r + "] has " + step.size() + " values; the model reads "
-                                + features + " feature(s) " + spec.features());
+                        throw ApiException.badRequest("inputs[" + w + "][" + r + "] has " + Text.plural(step.size(), "value")
+                                + "; the model reads " + Text.plural(features, "feature") + " " + spec.features());
                     }
                     rows[r] = new double[features];
                     for (int f = 0; f < features; f++) {
@@ -83,8 +84,8 @@ final class Requests {
             throw ApiException.badRequest("'horizon' must be between 1 and " + maxHorizon + " (--max-horizon), got " + horizon);
         }
         if (horizon > spec.horizon() && !spec.univariate()) {
-            throw ApiException.badRequest("this model forecasts " + spec.horizon() + " steps from " + spec.featureCount()
-                    + " features; going further would need the other features' future, so 'horizon' is at most " + spec.horizon());
+            throw ApiException.badRequest("this model forecasts " + Text.plural(spec.horizon(), "step") + " from "
+                    + Text.plural(spec.featureCount(), "feature") + "; going further would need the other features' future, so 'horizon' is at most " + spec.horizon());
         }
         return horizon;
     }
@@ -109,8 +110,8 @@ final class Requests {
                     + "file's metadata nor its forecast.json holds any (lstmcast train calibrates them)");
         }
         if (horizon > intervals.horizon()) {
-            throw ApiException.badRequest("the intervals are calibrated for the model's " + intervals.horizon()
-                    + " steps; a forecast rolled further would need them to widen by simulation, so ask for 'horizon' "
+            throw ApiException.badRequest("the intervals are calibrated for the model's "
+                    + Text.plural(intervals.horizon(), "step") + "; a forecast rolled further would need them to widen by simulation, so ask for 'horizon' "
                     + "at most " + intervals.horizon() + " with intervals");
         }
         int[] out = new int[asked.size()];

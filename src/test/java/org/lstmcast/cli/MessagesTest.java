@@ -8,6 +8,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,5 +82,50 @@ class MessagesTest {
         assertEquals(0, unsupported.code(), unsupported.err());
         assertTrue(unsupported.out().contains("converts: false"), unsupported.out());
         assertFalse(unsupported.out().contains("cannot be read"), unsupported.out());
+    }
+
+    @Test
+    void trainWarnsOnStdoutWhereAnIntervalLacksTheCalibrationItsGuaranteeNeeds() throws IOException {
+        // 120 monthly rows: the validation part gives 10 forecasts per step, enough for 80% (4 suffice), not for 95%,
+        // which needs the smallest n with ceil(0.95 (n + 1)) <= n: 18 gives ceil(18.05) = 19 > 18, 19 gives 19.
+        StringBuilder csv = new StringBuilder("month,value\n");
+        for (int t = 0; t < 120; t++) {
+            csv.append(String.format(Locale.ROOT, "%d-%02d,%.4f%n", 2000 + t / 12, t % 12 + 1,
+                    50 + 0.05 * t + 4 * Math.sin(2 * Math.PI * t / 12)));
+        }
+        Path data = Files.writeString(tmp.resolve("short.csv"), csv);
+        MainTest.Run r = MainTest.run("train", "--data", data.toString(), "--target", "value", "--lookback", "12",
+                "--horizon", "3", "--hidden", "4", "--epochs", "1", "--ensemble", "1", "--no-refit", "--out",
+                tmp.resolve("run").toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode intervals = new ObjectMapper().readTree(tmp.resolve("run/metrics.json").toFile()).path("intervals");
+        assertFalse(intervals.path("enough_calibration_windows").path("95").asBoolean(true), intervals.toString());
+        assertTrue(intervals.path("enough_calibration_windows").path("80").asBoolean(false), intervals.toString());
+        int fewest = Integer.MAX_VALUE;
+        for (JsonNode n : intervals.path("calibration_windows")) {
+            fewest = Math.min(fewest, n.asInt());
+        }
+        String[] lines = r.out().split("\n");
+        int calibrated = -1;
+        for (int i = 0; i < lines.length; i++) {
+            calibrated = lines[i].startsWith("Prediction intervals ") ? i : calibrated;
+        }
+        assertTrue(calibrated >= 0, r.out());
+        // The warning follows the coverage lines of the calibration it qualifies, and names the level and both counts.
+        assertEquals("Warning: the 95% interval is calibrated on " + fewest + " validation forecasts per step, fewer than "
+                + "the 19 its coverage guarantee needs: its width is an estimate (the larger of the widest error seen and a "
+                + "Student's t bound). More validation rows (--val-fraction, or more data) give it the guarantee.",
+                lines[calibrated + 3], r.out());
+        assertFalse(r.out().contains("the 80% interval"), r.out());
+        assertTrue(r.out().startsWith("Trained 1 epoch (best 1)"), r.out());
+    }
+
+    @Test
+    void countsOfOneAreSingular() {
+        MainTest.Run r = MainTest.run("inspect", "models/dax/1/model.onnx");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("servable    yes: windows of 30 rows x 1 feature [DAX] -> 5 steps"), r.out());
+        assertEquals(19, TrainCommand.neededForGuarantee(95));
+        assertEquals(4, TrainCommand.neededForGuarantee(80));
     }
 }

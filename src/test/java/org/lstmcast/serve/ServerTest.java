@@ -532,6 +532,10 @@ class ServerTest {
                 "'horizon' must be a whole number, got 2.5");
         assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "\"12.5\"]") + "]}"), 400,
                 "inputs[0][29] must be a number, got the string \"12.5\"");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [[5000]]}"), 400,
+                "inputs[0] has 1 step; the model needs at least 30");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "[1, 2]]") + "]}"), 400,
+                "inputs[0][29] has 2 values; the model reads 1 feature [DAX]");
         assertError(post("/v2/repository/index", "{\"ready\": \"true\"}"), 400,
                 "'ready' must be true or false, got the string \"true\"");
     }
