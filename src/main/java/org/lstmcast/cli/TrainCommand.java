@@ -70,6 +70,10 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig config = config();
+        if (export != null) {
+            // A name the repository cannot hold is said before the training, not after it.
+            ModelRepository.outputFile(export, "--export");
+        }
         int ndThreads = threads != null ? threads : ompThreads();
         if (threads != null || System.getenv("OMP_NUM_THREADS") == null) {
             Trainer.useThreads(threads == null ? 1 : threads);
@@ -124,7 +128,7 @@ final class TrainCommand implements Callable<Integer> {
             o.flush();
         }
         if (export != null) {
-            Path file = ModelRepository.nextVersionFile(export);
+            Path file = ModelRepository.outputFile(export, "--export");
             return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
         }
         return 0;

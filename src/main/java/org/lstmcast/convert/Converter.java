@@ -439,9 +439,11 @@ public final class Converter {
                     "the converted graph differs from the source: max relative error %.3g > %.0e over %d windows; no file written",
                     result.parity().maxRelError(), Export.TOLERANCE, result.parity().windows()));
         }
-        Path target = out.getFileName().toString().endsWith(".onnx") ? out : ModelRepository.nextVersionFile(out);
-        if (target != out && !ModelRepository.validName(out.getFileName().toString())) {
-            throw new ConversionException("--out " + out + ": the model name must match [A-Za-z0-9][A-Za-z0-9_.-]*");
+        Path target;
+        try {
+            target = ModelRepository.outputFile(out, "--out");
+        } catch (IllegalArgumentException e) {
+            throw new ConversionException(e.getMessage());
         }
         Path staging = Export.stage(target, result.bytes());
         try {
