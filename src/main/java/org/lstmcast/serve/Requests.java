@@ -94,7 +94,7 @@ final class Requests {
      * The interval levels a forecast request asks for ({@code "intervals": [80, 95]}), as indices into the model's
      * levels; null when it asks for none.
      */
-    static int[] intervals(JsonNode body, String model, org.lstmcast.forecast.Intervals intervals, int horizon) {
+    static int[] intervals(JsonNode body, String model, org.lstmcast.forecast.Intervals intervals) {
         JsonNode asked = body.get("intervals");
         if (asked == null || asked.isNull()) {
             return null;
@@ -108,11 +108,6 @@ final class Requests {
         if (intervals == null) {
             throw ApiException.badRequest("model '" + model + "' has no calibrated prediction intervals: neither its "
                     + "file's metadata nor its forecast.json holds any (lstmcast train calibrates them)");
-        }
-        if (horizon > intervals.horizon()) {
-            throw ApiException.badRequest("the intervals are calibrated for the model's "
-                    + Text.plural(intervals.horizon(), "step") + "; a forecast rolled further would need them to widen by simulation, so ask for 'horizon' "
-                    + "at most " + intervals.horizon() + " with intervals");
         }
         int[] out = new int[asked.size()];
         for (int i = 0; i < out.length; i++) {
