@@ -91,10 +91,14 @@ final class InspectCommand implements Callable<Integer> {
                 report.put("lookback", r.lookback());
                 report.put("horizon", r.horizon());
             }
+            if (r.probabilities()) {
+                report.put("output", "class probabilities (a softmax head), not forecasts");
+            }
             report.put("notes", r.notes());
             report.put("proof_max_rel_error", r.parity().maxRelError());
-            report.put("how", "lstmcast convert " + file + " --out REPO/NAME (add --scale-min/--scale-max or --fit-scaler "
-                    + "when it was trained on scaled values), or drop it into a repository as <name>/<version>/"
+            report.put("how", "lstmcast convert " + file + " --out REPO/NAME" + (r.probabilities() ? ""
+                    : " (add --scale-min/--scale-max or --fit-scaler when it was trained on scaled values)")
+                    + ", or drop it into a repository as <name>/<version>/"
                     + (file.getFileName().toString().endsWith(".zip") ? "model.zip" : file.getFileName().toString().endsWith(".onnx")
                     ? "model.onnx" : "model.h5") + " with the scaler in forecast.json");
         } catch (org.lstmcast.convert.ConversionException e) {
