@@ -77,6 +77,11 @@ export async function boot(start) {
   return attempt();
 }
 
+/** A count and its noun: "1 step", "5 steps". */
+export function plural(n, noun) {
+  return `${n} ${n === 1 ? noun : noun + 's'}`;
+}
+
 export function fmt(x, digits = 4) {
   if (x === null || x === undefined) return '–';
   if (typeof x !== 'number') return String(x);

@@ -1,5 +1,5 @@
 // The forecast page: history pasted or read from a CSV, sent to POST /v1/models/{m}/forecast, drawn with Chart.js.
-import { api, ApiError, boot, el, fmt } from './api.js';
+import { api, ApiError, boot, el, fmt, plural } from './api.js';
 
 const name = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const $ = (id) => document.getElementById(id);
@@ -32,7 +32,7 @@ async function load() {
   }
   const f = model.forecast;
   settings.textContent = `Version ${model.version}. Reads ${f.lookback === 0 ? 'windows of any length' : 'the last ' + f.lookback + ' steps'}`
-    + ` of ${f.features.join(', ')}; forecasts ${f.target} ${f.horizon} step(s) ahead (${f.transform || 'level'}).`;
+    + ` of ${f.features.join(', ')}; forecasts ${f.target} ${plural(f.horizon, 'step')} ahead (${f.transform || 'level'}).`;
   $('values-hint').textContent = f.features.length === 1
     ? `At least ${Math.max(1, f.lookback)} numbers (${f.features[0]}), separated by commas, spaces or new lines.`
     : `One step per line, ${f.features.length} numbers each (${f.features.join(', ')}); at least ${Math.max(1, f.lookback)} lines.`;
@@ -53,11 +53,19 @@ function clearErrors() {
   for (const id of ['values-error', 'horizon-error', 'csv-error']) $(id).textContent = '';
 }
 
-function showError(message) {
-  const field = /horizon/i.test(message) ? 'horizon' : 'values';
+function showError(message, field = /horizon/i.test(message) ? 'horizon' : 'values') {
   $(field + '-error').textContent = message;
   $(field).setAttribute('aria-invalid', 'true');
   $(field).focus();
+}
+
+/**
+ * The horizon field's problem, or null: checked here so that a typo is named at once, beside the field, rather than
+ * silently replaced by the model's horizon (the field is text, not a number input, so that what was typed can be quoted).
+ */
+function horizonProblem(text) {
+  if (text === '' || /^\+?\d+$/.test(text) && Number(text) >= 1) return null;
+  return `Horizon must be a whole number of at least 1, got "${text}"`;
 }
 
 // ---- CSV -----------------------------------------------------------------------------------------------------------
@@ -165,8 +173,13 @@ async function forecast(ev) {
   clearErrors();
   const win = parseValues($('values').value);
   const horizonText = $('horizon').value.trim();
+  const problem = horizonProblem(horizonText);
+  if (problem) {
+    showError(problem, 'horizon');
+    return;
+  }
   const body = { inputs: [win] };
-  if (horizonText !== '') body.horizon = Number.isFinite(Number(horizonText)) ? Number(horizonText) : horizonText;
+  if (horizonText !== '') body.horizon = Number(horizonText);
   $('run').disabled = true;
   try {
     const answer = await api('/v1/models/' + encodeURIComponent(name) + '/forecast', { method: 'POST', body });

@@ -1,5 +1,5 @@
 // The models page: GET /v1/models (and the repository index for versions still loading), refreshed every few seconds.
-import { api, boot, el, fmt } from './api.js';
+import { api, boot, el, fmt, plural } from './api.js';
 
 const REFRESH_MS = 3000;
 let shape = '';
@@ -117,7 +117,7 @@ async function load() {
   }
   const ready = models.filter(m => m.state === 'READY').length;
   document.getElementById('summary').textContent =
-    `${models.length} model version(s), ${ready} ready. Live figures refresh every ${REFRESH_MS / 1000} s.`;
+    `${plural(models.length, 'model version')}, ${ready} ready. Live figures refresh every ${REFRESH_MS / 1000} s.`;
 }
 
 boot(load);

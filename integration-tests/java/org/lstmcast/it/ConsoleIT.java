@@ -274,11 +274,43 @@ class ConsoleIT {
         values.sendKeys(window);
         WebElement horizon = driver.findElement(By.id("horizon"));
         horizon.clear();
-        horizon.sendKeys("0");
+        // Beyond the server's --max-horizon: only the server knows its limit, and its message shows beside the field.
+        horizon.sendKeys("1000000");
         driver.findElement(By.id("run")).click();
         WebElement horizonError = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("horizon-error")));
-        assertEquals(apiError("dax", "{\"inputs\": [[" + window + "]], \"horizon\": 0}"), horizonError.getText());
+        assertEquals(apiError("dax", "{\"inputs\": [[" + window + "]], \"horizon\": 1000000}"), horizonError.getText());
         assertEquals("", driver.findElement(By.id("values-error")).getText());
+    }
+
+    @Test
+    void aHorizonThatIsNotAPositiveWholeNumberIsFlaggedByThePageAndRefusedByTheServer() throws Exception {
+        String window = joined(daxWindow(800));
+        for (String typed : List.of("abc", "-2", "0", "2.5")) {
+            driver.get(server.base + "/models/dax");
+            WebDriverWait wait = waiting(driver);
+            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("values"))).sendKeys(window);
+            WebElement horizon = driver.findElement(By.id("horizon"));
+            wait.until(d -> !horizon.getAttribute("value").isEmpty());
+            horizon.clear();
+            horizon.sendKeys(typed);
+            driver.findElement(By.id("run")).click();
+            WebElement error = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("horizon-error")));
+            assertEquals("Horizon must be a whole number of at least 1, got \"" + typed + "\"", error.getText(), typed);
+            assertEquals("true", horizon.getAttribute("aria-invalid"), typed);
+            // Nothing was forecast with the model's own horizon in its place.
+            assertTrue(driver.findElement(By.id("result")).getAttribute("class").contains("hidden"), typed);
+            String sent = typed.matches("-?[0-9.]+") ? typed : "\"" + typed + "\"";
+            assertTrue(apiError("dax", "{\"inputs\": [[" + window + "]], \"horizon\": " + sent + "}").contains("horizon"), typed);
+        }
+    }
+
+    @Test
+    void theServeBannerGivesTheConsolesAddress() throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!server.log.contains("lstmcast serve: console: " + server.base + "/") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(server.log.contains("lstmcast serve: console: " + server.base + "/"), server.logTail(20));
     }
 
     @Test

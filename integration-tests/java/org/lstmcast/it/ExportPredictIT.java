@@ -36,7 +36,7 @@ class ExportPredictIT {
 
         Program.Result inspect = Program.run(work, "inspect", "repo/co2/1/model.onnx");
         assertEquals(0, inspect.code(), inspect.err());
-        assertTrue(inspect.out().contains("servable    yes: windows of 24 rows x 1 features [ppm] -> 6 steps"), inspect.out());
+        assertTrue(inspect.out().contains("servable    yes: windows of 24 rows x 1 feature [ppm] -> 6 steps"), inspect.out());
 
         Program.Result predict = Program.run(work, "predict", "--model", "repo/co2/1/model.onnx", "--data", csv.toString(),
                 "--horizon", "14", "--out", "next.csv", "--plot", "next.png");
@@ -50,18 +50,25 @@ class ExportPredictIT {
             double v = Double.parseDouble(cells[2]);
             assertTrue(v > 340 && v < 390, "a CO2 forecast for 1998-99 in ppm: " + line);
             int step = Integer.parseInt(cells[0]);
-            if (step <= 6) {
-                // Within the model's horizon: nested intervals around the forecast.
-                double l80 = Double.parseDouble(cells[3]);
-                double u80 = Double.parseDouble(cells[4]);
-                double l95 = Double.parseDouble(cells[5]);
-                double u95 = Double.parseDouble(cells[6]);
-                assertTrue(l95 <= l80 && l80 < v && v < u80 && u80 <= u95, line);
-            } else {
-                assertEquals("", cells[3] + cells[4] + cells[5] + cells[6], "no interval past the calibrated horizon: " + line);
+            // Nested intervals around the forecast, within the model's horizon and past it.
+            double l80 = Double.parseDouble(cells[3]);
+            double u80 = Double.parseDouble(cells[4]);
+            double l95 = Double.parseDouble(cells[5]);
+            double u95 = Double.parseDouble(cells[6]);
+            assertTrue(l95 <= l80 && l80 < v && v < u80 && u80 <= u95, line);
+            if (step > 6) {
+                // Extrapolated: step 6's half-width relative to its forecast (ppm stays above zero, so the intervals are
+                // relative) times sqrt(step / 6), around this step's forecast.
+                String[] six = lines.get(6).split(",", -1);
+                double f6 = Double.parseDouble(six[2]);
+                double rel95 = (Double.parseDouble(six[6]) - f6) / Math.abs(f6);
+                double want = rel95 * Math.abs(v) * Math.sqrt(step / 6.0);
+                assertEquals(want, u95 - v, 1e-4 * want + 1e-4, "step " + step + ": " + line);
             }
         }
-        assertTrue(predict.out().contains("Intervals are calibrated for the model's 6 steps"), predict.out());
+        assertTrue(predict.err().contains("the intervals are calibrated for the model's 6 steps; from step 7 on (marked *) "
+                + "they are extrapolated"), predict.err());
+        assertEquals(8, predict.out().lines().filter(l -> l.contains(" *")).count(), predict.out());
         assertTrue(Files.size(work.resolve("next.png")) > 10_000);
     }
 

@@ -81,6 +81,13 @@ public final class GrpcLoad {
     public static HttpLoad.Result run(String host, int port, ModelInferRequest request, int concurrency,
                                       int streamsPerConnection, long warmupMillis, long durationMillis)
             throws InterruptedException {
+        return run(host, port, request, concurrency, streamsPerConnection, warmupMillis, durationMillis, HttpLoad.Ticker.NONE);
+    }
+
+    /** As the other {@code run}, telling {@code ticker} how it goes every second. */
+    public static HttpLoad.Result run(String host, int port, ModelInferRequest request, int concurrency,
+                                      int streamsPerConnection, long warmupMillis, long durationMillis,
+                                      HttpLoad.Ticker ticker) throws InterruptedException {
         Recorder recorder = new Recorder(3_600_000_000L, 3);
         AtomicLong ok = new AtomicLong();
         AtomicLong bad = new AtomicLong();
@@ -107,7 +114,9 @@ public final class GrpcLoad {
                         end, recorder, ok, bad, errors, tally, retries, done);
                 caller.call();
             }
-            done.await();
+            while (!done.await(1, TimeUnit.SECONDS)) {
+                ticker.tick((System.nanoTime() - start) / 1e9, tally.answered(), tally.failed());
+            }
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
             retries.shutdownNow();
@@ -117,6 +126,31 @@ public final class GrpcLoad {
         return new HttpLoad.Result(concurrency, seconds, ok.get() + bad.get(), bad.get(), errors.get(),
                 h.getValueAtPercentile(50), h.getValueAtPercentile(90), h.getValueAtPercentile(99),
                 h.getValueAtPercentile(99.9), h.getMaxValue(), tally.problems());
+    }
+
+    /**
+     * One call on its own channel, as {@link HttpLoad#probe} sends one request: the status the server answered it
+     * with, or null when the server could not be reached (the run reports that).
+     */
+    public static Status probe(String host, int port, ModelInferRequest request) {
+        ManagedChannel channel = channel(host, port);
+        try {
+            GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS).modelInfer(request);
+            return Status.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCause() != null ? null : e.getStatus();
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    /** The gRPC codes that, like HTTP's 4xx, say the request itself is wrong: sending it again changes nothing. */
+    public static boolean clientError(Status.Code code) {
+        return switch (code) {
+            case INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE,
+                 UNIMPLEMENTED, ALREADY_EXISTS -> true;
+            default -> false;
+        };
     }
 
     static ManagedChannel channel(String host, int port) {
@@ -164,6 +198,7 @@ public final class GrpcLoad {
                 retries.schedule(this::call, Math.max(0, Math.min(10, (end - t1) / 1_000_000)), TimeUnit.MILLISECONDS);
                 return;
             }
+            tally.answer();
             boolean success = status.isOk();
             if (!success) {
                 tally.add("gRPC " + status.getCode(), status.getDescription());

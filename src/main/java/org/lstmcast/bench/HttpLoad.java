@@ -59,6 +59,46 @@ public final class HttpLoad {
     }
 
     /**
+     * Told about once a second while a run goes on, so that a long sweep is seen to progress.
+     *
+     * @param elapsedSeconds since the run started, warm-up included
+     * @param answered       answers so far, warm-up included
+     * @param failed         answers that were not 2xx and failed connections so far
+     */
+    @FunctionalInterface
+    public interface Ticker {
+        Ticker NONE = (elapsedSeconds, answered, failed) -> { };
+
+        void tick(double elapsedSeconds, long answered, long failed);
+    }
+
+    /** What the server answered one request; null status where it could not be reached (the run will say why). */
+    public record Probe(int status, String body) {
+        public boolean clientError() {
+            return status / 100 == 4;
+        }
+    }
+
+    /**
+     * Sends {@code request} once on its own connection: a server that refuses it (an unknown model, a missing API key)
+     * refuses the whole run, which need not be measured to know that. Null when the server cannot be reached, which
+     * the run itself reports.
+     */
+    public static Probe probe(URI url, byte[] request) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(url.getHost(), url.getPort()), 5000);
+            socket.setSoTimeout(60_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(request);
+            out.flush();
+            Response r = readResponse(new BufferedInputStream(socket.getInputStream(), 65536));
+            return new Probe(r.status(), r.body());
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
      * Runs {@code warmupMillis} unmeasured, then {@code durationMillis} measured, with {@code concurrency} clients, each
      * posting {@code body} as JSON to {@code url}.
      */
@@ -70,6 +110,12 @@ public final class HttpLoad {
     /** As {@link #run(URI, byte[], int, long, long)}, with the whole request made by the caller ({@link #request}). */
     public static Result runRequest(URI url, byte[] request, int concurrency, long warmupMillis, long durationMillis)
             throws InterruptedException {
+        return runRequest(url, request, concurrency, warmupMillis, durationMillis, Ticker.NONE);
+    }
+
+    /** As {@link #runRequest(URI, byte[], int, long, long)}, telling {@code ticker} how it goes every second. */
+    public static Result runRequest(URI url, byte[] request, int concurrency, long warmupMillis, long durationMillis,
+                                    Ticker ticker) throws InterruptedException {
         Recorder recorder = new Recorder(3_600_000_000L, 3);
         AtomicLong ok = new AtomicLong();
         AtomicLong bad = new AtomicLong();
@@ -85,8 +131,15 @@ public final class HttpLoad {
             clients.add(t);
             t.start();
         }
+        long nextTick = start + 1_000_000_000L;
         for (Thread t : clients) {
-            t.join();
+            while (t.isAlive()) {
+                t.join(Math.max(1, (nextTick - System.nanoTime()) / 1_000_000));
+                if (System.nanoTime() >= nextTick) {
+                    ticker.tick((System.nanoTime() - start) / 1e9, tally.answered(), tally.failed());
+                    nextTick += 1_000_000_000L;
+                }
+            }
         }
         double seconds = (System.nanoTime() - measureFrom) / 1e9;
         var h = recorder.getIntervalHistogram();
@@ -99,8 +152,24 @@ public final class HttpLoad {
     static final class Tally {
         private final ConcurrentMap<String, LongAdder> counts = new ConcurrentHashMap<>();
         private final ConcurrentMap<String, String> examples = new ConcurrentHashMap<>();
+        private final LongAdder answered = new LongAdder();
+        private final LongAdder failed = new LongAdder();
+
+        /** An answer, good or bad, for the progress lines. */
+        void answer() {
+            answered.increment();
+        }
+
+        long answered() {
+            return answered.sum();
+        }
+
+        long failed() {
+            return failed.sum();
+        }
 
         void add(String what, String example) {
+            failed.increment();
             counts.computeIfAbsent(what, k -> new LongAdder()).increment();
             examples.putIfAbsent(what, example == null ? "" : example);
         }
@@ -133,6 +202,7 @@ public final class HttpLoad {
                     out.flush();
                     Response response = readResponse(in);
                     long t1 = System.nanoTime();
+                    tally.answer();
                     boolean success = response.status() / 100 == 2;
                     if (!success) {
                         tally.add("HTTP " + response.status(), response.body());
@@ -245,7 +315,7 @@ public final class HttpLoad {
     }
 
     /** A POST of {@code body} to {@code url}; {@code moreHeaders} are whole header lines, each ending in CRLF. */
-    static byte[] request(URI url, String contentType, String moreHeaders, byte[] body) {
+    public static byte[] request(URI url, String contentType, String moreHeaders, byte[] body) {
         String head = "POST " + url.getRawPath() + " HTTP/1.1\r\nHost: " + url.getHost() + ":" + url.getPort()
                 + "\r\nContent-Type: " + contentType + "\r\n" + moreHeaders + "Content-Length: " + body.length + "\r\n\r\n";
         byte[] h = head.getBytes(StandardCharsets.ISO_8859_1);

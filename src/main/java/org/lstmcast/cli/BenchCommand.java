@@ -92,14 +92,15 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (grpcPort < 1 || grpcPort > 65535) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--grpc-port must be 1..65535");
-        }
-        if (windows < 1 || steps < 1 || !(duration > 0) || warmup < 0 || threads < 1
-                || streamsPerConnection < 1
-                || concurrency.stream().anyMatch(c -> c < 1 || c > 4096) || batches.stream().anyMatch(b -> b < 1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "counts must be positive and durations > 0");
-        }
+        Checks.between(spec, "--grpc-port", grpcPort, 1, 65535);
+        Checks.atLeast(spec, "--windows", windows, 1);
+        Checks.atLeast(spec, "--steps", steps, 1);
+        Checks.positive(spec, "--duration", duration);
+        Checks.atLeast(spec, "--warmup", warmup, 0);
+        Checks.atLeast(spec, "--threads", threads, 1);
+        Checks.atLeast(spec, "--streams-per-connection", streamsPerConnection, 1);
+        Checks.eachBetween(spec, "--concurrency", concurrency, 1, 4096);
+        Checks.eachBetween(spec, "--batch", batches, 1, Integer.MAX_VALUE);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -118,13 +119,16 @@ final class BenchCommand implements Callable<Integer> {
                     ? GrpcLoad.request(model, GrpcLoad.inputName(url.getHost(), grpcPort, model), windows, steps) : null;
             byte[] binary = protocol == Protocol.binary
                     ? BinaryRest.request(url, model, BinaryRest.body(BinaryRest.inputName(url, model), windows, steps)) : null;
+            refuseWhatTheServerRefuses(infer, binary, body, endpoint);
             for (int c : concurrency) {
+                HttpLoad.Ticker ticker = ticker(err, c, warmup, duration);
                 // The batch counters are on the REST port's /metrics whichever protocol carries the load.
                 double[] before = Benchmarks.batchTotals(url, model);
                 HttpLoad.Result r = switch (protocol) {
-                    case grpc -> GrpcLoad.run(url.getHost(), grpcPort, infer, c, streamsPerConnection, warm, measure);
-                    case binary -> HttpLoad.runRequest(url, binary, c, warm, measure);
-                    case rest -> HttpLoad.run(endpoint, body, c, warm, measure);
+                    case grpc -> GrpcLoad.run(url.getHost(), grpcPort, infer, c, streamsPerConnection, warm, measure, ticker);
+                    case binary -> HttpLoad.runRequest(url, binary, c, warm, measure, ticker);
+                    case rest -> HttpLoad.runRequest(endpoint, HttpLoad.request(endpoint, "application/json", "", body), c,
+                            warm, measure, ticker);
                 };
                 double[] after = Benchmarks.batchTotals(url, model);
                 Map<String, Object> row = new java.util.LinkedHashMap<>();
@@ -153,5 +157,60 @@ final class BenchCommand implements Callable<Integer> {
             return CommandLine.ExitCode.SOFTWARE;
         }
         return 0;
+    }
+
+    /**
+     * One request before any run: when the server refuses it as a client error (an unknown model, a missing API key,
+     * windows the model cannot take), every request of the sweep would be refused alike, so the sweep stops here with
+     * the server's reason rather than measuring errors for minutes.
+     */
+    private void refuseWhatTheServerRefuses(ModelInferRequest infer, byte[] binary, byte[] body, URI endpoint) {
+        String refusal;
+        if (protocol == Protocol.grpc) {
+            io.grpc.Status s = GrpcLoad.probe(url.getHost(), grpcPort, infer);
+            refusal = s != null && GrpcLoad.clientError(s.getCode())
+                    ? "gRPC " + s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription()) : null;
+        } else {
+            URI target = protocol == Protocol.binary ? url.resolve("/v2/models/" + model + "/infer") : endpoint;
+            HttpLoad.Probe p = HttpLoad.probe(target, protocol == Protocol.binary ? binary
+                    : HttpLoad.request(endpoint, "application/json", "", body));
+            refusal = p != null && p.clientError() ? "HTTP " + p.status() + serverError(p.body()) : null;
+        }
+        if (refusal != null) {
+            throw new org.lstmcast.data.DataException("the server answered the first request with " + refusal
+                    + "; every request would be refused alike, so nothing was measured");
+        }
+    }
+
+    /** ": " and the server's {@code error} text, else the start of the body as it came; empty when there is none. */
+    static String serverError(String body) {
+        if (body == null || body.isBlank()) {
+            return "";
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode error = new ObjectMapper().readTree(body).path("error");
+            if (error.isTextual()) {
+                return ": " + error.asText();
+            }
+        } catch (java.io.IOException e) {
+            // not JSON: quoted as it came
+        }
+        return ": " + body.replaceAll("\\s+", " ").strip();
+    }
+
+    /** A line on stderr every second: where the run is, answers so far, failures so far. */
+    private static HttpLoad.Ticker ticker(PrintWriter err, int concurrency, double warmup, double duration) {
+        return (elapsed, answered, failed) -> {
+            String phase = elapsed < warmup
+                    ? String.format(java.util.Locale.ROOT, "warming up, %.0f of %s s", elapsed, seconds(warmup))
+                    : String.format(java.util.Locale.ROOT, "%.0f of %s s", elapsed - warmup, seconds(duration));
+            err.printf(java.util.Locale.ROOT, "lstmcast bench: concurrency %d: %s, %d answers so far%s%n", concurrency,
+                    phase, answered, failed == 0 ? "" : ", " + failed + " failed");
+            err.flush();
+        };
+    }
+
+    private static String seconds(double s) {
+        return s == Math.rint(s) ? Long.toString((long) s) : Double.toString(s);
     }
 }

@@ -102,8 +102,7 @@ final class ConvertCommand implements Callable<Integer> {
         outStream.printf(Locale.ROOT, "source:  %s (%s), sha256 %s%n", source, result.origin(), result.sourceSha256());
         outStream.println("layers:  " + String.join(" -> ", result.layers()));
         if (result.forecasting()) {
-            outStream.printf(Locale.ROOT, "model:   raw windows of %d rows in, %d forecast%s in original units out%n",
-                    result.lookback(), result.horizon(), result.horizon() == 1 ? "" : "s");
+            outStream.println("model:   " + describe(result, scaleMin != null || scaleMax != null || fitScaler != null));
         }
         result.notes().forEach(n -> outStream.println("note:    " + n));
         outStream.printf(Locale.ROOT, "proof:   %d windows through ONNX Runtime against the source: max abs error %.3g, "
@@ -113,5 +112,24 @@ final class ConvertCommand implements Callable<Integer> {
         Path written = Converter.write(result, out);
         outStream.println("wrote:   " + written);
         return 0;
+    }
+
+    /**
+     * What the converted model takes and answers. Only a scaler folded in makes its answers original units: without
+     * one it answers in whatever units it was trained on, which for a network trained on scaled values are scaled ones.
+     */
+    static String describe(Converter.Result r, boolean scaled) {
+        String in = String.format(Locale.ROOT, "raw windows of %d rows in, ", r.lookback());
+        if (r.probabilities()) {
+            return in + org.lstmcast.Text.plural(r.horizon(), "class probability", "class probabilities")
+                    + " out (a softmax head: a classifier's output, not forecasts)";
+        }
+        String forecasts = org.lstmcast.Text.plural(r.horizon(), "forecast");
+        if (scaled) {
+            return in + forecasts + " in original units out";
+        }
+        return in + forecasts + " out, in the units the model was trained on: no scaler was given. If it was trained on "
+                + "scaled values, fold the scaler in with --scale-min/--scale-max (the MinMaxScaler's data_min_ and "
+                + "data_max_) or --fit-scaler DATA.csv --columns C,... [--train-rows N], and it answers in original units";
     }
 }

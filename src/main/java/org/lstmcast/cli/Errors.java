@@ -21,6 +21,13 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
                 || e instanceof org.lstmcast.convert.ConversionException
                 || e instanceof IllegalStateException) {
             message = e.getMessage();
+        } else if (e instanceof java.nio.file.NoSuchFileException f) {
+            // The JDK's message is the bare path; say what is wrong with it, as the commands' own checks do.
+            java.nio.file.Path parent = java.nio.file.Path.of(f.getFile()).toAbsolutePath().getParent();
+            message = parent != null && !java.nio.file.Files.isDirectory(parent)
+                    ? f.getFile() + ": no such folder " + parent : f.getFile() + ": no such file";
+        } else if (e instanceof java.nio.file.AccessDeniedException f) {
+            message = f.getFile() + ": permission denied";
         } else if (e instanceof java.io.IOException) {
             message = "I/O error: " + e.getMessage();
         } else {

@@ -28,7 +28,8 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--run", paramLabel = "DIR", required = true, description = "Run directory written by `lstmcast train` (or its model.zip).")
     Path run;
 
-    @Option(names = "--out", paramLabel = "FILE.onnx", required = true, description = "ONNX file to write.")
+    @Option(names = "--out", paramLabel = "FILE.onnx|REPO/NAME", required = true,
+            description = "ONNX file to write, or a model folder in a repository: REPO/NAME/<next version>/model.onnx.")
     Path out;
 
     @Override
@@ -37,7 +38,8 @@ final class ExportCommand implements Callable<Integer> {
         if (!Files.isRegularFile(modelZip)) {
             throw new DataException(run + ": no model.zip (is it a run directory written by lstmcast train?)");
         }
-        Export.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, out, false);
+        Path file = org.lstmcast.repository.ModelRepository.outputFile(out, "--out");
+        Export.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, file, false);
         return parity.ok() ? 0 : 1;
     }
 }

@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
         versionProvider = Main.VersionProvider.class,
         description = "Describe an ONNX file (inputs, outputs, opsets, operators, metadata) and say whether lstmcast "
                 + "can forecast with it, and if not, why.",
-        footer = {"", "Exit codes: 0 described (servable or not), 1 not a readable ONNX file, 2 bad command line."})
+        footer = {"", "Exit codes: 0 described (servable or not), 1 not a readable model file (ONNX, Keras .h5, DL4J .zip), "
+                + "2 bad command line."})
 final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -90,13 +91,21 @@ final class InspectCommand implements Callable<Integer> {
                 report.put("lookback", r.lookback());
                 report.put("horizon", r.horizon());
             }
+            if (r.probabilities()) {
+                report.put("output", "class probabilities (a softmax head), not forecasts");
+            }
             report.put("notes", r.notes());
             report.put("proof_max_rel_error", r.parity().maxRelError());
-            report.put("how", "lstmcast convert " + file + " --out REPO/NAME (add --scale-min/--scale-max or --fit-scaler "
-                    + "when it was trained on scaled values), or drop it into a repository as <name>/<version>/"
+            report.put("how", "lstmcast convert " + file + " --out REPO/NAME" + (r.probabilities() ? ""
+                    : " (add --scale-min/--scale-max or --fit-scaler when it was trained on scaled values)")
+                    + ", or drop it into a repository as <name>/<version>/"
                     + (file.getFileName().toString().endsWith(".zip") ? "model.zip" : file.getFileName().toString().endsWith(".onnx")
                     ? "model.onnx" : "model.h5") + " with the scaler in forecast.json");
         } catch (org.lstmcast.convert.ConversionException e) {
+            if (e.unreadable()) {
+                // Nothing to describe: a damaged file is a failure, as an unreadable ONNX file is.
+                throw e;
+            }
             report.put("converts", false);
             report.put("reason", e.getMessage());
         }
@@ -138,9 +147,10 @@ final class InspectCommand implements Callable<Integer> {
             r.metadata().forEach((k, v) -> out.printf("  metadata    %s = %s%n", k, v.length() > 160 ? v.substring(0, 157) + "..." : v));
             if (r.servable()) {
                 var f = r.forecast();
-                out.printf("  servable    yes: windows of %s rows x %d features %s -> %d steps%n",
-                        f.lookback() > 0 ? Integer.toString(f.lookback()) : "any number of", f.featureCount(),
-                        f.features(), f.horizon());
+                out.printf("  servable    yes: windows of %s rows x %s %s -> %s%n",
+                        f.lookback() > 0 ? Integer.toString(f.lookback()) : "any number of",
+                        org.lstmcast.Text.plural(f.featureCount(), "feature"), f.features(),
+                        org.lstmcast.Text.plural(f.horizon(), "step"));
             } else {
                 out.println("  servable    no");
                 r.problems().forEach(p -> out.println("    - " + p));

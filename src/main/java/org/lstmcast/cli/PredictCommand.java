@@ -63,11 +63,12 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (horizon < 0 || horizon > 100_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
+        // 0 is the options' "not given": the model's own horizon, the model's own lookback.
+        if (horizon != 0) {
+            Checks.between(spec, "--horizon", horizon, 1, 100_000);
         }
-        if (lookback < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "lookback must be at least 1");
+        if (lookback != 0) {
+            Checks.atLeast(spec, "--lookback", lookback, 1);
         }
         Gaps.Fill fill;
         try {
@@ -84,12 +85,12 @@ final class PredictCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "%s after %s (last %d of %d rows):%n", r.spec().target(),
                 r.history().times().get(r.history().rows() - 1), r.spec().lookback(), r.history().rows());
         Intervals iv = r.intervals();
-        // bounds[l][0|1][h]; steps past the calibrated horizon have none: a width repeated there would be a guess.
-        int covered = iv == null ? 0 : Math.min(iv.horizon(), r.forecast().length);
+        // bounds[l][0|1][h]; steps past the calibrated horizon widen the last one's, as the forecast API's do.
+        int extrapolated = iv == null ? 0 : iv.extrapolatedFrom(r.forecast().length);
         double[][][] bounds = new double[iv == null ? 0 : iv.levels().length][][];
         List<String> header = new ArrayList<>(List.of("step", "time", "forecast"));
         for (int l = 0; l < bounds.length; l++) {
-            bounds[l] = iv.bounds(java.util.Arrays.copyOf(r.forecast(), covered), l);
+            bounds[l] = iv.boundsExtended(r.forecast(), l);
             header.add("lower_" + iv.levels()[l]);
             header.add("upper_" + iv.levels()[l]);
         }
@@ -102,25 +103,30 @@ final class PredictCommand implements Callable<Integer> {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-5d %-14s %-12.6g", h + 1, r.times().get(h),
                     r.forecast()[h]));
             for (double[][] b : bounds) {
-                line.append(h < covered ? String.format(Locale.ROOT, " %-25s", String.format(Locale.ROOT, "%.6g .. %.6g",
-                        b[0][h], b[1][h])) : "");
+                line.append(String.format(Locale.ROOT, " %-25s", String.format(Locale.ROOT, "%.6g .. %.6g%s",
+                        b[0][h], b[1][h], extrapolated > 0 && h + 1 >= extrapolated ? " *" : "")));
             }
             o.println(line.toString().stripTrailing());
         }
-        if (iv != null && covered < r.forecast().length) {
-            o.printf(Locale.ROOT, "Intervals are calibrated for the model's %d steps and not given beyond them.%n", iv.horizon());
-        } else if (iv == null) {
+        if (iv == null) {
             o.println("The model carries no calibrated prediction intervals.");
         }
         o.flush();
+        if (extrapolated > 0) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.printf(Locale.ROOT, "lstmcast predict: note: the intervals are calibrated for the model's %s; from step %d "
+                    + "on (marked *) they are extrapolated: the last calibrated half-width times sqrt(step / %d)%n",
+                    org.lstmcast.Text.plural(iv.horizon(), "step"), extrapolated, iv.horizon());
+            err.flush();
+        }
         if (out != null) {
             try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8);
                  CSVPrinter csv = new CSVPrinter(w, CSVFormat.DEFAULT.builder().setHeader(header.toArray(new String[0])).get())) {
                 for (int h = 0; h < r.forecast().length; h++) {
                     List<Object> row = new ArrayList<>(List.of(h + 1, r.times().get(h), r.forecast()[h]));
                     for (double[][] b : bounds) {
-                        row.add(h < covered ? b[0][h] : "");
-                        row.add(h < covered ? b[1][h] : "");
+                        row.add(b[0][h]);
+                        row.add(b[1][h]);
                     }
                     csv.printRecord(row);
                 }
@@ -134,7 +140,7 @@ final class PredictCommand implements Callable<Integer> {
             for (int l = bounds.length - 1; l >= 0; l--) {
                 bands.add(new Charts.Band(iv.levels()[l] + "% interval", bounds[l][0], bounds[l][1]));
             }
-            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + r.forecast().length + " steps",
+            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + org.lstmcast.Text.plural(r.forecast().length, "step"),
                     r.spec().target(), times, history, r.times(), r.forecast(), bands);
         }
         return 0;

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
             "With --models, series id X is forecast by the newest version of model X in the repository (ids that are "
                     + "not model names map as in train-many). With --model, every series is forecast by that model in "
                     + "batches of many windows per run. Each forecast equals the served one for that series alone."},
-        footer = {"", "Writes one row per series and step: id, model, version, step, time, forecast.",
+        footer = {"", "Writes one row per series and step: id, model, version, step, time, forecast, and lower_L, upper_L "
+                + "per interval level when the models have intervals.",
             "Exit codes: 0 every series forecast, 100+N N series had no forecast (199: 99 or more), 1 the job failed, "
                     + "2 bad command line."})
 final class PredictManyCommand implements Callable<Integer> {
@@ -53,8 +54,8 @@ final class PredictManyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (horizon < 0 || horizon > 100_000) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "horizon must be between 1 and 100000");
+        if (horizon != 0) {
+            Checks.between(spec, "--horizon", horizon, 1, 100_000);
         }
         if ((models == null) == (model == null)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either --models REPO (a model per series) "
@@ -81,6 +82,10 @@ final class PredictManyCommand implements Callable<Integer> {
         for (SeriesForecast f : failed) {
             err.printf(Locale.ROOT, "predict-many: series '%s': %s%n", f.id(), f.error());
         }
+        forecasts.stream().filter(f -> f.bands() != null && f.bands().extrapolatedFrom() > 0).findFirst()
+                .ifPresent(f -> err.printf(Locale.ROOT, "predict-many: note: the intervals past each model's horizon are "
+                        + "extrapolated (from step %d for series '%s'): the last calibrated half-width times "
+                        + "sqrt(step / horizon)%n", f.bands().extrapolatedFrom(), f.id()));
         err.flush();
         if (!quiet) {
             PrintWriter o = spec.commandLine().getOut();

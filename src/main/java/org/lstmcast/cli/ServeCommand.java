@@ -125,13 +125,21 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535 || grpcMaxMessageBytes < 1
-                || maxBatchSize < 1 || maxQueue < 1 || threads < 1 || maxQueueDelayUs < 0
-                || !(pollSeconds > 0) || maxBodyBytes < 1 || maxWindows < 1 || maxWindowLength < 1 || maxHorizon < 1
-                || maxModels < 1 || requestTimeoutMs < 1 || maxLoaded < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "ports are 0..65535; delays >= 0; poll seconds > 0; every size, count and timeout at least 1");
-        }
+        Checks.between(spec, "--port", port, 0, 65535);
+        Checks.between(spec, "--grpc-port", grpcPort, 0, 65535);
+        Checks.atLeast(spec, "--grpc-max-message-bytes", grpcMaxMessageBytes, 1);
+        Checks.atLeast(spec, "--max-batch-size", maxBatchSize, 1);
+        Checks.atLeast(spec, "--max-queue-delay-us", maxQueueDelayUs, 0);
+        Checks.atLeast(spec, "--max-queue", maxQueue, 1);
+        Checks.atLeast(spec, "--threads", threads, 1);
+        Checks.positive(spec, "--poll-seconds", pollSeconds);
+        Checks.atLeast(spec, "--max-body-bytes", maxBodyBytes, 1);
+        Checks.atLeast(spec, "--max-windows", maxWindows, 1);
+        Checks.atLeast(spec, "--max-window-length", maxWindowLength, 1);
+        Checks.atLeast(spec, "--max-horizon", maxHorizon, 1);
+        Checks.atLeast(spec, "--max-models", maxModels, 1);
+        Checks.atLeast(spec, "--request-timeout-ms", requestTimeoutMs, 1);
+        Checks.atLeast(spec, "--max-loaded", maxLoaded, 0);
         try {
             org.lstmcast.serve.Devices.check(device);
         } catch (IllegalArgumentException e) {
@@ -167,12 +175,28 @@ final class ServeCommand implements Callable<Integer> {
             }
             spec.commandLine().getErr().printf("lstmcast serve: models from %s on http://%s:%d%s%n", models, host, bound,
                     server.grpcPort() > 0 ? " and grpc://" + host + ":" + server.grpcPort() : "");
+            if (!noConsole) {
+                spec.commandLine().getErr().println("lstmcast serve: console: " + consoleUrl(host, bound));
+            }
             spec.commandLine().getErr().flush();
             stop.await();
             spec.commandLine().getErr().println("lstmcast serve: stopping; finishing the requests in flight");
             spec.commandLine().getErr().flush();
         }
         return 0;
+    }
+
+    /**
+     * Where a browser on this machine finds the console: a wildcard address is not one to browse to, so it becomes the
+     * loopback address of its family; an IPv6 literal goes in brackets.
+     */
+    static String consoleUrl(String host, int port) {
+        String h = switch (host) {
+            case "0.0.0.0", "" -> "127.0.0.1";
+            case "::", "[::]", "::0" -> "[::1]";
+            default -> host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+        };
+        return "http://" + h + ":" + port + "/";
     }
 
     /** Every --load-model names a model folder, as Triton refuses to start with a model it cannot find. */

@@ -77,6 +77,10 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainConfig config = config();
         Gaps.Fill fill = training.fill(spec.commandLine());
+        if (export != null) {
+            // A name the repository cannot hold is said before the training, not after it.
+            ModelRepository.outputFile(export, "--export");
+        }
         int ndThreads = threads != null ? threads : ompThreads();
         if (threads != null || System.getenv("OMP_NUM_THREADS") == null) {
             Trainer.useThreads(threads == null ? 1 : threads);
@@ -125,7 +129,8 @@ final class TrainCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "Kept: %s; %s. %.1f s in all.%n", outcome.kept(), written(outcome),
                     outcome.seconds());
             if (outcome.training().epochsRun() > 0) {
-                o.printf(Locale.ROOT, "Trained %d epochs (best %d)%s.%n", outcome.training().epochsRun(),
+                o.printf(Locale.ROOT, "Trained %s (best %d)%s.%n",
+                        org.lstmcast.Text.plural(outcome.training().epochsRun(), "epoch"),
                         outcome.training().bestEpoch(), anchorAlone(outcome) ? ", then kept the anchor alone" : "");
             }
             if (outcome.metrics().get("transform") instanceof java.util.Map<?, ?> t
@@ -133,9 +138,10 @@ final class TrainCommand implements Callable<Integer> {
                 o.printf(Locale.ROOT, "Fitted to the %s rows: %s.%n", ((java.util.Map<?, ?>) outcome.metrics().get("data"))
                         .get("rows"), t.get("fitted_to_the_data"));
             }
-            o.printf(Locale.ROOT, "Test part: %d rows, forecast from %d test windows (rolling origin) by the model fitted "
-                            + "without them, in original units.%n",
-                    outcome.evaluation().testRows().length, outcome.evaluation().windows());
+            o.printf(Locale.ROOT, "Test part: %s, forecast from %s (rolling origin) by the model fitted without "
+                            + "them, in original units.%n",
+                    org.lstmcast.Text.plural(outcome.evaluation().testRows().length, "row"),
+                    org.lstmcast.Text.plural(outcome.evaluation().windows(), "test window"));
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());
             o.print(Report.transform(outcome.metrics()));
@@ -143,11 +149,12 @@ final class TrainCommand implements Callable<Integer> {
                     : outcome.kept().startsWith("naive") ? "naive alone" : outcome.kept().startsWith("drift")
                     ? "drift" : "anchor"));
             o.print(Report.intervals(outcome.intervals(), outcome.evaluation()));
+            calibrationWarnings(outcome).forEach(o::println);
             o.println("Wrote " + outcome.directory());
             o.flush();
         }
         if (export != null) {
-            Path file = ModelRepository.nextVersionFile(export);
+            Path file = ModelRepository.outputFile(export, "--export");
             try {
                 return Reports.exportWithProof(spec.commandLine(), out.resolve("model.zip"), file, quiet).ok() ? 0 : 1;
             } catch (Exception | Error e) {
@@ -161,6 +168,40 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * A warning per interval level whose calibration lacks the forecasts its coverage guarantee needs, as metrics.json's
+     * {@code intervals.enough_calibration_windows} says, so that stdout does not read as an unqualified success.
+     */
+    static List<String> calibrationWarnings(TrainingRun.Outcome outcome) {
+        if (!(outcome.metrics().get("intervals") instanceof java.util.Map<?, ?> intervals)
+                || !(intervals.get("enough_calibration_windows") instanceof java.util.Map<?, ?> enough)) {
+            return List.of();
+        }
+        int fewest = java.util.Arrays.stream(outcome.intervals().calibrationWindows()).min().orElse(0);
+        List<String> out = new ArrayList<>();
+        enough.forEach((level, ok) -> {
+            if (Boolean.FALSE.equals(ok)) {
+                int percent = Integer.parseInt(String.valueOf(level));
+                out.add(String.format(Locale.ROOT, "Warning: the %d%% interval is calibrated on %s per step, fewer than "
+                                + "the %d its coverage guarantee needs: its width is an estimate (the larger of the widest "
+                                + "error seen and a Student's t bound). More validation rows (--val-fraction, or more data) "
+                                + "give it the guarantee.", percent, org.lstmcast.Text.plural(fewest, "validation forecast"),
+                        neededForGuarantee(percent)));
+            }
+        });
+        return out;
+    }
+
+    /** The fewest calibration forecasts that give a level its finite-sample guarantee. */
+    static int neededForGuarantee(int percent) {
+        int n = 1;
+        // Every level below 100 is reached (99% at 99 forecasts); the bound only keeps a level of 100 from looping.
+        while (n < 1_000_000 && !org.lstmcast.forecast.Intervals.guaranteed(n, percent)) {
+            n++;
+        }
+        return n;
     }
 
     /** The native threads ND4J takes from {@code OMP_NUM_THREADS} when --threads is absent; 1 when it is unset. */

@@ -52,9 +52,20 @@ public final class Converter {
      * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast})
      */
     public record Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
-                         List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon) {
+                         List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon,
+                         boolean probabilities) {
+        Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
+               List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon) {
+            this(model, kind, origin, sourceSha256, layers, notes, parity, forecasting, lookback, horizon, false);
+        }
+
         public byte[] bytes() {
             return model.toByteArray();
+        }
+
+        /** The same result, its output known to be a softmax's class probabilities. */
+        Result withProbabilities() {
+            return new Result(model, kind, origin, sourceSha256, layers, notes, parity, forecasting, lookback, horizon, true);
         }
     }
 
@@ -109,6 +120,36 @@ public final class Converter {
 
     /** A Keras or DL4J network: written from the layer list, proven against {@code source} (null: the reference pass). */
     static Result fromNetwork(Network net, Kind kind, String sha, ConvertOptions o, SourcePass source) {
+        boolean probabilities = softmaxHead(net);
+        if (probabilities && (o.scaleMin() != null || o.scaleMax() != null || o.fitScaler() != null
+                || o.transform() != Transform.LEVEL)) {
+            // The wrapper would map the output back to the series' units (or rebuild levels from it): meaningless for
+            // probabilities, which sum to one whatever the input's units.
+            throw new ConversionException("the model ends in a softmax: it answers class probabilities, not values of the "
+                    + "series, so its output cannot be unscaled or rebuilt into levels; convert it without --scale-min/"
+                    + "--scale-max/--fit-scaler and with --transform level (the default)");
+        }
+        Result result = fromNetworkAsIs(net, kind, sha, o, source);
+        return probabilities ? result.withProbabilities() : result;
+    }
+
+    /**
+     * Whether the network's last activation is a softmax (a {@code Dense(k, softmax)} head, or an {@code Activation}
+     * layer after it, with only reshaping behind): a classifier, whose k outputs are probabilities, not k forecasts.
+     */
+    static boolean softmaxHead(Network net) {
+        for (int i = net.layers().size() - 1; i >= 0; i--) {
+            Layer layer = net.layers().get(i);
+            if (layer instanceof Layer.Flatten || layer instanceof Layer.Reshape) {
+                continue;
+            }
+            return layer instanceof Layer.Dense d && d.activation() == Activation.SOFTMAX
+                    || layer instanceof Layer.Act a && a.activation() == Activation.SOFTMAX;
+        }
+        return false;
+    }
+
+    private static Result fromNetworkAsIs(Network net, Kind kind, String sha, ConvertOptions o, SourcePass source) {
         SourcePass pass = source != null ? source : in -> ReferencePass.run(net, new double[][][] {in}).flat(0);
         int[] outShape = outputShape(net, o);
         List<String> layers = net.layers().stream().map(Layer::describe).toList();
@@ -228,7 +269,8 @@ public final class Converter {
             return null;
         }
         if (o.targetIndex() < 0 || o.targetIndex() >= f) {
-            throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's " + f + " features");
+            throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's "
+                    + org.lstmcast.Text.plural(f, "feature") + " (0 to " + (f - 1) + ")");
         }
         double[][] minMax = scaler(o, f);
         double[] inShift = new double[f];
@@ -349,7 +391,7 @@ public final class Converter {
             }
             Series s = CsvReader.read(o.data(), o.columns(), null);
             if (s.rows() < rows) {
-                throw new ConversionException(o.data() + " has " + s.rows() + " rows; a window needs " + rows);
+                throw new ConversionException(o.data() + " has " + org.lstmcast.Text.plural(s.rows(), "row") + "; a window needs " + rows);
             }
             for (int i = 0; i < o.proofWindows(); i++) {
                 int start = random.nextInt(s.rows() - rows + 1);
@@ -438,9 +480,11 @@ public final class Converter {
                     "the converted graph differs from the source: max relative error %.3g > %.0e over %d windows; no file written",
                     result.parity().maxRelError(), Export.TOLERANCE, result.parity().windows()));
         }
-        Path target = out.getFileName().toString().endsWith(".onnx") ? out : ModelRepository.nextVersionFile(out);
-        if (target != out && !ModelRepository.validName(out.getFileName().toString())) {
-            throw new ConversionException("--out " + out + ": the model name must match [A-Za-z0-9][A-Za-z0-9_.-]*");
+        Path target;
+        try {
+            target = ModelRepository.outputFile(out, "--out");
+        } catch (IllegalArgumentException e) {
+            throw new ConversionException(e.getMessage());
         }
         Path staging = Export.stage(target, result.bytes());
         try {

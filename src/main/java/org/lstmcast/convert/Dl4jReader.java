@@ -139,7 +139,7 @@ final class Dl4jReader {
         try {
             return restore.get();
         } catch (RuntimeException e) {
-            throw new ConversionException(zip.getFileName() + ": DL4J could not restore the model: " + e.getMessage(), e);
+            throw ConversionException.unreadable(zip.getFileName() + ": DL4J could not restore the model: " + e.getMessage(), e);
         }
     }
 
@@ -158,7 +158,8 @@ final class Dl4jReader {
                 return JSON.readTree(in);
             }
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new ConversionException(zip.getFileName() + ": configuration.json is not valid JSON: " + e.getOriginalMessage());
+            throw ConversionException.unreadable(zip.getFileName() + ": configuration.json is not valid JSON: "
+                    + e.getOriginalMessage(), e);
         }
     }
 

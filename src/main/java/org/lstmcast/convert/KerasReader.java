@@ -107,8 +107,8 @@ final class KerasReader {
             throw e;
         } catch (RuntimeException e) {
             // The HDF5 reader reports damaged structures with assorted runtime exceptions: all mean an unreadable file.
-            throw new ConversionException(h5.getFileName() + " cannot be read as a Keras HDF5 file (truncated or damaged?): "
-                    + e.getClass().getSimpleName() + ": " + e.getMessage());
+            throw ConversionException.unreadable(h5.getFileName() + " cannot be read as a Keras HDF5 file (truncated or "
+                    + "damaged?): " + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
         }
     }
 

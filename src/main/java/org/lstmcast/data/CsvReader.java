@@ -111,7 +111,10 @@ public final class CsvReader {
                 .get();
         // Spreadsheet exports often start with a byte-order mark that would otherwise become part of the first name.
         InputStream unmarked = BOMInputStream.builder().setInputStream(in).get();
-        try (Reader reader = new InputStreamReader(unmarked, StandardCharsets.UTF_8);
+        java.io.BufferedReader buffered = new java.io.BufferedReader(new InputStreamReader(unmarked, StandardCharsets.UTF_8));
+        char delimiter = Delimiters.sniff(buffered);
+        format = format.builder().setDelimiter(delimiter).get();
+        try (Reader reader = buffered;
              CSVParser parser = CSVParser.parse(reader, format)) {
             List<String> header = parser.getHeaderNames();
             if (header.isEmpty()) {
@@ -126,7 +129,8 @@ public final class CsvReader {
             for (String col : wanted) {
                 Integer i = index.get(col);
                 if (i == null) {
-                    throw new DataException(source + ": no column '" + col + "' (columns: " + String.join(", ", header) + ")");
+                    throw new DataException(source + ": no column '" + col + "' (columns: " + String.join(", ", header) + ")"
+                            + Delimiters.hint(header, delimiter));
                 }
                 valueIdx[k++] = i;
             }

@@ -215,8 +215,8 @@ public final class OnnxExporter {
         return m;
     }
 
-    private static String docString(ModelFile.Info info) {
-        String inputs = info.features().size() == 1 ? info.target() + "'s own history"
+    static String docString(ModelFile.Info info) {
+        String inputs = info.features().size() == 1 ? org.lstmcast.Text.possessive(info.target()) + " own history"
                 : "the history of " + String.join(", ", info.features());
         return String.format(Locale.ROOT,
                 "Forecasts the next %d value%s of %s from the last %d rows of %s. Input 'input' [batch, sequence >= %d, %d]"

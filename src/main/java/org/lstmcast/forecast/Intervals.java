@@ -153,6 +153,34 @@ public record Intervals(int[] levels, boolean relative, double[][] halfWidth, in
     }
 
     /**
+     * {@code [lower, upper]} per step for a forecast of any length: the calibrated steps as {@link #bounds} gives them;
+     * beyond the calibrated horizon {@code H}, for a forecast rolled forward on its own forecasts, no errors were ever
+     * seen, so the last step's half-width grows as a random walk's spread does, by {@code sqrt(h / H)} at step {@code h}
+     * (applied to the forecast's magnitude in the relative space). Those steps are an extrapolation, not a calibration:
+     * callers say so, from step {@link #horizon()} + 1 on.
+     */
+    public double[][] boundsExtended(double[] forecast, int l) {
+        int calibrated = Math.min(horizon(), forecast.length);
+        double[][] within = bounds(Arrays.copyOf(forecast, calibrated), l);
+        double[] lower = Arrays.copyOf(within[0], forecast.length);
+        double[] upper = Arrays.copyOf(within[1], forecast.length);
+        int last = horizon() - 1;
+        for (int h = calibrated; h < forecast.length; h++) {
+            double grow = Math.sqrt((h + 1) / (double) horizon());
+            float f = (float) forecast[h];
+            float w = (float) (grow * (relative ? halfWidth[last][l] * Math.abs(f) : halfWidth[last][l]));
+            lower[h] = f - w;
+            upper[h] = f + w;
+        }
+        return new double[][] {lower, upper};
+    }
+
+    /** The first step ({@code 1}-based) whose bounds {@link #boundsExtended} extrapolates, or 0 when none is. */
+    public int extrapolatedFrom(int steps) {
+        return steps > horizon() ? horizon() + 1 : 0;
+    }
+
+    /**
      * How the intervals did on rows they were not calibrated on: per level, per step, the share of actual values
      * inside the interval and the mean interval score (Gneiting and Raftery's: the width plus {@code 2 / alpha} times
      * the distance by which the actual value falls outside; lower is better, in the series' units).

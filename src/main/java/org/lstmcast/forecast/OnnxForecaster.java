@@ -327,7 +327,7 @@ public final class OnnxForecaster implements AutoCloseable {
         for (int r = 0; r < lookback; r++) {
             double[] row = window[window.length - lookback + r];
             if (row.length != spec.featureCount()) {
-                throw new InvalidInputException("each row needs " + spec.featureCount() + " value(s) " + spec.features()
+                throw new InvalidInputException("each row needs " + org.lstmcast.Text.plural(spec.featureCount(), "value") + " " + spec.features()
                         + ", got " + row.length);
             }
             tail[r] = new float[row.length];

@@ -52,12 +52,12 @@ public final class Prediction {
         boolean own = ForecastSpec.fromMetadata(report.metadata()) != null;
         if (!own) {
             if (features == null || features.isEmpty()) {
-                throw new IllegalArgumentException(model + " was not made by lstmcast: name its " + spec.featureCount()
-                        + " input column(s) with --features");
+                throw new IllegalArgumentException(model + " was not made by lstmcast: name its "
+                        + org.lstmcast.Text.plural(spec.featureCount(), "input column") + " with --features");
             }
             if (features.size() != spec.featureCount()) {
-                throw new IllegalArgumentException(model + " reads " + spec.featureCount() + " features; --features names "
-                        + features.size());
+                throw new IllegalArgumentException(model + " reads " + org.lstmcast.Text.plural(spec.featureCount(), "feature")
+                        + "; --features names " + features.size());
             }
             int rows = spec.lookback() > 0 ? spec.lookback() : lookback;
             if (rows < 1) {

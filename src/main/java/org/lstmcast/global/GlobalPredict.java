@@ -70,6 +70,7 @@ public final class GlobalPredict {
             GlobalSpec global = GlobalSpec.fromMetadata(forecaster.metadata());
             int read = global != null ? global.lookback() : spec.lookback();
             int steps = job.horizon() > 0 ? job.horizon() : spec.horizon();
+            org.lstmcast.forecast.Intervals intervals = SeriesForecast.intervals(forecaster.metadata(), spec);
             Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
             SeriesForecast[] results = new SeriesForecast[table.size()];
             for (int i = 0; i < table.size(); i++) {
@@ -101,7 +102,8 @@ public final class GlobalPredict {
                     for (int j = 0; j < part.size(); j++) {
                         SeriesTable.Entry e = table.get(part.get(j));
                         results[part.get(j)] = new SeriesForecast(e.id(), name, version,
-                                FutureTimes.after(e.times(), steps), f[j], null);
+                                FutureTimes.after(e.times(), steps), f[j], null,
+                                intervals == null ? null : SeriesForecast.Bands.of(intervals, f[j]));
                     }
                 }
             }

@@ -63,6 +63,23 @@ public final class ModelRepository {
         }
     }
 
+    /**
+     * The file an {@code --out} or {@code --export} option names: itself when it ends in {@code .onnx}, else the next
+     * version of the model folder it names, {@code REPO/NAME/<highest + 1>/model.onnx}.
+     *
+     * @throws IllegalArgumentException naming {@code option} when the folder's name is not a model name
+     */
+    public static Path outputFile(Path out, String option) throws IOException {
+        if (out.getFileName() != null && out.getFileName().toString().endsWith(".onnx")) {
+            return out;
+        }
+        if (out.getFileName() == null || !validName(out.getFileName().toString())) {
+            throw new IllegalArgumentException(option + " " + out + ": a model folder's name must match "
+                    + "[A-Za-z0-9][A-Za-z0-9_.-]* (or name a file ending in .onnx)");
+        }
+        return nextVersionFile(out);
+    }
+
     /** Where the next version's model goes: {@code modelDir/<highest + 1>/model.onnx}. */
     public static Path nextVersionFile(Path modelDir) throws IOException {
         return modelDir.resolve(Long.toString(highestVersion(modelDir) + 1)).resolve(MODEL_FILE);

@@ -263,7 +263,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
             }
             List<double[][]> windows = Requests.windows(body, m.spec, limits);
             int horizon = Requests.horizon(body, m.spec, limits.maxHorizon());
-            levels = Requests.intervals(body, m.name, m.intervals, horizon);
+            levels = Requests.intervals(body, m.name, m.intervals);
             answer = m.forecast(windows, horizon, limits.requestTimeoutMs());
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
@@ -318,7 +318,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 lower[i] = new float[digits[i].length][levels.length];
                 upper[i] = new float[digits[i].length][levels.length];
                 for (int l = 0; l < levels.length; l++) {
-                    double[][] b = m.intervals.bounds(forecasts[i], levels[l]);
+                    double[][] b = m.intervals.boundsExtended(forecasts[i], levels[l]);
                     for (int h = 0; h < digits[i].length; h++) {
                         lower[i][h][l] = (float) b[0][h];
                         upper[i][h][l] = (float) b[1][h];
@@ -328,6 +328,11 @@ final class ForecastEndpoint extends Handler.Wrapper {
             out.put("levels", percent);
             out.put("lower", lower);
             out.put("upper", upper);
+            int extrapolated = m.intervals.extrapolatedFrom(digits[0].length);
+            if (extrapolated > 0) {
+                // The steps a forecast rolled past the model's horizon has bounds widened, not calibrated: said so.
+                out.put("intervals_extrapolated_from", extrapolated);
+            }
         }
         return Json.bytes(out);
     }

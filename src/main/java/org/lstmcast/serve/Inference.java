@@ -244,7 +244,7 @@ final class Inference {
                     + "whole number of " + datatype + " elements, typed contents must be in the field for " + datatype);
         }
         if (given != count) {
-            throw ApiException.badRequest("input '" + name + "' has " + given + " values; shape "
+            throw ApiException.badRequest("input '" + name + "' has " + org.lstmcast.Text.plural(given, "value") + "; shape "
                     + java.util.Arrays.toString(shape) + " needs " + count);
         }
         return count;

@@ -259,7 +259,7 @@ final class InferenceProtocol {
     private static String text(JsonNode n, String key) {
         JsonNode v = n == null ? null : n.get(key);
         if (v == null || !v.isTextual()) {
-            throw ApiException.badRequest("'" + key + "' must be a string");
+            throw ApiException.badRequest("'" + key + "' must be a string, got " + (v == null ? "nothing" : Requests.kind(v)));
         }
         return v.asText();
     }

@@ -197,7 +197,7 @@ public final class InferenceServer implements AutoCloseable {
     private void repositoryIndex(Context ctx) throws Exception {
         JsonNode ready = optionalObject(ctx).path("ready");
         if (!ready.isMissingNode() && !ready.isBoolean()) {
-            throw ApiException.badRequest("'ready' must be true or false");
+            throw ApiException.badRequest("'ready' must be true or false, got " + Requests.kind(ready));
         }
         List<Map<String, Object>> index = new ArrayList<>();
         for (ModelRegistry.VersionStatus s : registry.index()) {

@@ -21,6 +21,9 @@ final class Json {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build());
 
+    private static final java.util.regex.Pattern START_MARKER = java.util.regex.Pattern.compile(
+            "\\s*\\(start marker at \\[Source:.*?line: (\\d+), column: (\\d+)\\]\\)");
+
     private Json() {
     }
 
@@ -42,7 +45,11 @@ final class Json {
      */
     static String describe(JacksonException e) {
         String what = e.getOriginalMessage() == null ? "unreadable" : e.getOriginalMessage();
-        what = what.lines().findFirst().orElse(what)
+        what = what.lines().findFirst().orElse(what);
+        // An unclosed array or object names where it opened inside the parser's own location description.
+        what = START_MARKER.matcher(what).replaceAll(" (opened at line $1, column $2)")
+                .replaceAll("\\s*\\(?\\[Source:.*?\\]\\)?", "")
+                .replaceAll("\\('(.{1,2})' \\(code \\d+\\)\\)", "'$1'")
                 .replaceAll("\\s*\\(?(?:from|set by|see)?\\s*`[^`]*`\\)?", "")
                 .replaceAll("\\s+", " ").trim();
         var where = e.getLocation();

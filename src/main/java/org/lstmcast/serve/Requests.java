@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.lstmcast.Text;
 import org.lstmcast.forecast.ForecastSpec;
 
 /** Reading and checking request bodies; every problem becomes a 400 that says what is wrong and where. */
@@ -33,11 +34,11 @@ final class Requests {
                 throw ApiException.badRequest("inputs[" + w + "] must be a non-empty array");
             }
             if (window.size() > limits.maxWindowLength()) {
-                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps (limit "
+                throw ApiException.badRequest("inputs[" + w + "] has " + Text.plural(window.size(), "step") + " (limit "
                         + limits.maxWindowLength() + ", --max-window-length)");
             }
             if (spec.lookback() > 0 && window.size() < spec.lookback()) {
-                throw ApiException.badRequest("inputs[" + w + "] has " + window.size() + " steps; the model needs at least "
+                throw ApiException.badRequest("inputs[" + w + "] has " + Text.plural(window.size(), "step") + "; the model needs at least "
                         + spec.lookback());
             }
             double[][] rows = new double[window.size()][];
@@ -45,8 +46,8 @@ final class Requests {
                 JsonNode step = window.get(r);
                 if (step.isArray()) {
                     if (step.size() != features) {
-                        throw ApiException.badRequest("inputs[" + w + "][" + r + "] has " + step.size() + " values; the model reads "
-                                + features + " feature(s) " + spec.features());
+                        throw ApiException.badRequest("inputs[" + w + "][" + r + "] has " + Text.plural(step.size(), "value")
+                                + "; the model reads " + Text.plural(features, "feature") + " " + spec.features());
                     }
                     rows[r] = new double[features];
                     for (int f = 0; f < features; f++) {
@@ -76,15 +77,15 @@ final class Requests {
             return spec.horizon();
         }
         if (!h.isIntegralNumber() || !h.canConvertToInt()) {
-            throw ApiException.badRequest("'horizon' must be a whole number");
+            throw ApiException.badRequest("'horizon' must be a whole number, got " + kind(h));
         }
         int horizon = h.asInt();
         if (horizon < 1 || horizon > maxHorizon) {
             throw ApiException.badRequest("'horizon' must be between 1 and " + maxHorizon + " (--max-horizon), got " + horizon);
         }
         if (horizon > spec.horizon() && !spec.univariate()) {
-            throw ApiException.badRequest("this model forecasts " + spec.horizon() + " steps from " + spec.featureCount()
-                    + " features; going further would need the other features' future, so 'horizon' is at most " + spec.horizon());
+            throw ApiException.badRequest("this model forecasts " + Text.plural(spec.horizon(), "step") + " from "
+                    + Text.plural(spec.featureCount(), "feature") + "; going further would need the other features' future, so 'horizon' is at most " + spec.horizon());
         }
         return horizon;
     }
@@ -93,7 +94,7 @@ final class Requests {
      * The interval levels a forecast request asks for ({@code "intervals": [80, 95]}), as indices into the model's
      * levels; null when it asks for none.
      */
-    static int[] intervals(JsonNode body, String model, org.lstmcast.forecast.Intervals intervals, int horizon) {
+    static int[] intervals(JsonNode body, String model, org.lstmcast.forecast.Intervals intervals) {
         JsonNode asked = body.get("intervals");
         if (asked == null || asked.isNull()) {
             return null;
@@ -108,17 +109,12 @@ final class Requests {
             throw ApiException.badRequest("model '" + model + "' has no calibrated prediction intervals: neither its "
                     + "file's metadata nor its forecast.json holds any (lstmcast train calibrates them)");
         }
-        if (horizon > intervals.horizon()) {
-            throw ApiException.badRequest("the intervals are calibrated for the model's " + intervals.horizon()
-                    + " steps; a forecast rolled further would need them to widen by simulation, so ask for 'horizon' "
-                    + "at most " + intervals.horizon() + " with intervals");
-        }
         int[] out = new int[asked.size()];
         for (int i = 0; i < out.length; i++) {
             JsonNode level = asked.get(i);
             int index = level.isIntegralNumber() && level.canConvertToInt() ? intervals.levelIndex(level.asInt()) : -1;
             if (index < 0) {
-                throw ApiException.badRequest("intervals[" + i + "] is " + (level.isNumber() ? level.asText() : kind(level))
+                throw ApiException.badRequest("intervals[" + i + "] is " + kind(level)
                         + "; model '" + model + "' has levels " + java.util.Arrays.toString(intervals.levels()));
             }
             out[i] = index;
@@ -137,10 +133,15 @@ final class Requests {
         return v;
     }
 
+    /**
+     * What a client sent where something else was expected, with the value where it is short enough to quote, so that
+     * {@code "5"} for 5 is seen at once: {@code the string "5"}, {@code 2.5}, {@code an array}.
+     */
     static String kind(JsonNode n) {
         return switch (n.getNodeType()) {
-            case STRING -> "a string";
-            case BOOLEAN -> "a boolean";
+            case STRING -> n.asText().length() <= 40 ? "the string " + n : "a string";
+            case NUMBER -> n.toString().length() <= 40 ? n.toString() : "a number";
+            case BOOLEAN -> n.toString();
             case NULL -> "null";
             case ARRAY -> "an array";
             case OBJECT -> "an object";

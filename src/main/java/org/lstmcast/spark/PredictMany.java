@@ -119,24 +119,30 @@ public final class PredictMany {
 
     /** Writes forecasts as a CSV file, or a Parquet file when {@code out} ends in .parquet. */
     public static void write(Path out, List<SeriesForecast> results) throws IOException {
+        // Interval columns when any model has intervals: empty for a model without them (or without that level).
+        int[] levels = SeriesForecast.levels(results);
         if (LongTables.parquet(out.toString())) {
-            List<ParquetTables.Column> columns = List.of(new ParquetTables.Column("id", ParquetTables.Kind.STRING),
+            List<ParquetTables.Column> columns = new ArrayList<>(List.of(new ParquetTables.Column("id", ParquetTables.Kind.STRING),
                     new ParquetTables.Column("model", ParquetTables.Kind.STRING),
                     new ParquetTables.Column("version", ParquetTables.Kind.LONG),
                     new ParquetTables.Column("step", ParquetTables.Kind.INT),
                     new ParquetTables.Column("time", ParquetTables.Kind.STRING),
-                    new ParquetTables.Column("forecast", ParquetTables.Kind.DOUBLE));
+                    new ParquetTables.Column("forecast", ParquetTables.Kind.DOUBLE)));
+            for (String name : SeriesForecast.header(levels).subList(SeriesForecast.HEADER.size(),
+                    SeriesForecast.header(levels).size())) {
+                columns.add(new ParquetTables.Column(name, ParquetTables.Kind.DOUBLE));
+            }
             List<List<Object>> rows = new ArrayList<>();
-            results.forEach(f -> rows.addAll(f.rows()));
+            results.forEach(f -> rows.addAll(f.rows(levels)));
             ParquetTables.write(out, "forecast", columns, rows);
             return;
         }
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        CSVFormat csv = CSVFormat.DEFAULT.builder().setHeader(SeriesForecast.HEADER.toArray(new String[0])).get();
+        CSVFormat csv = CSVFormat.DEFAULT.builder().setHeader(SeriesForecast.header(levels).toArray(new String[0])).get();
         try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8); CSVPrinter printer = new CSVPrinter(w, csv)) {
             for (SeriesForecast f : results) {
-                for (List<Object> r : f.rows()) {
+                for (List<Object> r : f.rows(levels)) {
                     printer.printRecord(r);
                 }
             }

@@ -86,6 +86,45 @@ class ConvertCommandTest {
         assertFalse(Files.exists(target));
     }
 
+    @Test
+    void withoutAScalerTheAnswerIsInTheTrainingUnitsAndTheScalerOptionsAreNamed() throws Exception {
+        String h5 = KerasConversionTest.DIR.resolve("stock_lstm_w60.h5").toString();
+        String plain = run(0, "convert", h5, "--out", tmp.resolve("plain.onnx").toString());
+        assertTrue(plain.contains("model:   raw windows of 60 rows in, 1 forecast out, in the units the model was trained "
+                + "on: no scaler was given. If it was trained on scaled values, fold the scaler in with --scale-min/"
+                + "--scale-max (the MinMaxScaler's data_min_ and data_max_) or --fit-scaler DATA.csv --columns C,... "
+                + "[--train-rows N], and it answers in original units\n"), plain);
+        assertFalse(plain.contains("original units out"), plain);
+        String scaled = run(0, "convert", h5, "--scale-min", "1402.34", "--scale-max", "3430.95", "--out",
+                tmp.resolve("scaled.onnx").toString());
+        assertTrue(scaled.contains("model:   raw windows of 60 rows in, 1 forecast in original units out\n"), scaled);
+    }
+
+    @Test
+    void aSoftmaxHeadIsNamedAsClassProbabilities() throws Exception {
+        // Keras 2 functional: LSTM(4, seq) -> LSTM(3) -> Dense(2, softmax), windows of 6 steps of 3 features.
+        String h5 = KerasConversionTest.DIR.resolve("k2_functional.h5").toString();
+        String out = run(0, "convert", h5, "--out", tmp.resolve("classes.onnx").toString());
+        assertTrue(out.contains("model:   raw windows of 6 rows in, 2 class probabilities out (a softmax head: a "
+                + "classifier's output, not forecasts)\n"), out);
+        assertFalse(out.contains("original units"), out);
+        // Activation(softmax) as a layer after the last Dense is the same head.
+        String act = run(0, "convert", KerasConversionTest.DIR.resolve("k2_activations.h5").toString(), "--out",
+                tmp.resolve("act.onnx").toString());
+        assertTrue(act.contains("3 class probabilities out"), act);
+        // Unscaling probabilities into the series' units is meaningless: refused, and nothing is written.
+        Path target = tmp.resolve("scaled-classes.onnx");
+        String err = run(1, "convert", h5, "--scale-min", "0,0,0", "--scale-max", "1,1,1", "--out", target.toString());
+        assertTrue(err.contains("the model ends in a softmax: it answers class probabilities"), err);
+        assertFalse(Files.exists(target));
+        JsonNode inspected = new ObjectMapper().readTree(run(0, "inspect", "--json", h5));
+        assertEquals("class probabilities (a softmax head), not forecasts", inspected.path("output").asText(), inspected.toString());
+        // A linear head is not one.
+        JsonNode linear = new ObjectMapper().readTree(run(0, "inspect", "--json",
+                KerasConversionTest.DIR.resolve("k3_functional.h5").toString()));
+        assertFalse(linear.has("output"), linear.toString());
+    }
+
     /** A dropped-in source is converted once and reused until its bytes or its settings change. */
     @Test
     void theCachedConversionIsReusedUntilTheSourceOrItsSettingsChange() throws Exception {

@@ -144,4 +144,24 @@ class IntervalsTest {
         assertThrows(IllegalArgumentException.class, () -> Intervals.fromMetadata(Map.of(Intervals.KEY, "{not json")));
         assertThrows(IllegalArgumentException.class, () -> iv.bounds(new double[3], 0));
     }
+
+    @Test
+    void pastTheHorizonTheLastHalfWidthGrowsWithTheSquareRootOfTheStep() {
+        Intervals absolute = new Intervals(new int[] {80, 95}, false, new double[][] {{1, 2}, {3, 4}}, new int[] {9, 9});
+        double[][] b = absolute.boundsExtended(new double[] {10, 20, 30, 40}, 1);
+        // Steps 1 and 2 as calibrated; step 3: 4 * sqrt(3 / 2) = 4.89898; step 4: 4 * sqrt(2) = 5.65685.
+        assertArrayEquals(new double[] {8, 16, 30 - 4.898979, 40 - 5.656854}, b[0], 1e-5);
+        assertArrayEquals(new double[] {12, 24, 30 + 4.898979, 40 + 5.656854}, b[1], 1e-5);
+        assertEquals(3, absolute.extrapolatedFrom(4));
+        assertEquals(0, absolute.extrapolatedFrom(2));
+        assertEquals(0, absolute.extrapolatedFrom(1));
+        // Within the horizon, the same numbers as bounds(), to the bit.
+        assertArrayEquals(absolute.bounds(new double[] {10, 20}, 0)[0], absolute.boundsExtended(new double[] {10, 20}, 0)[0]);
+
+        // Relative: step 2's 10% of |f|, times sqrt(3 / 2) at step 3 for f = -50: 5 * 1.224745 = 6.123724.
+        Intervals relative = new Intervals(new int[] {90}, true, new double[][] {{0.05}, {0.1}}, new int[] {30, 30});
+        double[][] r = relative.boundsExtended(new double[] {100, 100, -50}, 0);
+        assertArrayEquals(new double[] {95, 90, -50 - 6.123724}, r[0], 1e-4);
+        assertArrayEquals(new double[] {105, 110, -50 + 6.123724}, r[1], 1e-4);
+    }
 }

@@ -151,15 +151,53 @@ class IntervalsApiTest {
     void askingForIntervalsThatAreNotThereIsTheClientsMistake() throws Exception {
         String in = "{\"inputs\": [[" + values(window) + "]], ";
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [90]}"), "has levels [80, 95]");
-        assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [\"80\"]}"), "intervals[0] is a string");
+        assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [\"80\"]}"), "intervals[0] is the string \"80\"");
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": 80}"), "must be an array");
-        assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [80], \"horizon\": 4}"), "at most 3 with intervals");
         double[] w = new double[30];
         java.util.Arrays.fill(w, 5000);
         assertError(post("/v1/models/plain/forecast", "{\"inputs\": [[" + values(w) + "]], \"intervals\": [80]}"),
                 "has no calibrated prediction intervals");
         // Rolled forward without intervals is still fine.
         assertEquals(200, post("/v1/models/trained/forecast", in + "\"horizon\": 7}").statusCode());
+    }
+
+    @Test
+    void pastTheModelsHorizonTheBandWidensAsARandomWalkAndIsMarkedExtrapolated() throws Exception {
+        double[] w = new double[30];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = 5000 + 10 * i;
+        }
+        HttpResponse<String> r = post("/v1/models/supplied/forecast", "{\"inputs\": [[" + values(w) + "]], \"horizon\": 8, "
+                + "\"intervals\": [50, 90]}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode a = JSON.readTree(r.body());
+        assertEquals(6, a.path("intervals_extrapolated_from").asInt(), r.body());
+        // forecast.json's half-widths: step 5 is [50, 100]; step h > 5 widens them by sqrt(h / 5).
+        double[][] calibrated = {{10, 40}, {20, 60}, {30, 80}, {40, 90}, {50, 100}};
+        for (int h = 0; h < 8; h++) {
+            float f = a.path("forecasts").get(0).get(h).floatValue();
+            for (int l = 0; l < 2; l++) {
+                double width = h < 5 ? calibrated[h][l] : calibrated[4][l] * Math.sqrt((h + 1) / 5.0);
+                assertEquals(f - (float) width, a.path("lower").get(0).get(h).get(l).floatValue(), 1e-3, "step " + (h + 1));
+                assertEquals(f + (float) width, a.path("upper").get(0).get(h).get(l).floatValue(), 1e-3, "step " + (h + 1));
+            }
+        }
+        // Within the horizon nothing is extrapolated, and the answer does not say otherwise.
+        JsonNode within = JSON.readTree(post("/v1/models/supplied/forecast", "{\"inputs\": [[" + values(w) + "]], "
+                + "\"horizon\": 5, \"intervals\": [90]}").body());
+        assertFalse(within.has("intervals_extrapolated_from"), within.toString());
+        // The trained model (relative intervals, horizon 3): step 4 is f times step 3's relative half-width times sqrt(4/3).
+        HttpResponse<String> trained = post("/v1/models/trained/forecast", "{\"inputs\": [[" + values(window) + "]], "
+                + "\"horizon\": 4, \"intervals\": [80]}");
+        assertEquals(200, trained.statusCode(), trained.body());
+        JsonNode t = JSON.readTree(trained.body());
+        assertEquals(4, t.path("intervals_extrapolated_from").asInt());
+        double f3 = t.path("forecasts").get(0).get(2).floatValue();
+        double f4 = t.path("forecasts").get(0).get(3).floatValue();
+        double rel3 = (t.path("upper").get(0).get(2).get(0).floatValue() - f3) / Math.abs(f3);
+        double half4 = t.path("upper").get(0).get(3).get(0).floatValue() - f4;
+        assertEquals(rel3 * Math.abs(f4) * Math.sqrt(4 / 3.0), half4, 1e-3 * Math.abs(half4) + 1e-3);
+        assertEquals(half4, f4 - t.path("lower").get(0).get(3).get(0).floatValue(), 1e-3 * Math.abs(half4) + 1e-3);
     }
 
     /** Model runs made by the batcher, from the server's own metrics. */

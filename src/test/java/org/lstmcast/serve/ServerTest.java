@@ -512,6 +512,43 @@ class ServerTest {
     }
 
     @Test
+    void malformedJsonIsLocatedAndDescribedOnEveryRouteThatReadsJson() throws Exception {
+        // An unclosed array opened at column 13: the message gives the end and the opening, as line and column.
+        String unclosed = "{\"inputs\": [[1,2";
+        for (String path : List.of("/v1/models/dax/forecast", "/v1/models/dax/versions/1/forecast", "/v2/models/dax/infer",
+                "/v2/repository/index")) {
+            HttpResponse<String> r = post(path, unclosed);
+            assertEquals(400, r.statusCode(), path + " " + r.body());
+            assertEquals("malformed JSON at line 1, column 17: Unexpected end-of-input: expected close marker for Array "
+                    + "(opened at line 1, column 13)", JSON.readTree(r.body()).path("error").asText(), path);
+        }
+        HttpResponse<String> missingComma = post("/v1/models/dax/forecast", "{\"inputs\": [[1]]\n \"horizon\": 5}");
+        assertEquals("malformed JSON at line 2, column 2: Unexpected character '\"': was expecting comma to separate "
+                + "Object entries", JSON.readTree(missingComma.body()).path("error").asText());
+        HttpResponse<String> open = post("/v1/models/dax/forecast", "{\"inputs\": [[1]], \"horizon\": 5");
+        assertError(open, 400, "expected close marker for Object (opened at line 1, column 1)");
+        assertFalse(open.body().contains("Source"), open.body());
+    }
+
+    @Test
+    void aNumberSentAsAStringIsSaidToBeAString() throws Exception {
+        String window = "[" + String.join(",", Collections.nCopies(30, "5000")) + "]";
+        HttpResponse<String> r = post("/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": \"5\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("'horizon' must be a whole number, got the string \"5\"", JSON.readTree(r.body()).path("error").asText());
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 2.5}"), 400,
+                "'horizon' must be a whole number, got 2.5");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "\"12.5\"]") + "]}"), 400,
+                "inputs[0][29] must be a number, got the string \"12.5\"");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [[5000]]}"), 400,
+                "inputs[0] has 1 step; the model needs at least 30");
+        assertError(post("/v1/models/dax/forecast", "{\"inputs\": [" + window.replace("5000]", "[1, 2]]") + "]}"), 400,
+                "inputs[0][29] has 2 values; the model reads 1 feature [DAX]");
+        assertError(post("/v2/repository/index", "{\"ready\": \"true\"}"), 400,
+                "'ready' must be true or false, got the string \"true\"");
+    }
+
+    @Test
     void binaryTensorDataInAndOutGivesWhatJsonGives() throws Exception {
         float[] w = new float[30];
         StringBuilder values = new StringBuilder();
