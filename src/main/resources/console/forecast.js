@@ -180,6 +180,9 @@ async function forecast(ev) {
   }
   const body = { inputs: [win] };
   if (horizonText !== '') body.horizon = Number(horizonText);
+  // The model's own intervals, when it has any: the band is drawn around the forecast.
+  const levels = model.forecast.interval_levels || [];
+  if (levels.length) body.intervals = levels;
   $('run').disabled = true;
   try {
     const answer = await api('/v1/models/' + encodeURIComponent(name) + '/forecast', { method: 'POST', body });
@@ -188,7 +191,7 @@ async function forecast(ev) {
     try { times = JSON.parse($('values').dataset.times || '[]'); } catch { times = []; }
     const labelled = times.length === target.length;
     if (!labelled) times = target.map((_, i) => String(i + 1 - target.length));
-    draw(target, answer.forecasts[0], times, labelled);
+    draw(target, answer.forecasts[0], times, labelled, bandsOf(answer));
   } catch (e) {
     if (e instanceof ApiError) showError(e.message);
     else showError(String(e.message || e));
@@ -197,18 +200,40 @@ async function forecast(ev) {
   }
 }
 
-function draw(history, forecasts, times, labelled) {
+/** The answer's intervals as [{level, lower: [...], upper: [...]}], widest first; [] when it has none. */
+function bandsOf(answer) {
+  if (!answer.levels) return [];
+  const bands = answer.levels.map((level, l) => ({
+    level,
+    lower: answer.lower[0].map(step => step[l]),
+    upper: answer.upper[0].map(step => step[l]),
+  }));
+  bands.sort((a, b) => b.level - a.level);
+  bands.extrapolatedFrom = answer.intervals_extrapolated_from || 0;
+  return bands;
+}
+
+function draw(history, forecasts, times, labelled, bands = []) {
   const future = futureLabels(times, forecasts.length);
-  last = { history, forecasts, times, future };
+  last = { history, forecasts, times, future, bands };
   const n = history.length;
   const historyData = history.concat(forecasts.map(() => null));
   // The forecast line starts at the last observed point, so the two lines join.
   const forecastData = history.map((_, i) => (i === n - 1 ? history[n - 1] : null)).concat(forecasts);
+  const pad = history.map(() => null);
+  // Each band is two datasets, the upper one filled down to the lower; drawn under the lines, widest first.
+  const shades = ['rgba(31, 95, 191, 0.12)', 'rgba(31, 95, 191, 0.22)'];
+  const bandSets = bands.flatMap((b, i) => [
+    { label: `${b.level}% lower`, data: pad.concat(b.lower), borderWidth: 0, pointRadius: 0, fill: false, band: true },
+    { label: `${b.level}% interval`, data: pad.concat(b.upper), borderWidth: 0, pointRadius: 0, band: true,
+      backgroundColor: shades[Math.min(i, shades.length - 1)], fill: '-1' },
+  ]);
   const data = {
     labels: times.concat(future),
     datasets: [
       { label: 'History', data: historyData, borderColor: '#5a6472', backgroundColor: '#5a6472', pointRadius: 0, borderWidth: 1.5 },
       { label: 'Forecast', data: forecastData, borderColor: '#1f5fbf', backgroundColor: '#1f5fbf', pointRadius: 2, borderWidth: 2 },
+      ...bandSets,
     ],
   };
   $('result').classList.remove('hidden');
@@ -221,7 +246,8 @@ function draw(history, forecasts, times, labelled) {
       interaction: { mode: 'index', intersect: false },
       scales: { x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } } },
       plugins: {
-        legend: { position: 'top' },
+        legend: { position: 'top', labels: { filter: (item, d) => !/ lower$/.test(d.datasets[item.datasetIndex].label) } },
+        filler: { propagate: false },
         tooltip: { callbacks: { label: (c) => (c.raw === null ? null : `${c.dataset.label}: ${c.raw}`) } },
         zoom: window.ChartZoom ? {
           zoom: { wheel: { enabled: true }, pinch: { enabled: true }, mode: 'x' },
@@ -232,17 +258,31 @@ function draw(history, forecasts, times, labelled) {
   });
   // Without a time column the steps are their own labels: no Time column then.
   $('forecast-table').querySelector('th.time').classList.toggle('hidden', !labelled);
+  const head = $('forecast-table').querySelector('thead tr');
+  head.querySelectorAll('th.band').forEach(th => th.remove());
+  const shown = [...bands].sort((a, b) => a.level - b.level);
+  for (const b of shown) head.append(el('th', { scope: 'col', class: 'band' }, `${b.level}% interval`));
+  const mark = (i) => (bands.extrapolatedFrom && i + 1 >= bands.extrapolatedFrom ? ' *' : '');
   const rows = forecasts.map((v, i) => el('tr', {}, el('td', {}, i + 1),
-    el('td', { class: labelled ? 'time' : 'time hidden' }, future[i]), el('td', { class: 'value' }, String(v))));
+    el('td', { class: labelled ? 'time' : 'time hidden' }, future[i]), el('td', { class: 'value' }, String(v)),
+    ...shown.map(b => el('td', { class: 'band' }, `${b.lower[i]} .. ${b.upper[i]}${mark(i)}`))));
   $('forecast-table').querySelector('tbody').replaceChildren(...rows);
+  $('band-note').textContent = bands.extrapolatedFrom
+    ? `* Past the model's horizon (from step ${bands.extrapolatedFrom}) the intervals are extrapolated: the last `
+      + 'calibrated half-width times the square root of step / horizon.'
+    : '';
   $('result').scrollIntoView({ block: 'nearest' });
 }
 
 function download() {
   if (!last) return;
-  const lines = ['step,time,kind,value'];
-  last.history.forEach((v, i) => lines.push(`${i + 1 - last.history.length},${csvCell(last.times[i])},history,${v}`));
-  last.forecasts.forEach((v, i) => lines.push(`${i + 1},${csvCell(last.future[i])},forecast,${v}`));
+  const levels = [...last.bands].sort((a, b) => a.level - b.level);
+  const extra = levels.flatMap(b => [`lower_${b.level}`, `upper_${b.level}`]);
+  const lines = [['step', 'time', 'kind', 'value', ...extra].join(',')];
+  const empty = extra.map(() => '');
+  last.history.forEach((v, i) => lines.push([i + 1 - last.history.length, csvCell(last.times[i]), 'history', v, ...empty].join(',')));
+  last.forecasts.forEach((v, i) => lines.push([i + 1, csvCell(last.future[i]), 'forecast', v,
+    ...levels.flatMap(b => [b.lower[i], b.upper[i]])].join(',')));
   const a = el('a', { href: URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'text/csv' })),
     download: `${name}-forecast.csv` });
   document.body.append(a);

@@ -74,7 +74,8 @@ function card(m) {
     c.append(el('h3', {}, 'Forecast settings'), facts([
       ['Lookback', f.lookback === 0 ? 'any length' : f.lookback], ['Horizon', f.horizon],
       ['Features', (f.features || []).join(', ')], ['Target', f.target], ['Transform', f.transform],
-      ['Season', lin.season], ['Network', lin.network], ['Fitted on', lin.fitted_on], ['Layout', f.layout]]));
+      ['Season', lin.season], ['Network', lin.network], ['Fitted on', lin.fitted_on], ['Layout', f.layout],
+      ['Intervals', (f.interval_levels || []).length ? f.interval_levels.map(l => l + '%').join(', ') : 'none']]));
     c.append(el('p', {}, el('a', { class: 'button', href: '/models/' + encodeURIComponent(m.name) }, 'Forecast with ' + m.name)));
   } else {
     c.append(el('p', { class: 'muted' }, 'Not a forecaster (' + (m.forecast_unavailable || 'no forecast settings')

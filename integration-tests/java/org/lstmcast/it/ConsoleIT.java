@@ -61,6 +61,11 @@ class ConsoleIT {
             Files.createDirectories(repo.resolve(m + "/1"));
             Files.copy(Program.ROOT.resolve("models/" + m + "/1/model.onnx"), repo.resolve(m + "/1/model.onnx"));
         }
+        // The DAX model with intervals supplied by forecast.json: absolute half-widths per step for 80% and 95%.
+        Files.createDirectories(repo.resolve("banded/1"));
+        Files.copy(Program.ROOT.resolve("models/dax/1/model.onnx"), repo.resolve("banded/1/model.onnx"));
+        Files.writeString(repo.resolve("banded/forecast.json"), "{\"intervals\": {\"levels\": [80, 95], \"space\": "
+                + "\"absolute\", \"half_width\": [[30, 60], [40, 80], [50, 100], [60, 120], [70, 140]]}}");
         Files.createDirectories(repo.resolve("broken/1"));
         Files.writeString(repo.resolve("broken/1/model.onnx"), "this is not an ONNX model");
         server = ServerProcess.start(work, repo);
@@ -302,6 +307,53 @@ class ConsoleIT {
             String sent = typed.matches("-?[0-9.]+") ? typed : "\"" + typed + "\"";
             assertTrue(apiError("dax", "{\"inputs\": [[" + window + "]], \"horizon\": " + sent + "}").contains("horizon"), typed);
         }
+    }
+
+    @Test
+    void aModelWithIntervalsIsDrawnWithItsBandsAsTheApiAnswersThem() throws Exception {
+        driver.get(server.base + "/models/banded");
+        WebDriverWait wait = waiting(driver);
+        String window = joined(daxWindow(900));
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("values"))).sendKeys(window);
+        WebElement horizon = driver.findElement(By.id("horizon"));
+        wait.until(d -> !horizon.getAttribute("value").isEmpty());
+        horizon.clear();
+        horizon.sendKeys("7");
+        driver.findElement(By.id("run")).click();
+        wait.until(d -> d.findElements(By.cssSelector("#forecast-table tbody tr")).size() == 7);
+        var answer = server.post("/v1/models/banded/forecast", "{\"inputs\": [[" + window + "]], \"horizon\": 7, "
+                + "\"intervals\": [80, 95]}");
+        assertEquals(200, answer.statusCode(), answer.body());
+        JsonNode api = JSON.readTree(answer.body());
+        assertEquals(6, api.path("intervals_extrapolated_from").asInt());
+        for (int l = 0; l < 2; l++) {
+            String level = l == 0 ? "80" : "95";
+            for (String side : List.of("lower", "upper")) {
+                @SuppressWarnings("unchecked")
+                List<Number> plotted = (List<Number>) js("const d = Chart.getChart(document.getElementById('chart')).data"
+                        + ".datasets.find(s => s.label === '" + level + "% " + (side.equals("lower") ? "lower" : "interval")
+                        + "'); return d.data.slice(d.data.length - 7)");
+                for (int h = 0; h < 7; h++) {
+                    assertEquals(api.path(side).get(0).get(h).get(l).asDouble(), plotted.get(h).doubleValue(), 0.0,
+                            level + "% " + side + " step " + (h + 1));
+                }
+            }
+        }
+        List<WebElement> heads = driver.findElements(By.cssSelector("#forecast-table th.band"));
+        assertEquals(List.of("80% interval", "95% interval"), heads.stream().map(WebElement::getText).toList());
+        List<WebElement> rows = driver.findElements(By.cssSelector("#forecast-table tbody tr"));
+        assertFalse(rows.get(4).getText().contains("*"), rows.get(4).getText());
+        assertTrue(rows.get(5).getText().endsWith("*"), rows.get(5).getText());
+        assertTrue(driver.findElement(By.id("band-note")).getText().contains("from step 6"));
+        shotWhole(driver, "forecast-intervals", 1280);
+
+        // A model without intervals: no band, no note.
+        driver.get(server.base + "/models/dax");
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("values"))).sendKeys(window);
+        driver.findElement(By.id("run")).click();
+        wait.until(d -> d.findElements(By.cssSelector("#forecast-table tbody tr")).size() == 5);
+        assertEquals(2L, js("return Chart.getChart(document.getElementById('chart')).data.datasets.length"));
+        assertEquals(0, driver.findElements(By.cssSelector("#forecast-table th.band")).size());
     }
 
     @Test

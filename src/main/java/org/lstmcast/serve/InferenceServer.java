@@ -299,6 +299,7 @@ public final class InferenceServer implements AutoCloseable {
                     f.put("target", v.spec.target());
                     f.put("transform", v.spec.transform());
                     f.put("layout", v.spec.timeMajor() ? "time_major" : "batch_major");
+                    f.put("interval_levels", v.intervals == null ? new int[0] : v.intervals.levels());
                     m.put("forecast", f);
                 } else {
                     m.put("forecast", null);
