@@ -117,7 +117,7 @@ class MessagesTest {
                 + "Student's t bound). More validation rows (--val-fraction, or more data) give it the guarantee.",
                 lines[calibrated + 3], r.out());
         assertFalse(r.out().contains("the 80% interval"), r.out());
-        assertTrue(r.out().startsWith("Trained 1 epoch (best 1)"), r.out());
+        assertTrue(r.out().contains("\nTrained 1 epoch (best 1)"), r.out());
     }
 
     @Test

@@ -26,7 +26,7 @@ class OnnxCommandsTest {
     void predictPrintsTheNextStepsAfterTheData() throws Exception {
         Path csv = tmp.resolve("f.csv");
         Path png = tmp.resolve("f.png");
-        MainTest.Run r = MainTest.run("predict", "--model", "models/dax/1/model.onnx", "--data",
+        MainTest.Run r = MainTest.run("predict", "--model", "src/test/resources/fixtures/dax_lstm.onnx", "--data",
                 "data/eustockmarkets_daily.csv", "--horizon", "12", "--out", csv.toString(), "--plot", png.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("DAX after 1998.646154 (last 30 of 1860 rows):"), r.out());
@@ -100,7 +100,7 @@ class OnnxCommandsTest {
 
     @Test
     void inspectPrintsJsonForScripts() throws Exception {
-        MainTest.Run r = MainTest.run("inspect", "--json", "models/dax/1/model.onnx");
+        MainTest.Run r = MainTest.run("inspect", "--json", "src/test/resources/fixtures/dax_lstm.onnx");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertTrue(j.path("servable").asBoolean());

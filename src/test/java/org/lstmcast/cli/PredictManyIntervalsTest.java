@@ -95,7 +95,7 @@ class PredictManyIntervalsTest {
             dax.add(new LongFormat.Row("d", t + 2, Integer.toString(t), new String[] {Double.toString(5000 + t)}));
         }
         SeriesForecast without = SeriesForecast.of(new LongFormat("unique_id", "ds", "DAX", List.of()), "long.csv", "d", dax,
-                "dax", 1, Files.readAllBytes(Path.of("models/dax/1/model.onnx")), 0);
+                "dax", 1, Files.readAllBytes(Path.of("src/test/resources/fixtures/dax_lstm.onnx")), 0);
         assertNull(without.error());
         assertNull(without.bands());
         int[] levels = SeriesForecast.levels(List.of(with, without));

@@ -60,9 +60,11 @@ class ForecastTranslatorTest {
             }
         }
         // A model without intervals is refused by the interval predictor, with the reason.
+        Path plainDir = java.nio.file.Files.createDirectories(tmp.resolve("plain"));
+        java.nio.file.Files.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), plainDir.resolve("model.onnx"));
         Criteria<double[][], IntervalForecastTranslator.Forecast> plain = Criteria.builder()
                 .setTypes(double[][].class, IntervalForecastTranslator.Forecast.class)
-                .optModelPath(Path.of("models/dax/1")).optEngine("OnnxRuntime")
+                .optModelPath(plainDir).optEngine("OnnxRuntime")
                 .optTranslatorFactory(new ForecastTranslatorFactory()).build();
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> {
             try (var m = plain.loadModel(); var p = m.newPredictor()) {

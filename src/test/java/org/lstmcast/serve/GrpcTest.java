@@ -51,11 +51,11 @@ class GrpcTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
+        ServerTest.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("dax/1/model.onnx"));
         ServerTest.copy(ServerTest.fixture("helper_two_outputs.onnx"), repo.resolve("two/1/model.onnx"));
         ServerTest.copy(ServerTest.fixture("truncated.onnx"), repo.resolve("broken/1/model.onnx"));
         // A model whose batcher waits for company: concurrent calls must then share runs.
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("patient/1/model.onnx"));
+        ServerTest.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("patient/1/model.onnx"));
         java.nio.file.Files.writeString(repo.resolve("patient/config.json"), "{\"max_queue_delay_us\": 300000}");
         ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 2, 0.2, ServeConfig.Limits.defaults(),
                 "k3y").withGrpc(new ServeConfig.Grpc(0, 1 << 20));
@@ -278,7 +278,7 @@ class GrpcTest {
                     .setModelName("patient").setId("c" + c).addInputs(input("input", "FP32", 1, 30, 1))
                     .addRawInputContents(rawFloats(w)).build()));
         }
-        try (org.lstmcast.forecast.OnnxForecaster direct = org.lstmcast.forecast.OnnxForecaster.open(Path.of("models/dax/1/model.onnx"))) {
+        try (org.lstmcast.forecast.OnnxForecaster direct = org.lstmcast.forecast.OnnxForecaster.open(Path.of("src/test/resources/fixtures/dax_lstm.onnx"))) {
             for (int c = 0; c < calls; c++) {
                 ModelInferResponse r = answers.get(c).get(30, TimeUnit.SECONDS);
                 assertEquals("c" + c, r.getId());

@@ -37,7 +37,7 @@ class IntervalsApiTest {
     static void start() throws Exception {
         Path repo = tmp.resolve("repo");
         SmallExport.write(tmp, repo.resolve("trained/1/model.onnx"));
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("plain/1/model.onnx"));
+        ServerTest.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("plain/1/model.onnx"));
         ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("supplied/1/model.onnx"));
         Files.writeString(repo.resolve("supplied/forecast.json"), "{\"intervals\": {\"levels\": [50, 90], \"space\": "
                 + "\"absolute\", \"half_width\": [[10, 40], [20, 60], [30, 80], [40, 90], [50, 100]]}}");
