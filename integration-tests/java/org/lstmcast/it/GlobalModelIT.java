@@ -53,7 +53,8 @@ class GlobalModelIT {
                 "--time-column", "quarter", "--target", "sales", "--model", "repo/sales", "--out", "forecast.csv");
         assertEquals(0, predict.code(), predict.err());
         List<String> forecast = Files.readAllLines(work.resolve("forecast.csv"));
-        assertEquals("id,model,version,step,time,forecast", forecast.get(0));
+        // The models carry 80% and 95% intervals: predict-many writes their bounds too.
+        assertEquals("id,model,version,step,time,forecast,lower_80,upper_80,lower_95,upper_95", forecast.get(0));
         assertEquals(1 + 6 * 4, forecast.size());
         // Calendar steps: item0's two quarters end at 2000-04-01; its forecasts start at 2000-07-01.
         assertTrue(forecast.get(1).startsWith("item0,sales,1,1,2000-07-01,"), forecast.get(1));

@@ -62,7 +62,8 @@ class ManySeriesIT {
         assertEquals(101, predict.code(), predict.err());
         assertTrue(predict.err().contains("series 'broken': no model 'broken'"), predict.err());
         List<String> forecast = Files.readAllLines(work.resolve("forecast.csv"));
-        assertEquals("id,model,version,step,time,forecast", forecast.get(0));
+        // The models carry 80% and 95% intervals: predict-many writes their bounds too.
+        assertEquals("id,model,version,step,time,forecast,lower_80,upper_80,lower_95,upper_95", forecast.get(0));
         assertEquals(1 + 2 * 4, forecast.size());
         assertTrue(forecast.get(1).startsWith("north,north,1,1,2024-04-30,"), forecast.get(1));
 

@@ -20,7 +20,7 @@ public final class Text {
         if (noun.endsWith("series") || noun.endsWith("data")) {
             return noun;
         }
-        if (noun.endsWith("s") || noun.endsWith("x") || noun.endsWith("ch") || noun.endsWith("sh")) {
+        if (noun.endsWith("s") || noun.endsWith("x") || noun.endsWith("ch") && !noun.endsWith("epoch") || noun.endsWith("sh")) {
             return noun + "es";
         }
         if (noun.length() > 1 && noun.endsWith("y") && "aeiou".indexOf(noun.charAt(noun.length() - 2)) < 0) {

@@ -11,6 +11,8 @@ class TextTest {
         assertEquals("0 steps", Text.plural(0, "step"));
         assertEquals("5 steps", Text.plural(5, "step"));
         assertEquals("-1 steps", Text.plural(-1, "step"));
+        assertEquals("2 epochs", Text.plural(2, "epoch"));
+        assertEquals("2 batches", Text.plural(2, "batch"));
         assertEquals("1 validation forecast", Text.plural(1, "validation forecast"));
         assertEquals("10 validation forecasts", Text.plural(10, "validation forecast"));
         assertEquals("2 series", Text.plural(2, "series"));
