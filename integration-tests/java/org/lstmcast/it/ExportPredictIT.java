@@ -79,9 +79,10 @@ class ExportPredictIT {
         Program.Result r = Program.run(work, "predict", "--model", model.toString(), "--data", csv.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("DAX after 1998.646154"), r.out());
-        // A heading, a header, five steps, and the note that this model (trained before intervals) has none.
-        assertEquals(5 + 3, r.out().lines().count(), r.out());
-        assertTrue(r.out().strip().endsWith("The model carries no calibrated prediction intervals."), r.out());
+        // A heading, a header with the bundled model's two interval levels, five steps.
+        assertEquals(5 + 2, r.out().lines().count(), r.out());
+        assertTrue(r.out().lines().skip(1).findFirst().orElseThrow().contains("80% interval")
+                && r.out().contains("95% interval"), r.out());
         assertEquals("", r.err());
     }
 }

@@ -75,7 +75,9 @@ class GrpcClientIT {
 
     private Path repository() throws IOException {
         Path repo = Files.createDirectories(work.resolve("repo"));
-        ServerProcess.copy(FaultsIT.bundled("dax"), repo.resolve("dax/1/model.onnx"));
+        // One LSTM with one output, "forecast", as the client's metadata check expects (the earlier bundled DAX).
+        ServerProcess.copy(Program.ROOT.resolve("src/test/resources/fixtures/dax_lstm.onnx").toAbsolutePath(),
+                repo.resolve("dax/1/model.onnx"));
         return repo;
     }
 
