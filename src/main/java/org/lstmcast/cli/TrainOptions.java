@@ -19,9 +19,11 @@ final class TrainOptions {
     @Option(names = "--horizon", paramLabel = "H", description = "Steps forecast at once (default: ${DEFAULT-VALUE}).")
     int horizon = TrainConfig.DEFAULT_HORIZON;
 
-    @Option(names = "--transform", paramLabel = "T", description = "level, diff, relative, seasonal, seasonal-mean, or auto: diff and, when the lookback spans "
-            + "their anchors, seasonal (one season) and seasonal-mean (two), all trained and the one with the lowest "
-            + "validation error kept (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--transform", paramLabel = "T", description = "level, diff, relative, seasonal, seasonal-mean, or auto: the "
+            + "networks (diff, and seasonal and seasonal-mean when the lookback spans their anchors) and the anchors "
+            + "alone (naive, drift, and the seasonal ones where the season shows) scored on the validation rows; a "
+            + "network is kept only where it beats the best anchor by more than one standard error (default: "
+            + "${DEFAULT-VALUE}).")
     String transform = TrainConfig.DEFAULT_TRANSFORM.id();
 
     @Option(names = "--season", paramLabel = "M", description = "Seasonal period for the seasonal-naive baseline and MASE (default: from the time column: 12 monthly, 4 quarterly, 52 weekly, 7 daily, 5 business days, 24 hourly, 48 half-hourly; 0 or 1 for none).")
