@@ -24,15 +24,15 @@ public final class SeriesTraining {
     private SeriesTraining() {
     }
 
-    /**
-     * @param runDir     the series' run directory
-     * @param exportFile where its ONNX model goes ({@code REPO/<name>/<version>/model.onnx}), null for no export
-     */
     /** The mean over the steps of a level's test coverage; NaN for a level the intervals lack. */
     private static double coverage(Map<String, Object> score, String level) {
         return score.get(level) instanceof Map<?, ?> m ? mean((double[]) m.get("coverage")) : Double.NaN;
     }
 
+    /**
+     * @param runDir     the series' run directory
+     * @param exportFile where its ONNX model goes ({@code REPO/<name>/<version>/model.onnx}), null for no export
+     */
     public static SeriesResult train(LongFormat format, String source, String id, List<LongFormat.Row> rows,
                                      TrainConfig config, Path runDir, Path exportFile) {
         long started = System.nanoTime();
