@@ -221,7 +221,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private static boolean anchorAlone(TrainingRun.Outcome outcome) {
-        return outcome.metrics().get("transform") instanceof java.util.Map<?, ?> t && t.get("network") != null;
+        return outcome.networks() == 0;
     }
 
     private TrainConfig config() {

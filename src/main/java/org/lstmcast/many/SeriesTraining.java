@@ -59,7 +59,7 @@ public final class SeriesTraining {
             Map<String, Object> coverage = outcome.intervals().score(outcome.evaluation().forecasts(),
                     outcome.evaluation().actual());
             return new SeriesResult(id, model, version, series.rows(), (String) ((Map<?, ?>) outcome.metrics()
-                    .get("transform")).get("used"), outcome.kept(), networks(outcome), lstm.rmse()[0], mean(lstm.rmse()), naive.rmse()[0],
+                    .get("transform")).get("used"), outcome.kept(), outcome.networks(), lstm.rmse()[0], mean(lstm.rmse()), naive.rmse()[0],
                     mean(naive.rmse()), seasonal == null ? Double.NaN : seasonal.rmse()[0],
                     seasonal == null ? Double.NaN : mean(seasonal.rmse()), coverage(coverage, "80"),
                     coverage(coverage, "95"), seconds(started), parity, null);
@@ -69,12 +69,6 @@ public final class SeriesTraining {
             return SeriesResult.failed(id, model, rows.size(), seconds(started),
                     e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
         }
-    }
-
-    /** The networks in the kept model: none where an anchor alone was kept. */
-    private static int networks(TrainingRun.Outcome outcome) {
-        return ((Map<?, ?>) outcome.metrics().get("transform")).get("network") != null ? 0
-                : outcome.training().forecaster().networks().size();
     }
 
     /** The series' own rows, hashed as the model's provenance: its times and values in time order. */

@@ -54,11 +54,12 @@ public final class TrainingRun {
      * What a finished run reports.
      *
      * @param season  the seasonal period used (0 for none) and where it came from
-     * @param kept    what the model is, for the report's first line: "5 LSTM networks on diff", "naive (no network)"
-     * @param seconds the whole run's wall time, every candidate and fit included
+     * @param kept     what the model is, for the report's first line: "5 LSTM networks on diff", "naive (no network)"
+     * @param networks the LSTM networks in the model written: 0 where an anchor alone was kept
+     * @param seconds  the whole run's wall time, every candidate and fit included
      */
     public record Outcome(Path directory, Evaluation evaluation, Trainer.Result training, Map<String, Object> metrics,
-                          Seasons.Period season, Intervals intervals, String kept, double seconds) {
+                          Seasons.Period season, Intervals intervals, String kept, int networks, double seconds) {
     }
 
     private TrainingRun() {
@@ -177,7 +178,7 @@ public final class TrainingRun {
         Map<String, Object> exportedJson = new LinkedHashMap<>();
         Forecaster exported = config.finalFit()
                 ? finalFit(series, config, trained, anchorDrift, exportedJson, listener)
-                : evaluated(split, trained, exportedJson);
+                : evaluated(split, config, trained, exportedJson);
         Preprocessor written = exported.preprocessor();
 
         Map<String, Object> metrics = metricsJson(evaluation, trained, config, series, split, source, sha256);
@@ -251,7 +252,7 @@ public final class TrainingRun {
             throw e;
         }
         return new Outcome(outDir, evaluation, trained, metrics, season, intervals, kept,
-                (System.nanoTime() - started) / 1e9);
+                anchorDrift != null ? 0 : exported.networks().size(), (System.nanoTime() - started) / 1e9);
     }
 
     private static Trainer.Result train(Series series, Split split, TrainConfig config, TrainingListener listener) {
@@ -320,26 +321,37 @@ public final class TrainingRun {
                                         Map<String, Object> json, TrainingListener listener) {
         long started = System.nanoTime();
         int epochs = chosen.bestEpoch();
-        List<java.util.concurrent.Callable<Forecaster>> jobs = new ArrayList<>();
         List<Long> seeds = new ArrayList<>();
-        for (int m = 0; m < config.ensemble(); m++) {
-            TrainConfig member = config.withSeed(config.seed() + m);
-            seeds.add(member.seed());
-            jobs.add(() -> Trainer.refit(series.values(), split.valEnd(), member, epochs));
-        }
-        List<Forecaster> refitted = inParallel(jobs, TrainingListener.Stage.REFIT, listener);
-        List<MultiLayerNetwork> networks = new ArrayList<>();
-        refitted.forEach(f -> networks.add(f.network()));
+        Forecaster refitted = fitMembers(series, split.valEnd(), config, epochs, config.ensemble(),
+                TrainingListener.Stage.REFIT, seeds, listener);
         double seconds = (System.nanoTime() - started) / 1e9;
         json.put("rows", split.valEnd());
         json.put("epochs", epochs);
         json.put("from", "the training and validation rows, for the epochs early stopping chose on the validation rows");
-        json.put("networks", networks.size());
+        json.put("networks", refitted.networks().size());
         json.put("combine", "mean");
         json.put("seeds", seeds);
         json.put("seconds", Math.round(seconds * 1000) / 1000.0);
-        return new Trainer.Result(new Forecaster(networks, refitted.get(0).preprocessor()), chosen.trainLoss(),
-                chosen.valLoss(), chosen.epochSeconds(), chosen.bestEpoch(), chosen.seconds() + seconds);
+        return new Trainer.Result(refitted, chosen.trainLoss(), chosen.valLoss(), chosen.epochSeconds(),
+                chosen.bestEpoch(), chosen.seconds() + seconds);
+    }
+
+    /**
+     * {@code count} networks with seeds {@code seed} on, each trained on rows {@code [0, rows)} for {@code epochs}
+     * epochs with nothing held out, side by side, as one averaged model; their seeds are added to {@code seeds}.
+     */
+    private static Forecaster fitMembers(Series series, int rows, TrainConfig config, int epochs, int count,
+                                         TrainingListener.Stage stage, List<Long> seeds, TrainingListener listener) {
+        List<java.util.concurrent.Callable<Forecaster>> jobs = new ArrayList<>();
+        for (int m = 0; m < count; m++) {
+            TrainConfig member = config.withSeed(config.seed() + m);
+            seeds.add(member.seed());
+            jobs.add(() -> Trainer.refit(series.values(), rows, member, epochs));
+        }
+        List<Forecaster> fitted = inParallel(jobs, stage, listener);
+        List<MultiLayerNetwork> networks = new ArrayList<>();
+        fitted.forEach(f -> networks.add(f.network()));
+        return new Forecaster(networks, fitted.get(0).preprocessor());
     }
 
     /**
@@ -357,17 +369,8 @@ public final class TrainingRun {
             out = Trainer.anchorAlone(series.values(), rows, config, drift);
             seeds.add(config.seed());
         } else {
-            int epochs = evaluated.bestEpoch();
-            List<java.util.concurrent.Callable<Forecaster>> jobs = new ArrayList<>();
-            for (int m = 0; m < evaluated.forecaster().networks().size(); m++) {
-                TrainConfig member = config.withSeed(config.seed() + m);
-                seeds.add(member.seed());
-                jobs.add(() -> Trainer.refit(series.values(), rows, member, epochs));
-            }
-            List<Forecaster> fitted = inParallel(jobs, TrainingListener.Stage.FINAL, listener);
-            List<MultiLayerNetwork> networks = new ArrayList<>();
-            fitted.forEach(f -> networks.add(f.network()));
-            out = new Forecaster(networks, fitted.get(0).preprocessor());
+            out = fitMembers(series, rows, config, evaluated.bestEpoch(), evaluated.forecaster().networks().size(),
+                    TrainingListener.Stage.FINAL, seeds, listener);
         }
         json.put("model", "final");
         json.put("rows", rows);
@@ -382,7 +385,8 @@ public final class TrainingRun {
     }
 
     /** --no-final-fit: the model the test part scored is the one written. */
-    private static Forecaster evaluated(Split split, Trainer.Result trained, Map<String, Object> json) {
+    private static Forecaster evaluated(Split split, TrainConfig config, Trainer.Result trained,
+                                        Map<String, Object> json) {
         json.put("model", "evaluated");
         json.put("rows", split.valEnd());
         json.put("from", "the model the test part scored, fitted without the test rows (--no-final-fit)");
