@@ -388,7 +388,8 @@ public final class TrainingRun {
     private static Forecaster evaluated(Split split, TrainConfig config, Trainer.Result trained,
                                         Map<String, Object> json) {
         json.put("model", "evaluated");
-        json.put("rows", split.valEnd());
+        // With --no-refit the evaluated networks never trained on the validation rows.
+        json.put("rows", config.refit() ? split.valEnd() : split.trainEnd());
         json.put("from", "the model the test part scored, fitted without the test rows (--no-final-fit)");
         return trained.forecaster();
     }
