@@ -1,6 +1,5 @@
 package org.lstmcast.cli;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -13,7 +12,6 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.apache.commons.codec.digest.DigestUtils;
-import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Series;
@@ -108,12 +106,7 @@ final class TrainCommand implements Callable<Integer> {
             }
             source = data.toString();
         }
-        Series series;
-        try {
-            series = CsvReader.readFloat32(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn, fill);
-        } catch (IOException e) {
-            throw new DataException(source + ": cannot read: " + e.getMessage(), e);
-        }
+        Series series = TrainingRun.read(csv, source, config, timeColumn, fill);
         PrintWriter err = spec.commandLine().getErr();
         if (!quiet && series.filled().gaps() > 0) {
             err.println("train: " + series.filled().describe());

@@ -73,13 +73,18 @@ public final class TrainingRun {
     public static Outcome run(byte[] csv, String source, String timeColumn, TrainConfig config, Path outDir,
                               TrainingListener listener) throws IOException {
         checkOutputDirectory(outDir);
-        Series series;
+        return run(read(csv, source, config, timeColumn, org.lstmcast.data.Gaps.Fill.NONE), DigestUtils.sha256Hex(csv),
+                timeColumn, config, outDir, listener);
+    }
+
+    /** The config's columns of a CSV file's bytes, in float32 as the network reads them, gaps filled by {@code fill}. */
+    public static Series read(byte[] csv, String source, TrainConfig config, String timeColumn,
+                              org.lstmcast.data.Gaps.Fill fill) {
         try {
-            series = CsvReader.readFloat32(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn);
+            return CsvReader.readFloat32(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn, fill);
         } catch (IOException e) {
             throw new DataException(source + ": cannot read: " + e.getMessage(), e);
         }
-        return run(series, DigestUtils.sha256Hex(csv), timeColumn, config, outDir, listener);
     }
 
     /**
