@@ -154,7 +154,7 @@ final class TrainCommand implements Callable<Integer> {
                 // A version folder left empty would be taken for a model that failed to load.
                 try {
                     Files.deleteIfExists(file.getParent());
-                } catch (java.io.IOException notEmpty) {
+                } catch (IOException notEmpty) {
                     // Something else was written there: left as it is.
                 }
                 throw e;
