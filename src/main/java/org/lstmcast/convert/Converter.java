@@ -2,7 +2,6 @@ package org.lstmcast.convert;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,9 +15,6 @@ import java.util.Random;
 import java.util.function.Function;
 import java.util.zip.ZipFile;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,10 +25,16 @@ import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Transform;
 import org.lstmcast.export.Export;
-import org.lstmcast.export.GraphBuilder;
-import org.lstmcast.export.OnnxExporter;
+import org.lstmcast.model.Activation;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.GraphBuilder;
+import org.lstmcast.model.ForecastGraph;
 import org.lstmcast.forecast.ForecastSpec;
-import org.lstmcast.forecast.Ort;
+import org.lstmcast.model.Layer;
+import org.lstmcast.model.Network;
+import org.lstmcast.model.NetworkWriter;
+import org.lstmcast.model.Proof;
+import org.lstmcast.model.ReferencePass;
 import org.lstmcast.repository.ModelRepository;
 
 /**
@@ -52,10 +54,10 @@ public final class Converter {
      * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast})
      */
     public record Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
-                         List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon,
+                         List<String> notes, Proof.Parity parity, boolean forecasting, int lookback, int horizon,
                          boolean probabilities) {
         Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
-               List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon) {
+               List<String> notes, Proof.Parity parity, boolean forecasting, int lookback, int horizon) {
             this(model, kind, origin, sourceSha256, layers, notes, parity, forecasting, lookback, horizon, false);
         }
 
@@ -179,7 +181,7 @@ public final class Converter {
             g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) features));
             g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
             String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
-            String z = OnnxExporter.transform(g, pre, window);
+            String z = ForecastGraph.transform(g, pre, window);
             unscaleAndRebuild(g, pre, body.write(g, z));
         } else {
             Object time = steps > 0 ? (Object) (long) steps : "sequence";
@@ -223,7 +225,8 @@ public final class Converter {
             }
             return pre.rebuild(window, yf);
         };
-        Export.Parity parity = prove(model, windows, reference);
+        Proof.Parity parity = Proof.prove(model.toByteArray(), windows,
+                ws -> ws.stream().map(reference).toArray(double[][]::new), null);
         return new Result(withProof(model, parity), kind, origin, sha, layers, notes, parity, pre != null,
                 pre != null ? pre.lookback() : 0, pre != null ? pre.horizon() : 0);
     }
@@ -332,12 +335,12 @@ public final class Converter {
 
     static void unscaleAndRebuild(GraphBuilder g, Preprocessor pre, String y) {
         // [batch, horizon] or [batch, horizon, 1] alike become [batch, horizon].
-        OnnxExporter.unscaleAndRebuild(g, pre, g.node("Reshape", y, g.longs(0, -1)));
+        ForecastGraph.unscaleAndRebuild(g, pre, g.node("Reshape", y, g.longs(0, -1)));
     }
 
     static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
                                    int features) {
-        return OnnxExporter.model(g, "Converted by lstmcast " + Version.get() + " from " + origin
+        return ForecastGraph.model(g, "Converted by lstmcast " + Version.get() + " from " + origin
                         + (pre != null ? ": raw values in, forecasts in original units out." : "."),
                 metadata(origin, kind, sha, pre, o, features));
     }
@@ -420,53 +423,14 @@ public final class Converter {
         return out;
     }
 
-    /** Runs the converted model in ONNX Runtime on every window and compares with the reference. */
-    static Export.Parity prove(OnnxMl.ModelProto model, List<double[][]> windows, Function<double[][], double[]> reference) {
-        double[][] expected = new double[windows.size()][];
-        for (int i = 0; i < windows.size(); i++) {
-            expected[i] = reference.apply(windows.get(i));
-        }
-        double[][] actual = runOrt(model.toByteArray(), windows);
-        return Export.compare(expected, actual);
-    }
-
+    /** The converted model's first output for each window, as ONNX Runtime answers it. */
     static double[][] runOrt(byte[] model, List<double[][]> windows) {
-        int n = windows.size();
-        int rows = windows.get(0).length;
-        int features = windows.get(0)[0].length;
-        FloatBuffer buf = FloatBuffer.allocate(n * rows * features);
-        for (double[][] w : windows) {
-            for (double[] row : w) {
-                for (double v : row) {
-                    buf.put((float) v);
-                }
-            }
-        }
-        buf.flip();
-        try (OrtSession.SessionOptions opts = Ort.sessionOptions();
-             OrtSession session = Ort.environment().createSession(model, opts);
-             OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {n, rows, features});
-             OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {
-            OnnxTensor out = (OnnxTensor) result.get(0);
-            FloatBuffer values = out.getFloatBuffer();
-            int per = values.remaining() / n;
-            double[][] actual = new double[n][per];
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < per; j++) {
-                    actual[i][j] = values.get();
-                }
-            }
-            return actual;
-        } catch (OrtException e) {
-            throw new ConversionException("ONNX Runtime refused the converted model: " + e.getMessage(), e);
-        }
+        return Proof.run(model, windows).values().iterator().next();
     }
 
-    static OnnxMl.ModelProto withProof(OnnxMl.ModelProto model, Export.Parity parity) {
+    static OnnxMl.ModelProto withProof(OnnxMl.ModelProto model, Proof.Parity parity) {
         OnnxMl.ModelProto.Builder b = model.toBuilder();
-        b.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey("proof")
-                .setValue(String.format(java.util.Locale.ROOT, "{\"windows\": %d, \"max_abs_error\": %.3g, \"max_rel_error\": %.3g}",
-                        parity.windows(), parity.maxAbsError(), parity.maxRelError())));
+        b.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey("proof").setValue(parity.toJson()));
         return b.build();
     }
 
@@ -476,9 +440,7 @@ public final class Converter {
      */
     public static Path write(Result result, Path out) throws IOException {
         if (!result.parity().ok()) {
-            throw new ConversionException(String.format(java.util.Locale.ROOT,
-                    "the converted graph differs from the source: max relative error %.3g > %.0e over %d windows; no file written",
-                    result.parity().maxRelError(), Export.TOLERANCE, result.parity().windows()));
+            throw new ConversionException(new Proof.ParityException(result.parity(), "the source").getMessage());
         }
         Path target;
         try {

@@ -13,7 +13,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.InvalidProtocolBufferException;
-import org.lstmcast.export.GraphBuilder;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.GraphBuilder;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Ort;
 

@@ -39,7 +39,7 @@ final class DropIn {
         try {
             Converter.Cached c = Converter.cached(source, o);
             return new Converted(c.file(), c.reused(), c.summary());
-        } catch (org.lstmcast.convert.ConversionException e) {
+        } catch (org.lstmcast.model.ConversionException e) {
             if (source.getFileName().toString().equals(ModelRepository.MODEL_FILE)) {
                 // Say first why the file needed converting: that is what its owner can fix at the source.
                 throw new IllegalArgumentException("recurrent nodes with layout=1 (batch-first), which ONNX Runtime does "

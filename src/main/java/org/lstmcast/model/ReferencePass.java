@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.model;
 
 import java.util.Arrays;
 
@@ -6,15 +6,15 @@ import java.util.Arrays;
  * A plain-Java forward pass of a {@link Network} in double precision, written from Keras's formulas (not from the
  * ONNX mapping), so that a converted graph is checked against a second, independent reading of the same weights.
  */
-final class ReferencePass {
+public final class ReferencePass {
 
     /** A rank-2 value {@code [batch, features]} is held as {@code [batch][1][features]} with {@code rank == 2}. */
-    record Values(int rank, double[][][] data) {
-        int batch() {
+    public record Values(int rank, double[][][] data) {
+        public int batch() {
             return data.length;
         }
 
-        double[] flat(int b) {
+        public double[] flat(int b) {
             double[][] rows = data[b];
             int width = rows.length == 0 ? 0 : rows[0].length;
             double[] out = new double[rows.length * width];
@@ -28,7 +28,7 @@ final class ReferencePass {
     private ReferencePass() {
     }
 
-    static Values run(Network net, double[][][] input) {
+    public static Values run(Network net, double[][][] input) {
         Values v = new Values(3, input);
         Layer.Masking mask = null;
         for (Layer layer : net.layers()) {
@@ -115,7 +115,7 @@ final class ReferencePass {
         return new Values(target.length + 1, out);
     }
 
-    static int[] resolve(int[] target, int size) {
+    public static int[] resolve(int[] target, int size) {
         int known = 1;
         int open = -1;
         for (int i = 0; i < target.length; i++) {

@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.model;
 
 /** A source that cannot be converted, with the reason in words a user can act on. */
 public final class ConversionException extends RuntimeException {
@@ -21,7 +21,7 @@ public final class ConversionException extends RuntimeException {
      * A file that cannot be read at all (truncated, damaged), as opposed to a readable model lstmcast cannot convert:
      * {@code inspect} describes the second and fails on the first.
      */
-    static ConversionException unreadable(String message, Throwable cause) {
+    public static ConversionException unreadable(String message, Throwable cause) {
         return new ConversionException(message, cause, true);
     }
 

@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.model;
 
 import java.util.List;
 import java.util.Locale;
@@ -7,7 +7,7 @@ import java.util.Locale;
  * The activation functions a converted layer may use, each with its exact formula (for the reference pass) and
  * its ONNX spelling (for the graph). Keras's {@code hard_sigmoid} changed meaning in Keras 3, hence two entries.
  */
-enum Activation {
+public enum Activation {
     LINEAR("Affine", 1.0, 0.0),
     TANH("Tanh", Double.NaN, Double.NaN),
     SIGMOID("Sigmoid", Double.NaN, Double.NaN),
@@ -29,9 +29,9 @@ enum Activation {
     private static final double SELU_SCALE = 1.0507009873554804934193349852946;
 
     /** The name in ONNX's recurrent-op {@code activations} attribute, or null when a recurrent op cannot use it. */
-    final String recurrentName;
-    final double alpha;
-    final double beta;
+    public final String recurrentName;
+    public final double alpha;
+    public final double beta;
 
     Activation(String recurrentName, double alpha, double beta) {
         this.recurrentName = recurrentName;
@@ -40,7 +40,7 @@ enum Activation {
     }
 
     /** A Keras activation name (or a Keras 3 serialised dict's name), read as the given Keras major version means it. */
-    static Activation keras(String name, int kerasMajor) {
+    public static Activation keras(String name, int kerasMajor) {
         String n = name == null ? "linear" : name.toLowerCase(Locale.ROOT);
         return switch (n) {
             case "linear", "identity" -> LINEAR;
@@ -65,7 +65,7 @@ enum Activation {
     }
 
     /** ONNX recurrent ops consume alpha and beta lists in order, only for the functions that take them. */
-    static void recurrentParameters(List<Activation> functions, List<Float> alphas, List<Float> betas) {
+    public static void recurrentParameters(List<Activation> functions, List<Float> alphas, List<Float> betas) {
         for (Activation a : functions) {
             if (!Double.isNaN(a.alpha)) {
                 alphas.add((float) a.alpha);
@@ -76,7 +76,7 @@ enum Activation {
         }
     }
 
-    double apply(double x) {
+    public double apply(double x) {
         return switch (this) {
             case LINEAR -> x;
             case TANH -> Math.tanh(x);

@@ -1,16 +1,15 @@
-package org.lstmcast.convert;
+package org.lstmcast.model;
 
 import java.util.ArrayList;
 import java.util.List;
 
 import ai.onnx.proto.OnnxMl.AttributeProto;
-import org.lstmcast.export.GraphBuilder;
 
 /**
  * Writes a {@link Network} as ONNX nodes: one {@code LSTM}/{@code GRU}/{@code RNN} node (layout 0, time-major
  * inside, batch-major between layers) per recurrent layer, {@code MatMul} for dense layers, plain ops for the rest.
  */
-final class NetworkWriter {
+public final class NetworkWriter {
     /** ONNX LSTM block b takes Keras block LSTM_ORDER[b]: Keras stores i, f, c, o and ONNX wants i, o, f, c. */
     private static final int[] LSTM_ORDER = {0, 3, 1, 2};
     /** GRU (z, r, h) and RNN share the gate order with ONNX. */
@@ -24,7 +23,7 @@ final class NetworkWriter {
     }
 
     /** Writes the layers after {@code input} ({@code [batch, time, features]}) and returns the output's name. */
-    static String write(GraphBuilder g, Network net, String input) {
+    public static String write(GraphBuilder g, Network net, String input) {
         NetworkWriter w = new NetworkWriter(g);
         String x = input;
         List<Layer> layers = net.layers();
@@ -51,6 +50,11 @@ final class NetworkWriter {
         } else if (layer instanceof Layer.Bidirectional b) {
             return recurrent(List.of(b.forward(), b.backward()), x, b.merge(), null);
         } else if (layer instanceof Layer.Dense d) {
+            if (rank == 2 && d.bias() != null) {
+                // One Gemm, as torch.onnx writes a Linear layer on [batch, features].
+                String w = g.floats(g.fresh("dense_W"), flat(d.kernel()), d.kernel().length, d.kernel()[0].length);
+                return activation(d.activation(), g.node("Gemm", x, w, g.floats(g.fresh("dense_b"), d.bias(), d.bias().length)));
+            }
             String y = g.node("MatMul", x, g.floats(g.fresh("dense_W"), flat(d.kernel()), d.kernel().length, d.kernel()[0].length));
             if (d.bias() != null) {
                 y = g.node("Add", y, g.floats(g.fresh("dense_b"), d.bias(), d.bias().length));

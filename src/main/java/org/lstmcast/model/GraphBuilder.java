@@ -1,4 +1,4 @@
-package org.lstmcast.export;
+package org.lstmcast.model;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

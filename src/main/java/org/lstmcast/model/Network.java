@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.model;
 
 import java.util.List;
 
@@ -8,15 +8,15 @@ import java.util.List;
  * @param steps  fixed time steps, or -1 when the source leaves them open
  * @param origin where it came from, for the model's metadata: format and version
  */
-record Network(int steps, int features, List<Layer> layers, String origin) {
-    Network {
+public record Network(int steps, int features, List<Layer> layers, String origin) {
+    public Network {
         layers = List.copyOf(layers);
         if (features < 1) {
             throw new ConversionException("the input has no feature axis: the source's input must be [batch, time, features]");
         }
     }
 
-    Network withSteps(int newSteps) {
+    public Network withSteps(int newSteps) {
         return new Network(newSteps, features, layers, origin);
     }
 }

@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.model;
 
 /**
  * One layer of a sequential network, framework-neutral. Weights follow Keras's conventions whatever the source:
@@ -7,7 +7,7 @@ package org.lstmcast.convert;
  *
  * <p>Shapes flow as {@code [batch, time, features]} or {@code [batch, features]}.
  */
-sealed interface Layer {
+public sealed interface Layer {
 
     /** A short description for reports: the class and its sizes. */
     String describe();
@@ -15,7 +15,7 @@ sealed interface Layer {
     enum Cell {
         LSTM(4), GRU(3), RNN(1);
 
-        final int gates;
+        public final int gates;
 
         Cell(int gates) {
             this.gates = gates;
@@ -46,7 +46,7 @@ sealed interface Layer {
             return cell + "(" + units + (returnSequences ? ", sequences" : "") + (goBackwards ? ", backwards" : "") + ")";
         }
 
-        Recurrent withDirection(boolean backwards, boolean sequences) {
+        public Recurrent withDirection(boolean backwards, boolean sequences) {
             return new Recurrent(cell, units, inputSize, activation, recurrentActivation, kernel, recurrentKernel, bias,
                     recurrentBias, resetAfter, sequences, backwards);
         }
