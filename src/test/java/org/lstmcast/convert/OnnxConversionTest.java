@@ -5,12 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.lstmcast.data.Transform;
+import org.lstmcast.forecast.Ort;
 
 /**
  * ONNX sources ONNX Runtime cannot run as they are (layout=1 recurrent nodes) or that need a sidecar (a time-major
@@ -20,7 +28,8 @@ class OnnxConversionTest {
     private static final Path DIR = Path.of("src/test/resources/convert/onnx");
 
     @ParameterizedTest
-    @CsvSource({"lstm_layout1,,", "gru_layout1_bidir,,", "rnn_layout1,,", "lstm_time_major,,", "two_outputs,x,forecast"})
+    @CsvSource({"lstm_layout1,,", "gru_layout1_bidir,,", "rnn_layout1,,", "lstm_time_major,,", "two_outputs,x,forecast",
+            "lstm_layout1_named,,"})
     void convertsToABatchMajorForecasterThatMatchesNumpy(String name, String input, String output) throws Exception {
         JsonNode expected = new ObjectMapper().readTree(DIR.resolve(name + ".expected.json").toFile());
         JsonNode in = expected.get("inputs").fields().next().getValue();
@@ -55,5 +64,51 @@ class OnnxConversionTest {
         assertEquals(steps, result.lookback());
         assertTrue(!result.notes().isEmpty() || !name.startsWith("two"), "the changes are reported: " + result.notes());
         KerasConversionTest.assertClose(want, Converter.runOrt(result.bytes(), windows), 1e-4, name);
+    }
+
+    /**
+     * A client written for the source names its tensors: the converted file takes and answers them under the source's
+     * names, dims and types, here a fixed window of 6 rows and a {@code [N, 3, 1]} output whose graph also holds a
+     * value called {@code output}, the name the wrapper uses itself.
+     */
+    @Test
+    void keepsTheSourcesInputAndOutput() throws Exception {
+        Converter.Result result = Converter.convert(DIR.resolve("lstm_layout1_named.onnx"), ConvertOptions.defaults());
+        assertTrue(result.parity().ok(), result.parity().toString());
+        assertTrue(result.forecasting());
+        assertEquals(6, result.lookback());
+        OnnxMl.GraphProto g = result.model().getGraph();
+        assertEquals(List.of("X"), g.getInputList().stream().map(OnnxMl.ValueInfoProto::getName).toList());
+        assertEquals(List.of("Y"), g.getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).toList());
+        assertEquals(List.of("N", "6", "2"), dims(g.getInput(0)));
+        assertEquals(List.of("N", "3", "1"), dims(g.getOutput(0)));
+        assertEquals(OnnxMl.TensorProto.DataType.FLOAT_VALUE, g.getInput(0).getType().getTensorType().getElemType());
+        assertEquals(OnnxMl.TensorProto.DataType.FLOAT_VALUE, g.getOutput(0).getType().getTensorType().getElemType());
+        try (OrtSession.SessionOptions opts = Ort.sessionOptions();
+             OrtSession session = Ort.environment().createSession(result.bytes(), opts)) {
+            assertEquals(List.of(-1L, 6L, 2L), Arrays.stream(((TensorInfo) session.getInputInfo().get("X").getInfo()).getShape())
+                    .boxed().toList());
+            assertEquals(List.of(-1L, 3L, 1L), Arrays.stream(((TensorInfo) session.getOutputInfo().get("Y").getInfo()).getShape())
+                    .boxed().toList());
+        }
+
+        // With transform diff the wrapper reads one row more than the network: a fixed 6 would refuse every window.
+        Converter.Result diff = Converter.convert(DIR.resolve("lstm_layout1_named.onnx"),
+                ConvertOptions.defaults().withTarget(0, Transform.DIFF));
+        assertTrue(diff.parity().ok(), diff.parity().toString());
+        assertEquals(7, diff.lookback());
+        assertEquals(List.of("N", "sequence", "2"), dims(diff.model().getGraph().getInput(0)));
+        assertEquals("X", diff.model().getGraph().getInput(0).getName());
+
+        // An open time axis stays open under the source's own name for it.
+        Converter.Result open = Converter.convert(DIR.resolve("lstm_layout1.onnx"), ConvertOptions.defaults().withLookback(5));
+        assertEquals(List.of("batch", "seq", "2"), dims(open.model().getGraph().getInput(0)));
+        assertEquals(List.of("batch", "1"), dims(open.model().getGraph().getOutput(0)));
+        assertEquals("y", open.model().getGraph().getOutput(0).getName());
+    }
+
+    private static List<String> dims(OnnxMl.ValueInfoProto v) {
+        return v.getType().getTensorType().getShape().getDimList().stream()
+                .map(d -> d.hasDimValue() ? Long.toString(d.getDimValue()) : d.getDimParam()).toList();
     }
 }
