@@ -276,17 +276,19 @@ public final class Converter {
         if (pre != null && time instanceof Long fixed && fixed != pre.lookback()) {
             time = "sequence";
         }
-        OnnxMl.ValueInfoProto input = GraphBuilder.floatValue(in, batch, time, (long) inDims.get(2).getDimValue());
-        if (OnnxInspector.timeMajorByName(new ModelReport.Tensor(in, "FLOAT", List.of(String.valueOf(batch), String.valueOf(time),
-                String.valueOf(inDims.get(2).getDimValue()))))) {
+        long features = inDims.get(2).getDimValue();
+        OnnxMl.ValueInfoProto input = GraphBuilder.floatValue(in, batch, time, features);
+        List<String> described = List.of(String.valueOf(batch), String.valueOf(time), String.valueOf(features));
+        if (OnnxInspector.timeMajorByName(new ModelReport.Tensor(in, "FLOAT", described))) {
             // Dims named like [sequence, batch] on a batch-major input would have inspect and serve read it time-major.
-            input = GraphBuilder.floatValue(in, "batch", pre != null ? "sequence" : time, (long) inDims.get(2).getDimValue());
+            input = GraphBuilder.floatValue(in, "batch", pre != null ? "sequence" : time, features);
         }
         OnnxMl.ValueInfoProto declared = graph.getOutput(0);
         List<OnnxMl.TensorShapeProto.Dimension> wrapperDims = declared.getType().getTensorType().getShape().getDimList();
         OnnxMl.TypeProto.Tensor sourceOut = s.output().getType().getTensorType();
         List<OnnxMl.TensorShapeProto.Dimension> outDims = sourceOut.getShape().getDimList();
-        boolean trailingOne = pre != null && outDims.size() == 3 && outDims.get(2).hasDimValue() && outDims.get(2).getDimValue() == 1;
+        boolean trailingOne = pre != null && outDims.size() == 3 && outDims.get(2).hasDimValue()
+                && outDims.get(2).getDimValue() == 1;
         OnnxMl.ValueInfoProto output;
         if (trailingOne) {
             output = GraphBuilder.floatValue(out, dim(outDims.get(0), "batch"), (long) pre.horizon(), 1L);
@@ -310,7 +312,10 @@ public final class Converter {
 
     /** A dim as {@link GraphBuilder#floatValue} takes it: fixed as a Long, symbolic as its name, else {@code unnamed}. */
     private static Object dim(OnnxMl.TensorShapeProto.Dimension d, Object unnamed) {
-        return d.hasDimValue() ? (Object) d.getDimValue() : d.hasDimParam() && !d.getDimParam().isEmpty() ? d.getDimParam() : unnamed;
+        if (d.hasDimValue()) {
+            return d.getDimValue();
+        }
+        return d.hasDimParam() && !d.getDimParam().isEmpty() ? d.getDimParam() : unnamed;
     }
 
     /** Every top-level node's reference to {@code from}, read or written, becomes {@code to}. */
@@ -531,30 +536,41 @@ public final class Converter {
         return Export.compare(expected, actual);
     }
 
+    /**
+     * The model's answers for the windows, flattened per window. A model whose input declares a fixed batch (an ONNX
+     * source exported without a dynamic batch axis keeps it) is run that many windows at a time, the last run padded
+     * with copies of the last window.
+     */
     static double[][] runOrt(byte[] model, List<double[][]> windows) {
         int n = windows.size();
         int rows = windows.get(0).length;
         int features = windows.get(0)[0].length;
-        FloatBuffer buf = FloatBuffer.allocate(n * rows * features);
-        for (double[][] w : windows) {
-            for (double[] row : w) {
-                for (double v : row) {
-                    buf.put((float) v);
-                }
-            }
-        }
-        buf.flip();
         try (OrtSession.SessionOptions opts = Ort.sessionOptions();
-             OrtSession session = Ort.environment().createSession(model, opts);
-             OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {n, rows, features});
-             OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {
-            OnnxTensor out = (OnnxTensor) result.get(0);
-            FloatBuffer values = out.getFloatBuffer();
-            int per = values.remaining() / n;
-            double[][] actual = new double[n][per];
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < per; j++) {
-                    actual[i][j] = values.get();
+             OrtSession session = Ort.environment().createSession(model, opts)) {
+            String name = session.getInputNames().iterator().next();
+            long declared = ((ai.onnxruntime.TensorInfo) session.getInputInfo().get(name).getInfo()).getShape()[0];
+            int chunk = declared > 0 ? (int) declared : n;
+            double[][] actual = new double[n][];
+            for (int from = 0; from < n; from += chunk) {
+                FloatBuffer buf = FloatBuffer.allocate(chunk * rows * features);
+                for (int i = from; i < from + chunk; i++) {
+                    for (double[] row : windows.get(Math.min(i, n - 1))) {
+                        for (double v : row) {
+                            buf.put((float) v);
+                        }
+                    }
+                }
+                buf.flip();
+                try (OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {chunk, rows, features});
+                     OrtSession.Result result = session.run(Map.of(name, input))) {
+                    FloatBuffer values = ((OnnxTensor) result.get(0)).getFloatBuffer();
+                    int per = values.remaining() / chunk;
+                    for (int i = from; i < Math.min(n, from + chunk); i++) {
+                        actual[i] = new double[per];
+                        for (int j = 0; j < per; j++) {
+                            actual[i][j] = values.get();
+                        }
+                    }
                 }
             }
             return actual;
@@ -637,8 +653,16 @@ public final class Converter {
         return file;
     }
 
+    /**
+     * What a conversion writes beyond its options: raised when the same source and options come to convert to a
+     * different file, so that a cache written by an earlier build of the same version is not reused. 2: ONNX sources
+     * keep their own input and output names.
+     */
+    private static final String FORM = "form 2";
+
     private static String fingerprint(ConvertOptions o) {
-        return String.join(";", Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()), Integer.toString(o.targetIndex()),
+        return String.join(";", FORM, Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()),
+                Integer.toString(o.targetIndex()),
                 o.transform().id(), Integer.toString(o.lookback()), String.valueOf(o.inputName()), String.valueOf(o.outputName()),
                 String.valueOf(o.timeMajor()));
     }

@@ -87,8 +87,7 @@ final class OnnxSource {
         }
         String bodyIn = renames.get(n.input());
         String bodyOut = renames.get(n.output());
-        OnnxMl.ValueInfoProto sourceIn = body.getInputList().stream().filter(v -> v.getName().equals(n.input())).findFirst().orElseThrow();
-        Converter.Signature signature = new Converter.Signature(sourceIn, out);
+        Converter.Signature signature = new Converter.Signature(in, out);
         return Converter.assemble((g, z) -> {
             // The body's graph input becomes an inner value fed by the wrapper; its nodes and weights come along as they
             // are, except the renamed values (subgraphs that read them from the outer graph included).

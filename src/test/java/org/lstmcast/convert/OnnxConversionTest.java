@@ -3,6 +3,7 @@ package org.lstmcast.convert;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,6 +16,7 @@ import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.lstmcast.data.Transform;
@@ -105,6 +107,46 @@ class OnnxConversionTest {
         assertEquals(List.of("batch", "seq", "2"), dims(open.model().getGraph().getInput(0)));
         assertEquals(List.of("batch", "1"), dims(open.model().getGraph().getOutput(0)));
         assertEquals("y", open.model().getGraph().getOutput(0).getName());
+    }
+
+    /**
+     * An export without a dynamic batch axis declares its batch size: the converted file declares the same, and is
+     * proven and run that many windows at a time (3 windows at 2 a run: the last run is padded).
+     */
+    @Test
+    void aFixedBatchStaysFixed(@TempDir Path dir) throws Exception {
+        OnnxMl.ModelProto.Builder b = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(DIR.resolve("lstm_layout1_named.onnx")))
+                .toBuilder();
+        b.getGraphBuilder().getInputBuilder(0).getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(0)
+                .clearDimParam().setDimValue(2);
+        b.getGraphBuilder().getOutputBuilder(0).getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(0)
+                .clearDimParam().setDimValue(2);
+        Path source = dir.resolve("batch2.onnx");
+        Files.write(source, b.build().toByteArray());
+        Converter.Result result = Converter.convert(source, ConvertOptions.defaults());
+        assertTrue(result.parity().ok(), result.parity().toString());
+        assertEquals(64, result.parity().windows());
+        assertEquals(List.of("2", "6", "2"), dims(result.model().getGraph().getInput(0)));
+        assertEquals(List.of("2", "3", "1"), dims(result.model().getGraph().getOutput(0)));
+
+        JsonNode expected = new ObjectMapper().readTree(DIR.resolve("lstm_layout1_named.expected.json").toFile());
+        JsonNode x = expected.get("inputs").get("X").get("data");
+        JsonNode y = expected.get("outputs").get("Y").get("data");
+        List<double[][]> windows = new ArrayList<>();
+        double[][] want = new double[3][3];
+        for (int w = 0; w < 3; w++) {
+            double[][] window = new double[6][2];
+            for (int t = 0; t < 6; t++) {
+                for (int f = 0; f < 2; f++) {
+                    window[t][f] = x.get((w * 6 + t) * 2 + f).asDouble();
+                }
+            }
+            windows.add(window);
+            for (int h = 0; h < 3; h++) {
+                want[w][h] = y.get(w * 3 + h).asDouble();
+            }
+        }
+        KerasConversionTest.assertClose(want, Converter.runOrt(result.bytes(), windows), 1e-4, "batch 2");
     }
 
     private static List<String> dims(OnnxMl.ValueInfoProto v) {
