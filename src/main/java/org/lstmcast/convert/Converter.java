@@ -35,6 +35,8 @@ import org.lstmcast.model.Network;
 import org.lstmcast.model.NetworkWriter;
 import org.lstmcast.model.Proof;
 import org.lstmcast.model.ReferencePass;
+import org.lstmcast.onnx.ModelReport;
+import org.lstmcast.onnx.OnnxInspector;
 import org.lstmcast.repository.ModelRepository;
 
 /**
@@ -51,7 +53,8 @@ public final class Converter {
     /**
      * A converted model, proven but not yet written.
      *
-     * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast})
+     * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast},
+     *                    or an ONNX source's own input and output names)
      */
     public record Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
                          List<String> notes, Proof.Parity parity, boolean forecasting, int lookback, int horizon,
@@ -166,15 +169,34 @@ public final class Converter {
     }
 
     /**
-     * The converted model: the body, wrapped as a forecaster (raw windows in, original units out) when its output is
-     * {@code [batch, horizon]} and its window is known, else as it is; proven on windows against {@code pass}.
+     * The graph input and output a source declares, for the converted model to present under the same names, dims and
+     * types: a client written for an ONNX source (a Triton or KServe client that names its tensors) then calls the
+     * converted file as it called the source. Keras and DL4J sources name no tensors; theirs are {@code input} and
+     * {@code forecast} (or {@code output}), as {@code train}'s exports.
      *
-     * @param steps    the body's fixed time steps, or -1
-     * @param outShape the body's output for one window: {@code [1, width]} or {@code [1, time, width]}
+     * @param input  the source's input, batch-major (after a time-major input has been wrapped)
+     * @param output the source's output
      */
+    record Signature(OnnxMl.ValueInfoProto input, OnnxMl.ValueInfoProto output) {
+    }
+
     static Result assemble(Body body, GraphBuilder g, int steps, int features, int[] outShape, String origin, Kind kind,
                            String sha, ConvertOptions o, SourcePass pass, List<String> layers, List<String> changes,
                            OnnxMl.ModelProto opsetsOf) {
+        return assemble(body, g, steps, features, outShape, origin, kind, sha, o, pass, layers, changes, opsetsOf, null);
+    }
+
+    /**
+     * The converted model: the body, wrapped as a forecaster (raw windows in, original units out) when its output is
+     * {@code [batch, horizon]} and its window is known, else as it is; proven on windows against {@code pass}.
+     *
+     * @param steps     the body's fixed time steps, or -1
+     * @param outShape  the body's output for one window: {@code [1, width]} or {@code [1, time, width]}
+     * @param signature the names, dims and types to present, or null for {@code input} and {@code forecast}/{@code output}
+     */
+    static Result assemble(Body body, GraphBuilder g, int steps, int features, int[] outShape, String origin, Kind kind,
+                           String sha, ConvertOptions o, SourcePass pass, List<String> layers, List<String> changes,
+                           OnnxMl.ModelProto opsetsOf, Signature signature) {
         Preprocessor pre = preprocessor(steps, features, outShape, o);
         List<String> notes = new ArrayList<>(changes);
         if (pre != null) {
@@ -196,6 +218,9 @@ public final class Converter {
             notes.add(outShape.length == 2 && steps < 0
                     ? "the source leaves its time axis open: pass --lookback N to serve it as a forecaster"
                     : "the output " + Arrays.toString(outShape) + " is not [batch, horizon]: converted as a plain model, no forecasting wrapper");
+        }
+        if (signature != null) {
+            presentAs(g, signature, pre, pre != null ? ForecastSpec.OUTPUT : "output");
         }
         OnnxMl.ModelProto model = model(g, origin, kind, sha, pre, o, features);
         if (opsetsOf != null) {
@@ -229,6 +254,87 @@ public final class Converter {
                 ws -> ws.stream().map(reference).toArray(double[][]::new), null);
         return new Result(withProof(model, parity), kind, origin, sha, layers, notes, parity, pre != null,
                 pre != null ? pre.lookback() : 0, pre != null ? pre.horizon() : 0);
+    }
+
+    /**
+     * Gives the wrapper's graph input and output the source's names, dims and types. The wrapper is written with
+     * {@code input} and {@code forecast} (or {@code output}) because the forecasting nodes it shares with {@code train}'s
+     * exports read those names; the body's own values by those names were renamed before it was written. The dims are
+     * the source's where the wrapper accepts what they say: a fixed time axis stays fixed when the wrapper reads
+     * exactly that many rows (not with transform diff, which reads one row more), and a {@code [batch, horizon, 1]}
+     * output gets its trailing axis back.
+     */
+    private static void presentAs(GraphBuilder g, Signature s, Preprocessor pre, String wrapperOut) {
+        OnnxMl.GraphProto.Builder graph = g.proto();
+        String in = s.input().getName();
+        String out = s.output().getName();
+        // First the output off its name, so that a source whose input is called "forecast" or "output" finds it free.
+        String produced = g.fresh("result");
+        renameValue(graph, wrapperOut, produced);
+        renameValue(graph, ForecastSpec.INPUT, in);
+
+        List<OnnxMl.TensorShapeProto.Dimension> inDims = s.input().getType().getTensorType().getShape().getDimList();
+        Object batch = dim(inDims.get(0), "batch");
+        Object time = dim(inDims.get(1), "sequence");
+        if (pre != null && time instanceof Long fixed && fixed != pre.lookback()) {
+            time = "sequence";
+        }
+        long features = inDims.get(2).getDimValue();
+        OnnxMl.ValueInfoProto input = GraphBuilder.floatValue(in, batch, time, features);
+        List<String> described = List.of(String.valueOf(batch), String.valueOf(time), String.valueOf(features));
+        if (OnnxInspector.timeMajorByName(new ModelReport.Tensor(in, "FLOAT", described))) {
+            // Dims named like [sequence, batch] on a batch-major input would have inspect and serve read it time-major.
+            input = GraphBuilder.floatValue(in, "batch", pre != null ? "sequence" : time, features);
+        }
+        OnnxMl.ValueInfoProto declared = graph.getOutput(0);
+        List<OnnxMl.TensorShapeProto.Dimension> wrapperDims = declared.getType().getTensorType().getShape().getDimList();
+        OnnxMl.TypeProto.Tensor sourceOut = s.output().getType().getTensorType();
+        List<OnnxMl.TensorShapeProto.Dimension> outDims = sourceOut.getShape().getDimList();
+        boolean trailingOne = pre != null && outDims.size() == 3 && outDims.get(2).hasDimValue()
+                && outDims.get(2).getDimValue() == 1;
+        OnnxMl.ValueInfoProto output;
+        if (trailingOne) {
+            output = GraphBuilder.floatValue(out, dim(outDims.get(0), "batch"), (long) pre.horizon(), 1L);
+            g.node("Unsqueeze", List.of(produced, g.longs(2)), List.of(), out);
+        } else {
+            Object[] dims = new Object[wrapperDims.size()];
+            for (int i = 0; i < dims.length; i++) {
+                OnnxMl.TensorShapeProto.Dimension w = wrapperDims.get(i);
+                Object wrapper = w.hasDimValue() ? (Object) w.getDimValue() : w.getDimParam();
+                OnnxMl.TensorShapeProto.Dimension src = outDims.size() == dims.length ? outDims.get(i) : null;
+                // The batch axis keeps the source's name. Past it the wrapper's sizes are what the body computed on a
+                // probe window, so a plain model (the body itself) keeps the axes its source leaves open, open.
+                boolean sourceSays = src != null && (i == 0 || pre == null && !src.hasDimValue());
+                dims[i] = sourceSays ? dim(src, wrapper) : wrapper;
+            }
+            output = GraphBuilder.floatValue(out, dims);
+            g.node("Identity", List.of(produced), List.of(), out);
+        }
+        graph.clearInput().addInput(input).clearOutput().addOutput(output);
+    }
+
+    /** A dim as {@link GraphBuilder#floatValue} takes it: fixed as a Long, symbolic as its name, else {@code unnamed}. */
+    private static Object dim(OnnxMl.TensorShapeProto.Dimension d, Object unnamed) {
+        if (d.hasDimValue()) {
+            return d.getDimValue();
+        }
+        return d.hasDimParam() && !d.getDimParam().isEmpty() ? d.getDimParam() : unnamed;
+    }
+
+    /** Every top-level node's reference to {@code from}, read or written, becomes {@code to}. */
+    private static void renameValue(OnnxMl.GraphProto.Builder graph, String from, String to) {
+        for (OnnxMl.NodeProto.Builder n : graph.getNodeBuilderList()) {
+            for (int i = 0; i < n.getInputCount(); i++) {
+                if (n.getInput(i).equals(from)) {
+                    n.setInput(i, to);
+                }
+            }
+            for (int i = 0; i < n.getOutputCount(); i++) {
+                if (n.getOutput(i).equals(from)) {
+                    n.setOutput(i, to);
+                }
+            }
+        }
     }
 
     /** The network's output shape for one window, from the reference pass (batch 1). */
@@ -498,8 +604,16 @@ public final class Converter {
         return file;
     }
 
+    /**
+     * What a conversion writes beyond its options: raised when the same source and options come to convert to a
+     * different file, so that a cache written by an earlier build of the same version is not reused. 2: ONNX sources
+     * keep their own input and output names.
+     */
+    private static final String FORM = "form 2";
+
     private static String fingerprint(ConvertOptions o) {
-        return String.join(";", Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()), Integer.toString(o.targetIndex()),
+        return String.join(";", FORM, Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()),
+                Integer.toString(o.targetIndex()),
                 o.transform().id(), Integer.toString(o.lookback()), String.valueOf(o.inputName()), String.valueOf(o.outputName()),
                 String.valueOf(o.timeMajor()));
     }

@@ -11,6 +11,7 @@ import java.util.function.Function;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.Ort;
 
@@ -109,13 +110,17 @@ public final class Proof {
         try (OrtSession.SessionOptions options = Ort.sessionOptions();
              OrtSession session = Ort.environment().createSession(model, options)) {
             String input = session.getInputNames().iterator().next();
+            // A graph whose input declares a fixed batch (an ONNX source exported without a dynamic batch axis keeps
+            // it) runs that many windows at a time, the last run padded with copies of its last window.
+            long declared = ((TensorInfo) session.getInputInfo().get(input).getInfo()).getShape()[0];
+            int batch = declared > 0 ? (int) declared : BATCH;
             for (String name : session.getOutputNames()) {
                 out.put(name, new double[windows.size()][]);
             }
             for (List<Integer> group : byLength.values()) {
-                for (int from = 0; from < group.size(); from += BATCH) {
-                    List<Integer> part = group.subList(from, Math.min(group.size(), from + BATCH));
-                    runBatch(session, input, windows, part, out);
+                for (int from = 0; from < group.size(); from += batch) {
+                    List<Integer> part = group.subList(from, Math.min(group.size(), from + batch));
+                    runBatch(session, input, windows, part, declared > 0 ? batch : part.size(), out);
                 }
             }
         } catch (OrtException e) {
@@ -125,23 +130,23 @@ public final class Proof {
     }
 
     private static void runBatch(OrtSession session, String input, List<double[][]> windows, List<Integer> part,
-                                 Map<String, double[][]> out) throws OrtException {
+                                 int batch, Map<String, double[][]> out) throws OrtException {
         int rows = windows.get(part.get(0)).length;
         int features = windows.get(part.get(0))[0].length;
-        FloatBuffer buf = FloatBuffer.allocate(part.size() * rows * features);
-        for (int i : part) {
-            for (double[] row : windows.get(i)) {
+        FloatBuffer buf = FloatBuffer.allocate(batch * rows * features);
+        for (int k = 0; k < batch; k++) {
+            for (double[] row : windows.get(part.get(Math.min(k, part.size() - 1)))) {
                 for (double v : row) {
                     buf.put((float) v);
                 }
             }
         }
         buf.flip();
-        try (OnnxTensor x = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {part.size(), rows, features});
+        try (OnnxTensor x = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {batch, rows, features});
              OrtSession.Result result = session.run(Map.of(input, x))) {
             for (Map.Entry<String, double[][]> e : out.entrySet()) {
                 FloatBuffer values = ((OnnxTensor) result.get(e.getKey()).orElseThrow()).getFloatBuffer();
-                int per = values.remaining() / part.size();
+                int per = values.remaining() / batch;
                 for (int i : part) {
                     double[] row = new double[per];
                     for (int j = 0; j < per; j++) {
