@@ -29,8 +29,8 @@ final class CandidateChoice {
      * @param network      the best network's transform, whose training history {@code trained} holds; null for none
      */
     record Choice(Transform transform, Trainer.Result trained, Map<String, Double> scores, double seconds,
-                          AnchorDrift anchorDrift, Map<String, Object> againstNetwork, String seasonShows,
-                          Transform network) {
+                  AnchorDrift anchorDrift, Map<String, Object> againstNetwork, String seasonShows,
+                  Transform network) {
         /** Where the transform came from and how each candidate scored, as {@code metrics.json}'s transform entry. */
         void describe(Map<String, Object> json, boolean networks) {
             json.put("used", transform.id());
@@ -56,15 +56,65 @@ final class CandidateChoice {
     private record Anchor(Transform transform, AnchorDrift drift) {
     }
 
+    private static final Anchor NAIVE = new Anchor(Transform.DIFF, AnchorDrift.NONE);
+    private static final Anchor SEASONAL_NAIVE = new Anchor(Transform.SEASONAL, AnchorDrift.NONE);
+
     /**
-     * Transform auto: trains each candidate network and scores its rolling-origin forecasts of the validation rows,
-     * so the test part stays unseen. Candidates: first differences always; each seasonal transform whose anchors the
-     * lookback spans. The measured reason for each is in docs/BENCHMARKS.md: each is far better than the others on
-     * some real seasonal series. The lowest-scoring network is kept unless an anchor alone matches it (below). Where
-     * the series is too short for a network ({@code networks} false), the best anchor alone is kept.
+     * Transform auto: trains each candidate network and scores its rolling-origin forecasts of the validation rows, so
+     * the test part stays unseen. Candidates: first differences always; each seasonal transform whose anchors the
+     * lookback spans. The measured reason for each is in docs/BENCHMARKS.md: each is far better than the others on some
+     * real seasonal series. The lowest-scoring network is kept unless an anchor alone matches it ({@link #keepAlone}).
+     * Where the series is too short for a network ({@code networks} false), the best anchor alone is kept.
      */
     static Choice choose(Series series, Split split, TrainConfig config, boolean networks,
-                                 TrainingListener listener) {
+                         TrainingListener listener) {
+        Map<String, Double> scores = new LinkedHashMap<>();
+        BestNetwork network = bestNetwork(series, split, config, networks, scores, listener);
+        Map<Anchor, Double> anchorScores = new LinkedHashMap<>();
+        Map<Anchor, Forecaster> anchors = anchors(series, split, config, scores, anchorScores);
+        String seasonShows = seasonShows(anchorScores);
+        Anchor bestAnchor = bestAnchor(anchorScores, seasonal(anchorScores));
+        Transform best = network.transform();
+        Trainer.Result bestResult = network.result();
+        if (best == null && network.firstFailure() != null) {
+            // Every network failed on the data (validation rows no epoch could score): the rows it names matter more
+            // than an anchor that would carry the bad value into the forecasts.
+            throw network.firstFailure();
+        }
+        if (best == null && bestAnchor == null) {
+            throw new DataException(series.source() + ": no candidate gave a finite validation error");
+        }
+        Trainer.Result alone = bestAnchor == null ? null : new Trainer.Result(anchors.get(bestAnchor),
+                bestResult == null ? new double[0] : bestResult.trainLoss(),
+                bestResult == null ? new double[0] : bestResult.valLoss(),
+                bestResult == null ? new double[0] : bestResult.epochSeconds(),
+                bestResult == null ? 0 : bestResult.bestEpoch(), bestResult == null ? 0 : bestResult.seconds());
+        Map<String, Object> againstNetwork = new LinkedHashMap<>();
+        if (best == null) {
+            return new Choice(bestAnchor.transform(), alone, scores, network.seconds(), bestAnchor.drift(),
+                    againstNetwork, seasonShows, null);
+        }
+        if (bestAnchor != null && keepAlone(series, split, network, alone, anchorScores.get(bestAnchor),
+                bestAnchor.drift().candidate(bestAnchor.transform()), againstNetwork)) {
+            return new Choice(bestAnchor.transform(), alone, scores, network.seconds(), bestAnchor.drift(),
+                    againstNetwork, seasonShows, best);
+        }
+        return new Choice(best, bestResult, scores, network.seconds(), null, againstNetwork, seasonShows, best);
+    }
+
+    /**
+     * The network with the lowest validation RMSE and its training; none where no candidate scored.
+     *
+     * @param seconds      the training time of every candidate
+     * @param firstFailure the first candidate that failed on the data, null for none
+     */
+    private record BestNetwork(Transform transform, Trainer.Result result, double score, double seconds,
+                               DataException firstFailure) {
+    }
+
+    /** Trains each candidate network, its validation RMSE added to {@code scores} (null for one that failed). */
+    private static BestNetwork bestNetwork(Series series, Split split, TrainConfig config, boolean networks,
+                                           Map<String, Double> scores, TrainingListener listener) {
         List<Transform> candidates = new ArrayList<>();
         if (networks) {
             candidates.add(Transform.DIFF);
@@ -74,7 +124,6 @@ final class CandidateChoice {
                 }
             }
         }
-        Map<String, Double> scores = new LinkedHashMap<>();
         Transform best = null;
         Trainer.Result bestResult = null;
         double bestScore = Double.POSITIVE_INFINITY;
@@ -99,15 +148,20 @@ final class CandidateChoice {
                 bestScore = score;
             }
         }
-        // The anchors alone as candidates beside the networks, at no training cost: naive and drift always (a series
-        // whose season was removed, or that has none, forecasts best from its last value), and the seasonal anchors
-        // with the training rows' mean seasonal drift, without drift and with the window's own, where the season
-        // shows. On short series (72 monthly rows) the networks fitted to 17-23 windows and the drift of a few years
-        // both fail to carry into later years, and the validation rows can say so; a series that grows faster each
-        // year outgrows the mean drift (docs/BENCHMARKS.md, "The anchor alone as a candidate", "A drift from the
-        // window").
-        Map<Anchor, Double> anchorScores = new LinkedHashMap<>();
-        Map<Anchor, Forecaster> anchors = new LinkedHashMap<>();
+        return new BestNetwork(best, bestResult, bestScore, seconds, firstFailure);
+    }
+
+    /**
+     * The anchors alone as candidates beside the networks, at no training cost: naive and drift always (a series whose
+     * season was removed, or that has none, forecasts best from its last value), and the seasonal anchors with the
+     * training rows' mean seasonal drift, without drift and with the window's own, where the lookback spans them. On
+     * short series (72 monthly rows) the networks fitted to 17-23 windows and the drift of a few years both fail to
+     * carry into later years, and the validation rows can say so; a series that grows faster each year outgrows the
+     * mean drift (docs/BENCHMARKS.md, "The anchor alone as a candidate", "A drift from the window"). Each one's
+     * validation RMSE goes into {@code scores} by its candidate name and into {@code anchorScores}.
+     */
+    private static Map<Anchor, Forecaster> anchors(Series series, Split split, TrainConfig config,
+                                                   Map<String, Double> scores, Map<Anchor, Double> anchorScores) {
         List<Anchor> tried = new ArrayList<>(List.of(new Anchor(Transform.DIFF, AnchorDrift.NONE),
                 new Anchor(Transform.DIFF, AnchorDrift.MEAN)));
         for (Transform t : List.of(Transform.SEASONAL, Transform.SEASONAL_MEAN)) {
@@ -120,6 +174,7 @@ final class CandidateChoice {
                 }
             }
         }
+        Map<Anchor, Forecaster> anchors = new LinkedHashMap<>();
         for (Anchor a : tried) {
             Forecaster alone = Trainer.anchorAlone(series.values(), split.trainEnd(), config.withTransform(a.transform()),
                     a.drift());
@@ -128,20 +183,30 @@ final class CandidateChoice {
             anchors.put(a, alone);
             anchorScores.put(a, score);
         }
-        // A seasonal anchor competes only where the season shows on the validation rows: seasonal naive forecasts
-        // them better than naive. A series whose season was taken out has months that carry no pattern, and there a
-        // seasonal anchor with drift beat naive at random on a few validation rows and lost on the test rows.
-        String seasonShows = null;
-        Anchor seasonalNaive = new Anchor(Transform.SEASONAL, AnchorDrift.NONE);
-        Anchor naive = new Anchor(Transform.DIFF, AnchorDrift.NONE);
-        boolean seasonal = false;
-        if (anchorScores.containsKey(seasonalNaive)) {
-            double s = anchorScores.get(seasonalNaive);
-            double n = anchorScores.get(naive);
-            seasonal = s < n;
-            seasonShows = String.format(Locale.ROOT, "%s: seasonal naive's validation RMSE %.6g against naive's %.6g",
-                    seasonal ? "yes, the seasonal anchors compete" : "no, the seasonal anchors do not compete", s, n);
+        return anchors;
+    }
+
+    /**
+     * A seasonal anchor competes only where the season shows on the validation rows: seasonal naive forecasts them
+     * better than naive. A series whose season was taken out has months that carry no pattern, and there a seasonal
+     * anchor with drift beat naive at random on a few validation rows and lost on the test rows.
+     */
+    private static boolean seasonal(Map<Anchor, Double> anchorScores) {
+        return anchorScores.containsKey(SEASONAL_NAIVE) && anchorScores.get(SEASONAL_NAIVE) < anchorScores.get(NAIVE);
+    }
+
+    /** Whether the seasonal anchors compete, and why, for metrics.json; null where none was scored. */
+    private static String seasonShows(Map<Anchor, Double> anchorScores) {
+        if (!anchorScores.containsKey(SEASONAL_NAIVE)) {
+            return null;
         }
+        return String.format(Locale.ROOT, "%s: seasonal naive's validation RMSE %.6g against naive's %.6g",
+                seasonal(anchorScores) ? "yes, the seasonal anchors compete" : "no, the seasonal anchors do not compete",
+                anchorScores.get(SEASONAL_NAIVE), anchorScores.get(NAIVE));
+    }
+
+    /** The anchor with the lowest validation RMSE among those that compete; null for none. */
+    private static Anchor bestAnchor(Map<Anchor, Double> anchorScores, boolean seasonal) {
         Anchor bestAnchor = null;
         double bestAnchorScore = Double.POSITIVE_INFINITY;
         for (var e : anchorScores.entrySet()) {
@@ -151,52 +216,34 @@ final class CandidateChoice {
                 bestAnchorScore = e.getValue();
             }
         }
-        if (best == null && firstFailure != null) {
-            // Every network failed on the data (validation rows no epoch could score): the rows it names matter more
-            // than an anchor that would carry the bad value into the forecasts.
-            throw firstFailure;
+        return bestAnchor;
+    }
+
+    /**
+     * The one-standard-error rule (Breiman et al., CART; Hastie, Tibshirani and Friedman, 7.10): the simpler model is
+     * kept unless the network beats it on the validation rows by more than the standard error of the difference. A
+     * network's validation score is the best of its epochs on those same rows, and a handful of rows (6 on a 72-row
+     * monthly series) cannot tell a small gain from that selection's luck. The standard error treats the forecasts as
+     * independent, which overlapping windows are not: it errs toward the network (Newey-West's, which does not, was
+     * measured and kept worse models: docs/BENCHMARKS.md, "A drift from the window"). The comparison goes into
+     * {@code json}.
+     */
+    private static boolean keepAlone(Series series, Split split, BestNetwork network, Trainer.Result alone,
+                                     double aloneScore, String anchor, Map<String, Object> json) {
+        double[] a = Evaluation.validationSquaredErrors(alone.forecaster(), series.values(), split);
+        double[] b = Evaluation.validationSquaredErrors(network.result().forecaster(), series.values(), split);
+        SummaryStatistics difference = new SummaryStatistics();
+        for (int i = 0; i < a.length; i++) {
+            difference.addValue(a[i] - b[i]);
         }
-        if (best == null && bestAnchor == null) {
-            throw firstFailure != null ? firstFailure : new DataException(series.source()
-                    + ": no candidate gave a finite validation error");
-        }
-        Trainer.Result alone = bestAnchor == null ? null : new Trainer.Result(anchors.get(bestAnchor),
-                bestResult == null ? new double[0] : bestResult.trainLoss(),
-                bestResult == null ? new double[0] : bestResult.valLoss(),
-                bestResult == null ? new double[0] : bestResult.epochSeconds(),
-                bestResult == null ? 0 : bestResult.bestEpoch(), bestResult == null ? 0 : bestResult.seconds());
-        Map<String, Object> againstNetwork = new LinkedHashMap<>();
-        if (best == null) {
-            return new Choice(bestAnchor.transform(), alone, scores, seconds, bestAnchor.drift(), againstNetwork,
-                    seasonShows, null);
-        }
-        if (bestAnchor != null) {
-            // The one-standard-error rule (Breiman et al., CART; Hastie, Tibshirani and Friedman, 7.10): the simpler
-            // model is kept unless the network beats it on the validation rows by more than the standard error of the
-            // difference. A network's validation score is the best of its epochs on those same rows, and a handful
-            // of rows (6 on a 72-row monthly series) cannot tell a small gain from that selection's luck. The standard
-            // error treats the forecasts as independent, which overlapping windows are not: it errs toward the network
-            // (Newey-West's, which does not, was measured and kept worse models: docs/BENCHMARKS.md, "A drift from
-            // the window").
-            double[] a = Evaluation.validationSquaredErrors(alone.forecaster(), series.values(), split);
-            double[] b = Evaluation.validationSquaredErrors(bestResult.forecaster(), series.values(), split);
-            SummaryStatistics difference = new SummaryStatistics();
-            for (int i = 0; i < a.length; i++) {
-                difference.addValue(a[i] - b[i]);
-            }
-            double mean = difference.getMean();
-            double se = difference.getStandardDeviation() / Math.sqrt(a.length);
-            boolean keepAlone = bestAnchorScore < bestScore || mean <= se;
-            againstNetwork.put("network", best.id());
-            againstNetwork.put("anchor", bestAnchor.drift().candidate(bestAnchor.transform()));
-            againstNetwork.put("mse_difference", RunMetrics.jsonNumber(mean));
-            againstNetwork.put("standard_error", RunMetrics.jsonNumber(se));
-            againstNetwork.put("kept", keepAlone ? "anchor" : "network");
-            if (keepAlone) {
-                return new Choice(bestAnchor.transform(), alone, scores, seconds, bestAnchor.drift(), againstNetwork,
-                        seasonShows, best);
-            }
-        }
-        return new Choice(best, bestResult, scores, seconds, null, againstNetwork, seasonShows, best);
+        double mean = difference.getMean();
+        double se = difference.getStandardDeviation() / Math.sqrt(a.length);
+        boolean keepAlone = aloneScore < network.score() || mean <= se;
+        json.put("network", network.transform().id());
+        json.put("anchor", anchor);
+        json.put("mse_difference", RunMetrics.jsonNumber(mean));
+        json.put("standard_error", RunMetrics.jsonNumber(se));
+        json.put("kept", keepAlone ? "anchor" : "network");
+        return keepAlone;
     }
 }
