@@ -75,30 +75,17 @@ public final class TrainingRun {
                               TrainingListener listener) throws IOException {
         long started = System.nanoTime();
         RunDirectory.check(outDir);
-        String source = series.source();
         TimeAxis time = TimeAxis.of(series.times());
-        int disorder = time.firstOutOfOrder();
-        if (time.kind() != TimeAxis.Kind.INDEX && disorder >= 0) {
-            throw new DataException(String.format(Locale.ROOT,
-                    "%s: rows must be in ascending time order, but row %d ('%s') does not come after '%s'",
-                    source, disorder + 1, series.times().get(disorder), series.times().get(disorder - 1)));
-        }
+        requireAscending(series, time);
         if (given.transform() == Transform.RELATIVE) {
             requirePositive(series);
         }
         Seasons.Period labelled = season(series, time, timeColumn, given);
-        Plan plan = Plan.of(source, series.rows(), given, labelled.period());
+        Plan plan = Plan.of(series.source(), series.rows(), given, labelled.period());
         Split split = plan.split();
         Seasons.Period season = atLeastOneSeason(labelled, split);
         TrainConfig config = given.withSeason(season.period()).withLookback(plan.lookback());
-        int seasons = config.transform().anchorSeasons();
-        if (seasons > 0 && (config.season() < 2 || config.lookback() < seasons * config.season())) {
-            throw new DataException(String.format(Locale.ROOT, "%s: the %s transform needs a season of at least 2 "
-                    + "and a lookback of at least %s; the season is %d (%s) and the lookback %d%s", source,
-                    config.transform().id(), seasons == 1 ? "one season" : seasons + " seasons", config.season(),
-                    season.reason(), config.lookback(), given.lookbackFromData() ? " (fitted to the "
-                            + series.rows() + " rows)" : ""));
-        }
+        requireAnchorSeasons(series, given, config, season);
 
         RunMetrics.Sections json = new RunMetrics.Sections();
         if (!plan.shortened().isEmpty()) {
@@ -172,6 +159,28 @@ public final class TrainingRun {
                     + "season of %d", season.reason(), split.trainEnd(), season.period()));
         }
         return season;
+    }
+
+    private static void requireAscending(Series series, TimeAxis time) {
+        int disorder = time.firstOutOfOrder();
+        if (time.kind() != TimeAxis.Kind.INDEX && disorder >= 0) {
+            throw new DataException(String.format(Locale.ROOT,
+                    "%s: rows must be in ascending time order, but row %d ('%s') does not come after '%s'",
+                    series.source(), disorder + 1, series.times().get(disorder), series.times().get(disorder - 1)));
+        }
+    }
+
+    /** A seasonal transform's anchors lie one or two seasons back: the window must reach them. */
+    private static void requireAnchorSeasons(Series series, TrainConfig given, TrainConfig config,
+                                             Seasons.Period season) {
+        int seasons = config.transform().anchorSeasons();
+        if (seasons > 0 && (config.season() < 2 || config.lookback() < seasons * config.season())) {
+            throw new DataException(String.format(Locale.ROOT, "%s: the %s transform needs a season of at least 2 "
+                    + "and a lookback of at least %s; the season is %d (%s) and the lookback %d%s", series.source(),
+                    config.transform().id(), seasons == 1 ? "one season" : seasons + " seasons", config.season(),
+                    season.reason(), config.lookback(), given.lookbackFromData() ? " (fitted to the "
+                            + series.rows() + " rows)" : ""));
+        }
     }
 
     private static void requirePositive(Series series) {
