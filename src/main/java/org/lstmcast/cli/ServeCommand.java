@@ -13,7 +13,7 @@ import java.util.concurrent.CountDownLatch;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.repository.ModelRepository;
-import org.lstmcast.serve.InferenceServer;
+import org.lstmcast.serve.server.InferenceServer;
 import org.lstmcast.serve.ServeConfig;
 
 import picocli.CommandLine;

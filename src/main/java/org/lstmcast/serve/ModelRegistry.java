@@ -47,11 +47,11 @@ import org.slf4j.LoggerFactory;
  * request, and those of models with anything loaded or failed, are watched as above; at the bound of loaded versions
  * the least recently used one without a request in flight is evicted and loads again on demand.
  */
-final class ModelRegistry implements AutoCloseable {
+public final class ModelRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
 
     /** What the registry knows of one version folder, loaded or not. */
-    record VersionStatus(String name, long version, String state, String reason, ModelVersion loaded) {
+    public record VersionStatus(String name, long version, String state, String reason, ModelVersion loaded) {
     }
 
     /**
@@ -102,7 +102,7 @@ final class ModelRegistry implements AutoCloseable {
     private volatile boolean eager = true;
     private volatile boolean scanned;
 
-    ModelRegistry(ServeConfig config, MeterRegistry metrics) {
+    public ModelRegistry(ServeConfig config, MeterRegistry metrics) {
         this.config = config;
         this.device = Device.parse(config.device());
         this.metrics = metrics;
@@ -147,7 +147,7 @@ final class ModelRegistry implements AutoCloseable {
     }
 
     /** Loads what is there now, then keeps watching; in explicit mode, loads the models asked for and stops there. */
-    void start() {
+    public void start() {
         if (explicit()) {
             LOG.info("explicit model control: loading {} and nothing more until asked", config.loadModels().isEmpty()
                     ? "no model" : String.join(", ", config.loadModels()));
@@ -252,7 +252,7 @@ final class ModelRegistry implements AutoCloseable {
      * version folder found (in explicit mode, of the models asked to load) has a version serving (a file that failed
      * to load and has no earlier load serving keeps the server not ready, as Triton's {@code --strict-readiness} does).
      */
-    boolean ready(boolean strict) {
+    public boolean ready(boolean strict) {
         if (!scanned) {
             return false;
         }
@@ -266,7 +266,7 @@ final class ModelRegistry implements AutoCloseable {
     }
 
     /** The version to serve (the highest when {@code version} is null), held for the caller: release it after use. */
-    ModelVersion acquire(String name, String version) {
+    public ModelVersion acquire(String name, String version) {
         return acquire(name, version, true);
     }
 
@@ -274,7 +274,7 @@ final class ModelRegistry implements AutoCloseable {
      * As {@link #acquire(String, String)}, but null where that would load the version first: a caller on an I/O
      * thread, which must not wait for a load, hands the request to a thread that may.
      */
-    ModelVersion acquireLoaded(String name, String version) {
+    public ModelVersion acquireLoaded(String name, String version) {
         return acquire(name, version, false);
     }
 
@@ -440,7 +440,7 @@ final class ModelRegistry implements AutoCloseable {
     }
 
     /** Every version folder found, loaded, failed, loading or not loaded, by name then version. */
-    List<VersionStatus> statuses() {
+    public List<VersionStatus> statuses() {
         TreeMap<String, TreeMap<Long, VersionStatus>> all = new TreeMap<>();
         live.forEach((name, versions) -> versions.forEach((v, mv) ->
                 all.computeIfAbsent(name, n -> new TreeMap<>()).put(v, new VersionStatus(name, v, "READY", null, mv))));
@@ -591,7 +591,7 @@ final class ModelRegistry implements AutoCloseable {
      *
      * @throws ApiException 400 when the model has no folder or no version of it serves afterwards, with the reasons
      */
-    synchronized void load(String name) {
+    public synchronized void load(String name) {
         if (!ModelRepository.validName(name)) {
             throw ApiException.badRequest("failed to load '" + abbreviate(name) + "': not a model name ([A-Za-z0-9][A-Za-z0-9_.-]*)");
         }
@@ -629,7 +629,7 @@ final class ModelRegistry implements AutoCloseable {
      *
      * @throws ApiException 400 when nothing of the model is loaded or failed
      */
-    synchronized void unload(String name) {
+    public synchronized void unload(String name) {
         if (!ModelRepository.validName(name) || !known().contains(name)) {
             throw ApiException.badRequest("failed to unload '" + abbreviate(name) + "': no version of it is loaded");
         }
@@ -640,7 +640,7 @@ final class ModelRegistry implements AutoCloseable {
      * Triton's repository index: every version folder in the repository and every version loaded, with its state:
      * READY, LOADING, or UNAVAILABLE with the reason (the load failure, or "not loaded").
      */
-    List<VersionStatus> index() {
+    public List<VersionStatus> index() {
         TreeMap<String, TreeMap<Long, VersionStatus>> all = new TreeMap<>();
         try (Stream<Path> dirs = Files.isDirectory(config.models()) ? Files.list(config.models()) : Stream.empty()) {
             for (Path modelDir : dirs.toList()) {
@@ -799,12 +799,12 @@ final class ModelRegistry implements AutoCloseable {
     }
 
     /** {@code x[-1,-1,1] FP32}, for the log. */
-    private static String signature(List<Map<String, Object>> tensors) {
+    private static String signature(List<TensorDescription> tensors) {
         StringBuilder sb = new StringBuilder();
-        for (Map<String, Object> t : tensors) {
-            sb.append(sb.length() > 0 ? ", " : "").append(t.get("name"))
-                    .append(t.get("shape") instanceof long[] dims ? java.util.Arrays.toString(dims).replace(" ", "") : "")
-                    .append(' ').append(t.getOrDefault("datatype", "?"));
+        for (TensorDescription t : tensors) {
+            sb.append(sb.length() > 0 ? ", " : "").append(t.name())
+                    .append(t.isTensor() ? java.util.Arrays.toString(t.shape()).replace(" ", "") : "")
+                    .append(' ').append(t.isTensor() ? t.datatype() : "?");
         }
         return sb.toString();
     }

@@ -42,6 +42,20 @@ public record ServeConfig(Path models, String host, int port, String device, int
                 strictReadiness, grpc, modelControl, loadModels, null, 0, true);
     }
 
+    /**
+     * The protocol extensions the server claims, in {@code GET /v2} and gRPC's ServerMetadata alike: the repository is
+     * only watched, the watch extension only claimed, when it is polled.
+     */
+    public List<String> extensions() {
+        List<String> extensions = new java.util.ArrayList<>(List.of("model_repository"));
+        if (modelControl != ModelControl.EXPLICIT) {
+            extensions.add("model_repository_watch");
+        }
+        extensions.add("binary_tensor_data");
+        extensions.add("forecast");
+        return List.copyOf(extensions);
+    }
+
     /** The most versions loaded at once: {@link #maxLoaded} when set, else {@link Limits#maxModels()}. */
     public int loadBound() {
         return maxLoaded > 0 ? maxLoaded : limits.maxModels();

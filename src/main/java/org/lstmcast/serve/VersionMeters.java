@@ -22,7 +22,7 @@ import io.micrometer.core.instrument.Timer;
  * are removed only when the folder leaves the repository. Micrometer gives back the existing meter for a name and tags
  * already registered, so two owners of one set would each remove the other's.
  */
-final class VersionMeters implements AutoCloseable {
+public final class VersionMeters implements AutoCloseable {
     private final MeterRegistry registry;
     private final Tags tags;
     private final List<Meter> owned = new CopyOnWriteArrayList<>();
@@ -81,11 +81,11 @@ final class VersionMeters implements AutoCloseable {
      * @param requestsPerSecond answered requests, every endpoint
      * @param queueDepth        requests waiting now
      */
-    record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
+    public record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
     }
 
     /** The figures of the last window of at least two seconds; a call after that closes the window and starts one. */
-    synchronized Live live() {
+    public synchronized Live live() {
         long now = System.nanoTime();
         if (lastWindow == null || now - windowStart >= 2_000_000_000L) {
             org.HdrHistogram.Histogram h = recent.getIntervalHistogram();
