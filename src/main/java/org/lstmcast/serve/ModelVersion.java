@@ -51,6 +51,8 @@ public final class ModelVersion {
     /** The session's declared inputs, read once: each ONNX Runtime query makes its objects anew, natively. */
     public final Map<String, ai.onnxruntime.NodeInfo> inputInfo;
     public final VersionMeters meters;
+    /** The warm-up run as it loaded, or null when none ran (turned off, or not a forecaster). */
+    public final Warmup warmup;
     /**
      * Whether inference-protocol calls on the forecast input go through the batcher: the model's one input is
      * batch-first, no forecast.json scaling wraps it (the protocol serves the model as it is) and the forecast
@@ -70,8 +72,10 @@ public final class ModelVersion {
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
                          String notForecasting, OrtSession session, OnnxForecaster forecaster, Batcher batcher,
-                         VersionMeters meters, Executor closer, ServedIntervals served) throws OrtException {
+                         VersionMeters meters, Executor closer, ServedIntervals served, Warmup warmup)
+            throws OrtException {
         this.name = name;
+        this.warmup = warmup;
         this.intervals = served.intervals();
         // Only the file's own intervals are the ones its interval outputs apply; forecast.json's may differ.
         boolean intervalsFromFile = served.intervals() != null && served.fromFile();
@@ -124,6 +128,7 @@ public final class ModelVersion {
             session = Ort.environment().createSession(file.toString(), options);
         }
         Batcher batcher = null;
+        Warmup warmup = null;
         try {
             Forecasting f = forecasting(session, report, settings);
             if (f.forecaster != null) {
@@ -135,10 +140,15 @@ public final class ModelVersion {
                 }
                 batcher = new Batcher(name + "-" + version, f.forecaster::run, maxBatch, settings.maxQueueDelayUs() * 1000,
                         settings.maxQueue(), config.threads(), meters, workers);
+                // Before the version exists for the registry: no ready check answers true until it has ended.
+                if (config.warmup()) {
+                    warmup = Warmup.run(name + " version " + version, f.forecaster,
+                            Warmup.batchSizes(maxBatch, fixedBatch), windowSteps(session, f.forecaster.spec()), meters);
+                }
             }
             ForecastSpec spec = f.forecaster == null ? null : f.forecaster.spec();
             return new ModelVersion(name, version, file, report, provider, spec, f.problem, session, f.forecaster, batcher,
-                    meters, closer, intervals(session, settings, spec, file));
+                    meters, closer, intervals(session, settings, spec, file), warmup);
         } catch (OrtException | RuntimeException | Error e) {
             if (batcher != null) {
                 batcher.close();
@@ -149,6 +159,21 @@ public final class ModelVersion {
     }
 
     private record Forecasting(OnnxForecaster forecaster, String problem) {
+    }
+
+    /**
+     * The length of the made-up windows a warm-up runs: the lookback, or for a model that takes windows as sent, the
+     * sequence length its input declares, or a few steps when that is free too, as the forecaster's own test run has.
+     */
+    private static int windowSteps(OrtSession session, ForecastSpec spec) throws OrtException {
+        if (spec.lookback() > 0) {
+            return spec.lookback();
+        }
+        if (session.getInputInfo().get(spec.inputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
+                && t.getShape().length > spec.sequenceAxis() && t.getShape()[spec.sequenceAxis()] > 0) {
+            return (int) t.getShape()[spec.sequenceAxis()];
+        }
+        return 4;
     }
 
     /** The intervals a version serves (null for none), and whether they are the file's own rather than forecast.json's. */

@@ -39,6 +39,8 @@ public final class VersionMeters implements AutoCloseable {
     final DistributionSummary batchSize;
     final Timer queueTime;
     final Timer computeTime;
+    /** Runs made by the warm-up of each load, outside the request figures. */
+    final Counter warmupRuns;
 
     VersionMeters(MeterRegistry registry, String model, long version) {
         this.registry = registry;
@@ -49,6 +51,8 @@ public final class VersionMeters implements AutoCloseable {
                 .tags(tags).register(registry));
         computeTime = own(Timer.builder("lstmcast_compute_seconds").description("Time of one model run").tags(tags)
                 .register(registry));
+        warmupRuns = own(Counter.builder("lstmcast_warmup_runs_total")
+                .description("Model runs made to warm a version up as it loads").tags(tags).register(registry));
         // A strong reference: the gauge reads whichever batcher serves now, through this object.
         own(Gauge.builder("lstmcast_queue_depth", this, m -> m.queueDepth.getAsInt())
                 .description("Requests waiting for a model run").tags(tags).strongReference(true).register(registry));

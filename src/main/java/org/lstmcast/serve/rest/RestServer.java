@@ -254,6 +254,11 @@ public final class RestServer implements AutoCloseable {
                     m.put("forecast_unavailable", v.notForecasting);
                 }
                 m.put("lineage", lineage(v.report.metadata()));
+                if (v.warmup != null) {
+                    m.put("warmup", Map.of("batch_sizes", v.warmup.batchSizes(), "ms", v.warmup.millis()));
+                } else {
+                    m.put("warmup", null);
+                }
                 VersionMeters.Live live = v.meters.live();
                 Map<String, Object> l = new LinkedHashMap<>();
                 l.put("requests_per_second", live.requestsPerSecond());
