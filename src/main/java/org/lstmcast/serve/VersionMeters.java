@@ -22,7 +22,7 @@ import io.micrometer.core.instrument.Timer;
  * are removed only when the folder leaves the repository. Micrometer gives back the existing meter for a name and tags
  * already registered, so two owners of one set would each remove the other's.
  */
-final class VersionMeters implements AutoCloseable {
+public final class VersionMeters implements AutoCloseable {
     private final MeterRegistry registry;
     private final Tags tags;
     private final List<Meter> owned = new CopyOnWriteArrayList<>();
@@ -39,6 +39,8 @@ final class VersionMeters implements AutoCloseable {
     final DistributionSummary batchSize;
     final Timer queueTime;
     final Timer computeTime;
+    /** Runs made by the warm-up of each load, outside the request figures. */
+    final Counter warmupRuns;
 
     VersionMeters(MeterRegistry registry, String model, long version) {
         this.registry = registry;
@@ -49,6 +51,8 @@ final class VersionMeters implements AutoCloseable {
                 .tags(tags).register(registry));
         computeTime = own(Timer.builder("lstmcast_compute_seconds").description("Time of one model run").tags(tags)
                 .register(registry));
+        warmupRuns = own(Counter.builder("lstmcast_warmup_runs_total")
+                .description("Model runs made to warm a version up as it loads").tags(tags).register(registry));
         // A strong reference: the gauge reads whichever batcher serves now, through this object.
         own(Gauge.builder("lstmcast_queue_depth", this, m -> m.queueDepth.getAsInt())
                 .description("Requests waiting for a model run").tags(tags).strongReference(true).register(registry));
@@ -81,11 +85,11 @@ final class VersionMeters implements AutoCloseable {
      * @param requestsPerSecond answered requests, every endpoint
      * @param queueDepth        requests waiting now
      */
-    record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
+    public record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
     }
 
     /** The figures of the last window of at least two seconds; a call after that closes the window and starts one. */
-    synchronized Live live() {
+    public synchronized Live live() {
         long now = System.nanoTime();
         if (lastWindow == null || now - windowStart >= 2_000_000_000L) {
             org.HdrHistogram.Histogram h = recent.getIntervalHistogram();

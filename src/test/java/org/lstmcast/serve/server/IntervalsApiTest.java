@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,6 +18,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.export.SmallExport;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.ServeFixtures;
 
 /**
  * Prediction intervals on the forecast API: from a model trained here (its ONNX file carries them), and from a model
@@ -37,8 +39,8 @@ class IntervalsApiTest {
     static void start() throws Exception {
         Path repo = tmp.resolve("repo");
         SmallExport.write(tmp, repo.resolve("trained/1/model.onnx"));
-        ServerTest.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("plain/1/model.onnx"));
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("supplied/1/model.onnx"));
+        ServeFixtures.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("plain/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("supplied/1/model.onnx"));
         Files.writeString(repo.resolve("supplied/forecast.json"), "{\"intervals\": {\"levels\": [50, 90], \"space\": "
                 + "\"absolute\", \"half_width\": [[10, 40], [20, 60], [30, 80], [40, 90], [50, 100]]}}");
         for (int i = 0; i < window.length; i++) {
@@ -204,7 +206,7 @@ class IntervalsApiTest {
     private static double runs(String model) throws Exception {
         String text = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
-        return ServerTest.metric(text, "lstmcast_batch_size_count", model);
+        return ServeFixtures.metric(text, "lstmcast_batch_size_count", model);
     }
 
     private static void assertError(HttpResponse<String> r, String contains) throws Exception {

@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;

@@ -1,8 +1,7 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -11,9 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.lstmcast.serve.ApiException;
+import org.lstmcast.serve.Inference;
+import org.lstmcast.serve.TensorDescription;
 
 /**
  * The Open Inference Protocol's {@code infer} call over REST: JSON tensors ({@code data} flat or nested), and Triton's
@@ -95,7 +95,7 @@ final class InferenceProtocol {
             o.put("datatype", out.datatype());
             o.put("shape", out.shape());
             if (asBinary.test(i)) {
-                byte[] raw = littleEndian(out.data());
+                byte[] raw = out.littleEndian();
                 o.put("parameters", Map.of("binary_data_size", raw.length));
                 bytes.writeBytes(raw);
             } else {
@@ -204,56 +204,19 @@ final class InferenceProtocol {
         }
     }
 
-    /** An output's elements as little-endian bytes, as the binary extension and gRPC's raw contents carry them. */
-    static byte[] littleEndian(Object data) {
-        ByteBuffer b;
-        if (data instanceof float[] f) {
-            b = ByteBuffer.allocate(4 * f.length).order(ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(f);
-        } else if (data instanceof double[] d) {
-            b = ByteBuffer.allocate(8 * d.length).order(ByteOrder.LITTLE_ENDIAN);
-            b.asDoubleBuffer().put(d);
-        } else if (data instanceof long[] l) {
-            b = ByteBuffer.allocate(8 * l.length).order(ByteOrder.LITTLE_ENDIAN);
-            b.asLongBuffer().put(l);
-        } else if (data instanceof int[] i) {
-            b = ByteBuffer.allocate(4 * i.length).order(ByteOrder.LITTLE_ENDIAN);
-            b.asIntBuffer().put(i);
-        } else {
-            throw new IllegalStateException("no encoding for " + data.getClass().getSimpleName());
-        }
-        return b.array();
-    }
-
     /** The protocol's tensor metadata: name, datatype, shape with -1 for variable dims. */
-    static List<Map<String, Object>> describe(Map<String, NodeInfo> nodes) {
+    static List<Map<String, Object>> describe(List<TensorDescription> tensors) {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (NodeInfo n : nodes.values()) {
+        for (TensorDescription t : tensors) {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", n.getName());
-            if (n.getInfo() instanceof TensorInfo t) {
-                m.put("datatype", datatype(t.type));
-                m.put("shape", t.getShape());
+            m.put("name", t.name());
+            if (t.isTensor()) {
+                m.put("datatype", t.datatype());
+                m.put("shape", t.shape());
             }
             out.add(m);
         }
         return out;
-    }
-
-    static String datatype(ai.onnxruntime.OnnxJavaType t) {
-        return switch (t) {
-            case FLOAT -> "FP32";
-            case DOUBLE -> "FP64";
-            case FLOAT16 -> "FP16";
-            case INT8 -> "INT8";
-            case INT16 -> "INT16";
-            case INT32 -> "INT32";
-            case INT64 -> "INT64";
-            case UINT8 -> "UINT8";
-            case BOOL -> "BOOL";
-            case STRING -> "BYTES";
-            default -> t.toString();
-        };
     }
 
     private static String text(JsonNode n, String key) {

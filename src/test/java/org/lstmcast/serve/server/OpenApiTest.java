@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -34,6 +34,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.ServeFixtures;
 
 /** The OpenAPI document against the live routes: every route documented, every documented route answering. */
 class OpenApiTest {
@@ -52,7 +54,7 @@ class OpenApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
         server = new InferenceServer(ServeConfig.defaults(repo).withPort(0));
         base = "http://127.0.0.1:" + server.start();
         try (InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
@@ -167,8 +169,8 @@ class OpenApiTest {
         assertEquals(200, status(base, "/"));
         assertEquals(200, status(base, "/models/dax"));
         assertEquals(200, status(base, "/webjars/chart.js/dist/chart.umd.min.js"));
-        for (String escape : List.of("/webjars/chart.js/../../../../org/lstmcast/serve/Console.class",
-                "/console/%2e%2e/org/lstmcast/serve/Console.class", "/webjars/chart.js/%2e%2e/%2e%2e/pom.xml")) {
+        for (String escape : List.of("/webjars/chart.js/../../../../org/lstmcast/serve/rest/Console.class",
+                "/console/%2e%2e/org/lstmcast/serve/rest/Console.class", "/webjars/chart.js/%2e%2e/%2e%2e/pom.xml")) {
             int s = status(base, escape);
             assertTrue(s == 400 || s == 404, escape + " -> " + s);
         }

@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.ServeFixtures;
 
 /** The server's defences: API key, limits named in their errors, nothing read from outside the repository. */
 class HardeningTest {
@@ -32,12 +34,12 @@ class HardeningTest {
     @BeforeAll
     static void start() throws Exception {
         Path repo = Files.createDirectories(root.resolve("repo"));
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
-        ServerTest.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("co2/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("co2/1/model.onnx"));
 
         // A file beside the repository that a hostile model tries to make the server read.
         Files.write(root.resolve("secret.bin"), new byte[16]);
-        OnnxMl.ModelProto dense = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ServerTest.fixture("helper_dense.onnx")));
+        OnnxMl.ModelProto dense = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(ServeFixtures.fixture("helper_dense.onnx")));
         OnnxMl.ModelProto.Builder evil = dense.toBuilder();
         OnnxMl.TensorProto w = evil.getGraph().getInitializer(0).toBuilder().clearFloatData().clearRawData()
                 .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
@@ -92,18 +94,18 @@ class HardeningTest {
         assertEquals(200, call("GET", "/v2/health/live", null, null).statusCode());
         assertEquals(200, call("GET", "/v2/health/ready", null, null).statusCode());
         HttpResponse<String> none = call("GET", "/v1/models", null, null);
-        ServerTest.assertError(none, 401, "API key");
+        ServeFixtures.assertError(none, 401, "API key");
         assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(""));
-        ServerTest.assertError(call("GET", "/metrics", null, "s3cret"), 401, "API key");
-        ServerTest.assertError(call("GET", "/v2", null, "s3cret-key-and-more"), 401, "API key");
+        ServeFixtures.assertError(call("GET", "/metrics", null, "s3cret"), 401, "API key");
+        ServeFixtures.assertError(call("GET", "/v2", null, "s3cret-key-and-more"), 401, "API key");
         assertEquals(200, call("GET", "/v1/models", null, "s3cret-key").statusCode());
         assertEquals(200, call("GET", "/metrics", null, "s3cret-key").statusCode());
         // The forecast route has its own handler in front of Javalin: the same key, the same answer.
         String window = "{\"inputs\": [[" + String.join(",", Collections.nCopies(30, "5000")) + "]]}";
         HttpResponse<String> forecast = call("POST", "/v1/models/dax/forecast", window, "s3cret");
-        ServerTest.assertError(forecast, 401, "API key");
+        ServeFixtures.assertError(forecast, 401, "API key");
         assertEquals("Bearer", forecast.headers().firstValue("WWW-Authenticate").orElse(""));
-        ServerTest.assertError(call("POST", "/v1/models/dax/versions/1/forecast", window, null), 401, "API key");
+        ServeFixtures.assertError(call("POST", "/v1/models/dax/versions/1/forecast", window, null), 401, "API key");
         assertEquals(200, call("POST", "/v1/models/dax/versions/1/forecast", window, "s3cret-key").statusCode());
     }
 
@@ -111,13 +113,13 @@ class HardeningTest {
     void everyLimitIsNamedInItsError() throws Exception {
         String window = "[" + String.join(",", Collections.nCopies(30, "5000")) + "]";
         String four = "{\"inputs\": [" + String.join(",", Collections.nCopies(4, window)) + "]}";
-        ServerTest.assertError(call("POST", "/v1/models/dax/forecast", four, "s3cret-key"), 400, "--max-windows");
+        ServeFixtures.assertError(call("POST", "/v1/models/dax/forecast", four, "s3cret-key"), 400, "--max-windows");
         String longWindow = "{\"inputs\": [[" + String.join(",", Collections.nCopies(201, "5000")) + "]]}";
-        ServerTest.assertError(call("POST", "/v1/models/dax/forecast", longWindow, "s3cret-key"), 400, "--max-window-length");
-        ServerTest.assertError(call("POST", "/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 51}",
+        ServeFixtures.assertError(call("POST", "/v1/models/dax/forecast", longWindow, "s3cret-key"), 400, "--max-window-length");
+        ServeFixtures.assertError(call("POST", "/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 51}",
                 "s3cret-key"), 400, "--max-horizon");
         String huge = "{\"inputs\": [[" + "1,".repeat(40_000) + "1]]}";
-        ServerTest.assertError(call("POST", "/v1/models/dax/forecast", huge, "s3cret-key"), 413, "--max-body-bytes");
+        ServeFixtures.assertError(call("POST", "/v1/models/dax/forecast", huge, "s3cret-key"), 413, "--max-body-bytes");
         assertEquals(200, call("POST", "/v1/models/dax/forecast", "{\"inputs\": [" + window + "], \"horizon\": 50}",
                 "s3cret-key").statusCode());
     }
@@ -125,35 +127,35 @@ class HardeningTest {
     @Test
     void nothingOutsideTheRepositoryIsRead() throws Exception {
         JsonNode models = JSON.readTree(call("GET", "/v1/models", null, "s3cret-key").body());
-        JsonNode evil = ServerTest.find(models, "evil", "1");
+        JsonNode evil = ServeFixtures.find(models, "evil", "1");
         assertEquals("FAILED", evil.path("state").asText(), models.toString());
         assertTrue(evil.path("reason").asText().contains("outside the model's folder"), evil.toString());
-        JsonNode link = ServerTest.find(models, "link", "1");
+        JsonNode link = ServeFixtures.find(models, "link", "1");
         assertEquals("FAILED", link.path("state").asText(), models.toString());
         assertTrue(link.path("reason").asText().contains("outside the repository"), link.toString());
-        ServerTest.assertError(call("POST", "/v1/models/%2e%2e/forecast", "{}", "s3cret-key"), 404, "");
-        ServerTest.assertError(call("GET", "/v2/models/..%2F..%2Fsecret", null, "s3cret-key"), 404, "");
+        ServeFixtures.assertError(call("POST", "/v1/models/%2e%2e/forecast", "{}", "s3cret-key"), 404, "");
+        ServeFixtures.assertError(call("GET", "/v2/models/..%2F..%2Fsecret", null, "s3cret-key"), 404, "");
     }
 
     @Test
     void modelCountLimitIsReported() throws Exception {
         // dax and co2 are loaded; with --max-models 3 a third fits and a fourth does not.
         Path repo = root.resolve("repo");
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("third/1/model.onnx"));
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("fourth/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("third/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("fourth/1/model.onnx"));
         String key = "s3cret-key";
-        ServerTest.awaitTrue(() -> {
+        ServeFixtures.awaitTrue(() -> {
             try {
                 JsonNode m = JSON.readTree(call("GET", "/v1/models", null, key).body());
-                return ServerTest.find(m, "third", "1") != null && ServerTest.find(m, "fourth", "1") != null;
+                return ServeFixtures.find(m, "third", "1") != null && ServeFixtures.find(m, "fourth", "1") != null;
             } catch (Exception e) {
                 return false;
             }
         }, "both are scanned");
         JsonNode m = JSON.readTree(call("GET", "/v1/models", null, key).body());
         // The scan goes in name order: "fourth" comes before "third" and takes the last place.
-        assertEquals("READY", ServerTest.find(m, "fourth", "1").path("state").asText(), m.toString());
-        JsonNode third = ServerTest.find(m, "third", "1");
+        assertEquals("READY", ServeFixtures.find(m, "fourth", "1").path("state").asText(), m.toString());
+        JsonNode third = ServeFixtures.find(m, "third", "1");
         assertEquals("FAILED", third.path("state").asText(), m.toString());
         assertTrue(third.path("reason").asText().contains("--max-models"), third.toString());
     }

@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import org.lstmcast.serve.ApiException;
 
 /**
  * The browser pages: thin shells whose scripts call the public API, and nothing else, with every file read from the

@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
@@ -17,6 +17,13 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.lstmcast.serve.ApiException;
+import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.Failure;
+import org.lstmcast.serve.Inference;
+import org.lstmcast.serve.ModelRegistry;
+import org.lstmcast.serve.ModelVersion;
+import org.lstmcast.serve.ServeConfig;
 
 /**
  * The routes that carry the load, as a Jetty core handler in front of Javalin, which serves every other route: the

@@ -1,11 +1,10 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.grpc;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -30,6 +29,14 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.stub.StreamObserver;
 import org.lstmcast.Version;
+import org.lstmcast.serve.ApiException;
+import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.Failure;
+import org.lstmcast.serve.Inference;
+import org.lstmcast.serve.ModelRegistry;
+import org.lstmcast.serve.ModelVersion;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.TensorDescription;
 import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
 import org.lstmcast.grpc.proto.InferTensorContents;
 import org.lstmcast.grpc.proto.ModelInferRequest;
@@ -51,7 +58,7 @@ import org.lstmcast.grpc.proto.ServerReadyResponse;
  * the matching gRPC status codes. Beside it, the standard health service ({@code grpc.health.v1}, for Kubernetes gRPC
  * probes) and server reflection.
  */
-final class GrpcEndpoint implements AutoCloseable {
+public final class GrpcEndpoint implements AutoCloseable {
     /** Calls a probe or load balancer makes without credentials, as REST's health routes. */
     private static final Set<String> OPEN = Set.of("grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
             "inference.GRPCInferenceService/ServerLive", "inference.GRPCInferenceService/ServerReady");
@@ -65,7 +72,7 @@ final class GrpcEndpoint implements AutoCloseable {
     /** Whether the server is ready, as {@code GET /v2/health/ready} answers it. */
     private final java.util.function.BooleanSupplier ready;
 
-    GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey, List<String> extensions) {
+    public GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey) {
         ready = () -> registry.ready(config.strictReadiness());
         if (!org.slf4j.bridge.SLF4JBridgeHandler.isInstalled()) {
             org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -76,7 +83,7 @@ final class GrpcEndpoint implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        Service service = new Service(registry, config, extensions, blocking);
+        Service service = new Service(registry, config, config.extensions(), blocking);
         // Calls run on the transport's threads, as Triton's and the forecast route's do: a request that joins a
         // batcher is parsed, checked and queued where it was read, with no hand-off per call, so the requests that
         // one read brings reach the batcher together. Whatever may wait (a model's load, a run outside the batcher)
@@ -101,14 +108,14 @@ final class GrpcEndpoint implements AutoCloseable {
      * Tells the health service the server's readiness now; besides the poll, called once the start-up loading ends,
      * so that a server whose start has returned never answers a probe with the status from before its models loaded.
      */
-    void refreshHealth() {
+    public void refreshHealth() {
         ServingStatus s = ready.getAsBoolean() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
         health.setStatus("", s);
         health.setStatus(GRPCInferenceServiceGrpc.SERVICE_NAME, s);
     }
 
     /** Starts listening; returns the port (useful with port 0). */
-    int start() throws IOException {
+    public int start() throws IOException {
         server.start();
         return server.getPort();
     }
@@ -398,11 +405,11 @@ final class GrpcEndpoint implements AutoCloseable {
             return v == null || v.isEmpty() ? null : v;
         }
 
-        private static ModelMetadataResponse.TensorMetadata tensor(Map<String, Object> t) {
+        private static ModelMetadataResponse.TensorMetadata tensor(TensorDescription t) {
             ModelMetadataResponse.TensorMetadata.Builder b = ModelMetadataResponse.TensorMetadata.newBuilder()
-                    .setName((String) t.get("name")).setDatatype((String) t.getOrDefault("datatype", ""));
-            if (t.get("shape") instanceof long[] dims) {
-                for (long d : dims) {
+                    .setName(t.name()).setDatatype(t.isTensor() ? t.datatype() : "");
+            if (t.isTensor()) {
+                for (long d : t.shape()) {
                     b.addShape(d);
                 }
             }
@@ -511,7 +518,7 @@ final class GrpcEndpoint implements AutoCloseable {
                 t.addShape(d);
             }
             if (raw) {
-                b.addRawOutputContents(ByteString.copyFrom(InferenceProtocol.littleEndian(o.data())));
+                b.addRawOutputContents(ByteString.copyFrom(o.littleEndian()));
             } else {
                 InferTensorContents.Builder c = InferTensorContents.newBuilder();
                 if (o.data() instanceof float[] f) {

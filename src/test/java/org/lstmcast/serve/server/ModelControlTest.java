@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,6 +27,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.ServeFixtures;
 
 /**
  * Triton's model repository extension and explicit model control, on the real server over HTTP: index, load and
@@ -67,13 +69,13 @@ class ModelControlTest {
 
     private void bundled(String... names) throws Exception {
         for (String name : names) {
-            ServerTest.copy(Path.of("models/" + name + "/1/model.onnx"), repo.resolve(name + "/1/model.onnx"));
+            ServeFixtures.copy(Path.of("models/" + name + "/1/model.onnx"), repo.resolve(name + "/1/model.onnx"));
         }
     }
 
     private void truncated(String name, int version) throws Exception {
         Files.createDirectories(repo.resolve(name + "/" + version));
-        Files.copy(ServerTest.fixture("truncated.onnx"), repo.resolve(name + "/" + version + "/model.onnx"));
+        Files.copy(ServeFixtures.fixture("truncated.onnx"), repo.resolve(name + "/" + version + "/model.onnx"));
     }
 
     private HttpResponse<String> get(String path) throws Exception {
@@ -129,7 +131,7 @@ class ModelControlTest {
         assertEquals(200, status("/v2/models/dax/ready"));
         assertEquals(200, post("/v1/models/dax/forecast", WINDOW).statusCode());
         assertEquals(400, status("/v2/models/co2/ready"), "co2 was not asked for");
-        ServerTest.assertError(post("/v1/models/co2/forecast", WINDOW), 404, "unknown model");
+        ServeFixtures.assertError(post("/v1/models/co2/forecast", WINDOW), 404, "unknown model");
         assertEquals(200, status("/v2/health/ready"));
 
         JsonNode index = index("");
@@ -149,7 +151,7 @@ class ModelControlTest {
 
         // A model copied in is not picked up: only a load does that.
         bundled("co2");
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("late/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("late/1/model.onnx"));
         Thread.sleep(1000);
         assertEquals(400, status("/v2/models/late/ready"), "explicit mode does not poll");
         assertEquals("not loaded", entry(index(""), "late", "1").path("reason").asText());
@@ -163,13 +165,13 @@ class ModelControlTest {
         assertEquals("READY", entry(index(""), "co2", "1").path("state").asText());
 
         // A load of a loaded model picks up what changed on disk: a new version, then its removal.
-        ServerTest.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("dax/2/model.onnx"));
+        ServeFixtures.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("dax/2/model.onnx"));
         Thread.sleep(300);
         assertEquals(400, status("/v2/models/dax/versions/2/ready"));
         assertEquals(200, load("dax").statusCode());
         assertEquals(200, status("/v2/models/dax/versions/2/ready"));
         assertEquals("2", JSON.readTree(post("/v1/models/dax/forecast", WINDOW).body()).path("model_version").asText());
-        ServerTest.deleteTree(repo.resolve("dax/2"));
+        ServeFixtures.deleteTree(repo.resolve("dax/2"));
         assertEquals(200, status("/v2/models/dax/versions/2/ready"), "still served until asked");
         assertEquals(200, load("dax").statusCode());
         assertEquals(404, status("/v2/models/dax/versions/2"));
@@ -182,7 +184,7 @@ class ModelControlTest {
         explicit("*");
         assertEquals(200, status("/v2/models/dax/ready"));
         assertEquals(200, status("/v2/models/co2/ready"));
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("late/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("late/1/model.onnx"));
         Thread.sleep(1000);
         assertEquals(400, status("/v2/models/late/ready"), "'*' is read at start, not watched");
         assertEquals(2, index("{\"ready\": true}").size());
@@ -198,9 +200,9 @@ class ModelControlTest {
         long start = System.nanoTime();
         CompletableFuture<HttpResponse<String>> inFlight = HTTP.sendAsync(request("/v1/models/dax/forecast", slow, null),
                 HttpResponse.BodyHandlers.ofString());
-        ServerTest.awaitTrue(() -> {
+        ServeFixtures.awaitTrue(() -> {
             try {
-                return ServerTest.metric(get("/metrics").body(), "lstmcast_batch_size_count", "dax") > 0;
+                return ServeFixtures.metric(get("/metrics").body(), "lstmcast_batch_size_count", "dax") > 0;
             } catch (Exception e) {
                 return false;
             }
@@ -212,7 +214,7 @@ class ModelControlTest {
         long unloadedAfterMs = (System.nanoTime() - start) / 1_000_000;
         assertFalse(inFlight.isDone(), () -> "the forecast must still be running when the unload answers, after "
                 + unloadedAfterMs + " ms; it ended with " + inFlight.join().statusCode() + " " + inFlight.join().body());
-        ServerTest.assertError(post("/v1/models/dax/forecast", WINDOW), 404, "unknown model");
+        ServeFixtures.assertError(post("/v1/models/dax/forecast", WINDOW), 404, "unknown model");
         assertEquals(404, status("/v2/models/dax"));
         assertEquals(400, status("/v2/models/dax/ready"));
 
@@ -226,8 +228,8 @@ class ModelControlTest {
         assertEquals("UNAVAILABLE", entry(index, "dax", "1").path("state").asText());
         assertEquals("not loaded", entry(index, "dax", "1").path("reason").asText());
         assertEquals(200, post("/v1/models/co2/forecast", WINDOW).statusCode(), "the other model is untouched");
-        ServerTest.assertError(unload("dax"), 400, "failed to unload 'dax'");
-        ServerTest.assertError(unload("nosuch"), 400, "failed to unload 'nosuch'");
+        ServeFixtures.assertError(unload("dax"), 400, "failed to unload 'dax'");
+        ServeFixtures.assertError(unload("nosuch"), 400, "failed to unload 'nosuch'");
 
         assertEquals(200, load("dax").statusCode(), "loads again after an unload");
         assertEquals(200, post("/v1/models/dax/forecast", WINDOW).statusCode());
@@ -241,8 +243,8 @@ class ModelControlTest {
         assertEquals(200, status("/v2/health/ready"), "strict readiness counts the models asked for, not the repository");
 
         HttpResponse<String> failed = load("broken");
-        ServerTest.assertError(failed, 400, "failed to load 'broken'");
-        ServerTest.assertError(failed, 400, "not an ONNX model");
+        ServeFixtures.assertError(failed, 400, "failed to load 'broken'");
+        ServeFixtures.assertError(failed, 400, "not an ONNX model");
         assertFalse(failed.body().contains(repo.toString()), "no server paths: " + failed.body());
         JsonNode entry = entry(index(""), "broken", "1");
         assertEquals("UNAVAILABLE", entry.path("state").asText());
@@ -253,19 +255,19 @@ class ModelControlTest {
         assertEquals("not loaded", entry(index(""), "broken", "1").path("reason").asText());
 
         // One good version is enough; the failed one is reported beside it.
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("broken/2/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("broken/2/model.onnx"));
         assertEquals(200, load("broken").statusCode());
         assertEquals(200, status("/v2/models/broken/versions/2/ready"));
         assertEquals("UNAVAILABLE", entry(index(""), "broken", "1").path("state").asText());
 
-        ServerTest.assertError(load("nosuch"), 400, "failed to load 'nosuch'");
+        ServeFixtures.assertError(load("nosuch"), 400, "failed to load 'nosuch'");
         Files.createDirectories(repo.resolve("empty"));
-        ServerTest.assertError(load("empty"), 400, "no version folder");
-        ServerTest.assertError(post("/v2/repository/models/dax/load", "{\"parameters\": {\"config\": \"{}\"}}"), 400,
+        ServeFixtures.assertError(load("empty"), 400, "no version folder");
+        ServeFixtures.assertError(post("/v2/repository/models/dax/load", "{\"parameters\": {\"config\": \"{}\"}}"), 400,
                 "not supported");
-        ServerTest.assertError(post("/v2/repository/models/dax/load", "{\"parameters\": "), 400, "malformed JSON");
-        ServerTest.assertError(post("/v2/repository/index", "{\"ready\": \"yes\"}"), 400, "'ready'");
-        ServerTest.assertError(post("/v2/repository/index", "[]"), 400, "JSON object");
+        ServeFixtures.assertError(post("/v2/repository/models/dax/load", "{\"parameters\": "), 400, "malformed JSON");
+        ServeFixtures.assertError(post("/v2/repository/index", "{\"ready\": \"yes\"}"), 400, "'ready'");
+        ServeFixtures.assertError(post("/v2/repository/index", "[]"), 400, "JSON object");
         assertEquals(200, status("/v2/models/dax/ready"), "failed requests leave the served model alone");
     }
 
@@ -274,8 +276,8 @@ class ModelControlTest {
         bundled("dax");
         truncated("dax", 2);
         start(ServeConfig.ModelControl.POLL, List.of(), null, false);
-        ServerTest.assertError(load("dax"), 400, "--model-control-mode");
-        ServerTest.assertError(unload("dax"), 400, "polling is enabled");
+        ServeFixtures.assertError(load("dax"), 400, "--model-control-mode");
+        ServeFixtures.assertError(unload("dax"), 400, "polling is enabled");
         assertEquals(200, post("/v1/models/dax/forecast", WINDOW).statusCode(), "the refused unload unloaded nothing");
 
         JsonNode index = index("{}");

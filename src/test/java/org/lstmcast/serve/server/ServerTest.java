@@ -1,8 +1,15 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lstmcast.serve.ServeFixtures.assertError;
+import static org.lstmcast.serve.ServeFixtures.awaitTrue;
+import static org.lstmcast.serve.ServeFixtures.copy;
+import static org.lstmcast.serve.ServeFixtures.deleteTree;
+import static org.lstmcast.serve.ServeFixtures.find;
+import static org.lstmcast.serve.ServeFixtures.fixture;
+import static org.lstmcast.serve.ServeFixtures.metric;
 
 import java.io.IOException;
 import java.net.URI;
@@ -19,9 +26,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.Windows;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.serve.ServeConfig;
 
 /** The real server on a loopback port, called over HTTP. */
 class ServerTest {
@@ -624,25 +629,6 @@ class ServerTest {
 
     // --- helpers
 
-    static Path fixture(String name) throws Exception {
-        return Path.of(ServerTest.class.getResource("/fixtures/" + name).toURI());
-    }
-
-    static void copy(Path from, Path to) throws IOException {
-        Files.createDirectories(to.getParent());
-        Path tmp = to.resolveSibling(".copy.tmp");
-        Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-        Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
-
     static HttpResponse<String> get(String path) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -673,43 +659,10 @@ class ServerTest {
         }
     }
 
-    static JsonNode find(JsonNode list, String name, String version) {
-        for (JsonNode m : list.path("models")) {
-            if (m.path("name").asText().equals(name) && m.path("version").asText().equals(version)) {
-                return m;
-            }
-        }
-        return null;
-    }
-
-    static void assertError(HttpResponse<String> r, int status, String contains) throws IOException {
-        assertEquals(status, r.statusCode(), r.body());
-        JsonNode body = JSON.readTree(r.body());
-        assertTrue(body.path("error").isTextual(), r.body());
-        assertTrue(body.path("error").asText().contains(contains), r.body());
-        assertFalse(r.body().contains("\tat "), r.body());
-    }
-
-    static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out waiting until " + what);
-    }
-
     /** {sum, count} of the batch-size summary of a model in /metrics. */
     static double[] batchStats(String model) throws Exception {
         String text = get("/metrics").body();
         return new double[] {metric(text, "lstmcast_batch_size_sum", model), metric(text, "lstmcast_batch_size_count", model)};
     }
 
-    static double metric(String text, String name, String model) {
-        Matcher m = Pattern.compile("^" + name + "\\{[^}]*model=\"" + model + "\"[^}]*\\} ([0-9.eE+-]+)$", Pattern.MULTILINE)
-                .matcher(text);
-        return m.find() ? Double.parseDouble(m.group(1)) : 0;
-    }
 }

@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,6 +38,9 @@ import org.lstmcast.grpc.proto.ModelReadyRequest;
 import org.lstmcast.grpc.proto.ServerLiveRequest;
 import org.lstmcast.grpc.proto.ServerMetadataRequest;
 import org.lstmcast.grpc.proto.ServerReadyRequest;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.server.InferenceServer;
+import org.lstmcast.serve.ServeFixtures;
 
 /** The real server's gRPC port, called with stubs generated from the repository's .proto, beside its REST port. */
 class GrpcTest {
@@ -51,11 +54,11 @@ class GrpcTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerTest.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("dax/1/model.onnx"));
-        ServerTest.copy(ServerTest.fixture("helper_two_outputs.onnx"), repo.resolve("two/1/model.onnx"));
-        ServerTest.copy(ServerTest.fixture("truncated.onnx"), repo.resolve("broken/1/model.onnx"));
+        ServeFixtures.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("dax/1/model.onnx"));
+        ServeFixtures.copy(ServeFixtures.fixture("helper_two_outputs.onnx"), repo.resolve("two/1/model.onnx"));
+        ServeFixtures.copy(ServeFixtures.fixture("truncated.onnx"), repo.resolve("broken/1/model.onnx"));
         // A model whose batcher waits for company: concurrent calls must then share runs.
-        ServerTest.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("patient/1/model.onnx"));
+        ServeFixtures.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("patient/1/model.onnx"));
         java.nio.file.Files.writeString(repo.resolve("patient/config.json"), "{\"max_queue_delay_us\": 300000}");
         ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 2, 0.2, ServeConfig.Limits.defaults(),
                 "k3y").withGrpc(new ServeConfig.Grpc(0, 1 << 20));
@@ -292,8 +295,8 @@ class GrpcTest {
         String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create(rest + "/metrics")).header("Authorization", "Bearer k3y").build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        double runs = ServerTest.metric(metrics, "lstmcast_batch_size_count", "patient");
-        double rows = ServerTest.metric(metrics, "lstmcast_batch_size_sum", "patient");
+        double runs = ServeFixtures.metric(metrics, "lstmcast_batch_size_count", "patient");
+        double rows = ServeFixtures.metric(metrics, "lstmcast_batch_size_sum", "patient");
         assertEquals(calls, rows, "every call's window ran once, through the batcher");
         assertTrue(runs < calls / 4.0, calls + " calls in " + runs + " model runs");
     }

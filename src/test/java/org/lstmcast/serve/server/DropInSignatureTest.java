@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +27,8 @@ import org.lstmcast.grpc.proto.ModelInferRequest;
 import org.lstmcast.grpc.proto.ModelInferResponse;
 import org.lstmcast.grpc.proto.ModelMetadataRequest;
 import org.lstmcast.grpc.proto.ModelMetadataResponse;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.ServeFixtures;
 
 /**
  * A batch-first ({@code layout=1}) ONNX LSTM dropped into the repository as its owner's Triton or KServe clients know
@@ -51,7 +53,7 @@ class DropInSignatureTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerTest.copy(Path.of(FIXTURE + ".onnx"), repo.resolve("named/1/model.onnx"));
+        ServeFixtures.copy(Path.of(FIXTURE + ".onnx"), repo.resolve("named/1/model.onnx"));
         JsonNode fixture = JSON.readTree(Path.of(FIXTURE + ".expected.json").toFile());
         windows = doubles(fixture.path("inputs").path("X").path("data"));
         expected = doubles(fixture.path("outputs").path("Y").path("data"));

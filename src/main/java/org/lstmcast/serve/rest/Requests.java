@@ -1,4 +1,4 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,6 +6,8 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lstmcast.Text;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.serve.ApiException;
+import org.lstmcast.serve.ServeConfig;
 
 /** Reading and checking request bodies; every problem becomes a 400 that says what is wrong and where. */
 final class Requests {

@@ -1,63 +1,45 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.javalin.http.HttpResponseException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.lstmcast.Version;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.serve.ApiException;
+import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.Failure;
+import org.lstmcast.serve.ModelRegistry;
+import org.lstmcast.serve.ModelVersion;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.VersionMeters;
 
 /**
- * The model server: Open Inference Protocol (KServe V2) REST for any ONNX model, a forecast API in original units,
- * Prometheus metrics. Handlers only translate HTTP; the models live in the {@link ModelRegistry}.
+ * The REST shell: Open Inference Protocol (KServe V2) for any ONNX model, a forecast API in original units, the
+ * console and Prometheus metrics. Handlers only translate HTTP; the models live in the {@link ModelRegistry}.
  */
-public final class InferenceServer implements AutoCloseable {
+public final class RestServer implements AutoCloseable {
     private final ServeConfig config;
-    private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ModelRegistry registry;
+    private final PrometheusMeterRegistry metrics;
     private final ApiKey apiKey;
     private Javalin app;
-    private GrpcEndpoint grpc;
-    private int grpcPort = -1;
 
-    public InferenceServer(ServeConfig config) {
+    public RestServer(ServeConfig config, ModelRegistry registry, PrometheusMeterRegistry metrics, ApiKey apiKey) {
         this.config = config;
-        this.registry = new ModelRegistry(config, metrics);
-        this.apiKey = new ApiKey(config.apiKey());
+        this.registry = registry;
+        this.metrics = metrics;
+        this.apiKey = apiKey;
     }
 
-    /** JVM and process meters; bound beside the start-up work, which they do not need to delay. */
-    private void bindJvmMetrics() {
-        new JvmMemoryMetrics().bindTo(metrics);
-        new JvmGcMetrics().bindTo(metrics);
-        new JvmThreadMetrics().bindTo(metrics);
-        new ProcessorMetrics().bindTo(metrics);
-        new UptimeMetrics().bindTo(metrics);
-        new FileDescriptorMetrics().bindTo(metrics);
-    }
-
-    /**
-     * Loads the repository and starts listening side by side (the ready check answers 503 until the models are in);
-     * returns, with every model loaded, the port (useful with port 0).
-     */
+    /** Starts listening, whether or not the models are in yet (the ready check answers 503 until they are); the port. */
     public int start() {
-        Thread jvmMetrics = new Thread(this::bindJvmMetrics, "bind-jvm-metrics");
-        jvmMetrics.start();
-        CompletableFuture<Void> loading = CompletableFuture.runAsync(registry::start,
-                task -> new Thread(task, "load-models").start());
         app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.http.maxRequestSize = config.limits().maxBodyBytes();
@@ -112,7 +94,8 @@ public final class InferenceServer implements AutoCloseable {
                 ctx.result(metrics.scrape());
             });
             r.exception(Exception.class, (e, ctx) -> {
-                Failure f = Failure.of(e);
+                Failure f = e instanceof HttpResponseException h ? new Failure(h.getStatus(), h.getMessage(), false)
+                        : Failure.of(e);
                 if (f.retryAfter()) {
                     ctx.header("Retry-After", "1");
                 }
@@ -128,30 +111,7 @@ public final class InferenceServer implements AutoCloseable {
             r.error(413, ctx -> error(ctx, 413, "request body over the limit of " + config.limits().maxBodyBytes()
                     + " bytes (--max-body-bytes)"));
         });
-        try {
-            app.start(config.host(), config.port());
-            if (config.grpc().enabled()) {
-                grpc = new GrpcEndpoint(registry, config, apiKey, extensions());
-                grpcPort = grpc.start();
-            }
-            loading.join();
-            if (grpc != null) {
-                grpc.refreshHealth();
-            }
-            jvmMetrics.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.io.IOException e) {
-            loading.exceptionally(failure -> null).join();
-            close();
-            throw new IllegalStateException("cannot listen for gRPC on " + config.host() + ":" + config.grpc().port()
-                    + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            // Let the loading finish (or fail) before closing what it loads into.
-            loading.exceptionally(failure -> null).join();
-            close();
-            throw e.getCause() instanceof RuntimeException cause ? cause : e;
-        }
+        app.start(config.host(), config.port());
         return app.port();
     }
 
@@ -159,23 +119,11 @@ public final class InferenceServer implements AutoCloseable {
         return config.modelControl() == ServeConfig.ModelControl.EXPLICIT;
     }
 
-    /** The protocol's server metadata; the repository is only watched, the watch extension only claimed, when polled. */
-    /** What {@code GET /v2} and gRPC's ServerMetadata claim. */
-    private List<String> extensions() {
-        List<String> extensions = new ArrayList<>(List.of("model_repository"));
-        if (!explicitControl()) {
-            extensions.add("model_repository_watch");
-        }
-        extensions.add("binary_tensor_data");
-        extensions.add("forecast");
-        return extensions;
-    }
-
     private void serverMetadata(Context ctx) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("name", "lstmcast");
         body.put("version", Version.get());
-        body.put("extensions", extensions());
+        body.put("extensions", config.extensions());
         body.put("model_control_mode", explicitControl() ? "explicit" : "poll");
         json(ctx, body);
     }
@@ -238,8 +186,8 @@ public final class InferenceServer implements AutoCloseable {
             body.put("name", m.name);
             body.put("versions", versionsOf(m.name));
             body.put("platform", "onnx_onnxv1");
-            body.put("inputs", m.inputs);
-            body.put("outputs", m.outputs);
+            body.put("inputs", InferenceProtocol.describe(m.inputs));
+            body.put("outputs", InferenceProtocol.describe(m.outputs));
             Map<String, Object> parameters = new LinkedHashMap<>();
             parameters.put("execution_provider", m.provider);
             parameters.put("version", Long.toString(m.version));
@@ -289,8 +237,8 @@ public final class InferenceServer implements AutoCloseable {
             ModelVersion v = s.loaded();
             if (v != null) {
                 m.put("execution_provider", v.provider);
-                m.put("inputs", v.inputs);
-                m.put("outputs", v.outputs);
+                m.put("inputs", InferenceProtocol.describe(v.inputs));
+                m.put("outputs", InferenceProtocol.describe(v.outputs));
                 if (v.spec != null) {
                     Map<String, Object> f = new LinkedHashMap<>();
                     f.put("lookback", v.spec.lookback());
@@ -306,6 +254,11 @@ public final class InferenceServer implements AutoCloseable {
                     m.put("forecast_unavailable", v.notForecasting);
                 }
                 m.put("lineage", lineage(v.report.metadata()));
+                if (v.warmup != null) {
+                    m.put("warmup", Map.of("batch_sizes", v.warmup.batchSizes(), "ms", v.warmup.millis()));
+                } else {
+                    m.put("warmup", null);
+                }
                 VersionMeters.Live live = v.meters.live();
                 Map<String, Object> l = new LinkedHashMap<>();
                 l.put("requests_per_second", live.requestsPerSecond());
@@ -349,7 +302,7 @@ public final class InferenceServer implements AutoCloseable {
      * Every route served, as {@code "METHOD /path"} with Javalin's {@code {param}} names: Javalin's own routes and the
      * forecast routes handled in front of it.
      */
-    List<String> routes() {
+    public List<String> routes() {
         List<String> out = new ArrayList<>();
         for (io.javalin.router.ParsedEndpoint e : app.unsafe.internalRouter.allHttpHandlers()) {
             String method = e.endpoint.method.name();
@@ -378,21 +331,11 @@ public final class InferenceServer implements AutoCloseable {
         ctx.result(Json.error(message));
     }
 
-    /** The gRPC port listened on, or -1 without gRPC. */
-    public int grpcPort() {
-        return grpcPort;
-    }
-
-    /** Stops accepting, lets requests in flight finish, then closes every session. */
+    /** Stops accepting and lets requests in flight finish. */
     @Override
     public void close() {
-        if (grpc != null) {
-            grpc.close();
-        }
         if (app != null) {
             app.stop();
         }
-        registry.close();
-        metrics.close();
     }
 }

@@ -1,15 +1,15 @@
-package org.lstmcast.serve;
+package org.lstmcast.serve.rest;
 
 import java.io.IOException;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.lstmcast.serve.ApiException;
 
 /** Request and answer bodies. */
 final class Json {
@@ -20,9 +20,6 @@ final class Json {
             // {"inputs": a, "inputs": b} is ambiguous: refuse it rather than silently take one.
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build());
-
-    private static final java.util.regex.Pattern START_MARKER = java.util.regex.Pattern.compile(
-            "\\s*\\(start marker at \\[Source:.*?line: (\\d+), column: (\\d+)\\]\\)");
 
     private Json() {
     }
@@ -37,24 +34,6 @@ final class Json {
             throw ApiException.badRequest("empty body; send a JSON object");
         }
         return MAPPER.readTree(body, 0, length);
-    }
-
-    /**
-     * A parser's complaint as a client should read it: where, and what, without the parser's own internals (its
-     * source description, the names of its configuration methods).
-     */
-    static String describe(JacksonException e) {
-        String what = e.getOriginalMessage() == null ? "unreadable" : e.getOriginalMessage();
-        what = what.lines().findFirst().orElse(what);
-        // An unclosed array or object names where it opened inside the parser's own location description.
-        what = START_MARKER.matcher(what).replaceAll(" (opened at line $1, column $2)")
-                .replaceAll("\\s*\\(?\\[Source:.*?\\]\\)?", "")
-                .replaceAll("\\('(.{1,2})' \\(code \\d+\\)\\)", "'$1'")
-                .replaceAll("\\s*\\(?(?:from|set by|see)?\\s*`[^`]*`\\)?", "")
-                .replaceAll("\\s+", " ").trim();
-        var where = e.getLocation();
-        return where == null || where.getLineNr() < 1 ? "malformed JSON: " + what
-                : "malformed JSON at line " + where.getLineNr() + ", column " + where.getColumnNr() + ": " + what;
     }
 
     static byte[] bytes(Object value) {
