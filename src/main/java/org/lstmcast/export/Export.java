@@ -1,9 +1,7 @@
 package org.lstmcast.export;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,6 +10,7 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Windows;
 import org.lstmcast.model.Proof;
+import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.ModelFile;
 
 /**
@@ -37,34 +36,8 @@ public final class Export {
         if (!parity.ok()) {
             throw new Proof.ParityException(parity, "the DL4J network");
         }
-        Path staging = stage(out, bytes);
-        try {
-            Files.move(staging, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return parity;
-        } finally {
-            Files.deleteIfExists(staging);
-        }
-    }
-
-    /**
-     * Writes {@code bytes} to a readable temporary file beside {@code target}, to be moved onto it atomically once
-     * accepted (a server polling the folder never sees half a model); the caller deletes it when it is not moved.
-     */
-    public static Path stage(Path target, byte[] bytes) throws IOException {
-        Path parent = target.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path staging = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
-        try {
-            Files.write(staging, bytes);
-            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                // A temporary file is private; the model is meant to be read by a server running as another user.
-                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            return staging;
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(staging);
-            throw e;
-        }
+        ModelRepository.write(out, bytes);
+        return parity;
     }
 
     /** Every window of the test rows through ONNX Runtime and through DL4J with the Java preprocessing. */

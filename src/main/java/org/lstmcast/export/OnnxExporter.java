@@ -11,7 +11,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.lstmcast.Version;
-import org.lstmcast.convert.Dl4jReader;
+import org.lstmcast.convert.dl4j.Dl4jReader;
 import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Transform;
 import org.lstmcast.forecast.ForecastSpec;

@@ -5,7 +5,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,7 +22,6 @@ import org.lstmcast.Version;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.FutureTimes;
 import org.lstmcast.data.Seasons;
-import org.lstmcast.export.Export;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.many.LongFormat;
@@ -220,12 +218,7 @@ public final class GlobalRun {
         if (!parity.ok()) {
             throw new Proof.ParityException(parity, "the Java model");
         }
-        Path staging = Export.stage(onnx, bytes);
-        try {
-            Files.move(staging, onnx, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(staging);
-        }
+        ModelRepository.write(onnx, bytes);
         log.accept(String.format(Locale.ROOT, "proof: %d windows through ONNX Runtime against the Java model: max abs "
                 + "error %.3g, max relative error %.3g", parity.windows(), parity.maxAbsError(), parity.maxRelError()));
 
@@ -267,13 +260,7 @@ public final class GlobalRun {
         Path exported = null;
         if (job.export() != null) {
             exported = ModelRepository.nextVersionFile(job.export());
-            Files.createDirectories(exported.getParent());
-            Path tmp = Export.stage(exported, Files.readAllBytes(onnx));
-            try {
-                Files.move(tmp, exported, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            ModelRepository.write(exported, Files.readAllBytes(onnx));
         }
         return new Summary(table.size(), scoredIndex.size(), m, period.reason(), lookback, scale.label(), smape, mase,
                 epochs, parity, onnx, exported, seconds);

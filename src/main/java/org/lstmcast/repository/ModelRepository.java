@@ -84,4 +84,25 @@ public final class ModelRepository {
     public static Path nextVersionFile(Path modelDir) throws IOException {
         return modelDir.resolve(Long.toString(highestVersion(modelDir) + 1)).resolve(MODEL_FILE);
     }
+
+    /**
+     * Writes {@code bytes} to {@code target} through a readable temporary file beside it, moved onto it atomically: a
+     * server polling the folder never sees half a model.
+     */
+    public static void write(Path target, byte[] bytes) throws IOException {
+        Path parent = target.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = Files.createTempFile(parent, "." + target.getFileName(), ".tmp");
+        try {
+            Files.write(staging, bytes);
+            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                // A temporary file is private; the model is meant to be read by a server running as another user.
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            Files.move(staging, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(staging);
+        }
+    }
 }

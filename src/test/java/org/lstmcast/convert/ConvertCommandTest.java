@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.cli.Main;
+import org.lstmcast.convert.keras.KerasReader;
 import org.lstmcast.export.OnnxCheckerTest;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.model.Activation;

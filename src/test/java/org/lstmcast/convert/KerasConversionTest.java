@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.lstmcast.convert.keras.KerasReader;
 import org.lstmcast.model.ConversionException;
 import org.lstmcast.model.Network;
 import org.lstmcast.model.ReferencePass;

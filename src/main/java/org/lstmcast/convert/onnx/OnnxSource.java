@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.onnx;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -13,20 +13,26 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.InvalidProtocolBufferException;
-import org.lstmcast.model.ConversionException;
-import org.lstmcast.model.GraphBuilder;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Ort;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.Source;
 
 /**
  * ONNX sources: normalised so that ONNX Runtime runs them ({@link OnnxNormalizer}), wrapped like any converted model,
  * and proven against the source itself where ONNX Runtime can run it, else against {@link OnnxReference}.
  */
-final class OnnxSource {
+public final class OnnxSource {
     private OnnxSource() {
     }
 
-    static Converter.Result convert(Path source, String sha, ConvertOptions o) throws IOException {
+    /**
+     * The source as the converter takes it. {@code timeMajor}, {@code inputName} and {@code outputName} choose its input's
+     * layout and its tensors when it does not say (null: detect, or the only one); {@code probeSteps} is the time length
+     * its output is probed with when it leaves time open.
+     */
+    public static Source read(Path source, Boolean timeMajor, String inputName, String outputName, int probeSteps)
+            throws IOException {
         OnnxMl.ModelProto model;
         try {
             model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(source));
@@ -38,7 +44,7 @@ final class OnnxSource {
         }
         OnnxNormalizer.Normalized n;
         try {
-            n = OnnxNormalizer.normalize(model, o.timeMajor(), o.inputName(), o.outputName());
+            n = OnnxNormalizer.normalize(model, timeMajor, inputName, outputName);
         } catch (IllegalArgumentException e) {
             throw new ConversionException(e.getMessage(), e);
         }
@@ -48,9 +54,8 @@ final class OnnxSource {
         int steps = dims.get(1).hasDimValue() ? (int) dims.get(1).getDimValue() : -1;
         int features = (int) dims.get(2).getDimValue();
         boolean sourceTimeMajor = !sameDims(model, n);
-        Converter.SourcePass pass = sourcePass(model, n, sourceTimeMajor);
-        int probeSteps = steps > 0 ? steps : o.transform().networkSteps(Math.max(o.lookback(), 2));
-        double[] probe = pass.run(new double[probeSteps][features]);
+        Source.Pass pass = sourcePass(model, n, sourceTimeMajor);
+        double[] probe = pass.run(new double[steps > 0 ? steps : probeSteps][features]);
         OnnxMl.ValueInfoProto out = body.getOutputList().stream().filter(v -> v.getName().equals(n.output())).findFirst().orElseThrow();
         List<OnnxMl.TensorShapeProto.Dimension> outDims = out.getType().getTensorType().getShape().getDimList();
         int[] outShape;
@@ -62,11 +67,11 @@ final class OnnxSource {
         } else {
             outShape = new int[] {1, probe.length};
         }
-        if (Converter.opsetOf(n.model()) < 13) {
-            throw new ConversionException("the model declares opset " + Converter.opsetOf(n.model())
+        if (opsetOf(n.model()) < 13) {
+            throw new ConversionException("the model declares opset " + opsetOf(n.model())
                     + "; converting needs opset 13 or later (re-export it with a newer exporter)");
         }
-        // The wrapper presents the source's input and output names (Converter.Signature), so the body's values by
+        // The wrapper presents the source's input and output names (Source.Signature), so the body's values by
         // those names move aside, as do values named like the wrapper's own input and output.
         java.util.Set<String> used = new java.util.HashSet<>();
         body.getNodeList().forEach(node -> {
@@ -88,8 +93,8 @@ final class OnnxSource {
         }
         String bodyIn = renames.get(n.input());
         String bodyOut = renames.get(n.output());
-        Converter.Signature signature = new Converter.Signature(in, out);
-        return Converter.assemble((g, z) -> {
+        Source.Signature signature = new Source.Signature(in, out);
+        Source.Body write = (g, z) -> {
             // The body's graph input becomes an inner value fed by the wrapper; its nodes and weights come along as they
             // are, except the renamed values (subgraphs that read them from the outer graph included).
             g.node("Identity", List.of(z), List.of(), bodyIn);
@@ -107,10 +112,30 @@ final class OnnxSource {
             g.proto().addAllSparseInitializer(body.getSparseInitializerList());
             body.getValueInfoList().forEach(v -> g.proto().addValueInfo(v.toBuilder().setName(renames.getOrDefault(v.getName(), v.getName()))));
             return bodyOut;
-        }, new GraphBuilder(body.getName().isEmpty() ? "lstmcast_converted" : body.getName(), "lstmcast/"), steps, features,
-                outShape, "ONNX from " + (model.getProducerName().isEmpty() ? "an unnamed producer" : model.getProducerName()
-                        + " " + model.getProducerVersion()).trim() + ", opset " + Converter.opsetOf(model), Converter.Kind.ONNX,
-                sha, o, pass, List.of(body.getNodeCount() + " nodes"), n.changes(), n.model(), signature);
+        };
+        String origin = "ONNX from " + (model.getProducerName().isEmpty() ? "an unnamed producer"
+                : model.getProducerName() + " " + model.getProducerVersion()).trim() + ", opset " + opsetOf(model);
+        return new Source(origin, body.getName().isEmpty() ? "lstmcast_converted" : body.getName(), steps, features, null,
+                write, pass, outShape, List.of(body.getNodeCount() + " nodes"), n.changes(), n.model(), signature);
+    }
+
+    /** An ONNX file ONNX Runtime cannot run as it is: a recurrent node with {@code layout=1}. */
+    public static boolean needsNormalising(Path onnx) throws IOException {
+        OnnxMl.ModelProto model;
+        try (java.io.InputStream in = Files.newInputStream(onnx)) {
+            model = OnnxMl.ModelProto.parseFrom(in);
+        } catch (InvalidProtocolBufferException e) {
+            return false;
+        }
+        return model.getGraph().getNodeList().stream()
+                .filter(n -> List.of("LSTM", "GRU", "RNN").contains(n.getOpType()))
+                .anyMatch(n -> n.getAttributeList().stream().anyMatch(a -> a.getName().equals("layout") && a.getI() == 1));
+    }
+
+    /** The default domain's opset the model declares. */
+    static long opsetOf(OnnxMl.ModelProto model) {
+        return model.getOpsetImportList().stream().filter(op -> op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx"))
+                .mapToLong(OnnxMl.OperatorSetIdProto::getVersion).max().orElse(0);
     }
 
     private static double[] runOnce(OrtSession session, Map<String, OnnxTensor> feed, String output) throws OrtException {
@@ -138,7 +163,7 @@ final class OnnxSource {
      * The source's own answers for one window {@code [steps][features]}: ONNX Runtime on the source file as it is when
      * it can run it, else the reference evaluator on the source graph.
      */
-    private static Converter.SourcePass sourcePass(OnnxMl.ModelProto model, OnnxNormalizer.Normalized n, boolean timeMajor) {
+    private static Source.Pass sourcePass(OnnxMl.ModelProto model, OnnxNormalizer.Normalized n, boolean timeMajor) {
         byte[] bytes = model.toByteArray();
         boolean runnable;
         try (OrtSession.SessionOptions opts = Ort.sessionOptions();

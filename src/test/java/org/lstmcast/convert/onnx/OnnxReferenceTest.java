@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,8 +14,8 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
-import org.lstmcast.convert.OnnxFixtures.Fixture;
-import org.lstmcast.convert.OnnxReference.Tensor;
+import org.lstmcast.convert.onnx.OnnxFixtures.Fixture;
+import org.lstmcast.convert.onnx.OnnxReference.Tensor;
 
 /** The reference evaluator against NumPy's forward pass of the SOURCE models, and on single operators. */
 class OnnxReferenceTest {

@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
-import org.lstmcast.convert.OnnxFixtures.Fixture;
+import org.lstmcast.convert.onnx.OnnxFixtures.Fixture;
 import org.lstmcast.forecast.Ort;
 
 /** The normalized fixtures in real ONNX Runtime sessions, against NumPy and against the reference evaluator. */

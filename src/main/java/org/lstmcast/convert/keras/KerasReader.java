@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.keras;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,7 +29,7 @@ import org.lstmcast.model.Network;
  * with Keras's default Orthogonal initializer, refuses Keras 3 files and fails on newer training configs; a reader of
  * the file layout needs none of that and sees every weight exactly as Keras stored it.
  */
-final class KerasReader {
+public final class KerasReader {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** 64 M float weights (256 MB): far above any LSTM forecaster, far below what would hurt a server that converts. */
     static final long MAX_WEIGHTS = 64L << 20;
@@ -61,7 +61,7 @@ final class KerasReader {
      * @param configJson a separate architecture file (from {@code model.to_json()}) for a file that holds weights
      *                   only ({@code save_weights}); null to read the architecture from the file itself
      */
-    static Network read(Path h5, Path configJson) throws IOException {
+    public static Network read(Path h5, Path configJson) throws IOException {
         try (HdfFile file = new HdfFile(h5)) {
             Group weightsRoot = file.getChild("model_weights") instanceof Group g ? g : file;
             String version = text(file.getAttribute("keras_version"));

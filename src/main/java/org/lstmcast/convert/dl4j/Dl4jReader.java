@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.dl4j;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,6 +42,7 @@ import org.lstmcast.model.Activation;
 import org.lstmcast.model.ConversionException;
 import org.lstmcast.model.Layer;
 import org.lstmcast.model.Network;
+import org.lstmcast.model.Source;
 import org.lstmcast.train.ModelFile;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationELU;
@@ -73,11 +74,11 @@ public final class Dl4jReader {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Keras block k (i, f, c, o) is DL4J block KERAS_FROM_DL4J[k]; DL4J's LSTM blocks are [c, f, o, i]. */
     private static final int[] KERAS_FROM_DL4J = {3, 1, 0, 2};
-    static final String SUPPORTED = "LSTM, SimpleRnn, Bidirectional (of LSTM or SimpleRnn), LastTimeStep, DenseLayer, "
+    public static final String SUPPORTED = "LSTM, SimpleRnn, Bidirectional (of LSTM or SimpleRnn), LastTimeStep, DenseLayer, "
             + "OutputLayer, RnnOutputLayer, DropoutLayer, ActivationLayer; preprocessors RnnToFeedForward and FeedForwardToRnn";
 
     /** The network as layers, and DL4J's own forward pass to prove the conversion against. */
-    record Loaded(Network network, Converter.SourcePass pass) {
+    public record Loaded(Network network, Source.Pass pass) {
     }
 
     /** What DL4J holds between layers: a sequence, a sequence folded into rows by RnnToFeedForward, or a vector. */
@@ -98,7 +99,7 @@ public final class Dl4jReader {
     private Dl4jReader() {
     }
 
-    static Loaded read(Path zip) throws IOException {
+    public static Loaded read(Path zip) throws IOException {
         JsonNode config = configuration(zip);
         String version = dl4jVersion();
         if (config.has("vertices")) {

@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

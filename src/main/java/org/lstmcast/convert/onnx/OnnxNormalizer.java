@@ -1,4 +1,4 @@
-package org.lstmcast.convert;
+package org.lstmcast.convert.onnx;
 
 import java.util.ArrayList;
 import java.util.HashSet;
