@@ -15,8 +15,7 @@ import org.apache.commons.csv.CSVPrinter;
 import org.lstmcast.chart.Charts;
 import org.lstmcast.data.Gaps;
 import org.lstmcast.forecast.Intervals;
-import org.lstmcast.forecast.Prediction;
-
+import org.lstmcast.predict.Prediction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

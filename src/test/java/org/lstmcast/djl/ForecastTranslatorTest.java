@@ -11,14 +11,14 @@ import java.util.List;
 import ai.djl.inference.Predictor;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
-import org.lstmcast.forecast.ForecastSpec;
-import org.lstmcast.forecast.InvalidInputException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Windows;
-import org.lstmcast.forecast.Prediction;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.InvalidInputException;
+import org.lstmcast.predict.Prediction;
 
 /** An exported model loaded through DJL gives the numbers `predict` gives. */
 class ForecastTranslatorTest {

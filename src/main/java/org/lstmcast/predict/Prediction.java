@@ -1,4 +1,4 @@
-package org.lstmcast.forecast;
+package org.lstmcast.predict;
 
 import java.nio.file.Path;
 import java.util.Collections;
@@ -10,6 +10,9 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.data.FutureTimes;
 import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Series;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
+import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
 

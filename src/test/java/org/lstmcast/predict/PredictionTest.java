@@ -1,4 +1,4 @@
-package org.lstmcast.forecast;
+package org.lstmcast.predict;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
