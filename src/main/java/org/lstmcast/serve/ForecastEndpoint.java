@@ -144,18 +144,33 @@ final class ForecastEndpoint extends Handler.Wrapper {
     }
 
     private void dispatch(Route route, Request request, byte[] body, Response response, Callback callback) {
+        CompletableFuture<Void> gaveUp = gaveUp(request);
         if (route.infer()) {
-            infer(route, request.getHeaders().get(InferenceProtocol.HEADER_LENGTH), body, response, callback, pool(request));
+            infer(route, request.getHeaders().get(InferenceProtocol.HEADER_LENGTH), body, response, callback, pool(request),
+                    gaveUp);
         } else {
-            forecast(route.model(), route.version(), body, response, callback, pool(request));
+            forecast(route.model(), route.version(), body, response, callback, pool(request), gaveUp);
         }
+    }
+
+    /**
+     * Completed exceptionally when the client goes away before its answer: Jetty reports a connection that fails
+     * under a request still being handled to the request's failure listeners, and the request's runs then leave the
+     * model's queue instead of running for no one.
+     */
+    private static CompletableFuture<Void> gaveUp(Request request) {
+        CompletableFuture<Void> gaveUp = new CompletableFuture<>();
+        request.addFailureListener(x -> gaveUp.completeExceptionally(
+                Batcher.GaveUp.cancelled("the client went away before its answer")));
+        return gaveUp;
     }
 
     /**
      * An inference-protocol call: checked and copied on this thread, then run on the model's batcher; a call the
      * batcher does not take, and one on a model that must load first, go to a pool thread, which may wait.
      */
-    private void infer(Route route, String headerLength, byte[] bytes, Response response, Callback callback, Executor pool) {
+    private void infer(Route route, String headerLength, byte[] bytes, Response response, Callback callback, Executor pool,
+                       CompletableFuture<Void> gaveUp) {
         ModelVersion m;
         InferenceProtocol.Call call;
         try {
@@ -166,7 +181,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 pool.execute(() -> {
                     try {
                         ModelVersion loaded = registry.acquire(route.model(), route.version());
-                        run(loaded, call(loaded, json, bytes, jsonLength), response, callback, pool);
+                        run(loaded, call(loaded, json, bytes, jsonLength), response, callback, pool, gaveUp);
                     } catch (RuntimeException e) {
                         fail(response, callback, e);
                     }
@@ -179,10 +194,10 @@ final class ForecastEndpoint extends Handler.Wrapper {
             return;
         }
         if (Inference.batchable(m, call.request())) {
-            run(m, call, response, callback, pool);
+            run(m, call, response, callback, pool, gaveUp);
         } else {
             // Runs at once on the calling thread: not on the one that reads every connection's requests.
-            pool.execute(() -> run(m, call, response, callback, pool));
+            pool.execute(() -> run(m, call, response, callback, pool, gaveUp));
         }
     }
 
@@ -197,11 +212,12 @@ final class ForecastEndpoint extends Handler.Wrapper {
     }
 
     /** Runs a call on a version held for it, answers, records it and lets the version go. */
-    private void run(ModelVersion m, InferenceProtocol.Call call, Response response, Callback callback, Executor pool) {
+    private void run(ModelVersion m, InferenceProtocol.Call call, Response response, Callback callback, Executor pool,
+                     CompletableFuture<Void> gaveUp) {
         long start = System.nanoTime();
         CompletableFuture<Inference.Result> result;
         try {
-            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs());
+            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs(), false, gaveUp);
         } catch (Exception e) {
             result = CompletableFuture.failedFuture(e);
         }
@@ -243,7 +259,8 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
     }
 
-    private void forecast(String name, String version, byte[] bytes, Response response, Callback callback, Executor pool) {
+    private void forecast(String name, String version, byte[] bytes, Response response, Callback callback, Executor pool,
+                          CompletableFuture<Void> gaveUp) {
         ModelVersion m;
         JsonNode body;
         try {
@@ -264,7 +281,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
             List<double[][]> windows = Requests.windows(body, m.spec, limits);
             int horizon = Requests.horizon(body, m.spec, limits.maxHorizon());
             levels = Requests.intervals(body, m.name, m.intervals);
-            answer = m.forecast(windows, horizon, limits.requestTimeoutMs());
+            answer = m.forecast(windows, horizon, limits.requestTimeoutMs(), gaveUp);
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }

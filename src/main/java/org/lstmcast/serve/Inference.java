@@ -73,11 +73,17 @@ final class Inference {
      */
     static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
             throws OrtException {
-        return inferAsync(model, request, timeoutMs, false);
+        return inferAsync(model, request, timeoutMs, false, null);
     }
 
+    /**
+     * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the call up, which then
+     *               leaves the batcher's queue if it has not run; null when the caller never does
+     */
     static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
-                                                                   boolean here) throws OrtException {
+                                                                   boolean here,
+                                                                   java.util.concurrent.CompletableFuture<?> gaveUp)
+            throws OrtException {
         if (!batchable(model, request)) {
             return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request));
         }
@@ -91,7 +97,7 @@ final class Inference {
         WindowBatch windows = new WindowBatch(flat, batch, (int) shape[1], (int) shape[2]);
         String output = model.spec.outputName();
         List<String> names = request.outputs() == null || request.outputs().isEmpty() ? model.outputNames : request.outputs();
-        return (here ? model.runBatchedOrHere(windows, timeoutMs) : model.runBatched(windows, timeoutMs)).thenApply(y -> {
+        return (here ? model.runBatchedOrHere(windows, timeoutMs, gaveUp) : model.runBatched(windows, timeoutMs, gaveUp)).thenApply(y -> {
             int horizon = y.length == 0 ? 0 : y[0].length;
             List<Output> outs = new java.util.ArrayList<>(names.size());
             for (String name : names) {

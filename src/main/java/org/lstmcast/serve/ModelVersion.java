@@ -133,8 +133,11 @@ final class ModelVersion {
                     // A model exported with a fixed batch size runs exactly that many windows at a time.
                     maxBatch = (int) Math.min(maxBatch, fixedBatch);
                 }
-                batcher = new Batcher(name + "-" + version, f.forecaster::run, maxBatch, settings.maxQueueDelayUs() * 1000,
-                        settings.maxQueue(), config.threads(), meters, workers);
+                OnnxForecaster forecaster = f.forecaster;
+                // A run that outlasts the request timeout answers no one in time: it is stopped there.
+                batcher = new Batcher(name + "-" + version, (Batcher.Run) forecaster::run, maxBatch,
+                        settings.maxQueueDelayUs() * 1000, settings.maxQueue(), config.threads(),
+                        TimeUnit.MILLISECONDS.toNanos(config.limits().requestTimeoutMs()), meters, workers);
             }
             ForecastSpec spec = f.forecaster == null ? null : f.forecaster.spec();
             return new ModelVersion(name, version, file, report, provider, spec, f.problem, session, f.forecaster, batcher,
@@ -231,8 +234,17 @@ final class ModelVersion {
      * answered by the deadline fails the forecast with a 503, and the batcher skips what has not started.
      */
     CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
+        return forecast(windows, horizon, timeoutMs, null);
+    }
+
+    /**
+     * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the forecast up: its runs
+     *               not yet started leave the batcher's queue; null when the caller never does
+     */
+    CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs,
+                                           CompletableFuture<?> gaveUp) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        return forecaster.forecastAsync(windows, horizon, merged -> runBatched(merged, deadline, timeoutMs));
+        return forecaster.forecastAsync(windows, horizon, merged -> runBatched(merged, deadline, timeoutMs, gaveUp));
     }
 
     /**
@@ -240,23 +252,41 @@ final class ModelVersion {
      * fails with a 503 past the deadline.
      */
     CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs) {
-        return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
+        return runBatched(windows, timeoutMs, null);
+    }
+
+    /** As {@link #runBatched(WindowBatch, long)}, withdrawn when {@code gaveUp} completes exceptionally. */
+    CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs, CompletableFuture<?> gaveUp) {
+        return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs, gaveUp);
     }
 
     /**
      * {@link #runBatched(WindowBatch, long)}, run on the calling thread when the batcher is idle and the model fast
      * ({@link Batcher#submitOrRun}); for callers on a Netty event loop, where a worker's answer costs a second hand-off.
      */
-    CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs) {
-        return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
+    CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs, CompletableFuture<?> gaveUp) {
+        return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs, gaveUp);
     }
 
     /** @param deadline in {@link System#nanoTime()} terms; a forecast's several runs share one */
-    private CompletableFuture<float[][]> runBatched(WindowBatch windows, long deadline, long timeoutMs) {
-        return withTimeout(batcher.submit(windows), deadline, timeoutMs);
+    private CompletableFuture<float[][]> runBatched(WindowBatch windows, long deadline, long timeoutMs,
+                                                    CompletableFuture<?> gaveUp) {
+        return withTimeout(batcher.submit(windows), deadline, timeoutMs, gaveUp);
     }
 
-    private static CompletableFuture<float[][]> withTimeout(CompletableFuture<float[][]> run, long deadline, long timeoutMs) {
+    /**
+     * The batcher's own future is the one completed early, by the timeout or by the caller giving up: completing it is
+     * what withdraws the run from the queue (the futures derived from it do not reach back).
+     */
+    private static CompletableFuture<float[][]> withTimeout(CompletableFuture<float[][]> run, long deadline, long timeoutMs,
+                                                            CompletableFuture<?> gaveUp) {
+        if (gaveUp != null) {
+            gaveUp.whenComplete((v, e) -> {
+                if (e != null) {
+                    run.completeExceptionally(e);
+                }
+            });
+        }
         return run.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
                         ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e));
