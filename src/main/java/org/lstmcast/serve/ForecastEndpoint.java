@@ -144,7 +144,13 @@ final class ForecastEndpoint extends Handler.Wrapper {
     }
 
     private void dispatch(Route route, Request request, byte[] body, Response response, Callback callback) {
-        CompletableFuture<Void> gaveUp = gaveUp(request);
+        CompletableFuture<Void> gaveUp;
+        try {
+            gaveUp = gaveUp(request);
+        } catch (RuntimeException e) {
+            fail(response, callback, e);
+            return;
+        }
         if (route.infer()) {
             infer(route, request.getHeaders().get(InferenceProtocol.HEADER_LENGTH), body, response, callback, pool(request),
                     gaveUp);
@@ -153,16 +159,46 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
     }
 
+    /** How long the client waits for its answer, in milliseconds, when that is less than --request-timeout-ms. */
+    static final String TIMEOUT_HEADER = "Request-Timeout";
+
     /**
-     * Completed exceptionally when the client goes away before its answer: Jetty reports a connection that fails
-     * under a request still being handled to the request's failure listeners, and the request's runs then leave the
-     * model's queue instead of running for no one.
+     * Completed exceptionally when the request is given up before its answer, so that its runs leave the model's
+     * queue instead of running for no one: when its {@value #TIMEOUT_HEADER} passes (answered 504), or when Jetty
+     * reports the request failed. Jetty does not watch an HTTP/1.1 connection for its client's close while a request
+     * on it waits for an asynchronous answer (it learns of it only when the answer is written), so a client that
+     * disconnects is not seen leaving; one that will not wait long says so in the header instead. Completed normally
+     * once answered, which lets the header's timer hold nothing more.
      */
-    private static CompletableFuture<Void> gaveUp(Request request) {
+    private CompletableFuture<Void> gaveUp(Request request) {
+        long timeoutMs = timeout(request.getHeaders().get(TIMEOUT_HEADER));
         CompletableFuture<Void> gaveUp = new CompletableFuture<>();
         request.addFailureListener(x -> gaveUp.completeExceptionally(
-                Batcher.GaveUp.cancelled("the client went away before its answer")));
+                Batcher.GaveUp.cancelled("the request failed before its answer: " + x.getMessage())));
+        if (timeoutMs > 0 && timeoutMs < limits.requestTimeoutMs()) {
+            // Run on the timer's own thread: completing it only takes the request out of a queue.
+            CompletableFuture.delayedExecutor(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS, Runnable::run)
+                    .execute(() -> gaveUp.completeExceptionally(Batcher.GaveUp.expired("no answer within " + timeoutMs
+                            + " ms (" + TIMEOUT_HEADER + ")")));
+        }
         return gaveUp;
+    }
+
+    /** The header's milliseconds; 0 when there is none. */
+    private static long timeout(String header) {
+        if (header == null) {
+            return 0;
+        }
+        try {
+            long ms = Long.parseLong(header.trim());
+            if (ms > 0) {
+                return ms;
+            }
+        } catch (NumberFormatException e) {
+            // Answered below.
+        }
+        throw ApiException.badRequest(TIMEOUT_HEADER + " must be a whole number of milliseconds above 0, got '"
+                + header + "'");
     }
 
     /**
@@ -221,6 +257,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
         } catch (Exception e) {
             result = CompletableFuture.failedFuture(e);
         }
+        result.whenComplete((r, error) -> gaveUp.complete(null));
         result.whenComplete((r, error) -> {
             if (r != null && r.outputs().stream().mapToLong(o -> java.lang.reflect.Array.getLength(o.data())).sum() > LARGE_VALUES) {
                 pool.execute(() -> answer(m, start, call, r, null, response, callback));
@@ -286,6 +323,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
             answer = CompletableFuture.failedFuture(e);
         }
         int[] asked = levels;
+        answer.whenComplete((forecasts, error) -> gaveUp.complete(null));
         answer.whenComplete((forecasts, error) -> {
             if (forecasts != null && forecasts.length * (long) forecasts[0].length > LARGE_VALUES) {
                 pool.execute(() -> respond(m, start, forecasts, asked, null, response, callback));

@@ -257,6 +257,8 @@ final class GrpcEndpoint implements AutoCloseable {
     }
 
     private static final class Service extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+        /** A cancel this close to the call's deadline counts as the deadline passing: more than a call's transit. */
+        private static final long DEADLINE_SLACK_MS = 250;
         private final ModelRegistry registry;
         private final ServeConfig config;
         private final List<String> extensions;
@@ -331,7 +333,11 @@ final class GrpcEndpoint implements AutoCloseable {
             io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
             java.util.concurrent.CompletableFuture<Void> gaveUp = new java.util.concurrent.CompletableFuture<>();
             if (out instanceof io.grpc.stub.ServerCallStreamObserver<ModelInferResponse> call) {
-                call.setOnCancelHandler(() -> gaveUp.completeExceptionally(deadline != null && deadline.isExpired()
+                // A client whose deadline passes cancels the call itself, before the server's own timer for that
+                // deadline fires: the server's copy started on arrival, later by the time the call took to get here.
+                // On the wire that cancel is like any other, so one that close to the deadline counts as its passing.
+                call.setOnCancelHandler(() -> gaveUp.completeExceptionally(deadline != null
+                        && deadline.timeRemaining(TimeUnit.MILLISECONDS) < DEADLINE_SLACK_MS
                         ? Batcher.GaveUp.expired("the call's deadline passed before its answer")
                         : Batcher.GaveUp.cancelled("the client cancelled the call")));
             }
