@@ -37,6 +37,8 @@ import org.lstmcast.forecast.WindowBatch;
  * {@link OrtSession.RunOptions}, through which a watchdog stops it natively (see {@link Flight}).
  */
 final class Batcher implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Batcher.class);
+
     /** Thrown by {@link #submit} when the queue is full. */
     static final class QueueFullException extends RuntimeException {
         QueueFullException(String message) {
@@ -595,17 +597,13 @@ final class Batcher implements AutoCloseable {
                 options.setTerminate(true);
                 stopped = why;
             } catch (OrtException e) {
-                LoggerHolder.LOG.warn("could not stop a model run: {}", e.getMessage());
+                LOG.warn("could not stop a model run: {}", e.getMessage());
             }
         }
 
         synchronized void land() {
             landed = true;
         }
-    }
-
-    private static final class LoggerHolder {
-        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Batcher.class);
     }
 
     /**
