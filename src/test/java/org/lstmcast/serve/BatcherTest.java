@@ -294,6 +294,31 @@ class BatcherTest {
         }
     }
 
+    @Test
+    void requestsGivenUpBeforeTheirRunLeaveTheQueueAreCountedOnceAndNeverRun() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        VersionMeters meters = new VersionMeters(registry, "given-up", 1);
+        try (Batcher b = new Batcher("t", summing(gate), 4, 0, 100, 1, meters)) {
+            CompletableFuture<float[][]> first = b.submit(windows(1, 0));
+            awaitDepth(b, 0);
+            CompletableFuture<float[][]> cancelled = b.submit(windows(1, 100));
+            // Nine windows in batches of four: three parts, given up together and counted as one request.
+            CompletableFuture<float[][]> late = b.submit(windows(9, 200)).orTimeout(50, TimeUnit.MILLISECONDS);
+            CompletableFuture<float[][]> kept = b.submit(windows(1, 7));
+            assertEquals(5, b.depth());
+            cancelled.completeExceptionally(Batcher.GaveUp.cancelled("the client went away"));
+            assertEquals(4, b.depth(), "the cancelled request left the queue at once");
+            ExecutionException timedOut = assertThrows(ExecutionException.class, () -> late.get(5, TimeUnit.SECONDS));
+            assertTrue(timedOut.getCause() instanceof TimeoutException);
+            assertEquals(1, b.depth(), "every part of the late request left the queue");
+            gate.countDown();
+            assertEquals(21f, kept.get(5, TimeUnit.SECONDS)[0][0]);
+            assertEquals(0f, first.get(5, TimeUnit.SECONDS)[0][0]);
+            assertEquals(List.of(1, 1), runs, "only the requests still wanted ran");
+            assertEquals(new VersionMeters.GivenUp(1, 1, 0), meters.givenUp());
+        }
+    }
+
     /** Waits until the workers have taken everything queued: a worker is then inside the runner. */
     private static void awaitDepth(Batcher b, int depth) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
