@@ -503,14 +503,10 @@ final class Batcher implements AutoCloseable {
         try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
             WindowBatch merged = WindowBatch.concat(parts);
             int rows = merged.count();
-            flight = new Flight(batch, options, start, runLimitNanos);
+            flight = watch(options, runLimitNanos, () -> batch.stream().allMatch(p -> p.result.isDone()));
             float[][] out;
-            FLIGHTS.add(flight);
-            try {
+            try (Flight watched = flight) {
                 out = runner.run(merged, options);
-            } finally {
-                FLIGHTS.remove(flight);
-                flight.land();
             }
             long took = System.nanoTime() - start;
             meters.computeTime.record(took, TimeUnit.NANOSECONDS);
@@ -525,13 +521,10 @@ final class Batcher implements AutoCloseable {
             }
         } catch (Exception | Error e) {
             Throwable error = e;
-            if (flight != null && flight.stopped != null) {
+            if (flight != null && flight.stopped()) {
                 meters.runTerminated();
-                if (flight.stopped == Flight.Stop.LIMIT) {
-                    error = new ApiException(503, "the model run was stopped after "
-                            + TimeUnit.NANOSECONDS.toMillis(runLimitNanos) + " ms, the longest a run may take "
-                            + "(--request-timeout-ms)");
-                }
+                // Given up by everyone, it has no one to tell.
+                error = flight.overran() ? flight.overrun() : e;
             }
             for (Pending p : batch) {
                 p.result.completeExceptionally(error);
@@ -559,37 +552,44 @@ final class Batcher implements AutoCloseable {
     }
 
     /**
-     * One model run in progress and the options it runs under. The rule for stopping it: a run holds several
-     * requests, and it is stopped (its terminate flag set, so that ONNX Runtime gives up at the next node) only when
-     * every request in it has been given up, since one caller's cancel must not fail the others' answers, or when it
-     * has lasted longer than the server's limit for one run, after which its answer would come too late for anyone.
-     * The flag is set under the flight's lock, and the run's code closes the options only after landing under that
-     * lock, so that they are never touched once closed.
+     * Watches a run about to start under {@code options}, which its caller owns and closes after closing the flight
+     * returned. The rule for stopping a run (setting its terminate flag, so that ONNX Runtime gives up at the graph's
+     * next node): a run may hold several requests, and it is stopped only when every one of them has been given up
+     * ({@code gaveUp}), since one caller's cancel must not fail the others' answers, or when it has lasted longer
+     * than {@code limitNanos} (the server's request timeout), after which its answer would come too late for anyone.
      */
-    private static final class Flight {
-        enum Stop { GAVE_UP, LIMIT }
+    static Flight watch(OrtSession.RunOptions options, long limitNanos, java.util.function.BooleanSupplier gaveUp) {
+        Flight f = new Flight(options, System.nanoTime(), limitNanos, gaveUp);
+        FLIGHTS.add(f);
+        return f;
+    }
 
-        private final List<Pending> batch;
+    /**
+     * A run in progress, as {@link #watch} sees it. The flag is set under the flight's lock, and {@link #close()}
+     * takes that lock before the run's code closes the options, so that they are never touched once closed.
+     */
+    static final class Flight implements AutoCloseable {
+        private enum Stop { GAVE_UP, LIMIT }
+
         private final OrtSession.RunOptions options;
         private final long start;
         private final long limitNanos;
+        private final java.util.function.BooleanSupplier gaveUp;
         private boolean landed;
-        /** Why it was stopped, or null; read by the run's thread after {@link #land()}. */
-        volatile Stop stopped;
+        private volatile Stop stopped;
 
-        Flight(List<Pending> batch, OrtSession.RunOptions options, long start, long limitNanos) {
-            this.batch = batch;
+        private Flight(OrtSession.RunOptions options, long start, long limitNanos, java.util.function.BooleanSupplier gaveUp) {
             this.options = options;
             this.start = start;
             this.limitNanos = limitNanos;
+            this.gaveUp = gaveUp;
         }
 
-        synchronized void check(long now) {
+        private synchronized void check(long now) {
             if (landed || stopped != null) {
                 return;
             }
-            Stop why = limitNanos > 0 && now - start > limitNanos ? Stop.LIMIT
-                    : batch.stream().allMatch(p -> p.result.isDone()) ? Stop.GAVE_UP : null;
+            Stop why = limitNanos > 0 && now - start > limitNanos ? Stop.LIMIT : gaveUp.getAsBoolean() ? Stop.GAVE_UP : null;
             if (why == null) {
                 return;
             }
@@ -601,8 +601,27 @@ final class Batcher implements AutoCloseable {
             }
         }
 
-        synchronized void land() {
+        /** Whether it was stopped, for either reason; once closed, a failed run's failure is then the stop's. */
+        boolean stopped() {
+            return stopped != null;
+        }
+
+        /** Whether it was stopped for lasting too long. */
+        boolean overran() {
+            return stopped == Stop.LIMIT;
+        }
+
+        /** What the callers of a run stopped for lasting too long are told. */
+        ApiException overrun() {
+            return new ApiException(503, "the model run was stopped after " + TimeUnit.NANOSECONDS.toMillis(limitNanos)
+                    + " ms, the longest a run may take (--request-timeout-ms)");
+        }
+
+        /** The run has ended: the watchdog lets go of it before its options close. */
+        @Override
+        public synchronized void close() {
             landed = true;
+            FLIGHTS.remove(this);
         }
     }
 

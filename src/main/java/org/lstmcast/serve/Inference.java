@@ -85,7 +85,7 @@ final class Inference {
                                                                    java.util.concurrent.CompletableFuture<?> gaveUp)
             throws OrtException {
         if (!batchable(model, request)) {
-            return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request));
+            return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request, timeoutMs, gaveUp));
         }
         Input in = request.inputs().get(0);
         NodeInfo info = model.inputInfo.get(in.name());
@@ -151,7 +151,21 @@ final class Inference {
                 || model.outputNames.containsAll(outputs) && new java.util.HashSet<>(outputs).size() == outputs.size());
     }
 
-    static Result infer(ModelVersion model, Request request) throws OrtException {
+    /**
+     * Runs a call at once on the calling thread, under run options of its own: the run is stopped natively when its
+     * caller gives it up ({@code gaveUp}, may be null) or when it lasts longer than {@code timeoutMs}.
+     */
+    static Result infer(ModelVersion model, Request request, long timeoutMs,
+                        java.util.concurrent.CompletableFuture<?> gaveUp) throws OrtException {
+        if (gaveUp != null && gaveUp.isCompletedExceptionally()) {
+            // Given up while it waited for a thread or a load: it leaves without running, as a queued request does.
+            Throwable why = gaveUp.handle((v, e) -> e).join();
+            Boolean expired = Batcher.GaveUp.reason(why);
+            if (expired != null) {
+                model.meters.withdrawn(expired);
+            }
+            throw why instanceof RuntimeException r ? r : new IllegalStateException(why);
+        }
         OrtSession session = model.session();
         Map<String, NodeInfo> declared = model.inputInfo;
         if (request.inputs().isEmpty()) {
@@ -182,9 +196,27 @@ final class Inference {
                 throw ApiException.badRequest("missing input(s) " + missing);
             }
             List<Output> outputs = new ArrayList<>();
-            try (OrtSession.Result result = OrtErrors.run(session, feeds, wanted)) {
-                for (Map.Entry<String, OnnxValue> e : result) {
-                    outputs.add(output(e.getKey(), e.getValue()));
+            try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
+                Batcher.Flight flight = Batcher.watch(options, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs),
+                        () -> gaveUp != null && gaveUp.isDone());
+                try (flight; OrtSession.Result result = OrtErrors.run(session, feeds, wanted, options)) {
+                    for (Map.Entry<String, OnnxValue> e : result) {
+                        outputs.add(output(e.getKey(), e.getValue()));
+                    }
+                } catch (OrtException | RuntimeException e) {
+                    if (!flight.stopped()) {
+                        throw e;
+                    }
+                    model.meters.runTerminated();
+                    if (flight.overran()) {
+                        throw flight.overrun();
+                    }
+                    // Stopped because its caller gave it up: the caller is told why it gave up (a deadline, a cancel).
+                    Throwable why = gaveUp.handle((v, x) -> x).join();
+                    if (why instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw e;
                 }
             }
             return new Result(model.name, Long.toString(model.version), request.id(), outputs);

@@ -72,6 +72,9 @@ class DeadlinesTest {
         Files.writeString(repo.resolve("patient/config.json"), "{\"max_queue_delay_us\": " + PATIENCE_US + "}");
         Files.createDirectories(repo.resolve("slow/1"));
         Files.write(repo.resolve("slow/1/model.onnx"), slowModel(150));
+        // The same graph with two outputs, neither named forecast: served by the inference protocol only, unbatched.
+        Files.createDirectories(repo.resolve("plain/1"));
+        Files.write(repo.resolve("plain/1/model.onnx"), slowModel(150, "a", "b"));
         // One worker per model, so that a run of the slow model that were not stopped would hold up the next request.
         ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 1, 0.2,
                 new ServeConfig.Limits(16L << 20, 4096, 100_000, 10_000, 256, 20_000), null)
@@ -99,6 +102,11 @@ class DeadlinesTest {
      * because ONNX Runtime looks at a run's terminate flag between nodes, never inside one.
      */
     static byte[] slowModel(int nodes) {
+        return slowModel(nodes, "forecast");
+    }
+
+    /** {@link #slowModel(int)} with the given outputs, each the same {@code [batch, 1]}. */
+    static byte[] slowModel(int nodes, String... outputs) {
         GraphBuilder g = new GraphBuilder("slow");
         String column = g.node("Transpose", List.of("input"), List.of(GraphBuilder.attr("perm", new long[] {0, 2, 1})),
                 g.fresh("row"));
@@ -109,10 +117,15 @@ class DeadlinesTest {
         }
         String rows = g.node("ReduceMean", List.of(z), List.of(GraphBuilder.attr("axes", new long[] {2}),
                 GraphBuilder.attr("keepdims", 0L)), g.fresh("rows"));
-        g.node("ReduceMean", List.of(rows), List.of(GraphBuilder.attr("axes", new long[] {1}),
-                GraphBuilder.attr("keepdims", 1L)), "forecast");
+        String out = g.node("ReduceMean", List.of(rows), List.of(GraphBuilder.attr("axes", new long[] {1}),
+                GraphBuilder.attr("keepdims", 1L)), outputs[0]);
         g.proto().addInput(GraphBuilder.floatValue("input", "batch", "sequence", 1L));
-        g.proto().addOutput(GraphBuilder.floatValue("forecast", "batch", 1L));
+        for (String name : outputs) {
+            if (!name.equals(out)) {
+                g.node("Identity", List.of(out), List.of(), name);
+            }
+            g.proto().addOutput(GraphBuilder.floatValue(name, "batch", 1L));
+        }
         return OnnxMl.ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
                 .setGraph(g.proto()).build().toByteArray();
@@ -279,6 +292,17 @@ class DeadlinesTest {
         assertEquals(1, ok.getOutputs(0).getContents().getFp32ContentsCount());
         System.out.printf("slow run given up and stopped, next answer after %d ms%n",
                 (System.nanoTime() - start) / 1_000_000);
+    }
+
+    @Test
+    void aRunOutsideTheBatcherIsStoppedWhenItsCallerGivesUp() throws Exception {
+        long stopped = terminated("plain");
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> stub.withDeadlineAfter(1, TimeUnit.SECONDS).modelInfer(request("plain", LONG)));
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
+        await(quietly(() -> terminated("plain") == stopped + 1), 10_000, "the run no one waits for is stopped");
+        ModelInferResponse ok = stub.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(request("plain", 8));
+        assertEquals(2, ok.getOutputsCount(), "the model serves on");
     }
 
     @Test
