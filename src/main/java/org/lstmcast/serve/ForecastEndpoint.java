@@ -174,7 +174,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
         long timeoutMs = timeout(request.getHeaders().get(TIMEOUT_HEADER));
         CompletableFuture<Void> gaveUp = new CompletableFuture<>();
         request.addFailureListener(x -> gaveUp.completeExceptionally(
-                Batcher.GaveUp.cancelled("the request failed before its answer: " + x.getMessage())));
+                Batcher.GaveUp.cancelled("the request failed before its answer")));
         if (timeoutMs > 0 && timeoutMs < limits.requestTimeoutMs()) {
             // Run on the timer's own thread: completing it only takes the request out of a queue.
             CompletableFuture.delayedExecutor(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS, Runnable::run)

@@ -392,7 +392,7 @@ final class GrpcEndpoint implements AutoCloseable {
             }
             try {
                 m.meters.withdrawn(true);
-                out.onError(Status.DEADLINE_EXCEEDED.withDescription("the call's deadline had passed when it arrived")
+                out.onError(Status.DEADLINE_EXCEEDED.withDescription("the call's deadline passed before it could run")
                         .asRuntimeException());
             } catch (RuntimeException gone) {
                 // Cancelled by the transport meanwhile: nobody is left to answer.

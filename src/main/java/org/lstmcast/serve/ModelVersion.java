@@ -133,9 +133,8 @@ final class ModelVersion {
                     // A model exported with a fixed batch size runs exactly that many windows at a time.
                     maxBatch = (int) Math.min(maxBatch, fixedBatch);
                 }
-                OnnxForecaster forecaster = f.forecaster;
                 // A run that outlasts the request timeout answers no one in time: it is stopped there.
-                batcher = new Batcher(name + "-" + version, (Batcher.Run) forecaster::run, maxBatch,
+                batcher = new Batcher(name + "-" + version, (Batcher.Run) f.forecaster::run, maxBatch,
                         settings.maxQueueDelayUs() * 1000, settings.maxQueue(), config.threads(),
                         TimeUnit.MILLISECONDS.toNanos(config.limits().requestTimeoutMs()), meters, workers);
             }
