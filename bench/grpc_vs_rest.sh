@@ -27,7 +27,7 @@ rest=(--url http://127.0.0.1:18280)
 grpc=(--protocol grpc --url http://127.0.0.1:18280 --grpc-port 18281)
 bin=(--protocol binary --url http://127.0.0.1:18280)
 echo "load before warming: $(cat /proc/loadavg)" | tee "$out/load.txt"
-# The server's JIT: each path under load first (README: a cold JVM measures the JIT, not the server).
+# The server's JIT: each path under load first (docs/SERVING.md: a cold JVM measures the JIT, not the server).
 warm "${rest[@]}" --concurrency 64 --duration "$SW"
 warm "${grpc[@]}" --concurrency 64 --duration "$SW"
 warm "${bin[@]}" --concurrency 64 --duration "$SW"

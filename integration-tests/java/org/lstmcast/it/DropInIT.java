@@ -61,6 +61,19 @@ class DropInIT {
             double want = layout1.get("outputs").get("y").get("data").get(0).asDouble();
             double got = JSON.readTree(r.body()).get("forecasts").get(0).get(0).asDouble();
             assertTrue(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), "NumPy " + want + ", served " + got);
+            // A client written for the source names its tensors: the conversion answers under the source's names.
+            JsonNode meta = JSON.readTree(server.get("/v2/models/layout1").body());
+            assertEquals("x", meta.path("inputs").get(0).path("name").asText(), meta.toString());
+            assertEquals("y", meta.path("outputs").get(0).path("name").asText(), meta.toString());
+            StringBuilder flat = new StringBuilder();
+            for (int i = 0; i < 10; i++) {
+                flat.append(i > 0 ? "," : "").append(data.get(i));
+            }
+            r = server.post("/v2/models/layout1/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 5, 2], "
+                    + "\"datatype\": \"FP32\", \"data\": [" + flat + "]}]}");
+            assertEquals(200, r.statusCode(), r.body());
+            got = JSON.readTree(r.body()).get("outputs").get(0).get("data").get(0).asDouble();
+            assertTrue(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), "NumPy " + want + ", inferred " + got);
 
             JsonNode models = JSON.readTree(server.get("/v1/models").body()).get("models");
             JsonNode damaged = null;

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * train-many and predict-many submitted to a real Spark standalone cluster on this machine: a master, a worker and
  * its executor, each its own JVM, started from Spark's own classes, with lstmcast's jars shipped by
- * {@code spark-submit} as README's cluster section says. The tasks run in the executor; their output must be exactly
- * what {@code local[2]} gives.
+ * {@code spark-submit} as docs/MANY_SERIES.md's cluster section says. The tasks run in the executor; their output
+ * must be exactly what {@code local[2]} gives.
  */
 class SparkClusterIT {
     @TempDir
@@ -125,7 +125,7 @@ class SparkClusterIT {
         Files.write(data, lines);
         String[] columns = {"--id-column", "item_id", "--time-column", "timestamp", "--target", "target_value"};
 
-        // The application as README ships it: lstmcast.jar and lib/, without spark-lib/.
+        // The application as that section ships it: lstmcast.jar and lib/, without spark-lib/.
         Path app = Files.createDirectories(work.resolve("app"));
         Files.copy(Program.JAR, app.resolve("lstmcast.jar"));
         Files.createSymbolicLink(app.resolve("lib"), Program.JAR.toAbsolutePath().getParent().resolve("lib"));

@@ -327,9 +327,35 @@ def two_outputs():
     save("two_outputs", graph, 17, {"x": x, "aux": aux}, {"forecast": forecast, "combined": combined})
 
 
+def lstm_layout1_named():
+    """A batch-first LSTM as a Triton or KServe client knows it: input `X` [N, 6, 2], output `Y` [N, 3, 1], names,
+    dims and a trailing axis that a converted drop-in must present unchanged. An inner value is called `output`, a
+    name the converter's wrapper uses itself."""
+    H, I, T, K = 4, 2, 6, 3
+    W, R, B = f32(1, 4 * H, I), f32(1, 4 * H, H), f32(1, 8 * H, scale=0.2)
+    head_w, head_b = f32(H, K), f32(K)
+    nodes = [
+        helper.make_node("LSTM", ["X", "W", "R", "B"], ["", "h_n"], name="lstm", hidden_size=H, layout=1),
+        helper.make_node("Squeeze", ["h_n", "axis1"], ["h_last"], name="squeeze"),
+        helper.make_node("Gemm", ["h_last", "head_w", "head_b"], ["output"], name="head"),
+        helper.make_node("Unsqueeze", ["output", "axis2"], ["Y"], name="unsqueeze"),
+    ]
+    graph = helper.make_graph(
+        nodes, "lstm_layout1_named",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", T, I])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", K, 1])],
+        [init("W", W), init("R", R), init("B", B), ints("axis1", [1]), ints("axis2", [2]),
+         init("head_w", head_w), init("head_b", head_b)])
+    x = f32(3, T, I, scale=1.0)
+    _, yh, _ = recurrent("LSTM", x, W, R, B, hidden=H, layout=1)
+    y = (yh[:, 0, :] @ head_w.astype(np.float64) + head_b)[:, :, None]
+    save("lstm_layout1_named", graph, 17, {"X": x}, {"Y": y})
+
+
 if __name__ == "__main__":
     lstm_layout1()
     gru_layout1_bidir()
     rnn_layout1()
     lstm_time_major()
     two_outputs()
+    lstm_layout1_named()

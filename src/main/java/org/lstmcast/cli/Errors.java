@@ -18,7 +18,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
         }
         String message;
         if (e instanceof DataException || e instanceof InvalidInputException || e instanceof IllegalArgumentException
-                || e instanceof org.lstmcast.convert.ConversionException
+                || e instanceof org.lstmcast.model.ConversionException
                 || e instanceof IllegalStateException) {
             message = e.getMessage();
         } else if (e instanceof java.nio.file.NoSuchFileException f) {

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
-import org.lstmcast.export.Export;
+import org.lstmcast.model.Proof;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,7 +39,7 @@ final class ExportCommand implements Callable<Integer> {
             throw new DataException(run + ": no model.zip (is it a run directory written by lstmcast train?)");
         }
         Path file = org.lstmcast.repository.ModelRepository.outputFile(out, "--out");
-        Export.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, file, false);
+        Proof.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, file, false);
         return parity.ok() ? 0 : 1;
     }
 }

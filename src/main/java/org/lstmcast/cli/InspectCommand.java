@@ -101,7 +101,7 @@ final class InspectCommand implements Callable<Integer> {
                     + ", or drop it into a repository as <name>/<version>/"
                     + (file.getFileName().toString().endsWith(".zip") ? "model.zip" : file.getFileName().toString().endsWith(".onnx")
                     ? "model.onnx" : "model.h5") + " with the scaler in forecast.json");
-        } catch (org.lstmcast.convert.ConversionException e) {
+        } catch (org.lstmcast.model.ConversionException e) {
             if (e.unreadable()) {
                 // Nothing to describe: a damaged file is a failure, as an unreadable ONNX file is.
                 throw e;

@@ -13,7 +13,7 @@ import java.util.concurrent.CountDownLatch;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.repository.ModelRepository;
-import org.lstmcast.serve.InferenceServer;
+import org.lstmcast.serve.server.InferenceServer;
 import org.lstmcast.serve.ServeConfig;
 
 import picocli.CommandLine;
@@ -123,6 +123,10 @@ final class ServeCommand implements Callable<Integer> {
             + "/openapi.json stay.")
     boolean noConsole;
 
+    @Option(names = "--no-warmup", description = "Serve each forecaster as soon as it loads, without first running "
+            + "every batch size its batcher forms on made-up windows (the warm-up keeps a version not ready until done).")
+    boolean noWarmup;
+
     @Override
     public Integer call() throws Exception {
         Checks.between(spec, "--port", port, 0, 65535);
@@ -153,7 +157,7 @@ final class ServeCommand implements Callable<Integer> {
                 pollSeconds, new ServeConfig.Limits(maxBodyBytes, maxWindows, maxWindowLength, maxHorizon, maxModels,
                 requestTimeoutMs), apiKey == null || apiKey.isBlank() ? null : apiKey, strictReadiness,
                 new ServeConfig.Grpc(grpcPort == 0 ? ServeConfig.Grpc.OFF : grpcPort, grpcMaxMessageBytes), modelControl,
-                loadModels, preload, maxLoaded, !noConsole);
+                loadModels, preload, maxLoaded, !noConsole, !noWarmup);
         requirePortFree(host, port);
         if (grpcPort != 0) {
             requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");

@@ -9,6 +9,7 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.global.GlobalConfig;
 import org.lstmcast.global.GlobalRun;
 import org.lstmcast.global.Normaliser;
+import org.lstmcast.model.Proof;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -124,7 +125,7 @@ final class TrainGlobalCommand implements Callable<Integer> {
                 o.printf(Locale.ROOT, "%-16s %8.3f %8.3f%n", method, s.smape().get(method), s.mase().get(method));
             }
             o.printf(Locale.ROOT, "proof: %d windows, max relative error %.3g (limit %.0e)%n", s.parity().windows(),
-                    s.parity().maxRelError(), org.lstmcast.export.Export.TOLERANCE);
+                    s.parity().maxRelError(), Proof.TOLERANCE);
             o.println("wrote:  " + s.model());
             if (s.exported() != null) {
                 o.println("wrote:  " + s.exported());

@@ -2,7 +2,6 @@ package org.lstmcast.convert;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,9 +15,6 @@ import java.util.Random;
 import java.util.function.Function;
 import java.util.zip.ZipFile;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,10 +25,18 @@ import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Transform;
 import org.lstmcast.export.Export;
-import org.lstmcast.export.GraphBuilder;
-import org.lstmcast.export.OnnxExporter;
+import org.lstmcast.model.Activation;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.GraphBuilder;
+import org.lstmcast.model.ForecastGraph;
 import org.lstmcast.forecast.ForecastSpec;
-import org.lstmcast.forecast.Ort;
+import org.lstmcast.model.Layer;
+import org.lstmcast.model.Network;
+import org.lstmcast.model.NetworkWriter;
+import org.lstmcast.model.Proof;
+import org.lstmcast.model.ReferencePass;
+import org.lstmcast.onnx.ModelReport;
+import org.lstmcast.onnx.OnnxInspector;
 import org.lstmcast.repository.ModelRepository;
 
 /**
@@ -49,13 +53,14 @@ public final class Converter {
     /**
      * A converted model, proven but not yet written.
      *
-     * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast})
+     * @param forecasting true when the result takes raw windows and answers forecasts ({@code input} → {@code forecast},
+     *                    or an ONNX source's own input and output names)
      */
     public record Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
-                         List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon,
+                         List<String> notes, Proof.Parity parity, boolean forecasting, int lookback, int horizon,
                          boolean probabilities) {
         Result(OnnxMl.ModelProto model, Kind kind, String origin, String sourceSha256, List<String> layers,
-               List<String> notes, Export.Parity parity, boolean forecasting, int lookback, int horizon) {
+               List<String> notes, Proof.Parity parity, boolean forecasting, int lookback, int horizon) {
             this(model, kind, origin, sourceSha256, layers, notes, parity, forecasting, lookback, horizon, false);
         }
 
@@ -164,22 +169,41 @@ public final class Converter {
     }
 
     /**
-     * The converted model: the body, wrapped as a forecaster (raw windows in, original units out) when its output is
-     * {@code [batch, horizon]} and its window is known, else as it is; proven on windows against {@code pass}.
+     * The graph input and output a source declares, for the converted model to present under the same names, dims and
+     * types: a client written for an ONNX source (a Triton or KServe client that names its tensors) then calls the
+     * converted file as it called the source. Keras and DL4J sources name no tensors; theirs are {@code input} and
+     * {@code forecast} (or {@code output}), as {@code train}'s exports.
      *
-     * @param steps    the body's fixed time steps, or -1
-     * @param outShape the body's output for one window: {@code [1, width]} or {@code [1, time, width]}
+     * @param input  the source's input, batch-major (after a time-major input has been wrapped)
+     * @param output the source's output
      */
+    record Signature(OnnxMl.ValueInfoProto input, OnnxMl.ValueInfoProto output) {
+    }
+
     static Result assemble(Body body, GraphBuilder g, int steps, int features, int[] outShape, String origin, Kind kind,
                            String sha, ConvertOptions o, SourcePass pass, List<String> layers, List<String> changes,
                            OnnxMl.ModelProto opsetsOf) {
+        return assemble(body, g, steps, features, outShape, origin, kind, sha, o, pass, layers, changes, opsetsOf, null);
+    }
+
+    /**
+     * The converted model: the body, wrapped as a forecaster (raw windows in, original units out) when its output is
+     * {@code [batch, horizon]} and its window is known, else as it is; proven on windows against {@code pass}.
+     *
+     * @param steps     the body's fixed time steps, or -1
+     * @param outShape  the body's output for one window: {@code [1, width]} or {@code [1, time, width]}
+     * @param signature the names, dims and types to present, or null for {@code input} and {@code forecast}/{@code output}
+     */
+    static Result assemble(Body body, GraphBuilder g, int steps, int features, int[] outShape, String origin, Kind kind,
+                           String sha, ConvertOptions o, SourcePass pass, List<String> layers, List<String> changes,
+                           OnnxMl.ModelProto opsetsOf, Signature signature) {
         Preprocessor pre = preprocessor(steps, features, outShape, o);
         List<String> notes = new ArrayList<>(changes);
         if (pre != null) {
             g.proto().addInput(GraphBuilder.floatValue(ForecastSpec.INPUT, "batch", "sequence", (long) features));
             g.proto().addOutput(GraphBuilder.floatValue(ForecastSpec.OUTPUT, "batch", (long) pre.horizon()));
             String window = g.slice(ForecastSpec.INPUT, new long[] {-pre.lookback()}, new long[] {Long.MAX_VALUE}, new long[] {1});
-            String z = OnnxExporter.transform(g, pre, window);
+            String z = ForecastGraph.transform(g, pre, window);
             unscaleAndRebuild(g, pre, body.write(g, z));
         } else {
             Object time = steps > 0 ? (Object) (long) steps : "sequence";
@@ -194,6 +218,9 @@ public final class Converter {
             notes.add(outShape.length == 2 && steps < 0
                     ? "the source leaves its time axis open: pass --lookback N to serve it as a forecaster"
                     : "the output " + Arrays.toString(outShape) + " is not [batch, horizon]: converted as a plain model, no forecasting wrapper");
+        }
+        if (signature != null) {
+            presentAs(g, signature, pre, pre != null ? ForecastSpec.OUTPUT : "output");
         }
         OnnxMl.ModelProto model = model(g, origin, kind, sha, pre, o, features);
         if (opsetsOf != null) {
@@ -223,9 +250,91 @@ public final class Converter {
             }
             return pre.rebuild(window, yf);
         };
-        Export.Parity parity = prove(model, windows, reference);
+        Proof.Parity parity = Proof.prove(model.toByteArray(), windows,
+                ws -> ws.stream().map(reference).toArray(double[][]::new), null);
         return new Result(withProof(model, parity), kind, origin, sha, layers, notes, parity, pre != null,
                 pre != null ? pre.lookback() : 0, pre != null ? pre.horizon() : 0);
+    }
+
+    /**
+     * Gives the wrapper's graph input and output the source's names, dims and types. The wrapper is written with
+     * {@code input} and {@code forecast} (or {@code output}) because the forecasting nodes it shares with {@code train}'s
+     * exports read those names; the body's own values by those names were renamed before it was written. The dims are
+     * the source's where the wrapper accepts what they say: a fixed time axis stays fixed when the wrapper reads
+     * exactly that many rows (not with transform diff, which reads one row more), and a {@code [batch, horizon, 1]}
+     * output gets its trailing axis back.
+     */
+    private static void presentAs(GraphBuilder g, Signature s, Preprocessor pre, String wrapperOut) {
+        OnnxMl.GraphProto.Builder graph = g.proto();
+        String in = s.input().getName();
+        String out = s.output().getName();
+        // First the output off its name, so that a source whose input is called "forecast" or "output" finds it free.
+        String produced = g.fresh("result");
+        renameValue(graph, wrapperOut, produced);
+        renameValue(graph, ForecastSpec.INPUT, in);
+
+        List<OnnxMl.TensorShapeProto.Dimension> inDims = s.input().getType().getTensorType().getShape().getDimList();
+        Object batch = dim(inDims.get(0), "batch");
+        Object time = dim(inDims.get(1), "sequence");
+        if (pre != null && time instanceof Long fixed && fixed != pre.lookback()) {
+            time = "sequence";
+        }
+        long features = inDims.get(2).getDimValue();
+        OnnxMl.ValueInfoProto input = GraphBuilder.floatValue(in, batch, time, features);
+        List<String> described = List.of(String.valueOf(batch), String.valueOf(time), String.valueOf(features));
+        if (OnnxInspector.timeMajorByName(new ModelReport.Tensor(in, "FLOAT", described))) {
+            // Dims named like [sequence, batch] on a batch-major input would have inspect and serve read it time-major.
+            input = GraphBuilder.floatValue(in, "batch", pre != null ? "sequence" : time, features);
+        }
+        OnnxMl.ValueInfoProto declared = graph.getOutput(0);
+        List<OnnxMl.TensorShapeProto.Dimension> wrapperDims = declared.getType().getTensorType().getShape().getDimList();
+        OnnxMl.TypeProto.Tensor sourceOut = s.output().getType().getTensorType();
+        List<OnnxMl.TensorShapeProto.Dimension> outDims = sourceOut.getShape().getDimList();
+        boolean trailingOne = pre != null && outDims.size() == 3 && outDims.get(2).hasDimValue()
+                && outDims.get(2).getDimValue() == 1;
+        OnnxMl.ValueInfoProto output;
+        if (trailingOne) {
+            output = GraphBuilder.floatValue(out, dim(outDims.get(0), "batch"), (long) pre.horizon(), 1L);
+            g.node("Unsqueeze", List.of(produced, g.longs(2)), List.of(), out);
+        } else {
+            Object[] dims = new Object[wrapperDims.size()];
+            for (int i = 0; i < dims.length; i++) {
+                OnnxMl.TensorShapeProto.Dimension w = wrapperDims.get(i);
+                Object wrapper = w.hasDimValue() ? (Object) w.getDimValue() : w.getDimParam();
+                OnnxMl.TensorShapeProto.Dimension src = outDims.size() == dims.length ? outDims.get(i) : null;
+                // The batch axis keeps the source's name. Past it the wrapper's sizes are what the body computed on a
+                // probe window, so a plain model (the body itself) keeps the axes its source leaves open, open.
+                boolean sourceSays = src != null && (i == 0 || pre == null && !src.hasDimValue());
+                dims[i] = sourceSays ? dim(src, wrapper) : wrapper;
+            }
+            output = GraphBuilder.floatValue(out, dims);
+            g.node("Identity", List.of(produced), List.of(), out);
+        }
+        graph.clearInput().addInput(input).clearOutput().addOutput(output);
+    }
+
+    /** A dim as {@link GraphBuilder#floatValue} takes it: fixed as a Long, symbolic as its name, else {@code unnamed}. */
+    private static Object dim(OnnxMl.TensorShapeProto.Dimension d, Object unnamed) {
+        if (d.hasDimValue()) {
+            return d.getDimValue();
+        }
+        return d.hasDimParam() && !d.getDimParam().isEmpty() ? d.getDimParam() : unnamed;
+    }
+
+    /** Every top-level node's reference to {@code from}, read or written, becomes {@code to}. */
+    private static void renameValue(OnnxMl.GraphProto.Builder graph, String from, String to) {
+        for (OnnxMl.NodeProto.Builder n : graph.getNodeBuilderList()) {
+            for (int i = 0; i < n.getInputCount(); i++) {
+                if (n.getInput(i).equals(from)) {
+                    n.setInput(i, to);
+                }
+            }
+            for (int i = 0; i < n.getOutputCount(); i++) {
+                if (n.getOutput(i).equals(from)) {
+                    n.setOutput(i, to);
+                }
+            }
+        }
     }
 
     /** The network's output shape for one window, from the reference pass (batch 1). */
@@ -332,12 +441,12 @@ public final class Converter {
 
     static void unscaleAndRebuild(GraphBuilder g, Preprocessor pre, String y) {
         // [batch, horizon] or [batch, horizon, 1] alike become [batch, horizon].
-        OnnxExporter.unscaleAndRebuild(g, pre, g.node("Reshape", y, g.longs(0, -1)));
+        ForecastGraph.unscaleAndRebuild(g, pre, g.node("Reshape", y, g.longs(0, -1)));
     }
 
     static OnnxMl.ModelProto model(GraphBuilder g, String origin, Kind kind, String sha, Preprocessor pre, ConvertOptions o,
                                    int features) {
-        return OnnxExporter.model(g, "Converted by lstmcast " + Version.get() + " from " + origin
+        return ForecastGraph.model(g, "Converted by lstmcast " + Version.get() + " from " + origin
                         + (pre != null ? ": raw values in, forecasts in original units out." : "."),
                 metadata(origin, kind, sha, pre, o, features));
     }
@@ -420,53 +529,14 @@ public final class Converter {
         return out;
     }
 
-    /** Runs the converted model in ONNX Runtime on every window and compares with the reference. */
-    static Export.Parity prove(OnnxMl.ModelProto model, List<double[][]> windows, Function<double[][], double[]> reference) {
-        double[][] expected = new double[windows.size()][];
-        for (int i = 0; i < windows.size(); i++) {
-            expected[i] = reference.apply(windows.get(i));
-        }
-        double[][] actual = runOrt(model.toByteArray(), windows);
-        return Export.compare(expected, actual);
-    }
-
+    /** The converted model's first output for each window, as ONNX Runtime answers it. */
     static double[][] runOrt(byte[] model, List<double[][]> windows) {
-        int n = windows.size();
-        int rows = windows.get(0).length;
-        int features = windows.get(0)[0].length;
-        FloatBuffer buf = FloatBuffer.allocate(n * rows * features);
-        for (double[][] w : windows) {
-            for (double[] row : w) {
-                for (double v : row) {
-                    buf.put((float) v);
-                }
-            }
-        }
-        buf.flip();
-        try (OrtSession.SessionOptions opts = Ort.sessionOptions();
-             OrtSession session = Ort.environment().createSession(model, opts);
-             OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, new long[] {n, rows, features});
-             OrtSession.Result result = session.run(Map.of(session.getInputNames().iterator().next(), input))) {
-            OnnxTensor out = (OnnxTensor) result.get(0);
-            FloatBuffer values = out.getFloatBuffer();
-            int per = values.remaining() / n;
-            double[][] actual = new double[n][per];
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < per; j++) {
-                    actual[i][j] = values.get();
-                }
-            }
-            return actual;
-        } catch (OrtException e) {
-            throw new ConversionException("ONNX Runtime refused the converted model: " + e.getMessage(), e);
-        }
+        return Proof.run(model, windows).values().iterator().next();
     }
 
-    static OnnxMl.ModelProto withProof(OnnxMl.ModelProto model, Export.Parity parity) {
+    static OnnxMl.ModelProto withProof(OnnxMl.ModelProto model, Proof.Parity parity) {
         OnnxMl.ModelProto.Builder b = model.toBuilder();
-        b.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey("proof")
-                .setValue(String.format(java.util.Locale.ROOT, "{\"windows\": %d, \"max_abs_error\": %.3g, \"max_rel_error\": %.3g}",
-                        parity.windows(), parity.maxAbsError(), parity.maxRelError())));
+        b.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey("proof").setValue(parity.toJson()));
         return b.build();
     }
 
@@ -476,9 +546,7 @@ public final class Converter {
      */
     public static Path write(Result result, Path out) throws IOException {
         if (!result.parity().ok()) {
-            throw new ConversionException(String.format(java.util.Locale.ROOT,
-                    "the converted graph differs from the source: max relative error %.3g > %.0e over %d windows; no file written",
-                    result.parity().maxRelError(), Export.TOLERANCE, result.parity().windows()));
+            throw new ConversionException(new Proof.ParityException(result.parity(), "the source").getMessage());
         }
         Path target;
         try {
@@ -536,8 +604,16 @@ public final class Converter {
         return file;
     }
 
+    /**
+     * What a conversion writes beyond its options: raised when the same source and options come to convert to a
+     * different file, so that a cache written by an earlier build of the same version is not reused. 2: ONNX sources
+     * keep their own input and output names.
+     */
+    private static final String FORM = "form 2";
+
     private static String fingerprint(ConvertOptions o) {
-        return String.join(";", Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()), Integer.toString(o.targetIndex()),
+        return String.join(";", FORM, Arrays.toString(o.scaleMin()), Arrays.toString(o.scaleMax()),
+                Integer.toString(o.targetIndex()),
                 o.transform().id(), Integer.toString(o.lookback()), String.valueOf(o.inputName()), String.valueOf(o.outputName()),
                 String.valueOf(o.timeMajor()));
     }

@@ -38,6 +38,10 @@ import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.lstmcast.model.Activation;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.Layer;
+import org.lstmcast.model.Network;
 import org.lstmcast.train.ModelFile;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationELU;
@@ -65,7 +69,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * batch ({@code [batch * time, size]}); every later layer then works per step, which is the IR's Dense on 3-D input,
  * and the IR keeps {@code [batch, time, size]}.
  */
-final class Dl4jReader {
+public final class Dl4jReader {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Keras block k (i, f, c, o) is DL4J block KERAS_FROM_DL4J[k]; DL4J's LSTM blocks are [c, f, o, i]. */
     private static final int[] KERAS_FROM_DL4J = {3, 1, 0, 2};
@@ -115,6 +119,28 @@ final class Dl4jReader {
         }
         MultiLayerNetwork mln = restore(() -> ModelSerializer.restoreMultiLayerNetwork(zip.toFile(), false), zip);
         MultiLayerConfiguration conf = mln.getLayerWiseConfigurations();
+        Dl4jReader r = multiLayer(mln);
+        Network net = new Network(steps(config), r.features, r.layers, "DL4J " + version + " MultiLayerNetwork");
+        RNNFormat in = r.inputFormat;
+        Shape out = r.shape;
+        RNNFormat outFormat = r.format;
+        return new Loaded(net, x -> flatten(mln.output(input(x, in, conf.getDataType()), false), out, outFormat));
+    }
+
+    /**
+     * A network lstmcast trained (stacked LSTMs, the last read at its final step, a linear head), as layers for the one
+     * ONNX writer; its time axis is left open, as the export's window slice fixes it.
+     */
+    public static Network network(MultiLayerNetwork mln) {
+        Dl4jReader r = multiLayer(mln);
+        if (r.shape != Shape.VEC) {
+            throw new ConversionException("the network returns a sequence; lstmcast's networks end in one vector per window");
+        }
+        return new Network(-1, r.features, r.layers, "lstmcast " + org.lstmcast.Version.get());
+    }
+
+    private static Dl4jReader multiLayer(MultiLayerNetwork mln) {
+        MultiLayerConfiguration conf = mln.getLayerWiseConfigurations();
         List<Step> steps = new ArrayList<>();
         for (int i = 0; i < conf.getConfs().size(); i++) {
             org.deeplearning4j.nn.conf.layers.Layer layer = conf.getConf(i).getLayer();
@@ -123,11 +149,7 @@ final class Dl4jReader {
         }
         Dl4jReader r = new Dl4jReader();
         r.map(steps);
-        Network net = new Network(steps(config), r.features, r.layers, "DL4J " + version + " MultiLayerNetwork");
-        RNNFormat in = r.inputFormat;
-        Shape out = r.shape;
-        RNNFormat outFormat = r.format;
-        return new Loaded(net, x -> flatten(mln.output(input(x, in, conf.getDataType()), false), out, outFormat));
+        return r;
     }
 
     @FunctionalInterface

@@ -16,6 +16,10 @@ import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
 import io.jhdf.api.Group;
 import io.jhdf.api.Node;
+import org.lstmcast.model.Activation;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.Layer;
+import org.lstmcast.model.Network;
 
 /**
  * Reads a Keras model saved in the HDF5 format (Keras 2.x, tf.keras 2.x, and Keras 3's legacy {@code .h5}) into a

@@ -307,7 +307,7 @@ final class OnnxNormalizer {
         return v.build();
     }
 
-    private static NodeProto renameInput(NodeProto node, String from, String to) {
+    static NodeProto renameInput(NodeProto node, String from, String to) {
         NodeProto.Builder b = node.toBuilder();
         for (int i = 0; i < b.getInputCount(); i++) {
             if (b.getInput(i).equals(from)) {

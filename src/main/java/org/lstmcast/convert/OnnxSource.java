@@ -13,7 +13,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.InvalidProtocolBufferException;
-import org.lstmcast.export.GraphBuilder;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.GraphBuilder;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Ort;
 
@@ -65,20 +66,37 @@ final class OnnxSource {
             throw new ConversionException("the model declares opset " + Converter.opsetOf(n.model())
                     + "; converting needs opset 13 or later (re-export it with a newer exporter)");
         }
+        // The wrapper presents the source's input and output names (Converter.Signature), so the body's values by
+        // those names move aside, as do values named like the wrapper's own input and output.
+        java.util.Set<String> used = new java.util.HashSet<>();
+        body.getNodeList().forEach(node -> {
+            used.addAll(node.getInputList());
+            used.addAll(node.getOutputList());
+        });
+        body.getInitializerList().forEach(t -> used.add(t.getName()));
+        body.getValueInfoList().forEach(v -> used.add(v.getName()));
+        body.getInputList().forEach(v -> used.add(v.getName()));
+        body.getOutputList().forEach(v -> used.add(v.getName()));
         Map<String, String> renames = new HashMap<>();
-        for (String reserved : List.of(ForecastSpec.INPUT, ForecastSpec.OUTPUT, "output")) {
-            renames.put(reserved, "source/" + reserved);
+        for (String reserved : List.of(ForecastSpec.INPUT, ForecastSpec.OUTPUT, "output", n.input(), n.output())) {
+            String moved = "source/" + reserved;
+            for (int k = 1; used.contains(moved); k++) {
+                moved = "source/" + reserved + "_" + k;
+            }
+            used.add(moved);
+            renames.putIfAbsent(reserved, moved);
         }
-        String bodyIn = renames.getOrDefault(n.input(), n.input());
-        String bodyOut = renames.getOrDefault(n.output(), n.output());
+        String bodyIn = renames.get(n.input());
+        String bodyOut = renames.get(n.output());
+        Converter.Signature signature = new Converter.Signature(in, out);
         return Converter.assemble((g, z) -> {
             // The body's graph input becomes an inner value fed by the wrapper; its nodes and weights come along as they
-            // are, except values named like the wrapper's own input and output.
+            // are, except the renamed values (subgraphs that read them from the outer graph included).
             g.node("Identity", List.of(z), List.of(), bodyIn);
             for (OnnxMl.NodeProto node : body.getNodeList()) {
                 OnnxMl.NodeProto.Builder b = node.toBuilder();
-                for (int i = 0; i < b.getInputCount(); i++) {
-                    b.setInput(i, renames.getOrDefault(b.getInput(i), b.getInput(i)));
+                for (Map.Entry<String, String> r : renames.entrySet()) {
+                    b = OnnxNormalizer.renameInput(b.build(), r.getKey(), r.getValue()).toBuilder();
                 }
                 for (int i = 0; i < b.getOutputCount(); i++) {
                     b.setOutput(i, renames.getOrDefault(b.getOutput(i), b.getOutput(i)));
@@ -92,7 +110,7 @@ final class OnnxSource {
         }, new GraphBuilder(body.getName().isEmpty() ? "lstmcast_converted" : body.getName(), "lstmcast/"), steps, features,
                 outShape, "ONNX from " + (model.getProducerName().isEmpty() ? "an unnamed producer" : model.getProducerName()
                         + " " + model.getProducerVersion()).trim() + ", opset " + Converter.opsetOf(model), Converter.Kind.ONNX,
-                sha, o, pass, List.of(body.getNodeCount() + " nodes"), n.changes(), n.model());
+                sha, o, pass, List.of(body.getNodeCount() + " nodes"), n.changes(), n.model(), signature);
     }
 
     private static double[] runOnce(OrtSession session, Map<String, OnnxTensor> feed, String output) throws OrtException {

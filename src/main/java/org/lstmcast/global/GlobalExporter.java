@@ -5,7 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 import ai.onnx.proto.OnnxMl;
-import org.lstmcast.export.GraphBuilder;
+import org.lstmcast.model.ForecastGraph;
+import org.lstmcast.model.GraphBuilder;
 import org.lstmcast.export.OnnxExporter;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
@@ -113,12 +114,9 @@ public final class GlobalExporter {
                 : g.node("Mul", last(g, profile, norm.steps()), vSteps), g.longs(2)));
         features.add(g.node("Unsqueeze", vSteps, g.longs(2)));
         String input = g.node("Concat", features, List.of(GraphBuilder.attr("axis", 2L)), g.fresh("features"));
-        String timeMajor = g.node("Transpose", List.of(input), List.of(GraphBuilder.attr("perm", 1L, 0L, 2L)),
-                g.fresh("time_major"));
         List<String> outputs = new ArrayList<>();
-        for (int i = 0; i < model.networks().size(); i++) {
-            outputs.add(OnnxExporter.member(g, model.networks().get(i), horizon, timeMajor,
-                    model.networks().size() == 1 ? "" : "m" + (i + 1) + "_"));
+        for (var network : model.networks()) {
+            outputs.add(OnnxExporter.member(g, network, horizon, input));
         }
         String o = outputs.size() == 1 ? outputs.get(0) : g.node("Mean", outputs, List.of(), g.fresh("ensemble_mean"));
         float share = (float) Normaliser.NETWORK_SHARE;
@@ -133,9 +131,9 @@ public final class GlobalExporter {
             g.node("Mul", List.of(yhat, divisor), List.of(), ForecastSpec.OUTPUT);
         }
         if (intervals != null) {
-            OnnxExporter.intervals(g, intervals);
+            ForecastGraph.intervals(g, intervals);
         }
-        return OnnxExporter.model(g, docString, metadata);
+        return ForecastGraph.model(g, docString, metadata);
     }
 
     /**

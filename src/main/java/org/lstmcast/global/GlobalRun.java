@@ -18,7 +18,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.lstmcast.Version;
 import org.lstmcast.data.DataException;
@@ -29,6 +28,7 @@ import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.metrics.Metrics;
+import org.lstmcast.model.Proof;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.Trainer;
 
@@ -51,7 +51,7 @@ public final class GlobalRun {
 
     /** What a run produced, for the command to print. */
     public record Summary(int series, int scored, int season, String seasonReason, int lookback, String scale,
-                          Map<String, Double> smape, Map<String, Double> mase, int[] epochs, Export.Parity parity,
+                          Map<String, Double> smape, Map<String, Double> mase, int[] epochs, Proof.Parity parity,
                           Path model, Path exported, double seconds) {
     }
 
@@ -205,13 +205,23 @@ public final class GlobalRun {
         OnnxMl.ModelProto proto = GlobalExporter.export(model, intervals, docString(job.format().target(), norm),
                 metadata);
         Path onnx = out.resolve(ModelRepository.MODEL_FILE);
-        Path staging = Export.stage(onnx, proto.toByteArray());
-        Export.Parity parity;
-        try {
-            parity = GlobalProof.prove(model, intervals, proofHistories(table, horizon), staging);
-            if (!parity.ok()) {
-                throw new Export.ParityException(parity);
+        byte[] bytes = proto.toByteArray();
+        // Both sides read the float32 values the graph receives; each history is one window [length][1].
+        List<double[][]> windows = new ArrayList<>();
+        for (double[] h : proofHistories(table, horizon)) {
+            double[][] w = new double[h.length][1];
+            for (int t = 0; t < h.length; t++) {
+                w[t][0] = (float) h[t];
             }
+            windows.add(w);
+        }
+        Proof.Parity parity = Proof.prove(bytes, windows, ws -> model.forecast(ws.stream().map(GlobalRun::column).toList()),
+                intervals);
+        if (!parity.ok()) {
+            throw new Proof.ParityException(parity, "the Java model");
+        }
+        Path staging = Export.stage(onnx, bytes);
+        try {
             Files.move(staging, onnx, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(staging);
@@ -423,5 +433,13 @@ public final class GlobalRun {
 
     private static double round(double v) {
         return Double.isFinite(v) ? Math.round(v * 10000) / 10000.0 : Double.NaN;
+    }
+
+    private static double[] column(double[][] window) {
+        double[] out = new double[window.length];
+        for (int t = 0; t < window.length; t++) {
+            out[t] = window[t][0];
+        }
+        return out;
     }
 }

@@ -12,6 +12,7 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.data.Series;
 import org.lstmcast.export.Export;
 import org.lstmcast.metrics.MetricSet;
+import org.lstmcast.model.Proof;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.TrainingListener;
 import org.lstmcast.train.TrainingRun;
@@ -46,7 +47,7 @@ public final class SeriesTraining {
             if (exportFile != null) {
                 try {
                     parity = Export.export(runDir.resolve("model.zip"), exportFile).maxRelError();
-                } catch (Export.ParityException e) {
+                } catch (Proof.ParityException e) {
                     deleteIfEmpty(exportFile.getParent());
                     return SeriesResult.failed(id, model, rows.size(), seconds(started), "the ONNX export differs from "
                             + "the trained network: " + e.getMessage());

@@ -13,15 +13,15 @@ public class ApiException extends RuntimeException {
         return status;
     }
 
-    static ApiException badRequest(String message) {
+    public static ApiException badRequest(String message) {
         return new ApiException(400, message);
     }
 
-    static ApiException notFound(String message) {
+    public static ApiException notFound(String message) {
         return new ApiException(404, message);
     }
 
-    static ApiException unavailable(String message) {
+    public static ApiException unavailable(String message) {
         return new ApiException(503, message);
     }
 }

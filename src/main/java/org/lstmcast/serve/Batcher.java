@@ -36,7 +36,7 @@ import org.lstmcast.forecast.WindowBatch;
  * gone) leaves the queue at once if it has not started, and is counted as withdrawn. Every run has its own
  * {@link OrtSession.RunOptions}, through which a watchdog stops it natively (see {@link Flight}).
  */
-final class Batcher implements AutoCloseable {
+public final class Batcher implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Batcher.class);
 
     /** Thrown by {@link #submit} when the queue is full. */
@@ -50,7 +50,7 @@ final class Batcher implements AutoCloseable {
      * Why a request was given up before its answer: its deadline passed ({@code expired}, 504, gRPC's
      * DEADLINE_EXCEEDED) or its client went away (499, gRPC's CANCELLED); nobody reads the answer in the second case.
      */
-    static final class GaveUp extends ApiException {
+    public static final class GaveUp extends ApiException {
         final boolean expired;
 
         private GaveUp(boolean expired, String message) {
@@ -58,11 +58,11 @@ final class Batcher implements AutoCloseable {
             this.expired = expired;
         }
 
-        static GaveUp expired(String message) {
+        public static GaveUp expired(String message) {
             return new GaveUp(true, message);
         }
 
-        static GaveUp cancelled(String message) {
+        public static GaveUp cancelled(String message) {
             return new GaveUp(false, message);
         }
 

@@ -12,6 +12,8 @@ import org.lstmcast.repository.ModelRepository;
  * Models dropped into the repository as they came from elsewhere: {@code model.h5}, {@code model.zip}, or a
  * {@code model.onnx} ONNX Runtime cannot run as it is. They are converted with {@code forecast.json}'s settings
  * (scaling, lookback, transform, layout, names), proven, and cached beside the source until it or its settings change.
+ * A converted {@code model.onnx} keeps its input's and output's names, dims and types, so that the inference protocol's
+ * clients written for the file call it as they would call the file itself.
  */
 final class DropIn {
     record Converted(Path file, boolean reused, String summary) {
@@ -39,7 +41,7 @@ final class DropIn {
         try {
             Converter.Cached c = Converter.cached(source, o);
             return new Converted(c.file(), c.reused(), c.summary());
-        } catch (org.lstmcast.convert.ConversionException e) {
+        } catch (org.lstmcast.model.ConversionException e) {
             if (source.getFileName().toString().equals(ModelRepository.MODEL_FILE)) {
                 // Say first why the file needed converting: that is what its owner can fix at the source.
                 throw new IllegalArgumentException("recurrent nodes with layout=1 (batch-first), which ONNX Runtime does "

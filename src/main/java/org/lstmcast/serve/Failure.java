@@ -3,7 +3,6 @@ package org.lstmcast.serve;
 import java.util.UUID;
 
 import com.fasterxml.jackson.core.JacksonException;
-import io.javalin.http.HttpResponseException;
 import org.lstmcast.data.DataException;
 import org.lstmcast.forecast.InvalidInputException;
 import org.slf4j.Logger;
@@ -11,15 +10,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a client is told about an exception: status and message. The one mapping from exceptions to answers, for
- * the Javalin routes and the forecast endpoint alike. Only the domain's own exceptions are the client's doing (an
+ * the REST routes, the forecast endpoint and gRPC alike. Only the domain's own exceptions are the client's doing (an
  * {@link ApiException} with its status, an {@link InvalidInputException} or malformed JSON: 400); anything else is a
  * fault of the server or the model: logged here with an id, and answered with a 500 that names the id and no
  * internals, so that a bug is never blamed on the request.
  */
-record Failure(int status, String message, boolean retryAfter) {
+public record Failure(int status, String message, boolean retryAfter) {
     private static final Logger LOG = LoggerFactory.getLogger(Failure.class);
 
-    static Failure of(Throwable error) {
+    public static Failure of(Throwable error) {
         Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                 ? error.getCause() : error;
         if (e instanceof Batcher.QueueFullException) {
@@ -32,10 +31,7 @@ record Failure(int status, String message, boolean retryAfter) {
             return new Failure(400, e.getMessage(), false);
         }
         if (e instanceof JacksonException j) {
-            return new Failure(400, Json.describe(j), false);
-        }
-        if (e instanceof HttpResponseException h) {
-            return new Failure(h.getStatus(), h.getMessage(), false);
+            return new Failure(400, JsonErrors.describe(j), false);
         }
         String id = UUID.randomUUID().toString().substring(0, 8);
         LOG.error("request failed, error id {}", id, e);

@@ -28,17 +28,17 @@ import org.lstmcast.forecast.WindowBatch;
  * out, on any model with float inputs. Every input is checked against the model's declared signature, and its values
  * counted, before any native object is made; FP64 and integer values are converted to the model's FP32.
  */
-final class Inference {
-    static final Set<String> NUMERIC = Set.of("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8",
+public final class Inference {
+    public static final Set<String> NUMERIC = Set.of("FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8",
             "UINT16", "UINT32", "UINT64");
     /** Most elements one input may hold: 64 MiB of float32. */
-    static final long MAX_ELEMENTS = 16L << 20;
+    public static final long MAX_ELEMENTS = 16L << 20;
 
     private Inference() {
     }
 
     /** The values of one input tensor as the protocol carried them; counted first, copied only once they fit. */
-    interface Values {
+    public interface Values {
         /** How many elements the client sent. */
         long count();
 
@@ -46,23 +46,43 @@ final class Inference {
         void copyTo(FloatBuffer out);
     }
 
-    record Input(String name, String datatype, long[] shape, Values values) {
+    public record Input(String name, String datatype, long[] shape, Values values) {
     }
 
     /**
      * @param outputs the outputs asked for, in order; empty for all
      */
-    record Request(String id, List<Input> inputs, List<String> outputs) {
+    public record Request(String id, List<Input> inputs, List<String> outputs) {
     }
 
     /**
      * One output: {@code data} is a {@code float[]}, {@code double[]}, {@code long[]} or {@code int[]} as the
      * datatype says.
      */
-    record Output(String name, String datatype, long[] shape, Object data) {
+    public record Output(String name, String datatype, long[] shape, Object data) {
+        /** Its elements as little-endian bytes, as the binary extension and gRPC's raw contents carry them. */
+        public byte[] littleEndian() {
+            ByteBuffer b;
+            if (data instanceof float[] f) {
+                b = ByteBuffer.allocate(4 * f.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.asFloatBuffer().put(f);
+            } else if (data instanceof double[] d) {
+                b = ByteBuffer.allocate(8 * d.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.asDoubleBuffer().put(d);
+            } else if (data instanceof long[] l) {
+                b = ByteBuffer.allocate(8 * l.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.asLongBuffer().put(l);
+            } else if (data instanceof int[] i) {
+                b = ByteBuffer.allocate(4 * i.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.asIntBuffer().put(i);
+            } else {
+                throw new IllegalStateException("no encoding for " + data.getClass().getSimpleName());
+            }
+            return b.array();
+        }
     }
 
-    record Result(String modelName, String modelVersion, String id, List<Output> outputs) {
+    public record Result(String modelName, String modelVersion, String id, List<Output> outputs) {
     }
 
     /**
@@ -71,7 +91,7 @@ final class Inference {
      * other call runs at once on the calling thread. With {@code here}, a call that joins an idle batcher of a fast
      * model runs on the calling thread too ({@link ModelVersion#runBatchedOrHere}).
      */
-    static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
+    public static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
             throws OrtException {
         return inferAsync(model, request, timeoutMs, false, null);
     }
@@ -80,9 +100,9 @@ final class Inference {
      * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the call up, which then
      *               leaves the batcher's queue if it has not run; null when the caller never does
      */
-    static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
-                                                                   boolean here,
-                                                                   java.util.concurrent.CompletableFuture<?> gaveUp)
+    public static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
+                                                                          boolean here,
+                                                                          java.util.concurrent.CompletableFuture<?> gaveUp)
             throws OrtException {
         if (!batchable(model, request)) {
             return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request, timeoutMs, gaveUp));
@@ -140,7 +160,7 @@ final class Inference {
     }
 
     /** Whether the request joins the model's batcher, so that its caller only checks, copies and queues it. */
-    static boolean batchable(ModelVersion model, Request request) {
+    public static boolean batchable(ModelVersion model, Request request) {
         if (!model.batchesInference || request.inputs().size() != 1) {
             return false;
         }
@@ -324,7 +344,7 @@ final class Inference {
     }
 
     /** Bytes per element of a protocol datatype, for raw (binary) contents; 0 for BYTES and BOOL's 1. */
-    static int elementSize(String datatype) {
+    public static int elementSize(String datatype) {
         return switch (datatype.toUpperCase(Locale.ROOT)) {
             case "BOOL", "INT8", "UINT8" -> 1;
             case "INT16", "UINT16", "FP16" -> 2;
@@ -338,7 +358,7 @@ final class Inference {
      * Raw little-endian contents of a numeric datatype (the binary extension's and gRPC's {@code raw_input_contents}).
      * A length that is not a whole number of elements counts as -1 elements, which no shape matches.
      */
-    static Values raw(String datatype, ByteBuffer bytes) {
+    public static Values raw(String datatype, ByteBuffer bytes) {
         String type = datatype == null ? "" : datatype.toUpperCase(Locale.ROOT);
         int size = elementSize(type);
         ByteBuffer le = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
@@ -412,7 +432,7 @@ final class Inference {
     }
 
     /** IEEE 754 binary16 to float; written out because Java 17 has no conversion of its own (Java 20 does). */
-    static float half(short bits) {
+    public static float half(short bits) {
         int sign = (bits & 0x8000) << 16;
         int exponent = (bits >>> 10) & 0x1f;
         int mantissa = bits & 0x3ff;
@@ -427,7 +447,7 @@ final class Inference {
     }
 
     /** An unsigned 64-bit value as float. */
-    static float unsigned(long v) {
+    public static float unsigned(long v) {
         return v >= 0 ? v : (float) ((v >>> 1) * 2.0 + (v & 1));
     }
 }

@@ -85,7 +85,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
             }
             return node;
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IllegalArgumentException(file.getFileName() + ": " + Json.describe(e));
+            throw new IllegalArgumentException(file.getFileName() + ": " + JsonErrors.describe(e));
         }
     }
 

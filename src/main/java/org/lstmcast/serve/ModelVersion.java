@@ -27,36 +27,38 @@ import org.slf4j.LoggerFactory;
  * request lets go, on the registry's closing thread, so an unload never cuts a request short and never makes the
  * thread that answered the last request (a batcher worker, the JDK's timeout thread) wait for the close.
  */
-final class ModelVersion {
+public final class ModelVersion {
     private static final Logger LOG = LoggerFactory.getLogger(ModelVersion.class);
 
     enum State { READY, UNLOADING }
 
-    final String name;
-    final long version;
-    final Path file;
-    final ModelReport report;
-    final String provider;
+    public final String name;
+    public final long version;
+    public final Path file;
+    public final ModelReport report;
+    public final String provider;
     /** How to forecast with it, or null when it serves the inference protocol only. */
-    final ForecastSpec spec;
+    public final ForecastSpec spec;
     /** Why it cannot forecast, when {@link #spec} is null. */
-    final String notForecasting;
+    public final String notForecasting;
     /** Its calibrated prediction intervals, from its metadata or forecast.json; null when it has none. */
-    final Intervals intervals;
+    public final Intervals intervals;
     /** The session's outputs, in its order. */
-    final List<String> outputNames;
-    /** The protocol's description of its inputs and outputs, read once: listing must not touch a closing session. */
-    final List<Map<String, Object>> inputs;
-    final List<Map<String, Object>> outputs;
+    public final List<String> outputNames;
+    /** Its inputs and outputs, read once: listing must not touch a closing session. */
+    public final List<TensorDescription> inputs;
+    public final List<TensorDescription> outputs;
     /** The session's declared inputs, read once: each ONNX Runtime query makes its objects anew, natively. */
-    final Map<String, ai.onnxruntime.NodeInfo> inputInfo;
-    final VersionMeters meters;
+    public final Map<String, ai.onnxruntime.NodeInfo> inputInfo;
+    public final VersionMeters meters;
+    /** The warm-up run as it loaded, or null when none ran (turned off, or not a forecaster). */
+    public final Warmup warmup;
     /**
      * Whether inference-protocol calls on the forecast input go through the batcher: the model's one input is
      * batch-first, no forecast.json scaling wraps it (the protocol serves the model as it is) and the forecast
      * output is [batch, horizon], exactly what a batcher run returns.
      */
-    final boolean batchesInference;
+    public final boolean batchesInference;
     private final OrtSession session;
     private final OnnxForecaster forecaster;
     private final Batcher batcher;
@@ -70,8 +72,10 @@ final class ModelVersion {
 
     private ModelVersion(String name, long version, Path file, ModelReport report, String provider, ForecastSpec spec,
                          String notForecasting, OrtSession session, OnnxForecaster forecaster, Batcher batcher,
-                         VersionMeters meters, Executor closer, ServedIntervals served) throws OrtException {
+                         VersionMeters meters, Executor closer, ServedIntervals served, Warmup warmup)
+            throws OrtException {
         this.name = name;
+        this.warmup = warmup;
         this.intervals = served.intervals();
         // Only the file's own intervals are the ones its interval outputs apply; forecast.json's may differ.
         boolean intervalsFromFile = served.intervals() != null && served.fromFile();
@@ -87,8 +91,8 @@ final class ModelVersion {
         this.meters = meters;
         this.closer = closer;
         this.inputInfo = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
-        this.inputs = InferenceProtocol.describe(inputInfo);
-        this.outputs = InferenceProtocol.describe(session.getOutputInfo());
+        this.inputs = TensorDescription.of(inputInfo);
+        this.outputs = TensorDescription.of(session.getOutputInfo());
         this.outputNames = List.copyOf(session.getOutputNames());
         // The forecast alone, or with the interval outputs an lstmcast export adds: those are computed from the
         // batched forecasts exactly as the graph computes them (Inference.bounds).
@@ -124,6 +128,7 @@ final class ModelVersion {
             session = Ort.environment().createSession(file.toString(), options);
         }
         Batcher batcher = null;
+        Warmup warmup = null;
         try {
             Forecasting f = forecasting(session, report, settings);
             if (f.forecaster != null) {
@@ -137,10 +142,15 @@ final class ModelVersion {
                 batcher = new Batcher(name + "-" + version, (Batcher.Run) f.forecaster::run, maxBatch,
                         settings.maxQueueDelayUs() * 1000, settings.maxQueue(), config.threads(),
                         TimeUnit.MILLISECONDS.toNanos(config.limits().requestTimeoutMs()), meters, workers);
+                // Before the version exists for the registry: no ready check answers true until it has ended.
+                if (config.warmup()) {
+                    warmup = Warmup.run(name + " version " + version, f.forecaster,
+                            Warmup.batchSizes(maxBatch, fixedBatch), windowSteps(session, f.forecaster.spec()), meters);
+                }
             }
             ForecastSpec spec = f.forecaster == null ? null : f.forecaster.spec();
             return new ModelVersion(name, version, file, report, provider, spec, f.problem, session, f.forecaster, batcher,
-                    meters, closer, intervals(session, settings, spec, file));
+                    meters, closer, intervals(session, settings, spec, file), warmup);
         } catch (OrtException | RuntimeException | Error e) {
             if (batcher != null) {
                 batcher.close();
@@ -151,6 +161,21 @@ final class ModelVersion {
     }
 
     private record Forecasting(OnnxForecaster forecaster, String problem) {
+    }
+
+    /**
+     * The length of the made-up windows a warm-up runs: the lookback, or for a model that takes windows as sent, the
+     * sequence length its input declares, or a few steps when that is free too, as the forecaster's own test run has.
+     */
+    private static int windowSteps(OrtSession session, ForecastSpec spec) throws OrtException {
+        if (spec.lookback() > 0) {
+            return spec.lookback();
+        }
+        if (session.getInputInfo().get(spec.inputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
+                && t.getShape().length > spec.sequenceAxis() && t.getShape()[spec.sequenceAxis()] > 0) {
+            return (int) t.getShape()[spec.sequenceAxis()];
+        }
+        return 4;
     }
 
     /** The intervals a version serves (null for none), and whether they are the file's own rather than forecast.json's. */
@@ -220,11 +245,11 @@ final class ModelVersion {
                 + "serves it as it is");
     }
 
-    OrtSession session() {
+    public OrtSession session() {
         return session;
     }
 
-    boolean canForecast() {
+    public boolean canForecast() {
         return batcher != null;
     }
 
@@ -232,7 +257,7 @@ final class ModelVersion {
      * Forecasts through the batcher: concurrent requests share model runs, and no thread waits for them. A run not
      * answered by the deadline fails the forecast with a 503, and the batcher skips what has not started.
      */
-    CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
+    public CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
         return forecast(windows, horizon, timeoutMs, null);
     }
 
@@ -240,8 +265,8 @@ final class ModelVersion {
      * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the forecast up: its runs
      *               not yet started leave the batcher's queue; null when the caller never does
      */
-    CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs,
-                                           CompletableFuture<?> gaveUp) {
+    public CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs,
+                                                  CompletableFuture<?> gaveUp) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         return forecaster.forecastAsync(windows, horizon, merged -> runBatched(merged, deadline, timeoutMs, gaveUp));
     }
@@ -250,7 +275,7 @@ final class ModelVersion {
      * One model run on windows {@code [batch][steps][features]} through the batcher, shared with concurrent requests;
      * fails with a 503 past the deadline.
      */
-    CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs) {
+    public CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs) {
         return runBatched(windows, timeoutMs, null);
     }
 
@@ -263,6 +288,11 @@ final class ModelVersion {
      * {@link #runBatched(WindowBatch, long)}, run on the calling thread when the batcher is idle and the model fast
      * ({@link Batcher#submitOrRun}); for callers on a Netty event loop, where a worker's answer costs a second hand-off.
      */
+    public CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs) {
+        return runBatchedOrHere(windows, timeoutMs, null);
+    }
+
+    /** As {@link #runBatchedOrHere(WindowBatch, long)}, withdrawn when {@code gaveUp} completes exceptionally. */
     CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs, CompletableFuture<?> gaveUp) {
         return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs, gaveUp);
     }
@@ -292,7 +322,7 @@ final class ModelVersion {
     }
 
     /** Counts one answered request of {@code endpoint} and its latency. */
-    void recordRequest(String endpoint, long nanos, boolean ok) {
+    public void recordRequest(String endpoint, long nanos, boolean ok) {
         meters.recordRequest(endpoint, nanos, ok);
     }
 
@@ -338,7 +368,7 @@ final class ModelVersion {
         return true;
     }
 
-    void release() {
+    public void release() {
         if (holders.decrementAndGet() == 0) {
             closer.execute(this::close);
         }

@@ -19,11 +19,13 @@ import java.util.List;
  *                        make room; 0: {@link Limits#maxModels()} bounds them, refusing beyond it, unless the
  *                        repository is served lazily, which evicts at that bound
  * @param console         whether the browser pages ({@code /}, {@code /models/<name>}, {@code /docs}) are served
+ * @param warmup          whether each forecaster version, as it loads, runs every batch size its batcher forms on
+ *                        made-up windows before it serves, so that no request pays for a first run of a shape
  */
 public record ServeConfig(Path models, String host, int port, String device, int maxBatchSize, long maxQueueDelayUs,
                           int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
                           boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels,
-                          List<String> preload, int maxLoaded, boolean console) {
+                          List<String> preload, int maxLoaded, boolean console, boolean warmup) {
 
     /** Triton's model control modes: the repository polled for changes, or models loaded and unloaded on request. */
     public enum ModelControl { POLL, EXPLICIT }
@@ -39,7 +41,21 @@ public record ServeConfig(Path models, String host, int port, String device, int
                        int maxQueue, int threads, double pollSeconds, Limits limits, String apiKey,
                        boolean strictReadiness, Grpc grpc, ModelControl modelControl, List<String> loadModels) {
         this(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds, limits, apiKey,
-                strictReadiness, grpc, modelControl, loadModels, null, 0, true);
+                strictReadiness, grpc, modelControl, loadModels, null, 0, true, true);
+    }
+
+    /**
+     * The protocol extensions the server claims, in {@code GET /v2} and gRPC's ServerMetadata alike: the repository is
+     * only watched, the watch extension only claimed, when it is polled.
+     */
+    public List<String> extensions() {
+        List<String> extensions = new java.util.ArrayList<>(List.of("model_repository"));
+        if (modelControl != ModelControl.EXPLICIT) {
+            extensions.add("model_repository_watch");
+        }
+        extensions.add("binary_tensor_data");
+        extensions.add("forecast");
+        return List.copyOf(extensions);
     }
 
     /** The most versions loaded at once: {@link #maxLoaded} when set, else {@link Limits#maxModels()}. */
@@ -49,12 +65,12 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPreload(List<String> names) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, names, maxLoaded, console);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, names, maxLoaded, console, warmup);
     }
 
     public ServeConfig withMaxLoaded(int n) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, n, console);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, n, console, warmup);
     }
 
     /** Polling the repository, without gRPC. */
@@ -112,38 +128,44 @@ public record ServeConfig(Path models, String host, int port, String device, int
 
     public ServeConfig withPort(int p) {
         return new ServeConfig(models, host, p, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console, warmup);
     }
 
     public ServeConfig withLimits(Limits l) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                l, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console);
+                l, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console, warmup);
     }
 
     public ServeConfig withApiKey(String key) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, key, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console);
+                limits, key, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console, warmup);
     }
 
     public ServeConfig withStrictReadiness(boolean strict) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strict, grpc, modelControl, loadModels, preload, maxLoaded, console);
+                limits, apiKey, strict, grpc, modelControl, loadModels, preload, maxLoaded, console, warmup);
     }
 
     public ServeConfig withGrpc(Grpc g) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, g, modelControl, loadModels, preload, maxLoaded, console);
+                limits, apiKey, strictReadiness, g, modelControl, loadModels, preload, maxLoaded, console, warmup);
     }
 
     /** Explicit control with these models loaded at start, or polling when {@code mode} is POLL. */
     public ServeConfig withModelControl(ModelControl mode, List<String> load) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, mode, load, preload, maxLoaded, console);
+                limits, apiKey, strictReadiness, grpc, mode, load, preload, maxLoaded, console, warmup);
+    }
+
+    /** With or without warming each forecaster up as it loads. */
+    public ServeConfig withWarmup(boolean on) {
+        return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, console, on);
     }
 
     /** With or without the browser pages. */
     public ServeConfig withConsole(boolean on) {
         return new ServeConfig(models, host, port, device, maxBatchSize, maxQueueDelayUs, maxQueue, threads, pollSeconds,
-                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, on);
+                limits, apiKey, strictReadiness, grpc, modelControl, loadModels, preload, maxLoaded, on, warmup);
     }
 }

@@ -22,7 +22,7 @@ import io.micrometer.core.instrument.Timer;
  * are removed only when the folder leaves the repository. Micrometer gives back the existing meter for a name and tags
  * already registered, so two owners of one set would each remove the other's.
  */
-final class VersionMeters implements AutoCloseable {
+public final class VersionMeters implements AutoCloseable {
     private final MeterRegistry registry;
     private final Tags tags;
     private final List<Meter> owned = new CopyOnWriteArrayList<>();
@@ -43,6 +43,8 @@ final class VersionMeters implements AutoCloseable {
     private final Counter withdrawnCancelled;
     private final Counter withdrawnExpired;
     private final Counter runsTerminated;
+    /** Runs made by the warm-up of each load, outside the request figures. */
+    final Counter warmupRuns;
 
     VersionMeters(MeterRegistry registry, String model, long version) {
         this.registry = registry;
@@ -63,6 +65,8 @@ final class VersionMeters implements AutoCloseable {
         runsTerminated = own(Counter.builder("lstmcast_runs_terminated_total")
                 .description("Model runs stopped natively: every request in them given up, or over the limit for one run")
                 .tags(tags).register(registry));
+        warmupRuns = own(Counter.builder("lstmcast_warmup_runs_total")
+                .description("Model runs made to warm a version up as it loads").tags(tags).register(registry));
         // A strong reference: the gauge reads whichever batcher serves now, through this object.
         own(Gauge.builder("lstmcast_queue_depth", this, m -> m.queueDepth.getAsInt())
                 .description("Requests waiting for a model run").tags(tags).strongReference(true).register(registry));
@@ -74,7 +78,7 @@ final class VersionMeters implements AutoCloseable {
     }
 
     /** Counts one request given up before it ran: its deadline passed ({@code expired}) or its client went away. */
-    void withdrawn(boolean expired) {
+    public void withdrawn(boolean expired) {
         (expired ? withdrawnExpired : withdrawnCancelled).increment();
     }
 
@@ -83,10 +87,10 @@ final class VersionMeters implements AutoCloseable {
     }
 
     /** Requests withdrawn so far because their client went away, because time ran out, and runs stopped. */
-    record GivenUp(long cancelled, long expired, long runsTerminated) {
+    public record GivenUp(long cancelled, long expired, long runsTerminated) {
     }
 
-    GivenUp givenUp() {
+    public GivenUp givenUp() {
         return new GivenUp((long) withdrawnCancelled.count(), (long) withdrawnExpired.count(), (long) runsTerminated.count());
     }
 
@@ -112,11 +116,11 @@ final class VersionMeters implements AutoCloseable {
      * @param requestsPerSecond answered requests, every endpoint
      * @param queueDepth        requests waiting now
      */
-    record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
+    public record Live(double requestsPerSecond, Double p50Ms, Double p99Ms, Double meanBatchSize, int queueDepth) {
     }
 
     /** The figures of the last window of at least two seconds; a call after that closes the window and starts one. */
-    synchronized Live live() {
+    public synchronized Live live() {
         long now = System.nanoTime();
         if (lastWindow == null || now - windowStart >= 2_000_000_000L) {
             org.HdrHistogram.Histogram h = recent.getIntervalHistogram();

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lstmcast.serve.InferenceServer;
+import org.lstmcast.serve.server.InferenceServer;
 import org.lstmcast.serve.ServeConfig;
 
 /** {@code lstmcast bench} against the real server: failures are reported as failures, in its output and exit code. */

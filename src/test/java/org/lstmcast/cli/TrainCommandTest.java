@@ -210,10 +210,10 @@ class TrainCommandTest {
     }
 
     @Test
-    void readmeSynopsisListsEveryTrainOption() throws IOException {
-        String readme = Files.readString(Path.of("README.md"));
-        int from = readme.indexOf("lstmcast train [");
-        String synopsis = readme.substring(from, readme.indexOf("```", from));
+    void manualSynopsisListsEveryTrainOption() throws IOException {
+        String manual = Files.readString(Path.of("docs/TRAINING.md"));
+        int from = manual.indexOf("lstmcast train [");
+        String synopsis = manual.substring(from, manual.indexOf("```", from));
         CommandLine train = Main.commandLine().getSubcommands().get("train");
         for (CommandLine.Model.OptionSpec option : train.getCommandSpec().options()) {
             if (option.usageHelp() || option.versionHelp()) {

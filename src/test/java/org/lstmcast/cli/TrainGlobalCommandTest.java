@@ -13,16 +13,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 import picocli.CommandLine;
 
-/** train-global's command line: README's synopsis, bad options and unsupported ones, each in one line. */
+/** train-global's command line: its manual's synopsis, bad options and unsupported ones, each in one line. */
 class TrainGlobalCommandTest {
     @TempDir
     Path tmp;
 
     @Test
-    void readmeSynopsisListsEveryTrainGlobalOption() throws IOException {
-        String readme = Files.readString(Path.of("README.md"));
-        int from = readme.indexOf("lstmcast train-global --data");
-        String synopsis = readme.substring(from, readme.indexOf("```", from));
+    void manualSynopsisListsEveryTrainGlobalOption() throws IOException {
+        String manual = Files.readString(Path.of("docs/MANY_SERIES.md"));
+        int from = manual.indexOf("lstmcast train-global --data");
+        String synopsis = manual.substring(from, manual.indexOf("```", from));
         CommandLine command = Main.commandLine().getSubcommands().get("train-global");
         for (CommandLine.Model.OptionSpec option : command.getCommandSpec().options()) {
             // --features comes with the long-table options train-many shares; train-global refuses it (tested below).

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.cli.Main;
 import org.lstmcast.export.OnnxCheckerTest;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.model.Activation;
 
 /** {@code lstmcast convert} end to end: the command line, the files it writes, and what they answer. */
 class ConvertCommandTest {

@@ -36,7 +36,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.lstmcast.export.Export;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.Layer;
+import org.lstmcast.model.Network;
+import org.lstmcast.model.Proof;
+import org.lstmcast.model.ReferencePass;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.TrainingListener;
 import org.lstmcast.train.TrainingRun;
@@ -103,7 +107,7 @@ class Dl4jConversionTest {
                 .layer(head(5, 2)), 2);
         Network read = check(net, false, "stacked-hardsigmoid");
         Layer.Recurrent first = (Layer.Recurrent) read.layers().get(0);
-        assertEquals(org.lstmcast.convert.Activation.HARD_SIGMOID, first.recurrentActivation());
+        assertEquals(org.lstmcast.model.Activation.HARD_SIGMOID, first.recurrentActivation());
         assertTrue(first.returnSequences());
     }
 
@@ -336,7 +340,7 @@ class Dl4jConversionTest {
         for (int i = 0; i < want.length; i++) {
             assertEquals(want[i].length, got[i].length, what + ": output size");
         }
-        Export.Parity p = Export.compare(want, got);
+        Proof.Parity p = Proof.compare(want, got);
         assertTrue(p.ok(), what + ": " + p);
     }
 

@@ -13,6 +13,7 @@ import io.jhdf.api.WritableGroup;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.lstmcast.model.ConversionException;
 
 /**
  * Keras files written to mislead: configs that disagree with their weights or ask for absurd sizes, broken JSON,

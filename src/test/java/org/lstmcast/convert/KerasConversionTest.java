@@ -15,6 +15,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.lstmcast.model.ConversionException;
+import org.lstmcast.model.Network;
+import org.lstmcast.model.ReferencePass;
 
 /**
  * Every Keras fixture (written by {@code src/test/resources/convert/make_keras_fixtures.py} with expected outputs from

@@ -14,7 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.lstmcast.export.Export;
+import org.lstmcast.model.Proof;
 
 /**
  * Real Keras files saved by Keras itself (Keras 2.0.6 to 3.10), kept outside the repository in
@@ -58,7 +58,7 @@ class SharedKerasTest {
         Converter.Result result = Converter.convert(model, o);
         assertTrue(result.parity().ok(), name + ": proof " + result.parity());
         double[][] ort = Converter.runOrt(result.bytes(), windows);
-        Export.Parity p = Export.compare(want, ort);
+        Proof.Parity p = Proof.compare(want, ort);
         System.out.printf(Locale.ROOT, "shared keras %s: %s, max abs %.3g, max rel %.3g%n", name, result.origin(),
                 p.maxAbsError(), p.maxRelError());
         KerasConversionTest.assertClose(want, ort, 1e-4, name);

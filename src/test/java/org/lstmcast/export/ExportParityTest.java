@@ -25,6 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.model.Proof;
 import org.lstmcast.train.ModelFile;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.TrainingListener;
@@ -102,7 +103,7 @@ class ExportParityTest {
             // and the parity below covers the graph's nodes for it.
             assertTrue(pre.carriesAnchorError() && pre.anchorCarry()[0] > 0, java.util.Arrays.toString(pre.anchorCarry()));
         }
-        Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
+        Proof.Parity parity = Export.export(run.resolve("model.zip"), onnx);
         System.out.printf(Locale.ROOT, "parity members=%d layers=%d hidden=%d extra=%d lookback=%d horizon=%d %s: max abs %.3g, max rel %.3g%n",
                 members, layers, hidden, extra, lookback, horizon, transform, parity.maxAbsError(), parity.maxRelError());
         assertTrue(parity.ok(), parity.toString());
@@ -134,7 +135,7 @@ class ExportParityTest {
         assertTrue(pre.windowDrift() && pre.carriesAnchorError(), Files.readString(run.resolve("metrics.json")));
         assertEquals(2, loaded.info().format(), "a reader that knows no window drift refuses the file");
         Path onnx = tmp.resolve("window-drift.onnx");
-        Export.Parity parity = Export.export(run.resolve("model.zip"), onnx);
+        Proof.Parity parity = Export.export(run.resolve("model.zip"), onnx);
         assertTrue(parity.ok(), parity.toString());
         // The anchor alone's network outputs zero: the graph leaves its LSTM out.
         OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(onnx));
@@ -146,12 +147,12 @@ class ExportParityTest {
 
     @org.junit.jupiter.api.Test
     void compareReportsTheWorstAbsoluteAndRelativeError() {
-        Export.Parity p = Export.compare(new double[][] {{100, 200}, {0, -50}}, new double[][] {{100.01, 200}, {0, -50.5}});
+        Proof.Parity p = Proof.compare(new double[][] {{100, 200}, {0, -50}}, new double[][] {{100.01, 200}, {0, -50.5}});
         assertEquals(0.5, p.maxAbsError(), 1e-12);
         assertEquals(0.5 / 50.5, p.maxRelError(), 1e-12);
         assertEquals(4, p.values());
         assertTrue(!p.ok());
-        Export.Parity nan = Export.compare(new double[][] {{1}}, new double[][] {{Double.NaN}});
+        Proof.Parity nan = Proof.compare(new double[][] {{1}}, new double[][] {{Double.NaN}});
         assertTrue(!nan.ok(), "NaN never passes");
     }
 
@@ -169,13 +170,13 @@ class ExportParityTest {
         assertEquals(64, exact.size(), "enough test rows for a batch of 64");
         double[][] expected = loaded.forecaster().forecast(exact);
         try (OnnxForecaster model = OnnxForecaster.open(onnx)) {
-            Export.Parity batch64 = Export.compare(expected, model.forecast(exact, horizon));
-            Export.Parity longWindows = Export.compare(expected, model.forecast(longer, horizon));
+            Proof.Parity batch64 = Proof.compare(expected, model.forecast(exact, horizon));
+            Proof.Parity longWindows = Proof.compare(expected, model.forecast(longer, horizon));
             double[][] one = new double[exact.size()][];
             for (int i = 0; i < exact.size(); i++) {
                 one[i] = model.forecast(List.<double[][]>of(exact.get(i)), horizon)[0];
             }
-            Export.Parity batch1 = Export.compare(expected, one);
+            Proof.Parity batch1 = Proof.compare(expected, one);
             assertTrue(batch64.ok(), "batch 64: " + batch64);
             assertTrue(batch1.ok(), "batch 1: " + batch1);
             assertTrue(longWindows.ok(), "windows longer than the lookback: " + longWindows);
@@ -207,7 +208,7 @@ class ExportParityTest {
             for (int k = 0; k < all.length; k++) {
                 actual[k][0] = all[k][k % horizon];
             }
-            Export.Parity p = Export.compare(expected, actual);
+            Proof.Parity p = Proof.compare(expected, actual);
             assertTrue(p.ok(), "predictions.csv vs ONNX: " + p);
         }
         // The interval outputs of the graph against predictions.csv's bounds, which training computed in double
@@ -243,7 +244,7 @@ class ExportParityTest {
                             got[2 * k + 1][0] = upper[k][h - 1][l];
                         }
                     }
-                    Export.Parity p = Export.compare(want, got);
+                    Proof.Parity p = Proof.compare(want, got);
                     assertTrue(p.ok(), "predictions.csv intervals vs ONNX at " + levels[l] + "%: " + p);
                 }
                 for (int k = 0; k < lower.length; k++) {

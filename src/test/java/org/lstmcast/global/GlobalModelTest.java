@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.DataException;
 import org.lstmcast.forecast.Ort;
 import org.lstmcast.many.LongFormat;
-import org.lstmcast.serve.InferenceServer;
+import org.lstmcast.serve.server.InferenceServer;
 import org.lstmcast.serve.ServeConfig;
 
 /**

@@ -18,9 +18,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import ai.onnxruntime.OrtSession;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.Ort;
 import org.lstmcast.forecast.WindowBatch;
 
 /**
@@ -327,5 +330,34 @@ class BatcherTest {
         }
         Thread.sleep(20);
         assertEquals(depth, b.depth());
+    }
+
+    /** A window of the slow model's 1500 steps keeps it busy for many seconds: a run past the 300 ms limit is stopped. */
+    @Test
+    void aRunPastTheLimitForOneRunIsStoppedAndItsCallerToldSo() throws Exception {
+        ExecutorService workers = Executors.newCachedThreadPool();
+        VersionMeters meters = new VersionMeters(new SimpleMeterRegistry(), "slow", 1);
+        OrtSession.SessionOptions options = Ort.sessionOptions();
+        options.setIntraOpNumThreads(1);
+        try (options; OrtSession session = Ort.environment().createSession(ServeFixtures.slowModel(150), options)) {
+            OnnxForecaster forecaster = OnnxForecaster.over(session,
+                    new ForecastSpec("input", "forecast", 0, 1, List.of("value"), "value", null, null), null);
+            try (Batcher batcher = new Batcher("slow", forecaster::run, 8, 0, 16, 1, TimeUnit.MILLISECONDS.toNanos(300),
+                    meters, workers)) {
+                long start = System.nanoTime();
+                ExecutionException failed = assertThrows(ExecutionException.class,
+                        () -> batcher.submit(WindowBatch.of(new float[1][1500][1], 1)).get(30, TimeUnit.SECONDS));
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                ApiException cause = (ApiException) failed.getCause();
+                assertEquals(503, cause.status());
+                assertTrue(cause.getMessage().contains("stopped after 300 ms"), cause.getMessage());
+                assertEquals(1, meters.givenUp().runsTerminated());
+                float[][] y = batcher.submit(WindowBatch.of(new float[2][8][1], 1)).get(30, TimeUnit.SECONDS);
+                assertEquals(2, y.length, "the session serves on after a stopped run");
+                System.out.printf("run stopped after %d ms%n", tookMs);
+            }
+        } finally {
+            workers.shutdown();
+        }
     }
 }

@@ -36,7 +36,7 @@ class FailureTest {
     @Test
     void onnxRuntimesMessagesLoseSourcePathsAndPreambles() throws Exception {
         for (String fixture : new String[] {"truncated.onnx", "helper_lstm_layout1.onnx"}) {
-            Path file = ServerTest.fixture(fixture);
+            Path file = ServeFixtures.fixture(fixture);
             String raw;
             String clean;
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();

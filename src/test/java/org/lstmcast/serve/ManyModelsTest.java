@@ -23,6 +23,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.serve.server.InferenceServer;
 
 /** A repository served lazily: models load on their first request, within a bound, without a thread each. */
 class ManyModelsTest {
@@ -270,7 +271,7 @@ class ManyModelsTest {
     @Test
     void aFailedLoadIsNotRetriedUntilItsFileChanges() throws Exception {
         Path file = Files.createDirectories(repo.resolve("bad/1")).resolve("model.onnx");
-        Files.copy(ServerTest.fixture("truncated.onnx"), file);
+        Files.copy(ServeFixtures.fixture("truncated.onnx"), file);
         start(0);
         for (int i = 0; i < 3; i++) {
             ApiException e = assertThrows(ApiException.class, () -> registry.acquire("bad", null));

@@ -67,9 +67,9 @@ class ModelRegistryTest {
 
     @Test
     void loadsFailsRetriesOnChangeAndRemoves() throws Exception {
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("m/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("m/1/model.onnx"));
         Files.createDirectories(repo.resolve("m/2"));
-        Files.copy(ServerTest.fixture("truncated.onnx"), repo.resolve("m/2/model.onnx"));
+        Files.copy(ServeFixtures.fixture("truncated.onnx"), repo.resolve("m/2/model.onnx"));
         registry.scan();
         assertEquals("READY", status("m", 1).state());
         assertEquals("FAILED", status("m", 2).state());
@@ -86,7 +86,7 @@ class ModelRegistryTest {
         assertEquals("READY", status("m", 2).state(), "retried once the file changed");
         assertTrue(registry.ready(true));
 
-        ServerTest.deleteTree(repo.resolve("m"));
+        ServeFixtures.deleteTree(repo.resolve("m"));
         registry.scan();
         assertNull(status("m", 1));
         ApiException gone = assertThrows(ApiException.class, () -> registry.acquire("m", null));
@@ -96,7 +96,7 @@ class ModelRegistryTest {
 
     @Test
     void aVersionRetiredWithARequestInFlightClosesAfterItOnAnotherThread() throws Exception {
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("m/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("m/1/model.onnx"));
         registry.scan();
         ModelVersion v = registry.acquire("m", null);
         long[] releaseNanos = new long[1];
@@ -106,10 +106,10 @@ class ModelRegistryTest {
             v.release();
             releaseNanos[0] = System.nanoTime() - start;
         });
-        ServerTest.deleteTree(repo.resolve("m"));
+        ServeFixtures.deleteTree(repo.resolve("m"));
         registry.scan();
         assertEquals(5, answer.get(10, TimeUnit.SECONDS)[0].length, "the request in flight is answered");
-        ServerTest.awaitTrue(v::isClosed, "the retired version closes");
+        ServeFixtures.awaitTrue(v::isClosed, "the retired version closes");
         assertTrue(releaseNanos[0] < TimeUnit.SECONDS.toNanos(2),
                 "release() on the worker took " + releaseNanos[0] / 1e9 + " s: it must not wait for the close");
         assertEquals(ModelVersion.State.UNLOADING, v.state());
@@ -118,14 +118,14 @@ class ModelRegistryTest {
 
     @Test
     void closeAndRetireAreIdempotent() throws Exception {
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("m/1/model.onnx"));
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("m/1/model.onnx"));
         registry.scan();
         ModelVersion v = registry.acquire("m", null);
         v.retire();
         v.retire();
         assertFalse(v.isClosed(), "a second retire() must not drop the request's hold");
         v.release();
-        ServerTest.awaitTrue(v::isClosed, "closes once the last holder lets go");
+        ServeFixtures.awaitTrue(v::isClosed, "closes once the last holder lets go");
         v.close();
         v.close();
     }
@@ -133,7 +133,7 @@ class ModelRegistryTest {
     @Test
     void reloadsKeepTheModelsMetersAndTheirCounts() throws Exception {
         Path file = repo.resolve("m/1/model.onnx");
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), file);
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), file);
         registry.scan();
         ModelVersion v = registry.acquire("m", null);
         v.forecast(flat(30, 5000), 5, 30_000).get(10, TimeUnit.SECONDS);
@@ -146,7 +146,7 @@ class ModelRegistryTest {
             ModelVersion old = registry.acquire("m", null);
             old.release();
             registry.scan();
-            ServerTest.awaitTrue(old::isClosed, "reload " + reload + " retires the old load");
+            ServeFixtures.awaitTrue(old::isClosed, "reload " + reload + " retires the old load");
             ModelVersion now = registry.acquire("m", null);
             assertTrue(now != old, "reload " + reload + " loaded the file again");
             now.recordRequest("forecast", 1_000_000, true);
@@ -160,7 +160,7 @@ class ModelRegistryTest {
 
     @Test
     void editingForecastJsonOrConfigJsonReloadsTheModel() throws Exception {
-        ServerTest.copy(ServerTest.fixture("torch_lstm_univariate.onnx"), repo.resolve("t/1/model.onnx"));
+        ServeFixtures.copy(ServeFixtures.fixture("torch_lstm_univariate.onnx"), repo.resolve("t/1/model.onnx"));
         registry.scan();
         ModelVersion first = registry.acquire("t", null);
         assertEquals(0, first.spec.lookback(), "a dynamic sequence and no sidecar: windows as sent");
@@ -195,15 +195,15 @@ class ModelRegistryTest {
 
     @Test
     void aTimeMajorModelWithoutSidecarForecastsAndAModelThatCannotSaysWhy() throws Exception {
-        ServerTest.copy(ServerTest.fixture("helper_time_major.onnx"), repo.resolve("tm/1/model.onnx"));
-        ServerTest.copy(ServerTest.fixture("helper_two_outputs.onnx"), repo.resolve("two/1/model.onnx"));
+        ServeFixtures.copy(ServeFixtures.fixture("helper_time_major.onnx"), repo.resolve("tm/1/model.onnx"));
+        ServeFixtures.copy(ServeFixtures.fixture("helper_two_outputs.onnx"), repo.resolve("two/1/model.onnx"));
         registry.scan();
         ModelVersion tm = registry.acquire("tm", null);
         try {
             assertTrue(tm.canForecast());
             assertTrue(tm.spec.timeMajor(), "dims named [seq, batch, 1]");
             var expected = new com.fasterxml.jackson.databind.ObjectMapper()
-                    .readTree(ServerTest.fixture("helper_time_major.expected.json").toFile());
+                    .readTree(ServeFixtures.fixture("helper_time_major.expected.json").toFile());
             for (int w = 0; w < expected.get("windows").size(); w++) {
                 var window = expected.get("windows").get(w);
                 double[][] rows = new double[window.size()][1];
@@ -231,7 +231,7 @@ class ModelRegistryTest {
     @Test
     void listingWhileVersionsCloseNeverFails() throws Exception {
         Path file = repo.resolve("m/1/model.onnx");
-        ServerTest.copy(Path.of("models/dax/1/model.onnx"), file);
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), file);
         registry.scan();
         Thread lister = new Thread(() -> {
             for (int i = 0; i < 2000; i++) {

@@ -1,0 +1,107 @@
+package org.lstmcast.serve.server;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.ModelRegistry;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.grpc.GrpcEndpoint;
+import org.lstmcast.serve.rest.RestServer;
+
+/**
+ * The model server as one piece: it builds the serving core (the {@link ModelRegistry} and the meters) and puts the
+ * REST shell, and the gRPC shell when configured, in front of it. The shells know the core and not each other.
+ */
+public final class InferenceServer implements AutoCloseable {
+    private final ServeConfig config;
+    private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ModelRegistry registry;
+    private final ApiKey apiKey;
+    private final RestServer rest;
+    private GrpcEndpoint grpc;
+    private int grpcPort = -1;
+
+    public InferenceServer(ServeConfig config) {
+        this.config = config;
+        this.registry = new ModelRegistry(config, metrics);
+        this.apiKey = new ApiKey(config.apiKey());
+        this.rest = new RestServer(config, registry, metrics, apiKey);
+    }
+
+    /** JVM and process meters; bound beside the start-up work, which they do not need to delay. */
+    private void bindJvmMetrics() {
+        new JvmMemoryMetrics().bindTo(metrics);
+        new JvmGcMetrics().bindTo(metrics);
+        new JvmThreadMetrics().bindTo(metrics);
+        new ProcessorMetrics().bindTo(metrics);
+        new UptimeMetrics().bindTo(metrics);
+        new FileDescriptorMetrics().bindTo(metrics);
+    }
+
+    /**
+     * Loads the repository and starts listening side by side (the ready checks answer false until the models are in);
+     * returns, with every model loaded, the REST port (useful with port 0).
+     */
+    public int start() {
+        Thread jvmMetrics = new Thread(this::bindJvmMetrics, "bind-jvm-metrics");
+        jvmMetrics.start();
+        CompletableFuture<Void> loading = CompletableFuture.runAsync(registry::start,
+                task -> new Thread(task, "load-models").start());
+        int port = -1;
+        try {
+            port = rest.start();
+            if (config.grpc().enabled()) {
+                grpc = new GrpcEndpoint(registry, config, apiKey);
+                grpcPort = grpc.start();
+            }
+            loading.join();
+            if (grpc != null) {
+                grpc.refreshHealth();
+            }
+            jvmMetrics.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.io.IOException e) {
+            loading.exceptionally(failure -> null).join();
+            close();
+            throw new IllegalStateException("cannot listen for gRPC on " + config.host() + ":" + config.grpc().port()
+                    + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // Let the loading finish (or fail) before closing what it loads into.
+            loading.exceptionally(failure -> null).join();
+            close();
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+        return port;
+    }
+
+    /** Every REST route served, as {@code "METHOD /path"}. */
+    List<String> routes() {
+        return rest.routes();
+    }
+
+    /** The gRPC port listened on, or -1 without gRPC. */
+    public int grpcPort() {
+        return grpcPort;
+    }
+
+    /** Stops accepting, lets requests in flight finish, then closes every session. */
+    @Override
+    public void close() {
+        if (grpc != null) {
+            grpc.close();
+        }
+        rest.close();
+        registry.close();
+        metrics.close();
+    }
+}

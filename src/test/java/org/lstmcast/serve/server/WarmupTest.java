@@ -1,0 +1,181 @@
+package org.lstmcast.serve.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.ServeFixtures;
+
+/**
+ * The warm-up as a forecaster loads, on the real server over HTTP: every batch size its batcher forms is run before
+ * the version is ready, and {@code --no-warmup} turns it off.
+ */
+class WarmupTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final String WINDOW = "{\"inputs\": [[" + String.join(",", Collections.nCopies(30, "100")) + "]]}";
+    /** With config.json's max_batch_size 24: the powers of two below it, then 24 itself. */
+    private static final List<Integer> SIZES = List.of(1, 2, 4, 8, 16, 24);
+
+    @TempDir
+    Path repo;
+    InferenceServer server;
+    String base;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private ServeConfig config(int port) throws IOException {
+        ServeFixtures.copy(Path.of("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
+        Files.writeString(repo.resolve("dax/config.json"), "{\"max_batch_size\": 24}");
+        ServeConfig.Limits limits = new ServeConfig.Limits(16L << 20, 4096, 100_000, 10_000, 256, 60_000);
+        base = "http://127.0.0.1:" + port;
+        return new ServeConfig(repo, "127.0.0.1", port, "cpu", 64, 0, 64, 1, 60, limits, null, false);
+    }
+
+    private static HttpResponse<String> get(String url) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static int status(String url) {
+        try {
+            return get(url).statusCode();
+        } catch (Exception e) {
+            // Not listening yet: not ready either.
+            return -1;
+        }
+    }
+
+    /** The {@code warmup} of dax version 1 in {@code /v1/models}; a JSON null when none ran. */
+    private JsonNode warmup() throws Exception {
+        JsonNode dax = ServeFixtures.find(JSON.readTree(get(base + "/v1/models").body()), "dax", "1");
+        assertNotNull(dax);
+        assertTrue(dax.has("warmup"), dax.toString());
+        return dax.get("warmup");
+    }
+
+    private static List<Integer> sizes(JsonNode warmup) {
+        List<Integer> out = new ArrayList<>();
+        warmup.path("batch_sizes").forEach(n -> out.add(n.asInt()));
+        return out;
+    }
+
+    private double metric(String name) throws Exception {
+        return ServeFixtures.metric(get(base + "/metrics").body(), name, "dax");
+    }
+
+    /** Watches {@code url} until it answers 200 or {@code done} has ended, and checks the warm-up at every 200. */
+    private List<Boolean> watchReady(String url, CompletableFuture<?> done) throws Exception {
+        List<Boolean> seen = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            boolean finished = done.isDone();
+            boolean ready = status(url) == 200;
+            seen.add(ready);
+            if (ready) {
+                assertEquals(SIZES, sizes(warmup()), "ready before its warm-up ended");
+            }
+            if (ready || finished) {
+                break;
+            }
+            Thread.sleep(2);
+        }
+        return seen;
+    }
+
+    private static void assertFalseThenTrue(List<Boolean> seen) {
+        assertFalse(seen.get(0), seen.toString());
+        assertTrue(seen.get(seen.size() - 1), seen.toString());
+        assertEquals(1, seen.stream().filter(b -> b).count(), seen.toString());
+    }
+
+    @Test
+    void anExplicitLoadWarmsEveryBatchSizeBeforeTheModelIsReady() throws Exception {
+        server = new InferenceServer(config(0).withModelControl(ServeConfig.ModelControl.EXPLICIT, List.of()));
+        base = "http://127.0.0.1:" + server.start();
+        String ready = base + "/v2/models/dax/ready";
+        assertEquals(400, status(ready), "not loaded yet");
+        CompletableFuture<HttpResponse<String>> load = CompletableFuture.supplyAsync(() -> {
+            try {
+                return HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v2/repository/models/dax/load"))
+                        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        List<Boolean> seen = new ArrayList<>(List.of(false));
+        seen.addAll(watchReady(ready, load));
+        assertEquals(200, load.get(60, TimeUnit.SECONDS).statusCode());
+        if (!seen.get(seen.size() - 1)) {
+            seen.add(status(ready) == 200);
+        }
+        assertFalseThenTrue(seen);
+
+        JsonNode warmup = warmup();
+        assertEquals(SIZES, sizes(warmup));
+        assertTrue(warmup.path("ms").isIntegralNumber(), warmup.toString());
+        assertEquals(SIZES.size(), metric("lstmcast_warmup_runs_total"));
+        // The warm-up runs beside the batcher: the request figures start at nothing.
+        assertEquals(0, metric("lstmcast_batch_size_count"));
+        assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/models/dax/forecast"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(WINDOW)).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(1, metric("lstmcast_batch_size_count"));
+    }
+
+    @Test
+    void theServerIsNotReadyUntilTheWarmUpAtStartHasEnded() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        server = new InferenceServer(config(port));
+        InferenceServer starting = server;
+        CompletableFuture<Integer> start = CompletableFuture.supplyAsync(starting::start);
+        List<Boolean> seen = watchReady(base + "/v2/health/ready", start);
+        assertEquals(port, start.get(60, TimeUnit.SECONDS));
+        if (!seen.get(seen.size() - 1)) {
+            seen.add(status(base + "/v2/health/ready") == 200);
+        }
+        assertFalseThenTrue(seen);
+        assertEquals(SIZES.size(), metric("lstmcast_warmup_runs_total"));
+    }
+
+    @Test
+    void noWarmupServesWithoutOne() throws Exception {
+        server = new InferenceServer(config(0).withWarmup(false));
+        base = "http://127.0.0.1:" + server.start();
+        assertEquals(200, status(base + "/v2/models/dax/ready"));
+        assertTrue(warmup().isNull(), warmup().toString());
+        assertEquals(0, metric("lstmcast_warmup_runs_total"));
+        assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/models/dax/forecast"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(WINDOW)).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+}
