@@ -146,6 +146,14 @@ public final class OnnxForecaster implements AutoCloseable {
 
     /** Runs the model once on a batch of windows and returns its output {@code [batch][horizon]}. */
     public float[][] run(WindowBatch windows) throws OrtException {
+        return run(windows, null);
+    }
+
+    /**
+     * {@link #run(WindowBatch)} under run options the caller owns (null for none): a server stops a run that no one
+     * waits for any more by setting their terminate flag from another thread.
+     */
+    public float[][] run(WindowBatch windows, OrtSession.RunOptions options) throws OrtException {
         int batch = windows.count();
         int steps = windows.steps();
         int features = spec.featureCount();
@@ -172,7 +180,8 @@ public final class OnnxForecaster implements AutoCloseable {
         }
         buf.rewind();
         try (OnnxTensor input = OnnxTensor.createTensor(Ort.environment(), buf, inShape);
-             OrtSession.Result result = OrtErrors.run(session, Map.of(spec.inputName(), input), Set.of(spec.outputName()))) {
+             OrtSession.Result result = OrtErrors.run(session, Map.of(spec.inputName(), input), Set.of(spec.outputName()),
+                     options)) {
             OnnxTensor out = (OnnxTensor) result.get(spec.outputName()).orElseThrow(
                     () -> new IllegalStateException("the model has no output '" + spec.outputName() + "'"));
             long[] shape = out.getInfo().getShape();

@@ -32,8 +32,14 @@ public final class OrtErrors {
      */
     public static OrtSession.Result run(OrtSession session, Map<String, ? extends OnnxTensorLike> inputs,
                                         Set<String> outputs) throws OrtException {
+        return run(session, inputs, outputs, null);
+    }
+
+    /** {@link #run(OrtSession, Map, Set)} under run options (null for none), through which another thread may stop it. */
+    public static OrtSession.Result run(OrtSession session, Map<String, ? extends OnnxTensorLike> inputs,
+                                        Set<String> outputs, OrtSession.RunOptions options) throws OrtException {
         try {
-            return session.run(inputs, outputs);
+            return options == null ? session.run(inputs, outputs) : session.run(inputs, outputs, options);
         } catch (OrtException e) {
             if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
                 throw new InvalidInputException("the model refused the input: " + message(e));

@@ -10,9 +10,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.forecast.WindowBatch;
 
@@ -28,8 +31,14 @@ import org.lstmcast.forecast.WindowBatch;
  * <p>The workers are borrowed from a pool shared by every batcher of the server: a batcher with nothing queued holds
  * no thread, so a server with thousands of loaded models has as many threads as one with a single model. A worker
  * drains its batcher until the queue is empty, then goes back to the pool.
+ *
+ * <p>A request whose caller gives up (its future completed early: a timeout, a cancelled gRPC call, a REST client
+ * gone) leaves the queue at once if it has not started, and is counted as withdrawn. Every run has its own
+ * {@link OrtSession.RunOptions}, through which a watchdog stops it natively (see {@link Flight}).
  */
-final class Batcher implements AutoCloseable {
+public final class Batcher implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Batcher.class);
+
     /** Thrown by {@link #submit} when the queue is full. */
     static final class QueueFullException extends RuntimeException {
         QueueFullException(String message) {
@@ -37,13 +46,67 @@ final class Batcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Why a request was given up before its answer: its deadline passed ({@code expired}, 504, gRPC's
+     * DEADLINE_EXCEEDED) or its client went away (499, gRPC's CANCELLED); nobody reads the answer in the second case.
+     */
+    public static final class GaveUp extends ApiException {
+        final boolean expired;
+
+        private GaveUp(boolean expired, String message) {
+            super(expired ? 504 : 499, message);
+            this.expired = expired;
+        }
+
+        public static GaveUp expired(String message) {
+            return new GaveUp(true, message);
+        }
+
+        public static GaveUp cancelled(String message) {
+            return new GaveUp(false, message);
+        }
+
+        /** Whether {@code error} gives a request up because time ran out; null when it is no giving up at all. */
+        static Boolean reason(Throwable error) {
+            Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            if (e instanceof GaveUp g) {
+                return g.expired;
+            }
+            if (e instanceof java.util.concurrent.TimeoutException) {
+                return true;
+            }
+            return e instanceof java.util.concurrent.CancellationException ? Boolean.FALSE : null;
+        }
+    }
+
+    /** A model run on windows of equal length; the options are the run's own, closed by the batcher after it. */
+    @FunctionalInterface
+    interface Run {
+        float[][] run(WindowBatch windows, OrtSession.RunOptions options) throws OrtException;
+    }
+
+    private static final int QUEUED = 0;
+    private static final int RUNNING = 1;
+    private static final int GONE = 2;
+
     private static final class Pending {
         final WindowBatch windows;
         final CompletableFuture<float[][]> result = new CompletableFuture<>();
         final long enqueued = System.nanoTime();
+        /** QUEUED until a run takes it (RUNNING) or its caller gives it up first (GONE); each request is one or the other. */
+        final AtomicInteger state = new AtomicInteger(QUEUED);
 
         Pending(WindowBatch windows) {
             this.windows = windows;
+        }
+
+        /**
+         * Whether it joins the run about to start. One given up meanwhile stays QUEUED, so that the hook of its
+         * future, which may still be on its way, withdraws and counts it.
+         */
+        boolean start() {
+            return !result.isDone() && state.compareAndSet(QUEUED, RUNNING);
         }
 
         /** Whether its windows can share a model run with {@code other}'s. */
@@ -52,7 +115,9 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    private final OnnxForecaster.Runner runner;
+    private final Run runner;
+    /** Nanoseconds a run may last before it is stopped; 0 for no limit. */
+    private final long runLimitNanos;
     private final int maxBatch;
     private final long maxDelayNanos;
     private final int maxQueue;
@@ -86,7 +151,18 @@ final class Batcher implements AutoCloseable {
     /** @param workers the shared pool the drains run on; {@code threads} bounds how many of them serve this batcher */
     Batcher(String name, OnnxForecaster.Runner runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads,
             VersionMeters meters, Executor workers) {
+        this(name, (Run) (windows, options) -> runner.run(windows), maxBatch, maxDelayNanos, maxQueue, threads, 0,
+                meters, workers);
+    }
+
+    /**
+     * @param runLimitNanos how long one run may last before it is stopped natively, whoever still waits for it; 0 for
+     *                      no limit
+     */
+    Batcher(String name, Run runner, int maxBatch, long maxDelayNanos, int maxQueue, int threads, long runLimitNanos,
+            VersionMeters meters, Executor workers) {
         this.runner = runner;
+        this.runLimitNanos = Math.max(0, runLimitNanos);
         this.maxBatch = Math.max(1, maxBatch);
         this.maxDelayNanos = Math.max(0, maxDelayNanos);
         this.maxQueue = Math.max(1, maxQueue);
@@ -122,7 +198,7 @@ final class Batcher implements AutoCloseable {
             Pending p = enqueue(new Pending(windows));
             p.result.whenComplete((out, error) -> {
                 if (error != null) {
-                    withdraw(List.of(p));
+                    withdraw(List.of(p), error);
                 }
             });
             return p.result;
@@ -137,7 +213,7 @@ final class Batcher implements AutoCloseable {
                 synchronized (parts) {
                     queued = List.copyOf(parts);
                 }
-                withdraw(queued);
+                withdraw(queued, error);
                 queued.forEach(p -> p.result.completeExceptionally(error));
             }
         });
@@ -154,7 +230,7 @@ final class Batcher implements AutoCloseable {
                 });
                 if (whole.isDone()) {
                     // Given up on while this part was queued, after the parts were withdrawn.
-                    withdraw(List.of(part));
+                    withdraw(List.of(part), null);
                     part.result.cancel(false);
                 }
             }
@@ -247,13 +323,29 @@ final class Batcher implements AutoCloseable {
         }
     }
 
-    /** Takes requests that no one waits for any more out of the queue. */
-    private void withdraw(List<Pending> pending) {
+    /**
+     * Takes requests that no one waits for any more out of the queue, those of them that no run has taken, and counts
+     * them as one withdrawn request (the parts of one request are withdrawn together) when {@code why} gives it up.
+     */
+    private void withdraw(List<Pending> pending, Throwable why) {
+        boolean any = false;
+        for (Pending p : pending) {
+            any |= p.state.compareAndSet(QUEUED, GONE);
+        }
+        if (!any) {
+            return;
+        }
         lock.lock();
         try {
             queue.removeAll(pending);
+            // A drain waiting for company with this request in hand stops waiting for it.
+            arrived.signalAll();
         } finally {
             lock.unlock();
+        }
+        Boolean expired = why == null ? null : GaveUp.reason(why);
+        if (expired != null) {
+            meters.withdrawn(expired);
         }
     }
 
@@ -344,27 +436,40 @@ final class Batcher implements AutoCloseable {
             if (wasBusy) {
                 busy--;
             }
-            if (queue.isEmpty()) {
-                // Counted out under the lock that enqueue counts in under, so no request is left without a drain.
-                running--;
-                drained.signalAll();
-                return null;
-            }
-            Pending first = queue.pollFirst();
-            List<Pending> batch = new ArrayList<>();
-            batch.add(first);
-            int rows = first.windows.count();
-            long deadline = first.enqueued + maxDelayNanos;
             while (true) {
-                rows = gather(batch, first, rows);
-                long wait = deadline - System.nanoTime();
-                if (rows >= maxBatch || wait <= 0 || closed) {
-                    break;
+                if (queue.isEmpty()) {
+                    // Counted out under the lock that enqueue counts in under, so no request is left without a drain.
+                    running--;
+                    drained.signalAll();
+                    return null;
                 }
-                arrived.awaitNanos(wait);
+                Pending first = queue.pollFirst();
+                List<Pending> batch = new ArrayList<>();
+                batch.add(first);
+                int rows = first.windows.count();
+                long deadline = first.enqueued + maxDelayNanos;
+                while (true) {
+                    rows = gather(batch, first, rows);
+                    long wait = deadline - System.nanoTime();
+                    if (rows >= maxBatch || wait <= 0 || closed) {
+                        break;
+                    }
+                    arrived.awaitNanos(wait);
+                    // Requests given up while held here are out of the queue already: no waiting on for them.
+                    if (batch.removeIf(p -> p.result.isDone())) {
+                        if (batch.isEmpty()) {
+                            break;
+                        }
+                        first = batch.get(0);
+                        rows = batch.stream().mapToInt(p -> p.windows.count()).sum();
+                        deadline = first.enqueued + maxDelayNanos;
+                    }
+                }
+                if (!batch.isEmpty()) {
+                    busy++;
+                    return batch;
+                }
             }
-            busy++;
-            return batch;
         } finally {
             lock.unlock();
         }
@@ -383,8 +488,8 @@ final class Batcher implements AutoCloseable {
     }
 
     private void run(List<Pending> batch) {
-        // A request that timed out meanwhile was cancelled: no need to compute its answer.
-        batch.removeIf(p -> p.result.isDone());
+        // A request given up meanwhile (a timeout, a cancel) is withdrawn by its future's hook: no answer to compute.
+        batch.removeIf(p -> !p.start());
         if (batch.isEmpty()) {
             return;
         }
@@ -394,10 +499,15 @@ final class Batcher implements AutoCloseable {
             parts.add(p.windows);
             meters.queueTime.record(start - p.enqueued, TimeUnit.NANOSECONDS);
         }
-        try {
+        Flight flight = null;
+        try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
             WindowBatch merged = WindowBatch.concat(parts);
             int rows = merged.count();
-            float[][] out = runner.run(merged);
+            flight = watch(options, runLimitNanos, () -> batch.stream().allMatch(p -> p.result.isDone()));
+            float[][] out;
+            try (Flight watched = flight) {
+                out = runner.run(merged, options);
+            }
             long took = System.nanoTime() - start;
             meters.computeTime.record(took, TimeUnit.NANOSECONDS);
             long mean = meanRunNanos;
@@ -410,9 +520,108 @@ final class Batcher implements AutoCloseable {
                 k += p.windows.count();
             }
         } catch (Exception | Error e) {
-            for (Pending p : batch) {
-                p.result.completeExceptionally(e);
+            Throwable error = e;
+            if (flight != null && flight.stopped()) {
+                meters.runTerminated();
+                // Given up by everyone, it has no one to tell.
+                error = flight.overran() ? flight.overrun() : e;
             }
+            for (Pending p : batch) {
+                p.result.completeExceptionally(error);
+            }
+        }
+    }
+
+    /** Runs in progress, of every batcher, for the watchdog. */
+    private static final java.util.Set<Flight> FLIGHTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** How often the watchdog looks at the runs in progress; a stop takes effect at the next node of the graph. */
+    private static final long WATCH_MILLIS = 20;
+
+    static {
+        java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "batcher-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.scheduleWithFixedDelay(() -> {
+            long now = System.nanoTime();
+            for (Flight f : FLIGHTS) {
+                f.check(now);
+            }
+        }, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Watches a run about to start under {@code options}, which its caller owns and closes after closing the flight
+     * returned. The rule for stopping a run (setting its terminate flag, so that ONNX Runtime gives up at the graph's
+     * next node): a run may hold several requests, and it is stopped only when every one of them has been given up
+     * ({@code gaveUp}), since one caller's cancel must not fail the others' answers, or when it has lasted longer
+     * than {@code limitNanos} (the server's request timeout), after which its answer would come too late for anyone.
+     */
+    static Flight watch(OrtSession.RunOptions options, long limitNanos, java.util.function.BooleanSupplier gaveUp) {
+        Flight f = new Flight(options, System.nanoTime(), limitNanos, gaveUp);
+        FLIGHTS.add(f);
+        return f;
+    }
+
+    /**
+     * A run in progress, as {@link #watch} sees it. The flag is set under the flight's lock, and {@link #close()}
+     * takes that lock before the run's code closes the options, so that they are never touched once closed.
+     */
+    static final class Flight implements AutoCloseable {
+        private enum Stop { GAVE_UP, LIMIT }
+
+        private final OrtSession.RunOptions options;
+        private final long start;
+        private final long limitNanos;
+        private final java.util.function.BooleanSupplier gaveUp;
+        private boolean landed;
+        private volatile Stop stopped;
+
+        private Flight(OrtSession.RunOptions options, long start, long limitNanos, java.util.function.BooleanSupplier gaveUp) {
+            this.options = options;
+            this.start = start;
+            this.limitNanos = limitNanos;
+            this.gaveUp = gaveUp;
+        }
+
+        private synchronized void check(long now) {
+            if (landed || stopped != null) {
+                return;
+            }
+            Stop why = limitNanos > 0 && now - start > limitNanos ? Stop.LIMIT : gaveUp.getAsBoolean() ? Stop.GAVE_UP : null;
+            if (why == null) {
+                return;
+            }
+            try {
+                options.setTerminate(true);
+                stopped = why;
+            } catch (OrtException e) {
+                LOG.warn("could not stop a model run: {}", e.getMessage());
+            }
+        }
+
+        /** Whether it was stopped, for either reason; once closed, a failed run's failure is then the stop's. */
+        boolean stopped() {
+            return stopped != null;
+        }
+
+        /** Whether it was stopped for lasting too long. */
+        boolean overran() {
+            return stopped == Stop.LIMIT;
+        }
+
+        /** What the callers of a run stopped for lasting too long are told. */
+        ApiException overrun() {
+            return new ApiException(503, "the model run was stopped after " + TimeUnit.NANOSECONDS.toMillis(limitNanos)
+                    + " ms, the longest a run may take (--request-timeout-ms)");
+        }
+
+        /** The run has ended: the watchdog lets go of it before its options close. */
+        @Override
+        public synchronized void close() {
+            landed = true;
+            FLIGHTS.remove(this);
         }
     }
 

@@ -93,13 +93,19 @@ public final class Inference {
      */
     public static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
             throws OrtException {
-        return inferAsync(model, request, timeoutMs, false);
+        return inferAsync(model, request, timeoutMs, false, null);
     }
 
+    /**
+     * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the call up, which then
+     *               leaves the batcher's queue if it has not run; null when the caller never does
+     */
     public static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
-                                                                   boolean here) throws OrtException {
+                                                                          boolean here,
+                                                                          java.util.concurrent.CompletableFuture<?> gaveUp)
+            throws OrtException {
         if (!batchable(model, request)) {
-            return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request));
+            return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request, timeoutMs, gaveUp));
         }
         Input in = request.inputs().get(0);
         NodeInfo info = model.inputInfo.get(in.name());
@@ -111,7 +117,7 @@ public final class Inference {
         WindowBatch windows = new WindowBatch(flat, batch, (int) shape[1], (int) shape[2]);
         String output = model.spec.outputName();
         List<String> names = request.outputs() == null || request.outputs().isEmpty() ? model.outputNames : request.outputs();
-        return (here ? model.runBatchedOrHere(windows, timeoutMs) : model.runBatched(windows, timeoutMs)).thenApply(y -> {
+        return (here ? model.runBatchedOrHere(windows, timeoutMs, gaveUp) : model.runBatched(windows, timeoutMs, gaveUp)).thenApply(y -> {
             int horizon = y.length == 0 ? 0 : y[0].length;
             List<Output> outs = new java.util.ArrayList<>(names.size());
             for (String name : names) {
@@ -165,7 +171,21 @@ public final class Inference {
                 || model.outputNames.containsAll(outputs) && new java.util.HashSet<>(outputs).size() == outputs.size());
     }
 
-    public static Result infer(ModelVersion model, Request request) throws OrtException {
+    /**
+     * Runs a call at once on the calling thread, under run options of its own: the run is stopped natively when its
+     * caller gives it up ({@code gaveUp}, may be null) or when it lasts longer than {@code timeoutMs}.
+     */
+    static Result infer(ModelVersion model, Request request, long timeoutMs,
+                        java.util.concurrent.CompletableFuture<?> gaveUp) throws OrtException {
+        if (gaveUp != null && gaveUp.isCompletedExceptionally()) {
+            // Given up while it waited for a thread or a load: it leaves without running, as a queued request does.
+            Throwable why = gaveUp.handle((v, e) -> e).join();
+            Boolean expired = Batcher.GaveUp.reason(why);
+            if (expired != null) {
+                model.meters.withdrawn(expired);
+            }
+            throw why instanceof RuntimeException r ? r : new IllegalStateException(why);
+        }
         OrtSession session = model.session();
         Map<String, NodeInfo> declared = model.inputInfo;
         if (request.inputs().isEmpty()) {
@@ -196,9 +216,27 @@ public final class Inference {
                 throw ApiException.badRequest("missing input(s) " + missing);
             }
             List<Output> outputs = new ArrayList<>();
-            try (OrtSession.Result result = OrtErrors.run(session, feeds, wanted)) {
-                for (Map.Entry<String, OnnxValue> e : result) {
-                    outputs.add(output(e.getKey(), e.getValue()));
+            try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
+                Batcher.Flight flight = Batcher.watch(options, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs),
+                        () -> gaveUp != null && gaveUp.isDone());
+                try (flight; OrtSession.Result result = OrtErrors.run(session, feeds, wanted, options)) {
+                    for (Map.Entry<String, OnnxValue> e : result) {
+                        outputs.add(output(e.getKey(), e.getValue()));
+                    }
+                } catch (OrtException | RuntimeException e) {
+                    if (!flight.stopped()) {
+                        throw e;
+                    }
+                    model.meters.runTerminated();
+                    if (flight.overran()) {
+                        throw flight.overrun();
+                    }
+                    // Stopped because its caller gave it up: the caller is told why it gave up (a deadline, a cancel).
+                    Throwable why = gaveUp.handle((v, x) -> x).join();
+                    if (why instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw e;
                 }
             }
             return new Result(model.name, Long.toString(model.version), request.id(), outputs);

@@ -138,8 +138,10 @@ public final class ModelVersion {
                     // A model exported with a fixed batch size runs exactly that many windows at a time.
                     maxBatch = (int) Math.min(maxBatch, fixedBatch);
                 }
-                batcher = new Batcher(name + "-" + version, f.forecaster::run, maxBatch, settings.maxQueueDelayUs() * 1000,
-                        settings.maxQueue(), config.threads(), meters, workers);
+                // A run that outlasts the request timeout answers no one in time: it is stopped there.
+                batcher = new Batcher(name + "-" + version, (Batcher.Run) f.forecaster::run, maxBatch,
+                        settings.maxQueueDelayUs() * 1000, settings.maxQueue(), config.threads(),
+                        TimeUnit.MILLISECONDS.toNanos(config.limits().requestTimeoutMs()), meters, workers);
                 // Before the version exists for the registry: no ready check answers true until it has ended.
                 if (config.warmup()) {
                     warmup = Warmup.run(name + " version " + version, f.forecaster,
@@ -256,8 +258,17 @@ public final class ModelVersion {
      * answered by the deadline fails the forecast with a 503, and the batcher skips what has not started.
      */
     public CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs) {
+        return forecast(windows, horizon, timeoutMs, null);
+    }
+
+    /**
+     * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the forecast up: its runs
+     *               not yet started leave the batcher's queue; null when the caller never does
+     */
+    public CompletableFuture<double[][]> forecast(List<double[][]> windows, int horizon, long timeoutMs,
+                                                  CompletableFuture<?> gaveUp) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        return forecaster.forecastAsync(windows, horizon, merged -> runBatched(merged, deadline, timeoutMs));
+        return forecaster.forecastAsync(windows, horizon, merged -> runBatched(merged, deadline, timeoutMs, gaveUp));
     }
 
     /**
@@ -265,7 +276,12 @@ public final class ModelVersion {
      * fails with a 503 past the deadline.
      */
     public CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs) {
-        return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
+        return runBatched(windows, timeoutMs, null);
+    }
+
+    /** As {@link #runBatched(WindowBatch, long)}, withdrawn when {@code gaveUp} completes exceptionally. */
+    CompletableFuture<float[][]> runBatched(WindowBatch windows, long timeoutMs, CompletableFuture<?> gaveUp) {
+        return runBatched(windows, System.nanoTime() + timeoutMs * 1_000_000, timeoutMs, gaveUp);
     }
 
     /**
@@ -273,15 +289,33 @@ public final class ModelVersion {
      * ({@link Batcher#submitOrRun}); for callers on a Netty event loop, where a worker's answer costs a second hand-off.
      */
     public CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs) {
-        return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs);
+        return runBatchedOrHere(windows, timeoutMs, null);
+    }
+
+    /** As {@link #runBatchedOrHere(WindowBatch, long)}, withdrawn when {@code gaveUp} completes exceptionally. */
+    CompletableFuture<float[][]> runBatchedOrHere(WindowBatch windows, long timeoutMs, CompletableFuture<?> gaveUp) {
+        return withTimeout(batcher.submitOrRun(windows), System.nanoTime() + timeoutMs * 1_000_000, timeoutMs, gaveUp);
     }
 
     /** @param deadline in {@link System#nanoTime()} terms; a forecast's several runs share one */
-    private CompletableFuture<float[][]> runBatched(WindowBatch windows, long deadline, long timeoutMs) {
-        return withTimeout(batcher.submit(windows), deadline, timeoutMs);
+    private CompletableFuture<float[][]> runBatched(WindowBatch windows, long deadline, long timeoutMs,
+                                                    CompletableFuture<?> gaveUp) {
+        return withTimeout(batcher.submit(windows), deadline, timeoutMs, gaveUp);
     }
 
-    private static CompletableFuture<float[][]> withTimeout(CompletableFuture<float[][]> run, long deadline, long timeoutMs) {
+    /**
+     * The batcher's own future is the one completed early, by the timeout or by the caller giving up: completing it is
+     * what withdraws the run from the queue (the futures derived from it do not reach back).
+     */
+    private static CompletableFuture<float[][]> withTimeout(CompletableFuture<float[][]> run, long deadline, long timeoutMs,
+                                                            CompletableFuture<?> gaveUp) {
+        if (gaveUp != null) {
+            gaveUp.whenComplete((v, e) -> {
+                if (e != null) {
+                    run.completeExceptionally(e);
+                }
+            });
+        }
         return run.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                 .exceptionallyCompose(e -> CompletableFuture.failedFuture(e instanceof TimeoutException
                         ? new ApiException(503, "no answer within " + timeoutMs + " ms (--request-timeout-ms)") : e));

@@ -39,6 +39,10 @@ public final class VersionMeters implements AutoCloseable {
     final DistributionSummary batchSize;
     final Timer queueTime;
     final Timer computeTime;
+    /** Requests taken out of the queue before any run because their client went away, and because time ran out. */
+    private final Counter withdrawnCancelled;
+    private final Counter withdrawnExpired;
+    private final Counter runsTerminated;
     /** Runs made by the warm-up of each load, outside the request figures. */
     final Counter warmupRuns;
 
@@ -51,6 +55,16 @@ public final class VersionMeters implements AutoCloseable {
                 .tags(tags).register(registry));
         computeTime = own(Timer.builder("lstmcast_compute_seconds").description("Time of one model run").tags(tags)
                 .register(registry));
+        // Registered at once, at zero, so that a scrape shows the series before the first one happens.
+        withdrawnCancelled = own(Counter.builder("lstmcast_requests_withdrawn_total")
+                .description("Requests given up before they ran: the client went away (cancelled) or their deadline passed (expired)")
+                .tags(tags).tag("reason", "cancelled").register(registry));
+        withdrawnExpired = own(Counter.builder("lstmcast_requests_withdrawn_total")
+                .description("Requests given up before they ran: the client went away (cancelled) or their deadline passed (expired)")
+                .tags(tags).tag("reason", "expired").register(registry));
+        runsTerminated = own(Counter.builder("lstmcast_runs_terminated_total")
+                .description("Model runs stopped natively: every request in them given up, or over the limit for one run")
+                .tags(tags).register(registry));
         warmupRuns = own(Counter.builder("lstmcast_warmup_runs_total")
                 .description("Model runs made to warm a version up as it loads").tags(tags).register(registry));
         // A strong reference: the gauge reads whichever batcher serves now, through this object.
@@ -61,6 +75,23 @@ public final class VersionMeters implements AutoCloseable {
     /** The queue that the gauge reports from now on: the serving batcher's. */
     void queueDepth(IntSupplier depth) {
         queueDepth = depth;
+    }
+
+    /** Counts one request given up before it ran: its deadline passed ({@code expired}) or its client went away. */
+    public void withdrawn(boolean expired) {
+        (expired ? withdrawnExpired : withdrawnCancelled).increment();
+    }
+
+    void runTerminated() {
+        runsTerminated.increment();
+    }
+
+    /** Requests withdrawn so far because their client went away, because time ran out, and runs stopped. */
+    public record GivenUp(long cancelled, long expired, long runsTerminated) {
+    }
+
+    public GivenUp givenUp() {
+        return new GivenUp((long) withdrawnCancelled.count(), (long) withdrawnExpired.count(), (long) runsTerminated.count());
     }
 
     /** Counts one answered request of {@code endpoint} and its latency. */

@@ -18,9 +18,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import ai.onnxruntime.OrtSession;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.Ort;
 import org.lstmcast.forecast.WindowBatch;
 
 /**
@@ -294,6 +297,31 @@ class BatcherTest {
         }
     }
 
+    @Test
+    void requestsGivenUpBeforeTheirRunLeaveTheQueueAreCountedOnceAndNeverRun() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        VersionMeters meters = new VersionMeters(registry, "given-up", 1);
+        try (Batcher b = new Batcher("t", summing(gate), 4, 0, 100, 1, meters)) {
+            CompletableFuture<float[][]> first = b.submit(windows(1, 0));
+            awaitDepth(b, 0);
+            CompletableFuture<float[][]> cancelled = b.submit(windows(1, 100));
+            // Nine windows in batches of four: three parts, given up together and counted as one request.
+            CompletableFuture<float[][]> late = b.submit(windows(9, 200)).orTimeout(50, TimeUnit.MILLISECONDS);
+            CompletableFuture<float[][]> kept = b.submit(windows(1, 7));
+            assertEquals(5, b.depth());
+            cancelled.completeExceptionally(Batcher.GaveUp.cancelled("the client went away"));
+            assertEquals(4, b.depth(), "the cancelled request left the queue at once");
+            ExecutionException timedOut = assertThrows(ExecutionException.class, () -> late.get(5, TimeUnit.SECONDS));
+            assertTrue(timedOut.getCause() instanceof TimeoutException);
+            assertEquals(1, b.depth(), "every part of the late request left the queue");
+            gate.countDown();
+            assertEquals(21f, kept.get(5, TimeUnit.SECONDS)[0][0]);
+            assertEquals(0f, first.get(5, TimeUnit.SECONDS)[0][0]);
+            assertEquals(List.of(1, 1), runs, "only the requests still wanted ran");
+            assertEquals(new VersionMeters.GivenUp(1, 1, 0), meters.givenUp());
+        }
+    }
+
     /** Waits until the workers have taken everything queued: a worker is then inside the runner. */
     private static void awaitDepth(Batcher b, int depth) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -302,5 +330,34 @@ class BatcherTest {
         }
         Thread.sleep(20);
         assertEquals(depth, b.depth());
+    }
+
+    /** A window of the slow model's 1500 steps keeps it busy for many seconds: a run past the 300 ms limit is stopped. */
+    @Test
+    void aRunPastTheLimitForOneRunIsStoppedAndItsCallerToldSo() throws Exception {
+        ExecutorService workers = Executors.newCachedThreadPool();
+        VersionMeters meters = new VersionMeters(new SimpleMeterRegistry(), "slow", 1);
+        OrtSession.SessionOptions options = Ort.sessionOptions();
+        options.setIntraOpNumThreads(1);
+        try (options; OrtSession session = Ort.environment().createSession(ServeFixtures.slowModel(150), options)) {
+            OnnxForecaster forecaster = OnnxForecaster.over(session,
+                    new ForecastSpec("input", "forecast", 0, 1, List.of("value"), "value", null, null), null);
+            try (Batcher batcher = new Batcher("slow", forecaster::run, 8, 0, 16, 1, TimeUnit.MILLISECONDS.toNanos(300),
+                    meters, workers)) {
+                long start = System.nanoTime();
+                ExecutionException failed = assertThrows(ExecutionException.class,
+                        () -> batcher.submit(WindowBatch.of(new float[1][1500][1], 1)).get(30, TimeUnit.SECONDS));
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                ApiException cause = (ApiException) failed.getCause();
+                assertEquals(503, cause.status());
+                assertTrue(cause.getMessage().contains("stopped after 300 ms"), cause.getMessage());
+                assertEquals(1, meters.givenUp().runsTerminated());
+                float[][] y = batcher.submit(WindowBatch.of(new float[2][8][1], 1)).get(30, TimeUnit.SECONDS);
+                assertEquals(2, y.length, "the session serves on after a stopped run");
+                System.out.printf("run stopped after %d ms%n", tookMs);
+            }
+        } finally {
+            workers.shutdown();
+        }
     }
 }

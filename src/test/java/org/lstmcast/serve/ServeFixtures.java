@@ -9,12 +9,15 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.lstmcast.model.GraphBuilder;
 
 /** Model files, repository copies and answer checks that the server's tests share, whichever shell they drive. */
 public final class ServeFixtures {
@@ -74,5 +77,40 @@ public final class ServeFixtures {
         Matcher m = Pattern.compile("^" + name + "\\{[^}]*model=\"" + model + "\"[^}]*\\} ([0-9.eE+-]+)$", Pattern.MULTILINE)
                 .matcher(text);
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
+    /**
+     * A forecaster, {@code input [batch, sequence, 1] -> forecast [batch, 1]}, whose cost grows with the cube of the
+     * sequence: the window's outer product, squared {@code nodes} times. Many small nodes rather than one LSTM node,
+     * because ONNX Runtime looks at a run's terminate flag between nodes, never inside one.
+     */
+    public static byte[] slowModel(int nodes) {
+        return slowModel(nodes, "forecast");
+    }
+
+    /** {@link #slowModel(int)} with the given outputs, each the same {@code [batch, 1]}. */
+    public static byte[] slowModel(int nodes, String... outputs) {
+        GraphBuilder g = new GraphBuilder("slow");
+        String column = g.node("Transpose", List.of("input"), List.of(GraphBuilder.attr("perm", new long[] {0, 2, 1})),
+                g.fresh("row"));
+        String z = g.node("Tanh", g.node("MatMul", "input", column));
+        for (int i = 0; i < nodes; i++) {
+            // Scaled into tanh's slope, so the values neither vanish nor saturate.
+            z = g.node("Tanh", g.node("Mul", g.node("MatMul", z, z), g.floats(g.fresh("scale"), new float[] {0.01f})));
+        }
+        String rows = g.node("ReduceMean", List.of(z), List.of(GraphBuilder.attr("axes", new long[] {2}),
+                GraphBuilder.attr("keepdims", 0L)), g.fresh("rows"));
+        String out = g.node("ReduceMean", List.of(rows), List.of(GraphBuilder.attr("axes", new long[] {1}),
+                GraphBuilder.attr("keepdims", 1L)), outputs[0]);
+        g.proto().addInput(GraphBuilder.floatValue("input", "batch", "sequence", 1L));
+        for (String name : outputs) {
+            if (!name.equals(out)) {
+                g.node("Identity", List.of(out), List.of(), name);
+            }
+            g.proto().addOutput(GraphBuilder.floatValue(name, "batch", 1L));
+        }
+        return OnnxMl.ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+                .setGraph(g.proto()).build().toByteArray();
     }
 }

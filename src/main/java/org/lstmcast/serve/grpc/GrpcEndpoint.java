@@ -31,6 +31,7 @@ import io.grpc.stub.StreamObserver;
 import org.lstmcast.Version;
 import org.lstmcast.serve.ApiException;
 import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.Batcher;
 import org.lstmcast.serve.Failure;
 import org.lstmcast.serve.Inference;
 import org.lstmcast.serve.ModelRegistry;
@@ -233,6 +234,8 @@ public final class GrpcEndpoint implements AutoCloseable {
             case 401 -> Status.Code.UNAUTHENTICATED;
             case 404 -> Status.Code.NOT_FOUND;
             case 413 -> Status.Code.RESOURCE_EXHAUSTED;
+            case 499 -> Status.Code.CANCELLED;
+            case 504 -> Status.Code.DEADLINE_EXCEEDED;
             case 503 -> f.retryAfter() ? Status.Code.RESOURCE_EXHAUSTED : Status.Code.UNAVAILABLE;
             default -> Status.Code.INTERNAL;
         };
@@ -262,6 +265,8 @@ public final class GrpcEndpoint implements AutoCloseable {
     }
 
     private static final class Service extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+        /** A cancel this close to the call's deadline counts as the deadline passing: more than a call's transit. */
+        private static final long DEADLINE_SLACK_MS = 250;
         private final ModelRegistry registry;
         private final ServeConfig config;
         private final List<String> extensions;
@@ -330,6 +335,20 @@ public final class GrpcEndpoint implements AutoCloseable {
          */
         @Override
         public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
+            // grpc-java cancels a call whose client cancels it or whose deadline passes (the server keeps its own
+            // timer for the deadline the client sent): either way the call leaves the batcher's queue if it has not
+            // run, so the remaining deadline bounds its wait as the server's --request-timeout-ms does.
+            io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
+            java.util.concurrent.CompletableFuture<Void> gaveUp = new java.util.concurrent.CompletableFuture<>();
+            if (out instanceof io.grpc.stub.ServerCallStreamObserver<ModelInferResponse> call) {
+                // A client whose deadline passes cancels the call itself, before the server's own timer for that
+                // deadline fires: the server's copy started on arrival, later by the time the call took to get here.
+                // On the wire that cancel is like any other, so one that close to the deadline counts as its passing.
+                call.setOnCancelHandler(() -> gaveUp.completeExceptionally(deadline != null
+                        && deadline.timeRemaining(TimeUnit.MILLISECONDS) < DEADLINE_SLACK_MS
+                        ? Batcher.GaveUp.expired("the call's deadline passed before its answer")
+                        : Batcher.GaveUp.cancelled("the client cancelled the call")));
+            }
             ModelVersion loaded;
             Inference.Request core;
             try {
@@ -339,8 +358,11 @@ public final class GrpcEndpoint implements AutoCloseable {
                 out.onError(status(e).asRuntimeException());
                 return;
             }
+            if (loaded != null && expired(loaded, deadline, out)) {
+                return;
+            }
             if (loaded != null && Inference.batchable(loaded, core)) {
-                infer(loaded, core, request, out, true);
+                infer(loaded, core, request, out, true, gaveUp);
                 return;
             }
             try {
@@ -353,8 +375,12 @@ public final class GrpcEndpoint implements AutoCloseable {
                             out.onError(status(e).asRuntimeException());
                             return;
                         }
+                        // The load may have taken the call's whole deadline.
+                        if (expired(m, deadline, out)) {
+                            return;
+                        }
                     }
-                    infer(m, core, request, out, false);
+                    infer(m, core, request, out, false, gaveUp);
                 });
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 if (loaded != null) {
@@ -365,16 +391,37 @@ public final class GrpcEndpoint implements AutoCloseable {
         }
 
         /**
+         * Whether the call's deadline has passed before anything ran: then it is answered DEADLINE_EXCEEDED, counted
+         * as expired, and the model held for it let go.
+         */
+        private static boolean expired(ModelVersion m, io.grpc.Deadline deadline, StreamObserver<ModelInferResponse> out) {
+            if (deadline == null || !deadline.isExpired()) {
+                return false;
+            }
+            try {
+                m.meters.withdrawn(true);
+                out.onError(Status.DEADLINE_EXCEEDED.withDescription("the call's deadline passed before it could run")
+                        .asRuntimeException());
+            } catch (RuntimeException gone) {
+                // Cancelled by the transport meanwhile: nobody is left to answer.
+            } finally {
+                m.release();
+            }
+            return true;
+        }
+
+        /**
          * Runs or queues a request on a held model, answers it when done, and releases the model. On a transport
          * thread a call may run there when the model has been idle a while and is fast ({@link Batcher#submitOrRun}),
          * saving the two hand-offs a worker's answer costs.
          */
         private void infer(ModelVersion m, Inference.Request core, ModelInferRequest request,
-                           StreamObserver<ModelInferResponse> out, boolean onTransport) {
+                           StreamObserver<ModelInferResponse> out, boolean onTransport,
+                           java.util.concurrent.CompletableFuture<Void> gaveUp) {
             long start = System.nanoTime();
             java.util.concurrent.CompletableFuture<Inference.Result> result;
             try {
-                result = Inference.inferAsync(m, core, config.limits().requestTimeoutMs(), onTransport);
+                result = Inference.inferAsync(m, core, config.limits().requestTimeoutMs(), onTransport, gaveUp);
             } catch (Exception e) {
                 result = java.util.concurrent.CompletableFuture.failedFuture(e);
             }

@@ -19,6 +19,7 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.lstmcast.serve.ApiException;
 import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.Batcher;
 import org.lstmcast.serve.Failure;
 import org.lstmcast.serve.Inference;
 import org.lstmcast.serve.ModelRegistry;
@@ -151,18 +152,69 @@ final class ForecastEndpoint extends Handler.Wrapper {
     }
 
     private void dispatch(Route route, Request request, byte[] body, Response response, Callback callback) {
-        if (route.infer()) {
-            infer(route, request.getHeaders().get(InferenceProtocol.HEADER_LENGTH), body, response, callback, pool(request));
-        } else {
-            forecast(route.model(), route.version(), body, response, callback, pool(request));
+        CompletableFuture<Void> gaveUp;
+        try {
+            gaveUp = gaveUp(request);
+        } catch (RuntimeException e) {
+            fail(response, callback, e);
+            return;
         }
+        if (route.infer()) {
+            infer(route, request.getHeaders().get(InferenceProtocol.HEADER_LENGTH), body, response, callback, pool(request),
+                    gaveUp);
+        } else {
+            forecast(route.model(), route.version(), body, response, callback, pool(request), gaveUp);
+        }
+    }
+
+    /** How long the client waits for its answer, in milliseconds, when that is less than --request-timeout-ms. */
+    static final String TIMEOUT_HEADER = "Request-Timeout";
+
+    /**
+     * Completed exceptionally when the request is given up before its answer, so that its runs leave the model's
+     * queue instead of running for no one: when its {@value #TIMEOUT_HEADER} passes (answered 504), or when Jetty
+     * reports the request failed. Jetty does not watch an HTTP/1.1 connection for its client's close while a request
+     * on it waits for an asynchronous answer (it learns of it only when the answer is written), so a client that
+     * disconnects is not seen leaving; one that will not wait long says so in the header instead. Completed normally
+     * once answered, which lets the header's timer hold nothing more.
+     */
+    private CompletableFuture<Void> gaveUp(Request request) {
+        long timeoutMs = timeout(request.getHeaders().get(TIMEOUT_HEADER));
+        CompletableFuture<Void> gaveUp = new CompletableFuture<>();
+        request.addFailureListener(x -> gaveUp.completeExceptionally(
+                Batcher.GaveUp.cancelled("the request failed before its answer")));
+        if (timeoutMs > 0 && timeoutMs < limits.requestTimeoutMs()) {
+            // Run on the timer's own thread: completing it only takes the request out of a queue.
+            CompletableFuture.delayedExecutor(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS, Runnable::run)
+                    .execute(() -> gaveUp.completeExceptionally(Batcher.GaveUp.expired("no answer within " + timeoutMs
+                            + " ms (" + TIMEOUT_HEADER + ")")));
+        }
+        return gaveUp;
+    }
+
+    /** The header's milliseconds; 0 when there is none. */
+    private static long timeout(String header) {
+        if (header == null) {
+            return 0;
+        }
+        try {
+            long ms = Long.parseLong(header.trim());
+            if (ms > 0) {
+                return ms;
+            }
+        } catch (NumberFormatException e) {
+            // Answered below.
+        }
+        throw ApiException.badRequest(TIMEOUT_HEADER + " must be a whole number of milliseconds above 0, got '"
+                + header + "'");
     }
 
     /**
      * An inference-protocol call: checked and copied on this thread, then run on the model's batcher; a call the
      * batcher does not take, and one on a model that must load first, go to a pool thread, which may wait.
      */
-    private void infer(Route route, String headerLength, byte[] bytes, Response response, Callback callback, Executor pool) {
+    private void infer(Route route, String headerLength, byte[] bytes, Response response, Callback callback, Executor pool,
+                       CompletableFuture<Void> gaveUp) {
         ModelVersion m;
         InferenceProtocol.Call call;
         try {
@@ -173,7 +225,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 pool.execute(() -> {
                     try {
                         ModelVersion loaded = registry.acquire(route.model(), route.version());
-                        run(loaded, call(loaded, json, bytes, jsonLength), response, callback, pool);
+                        run(loaded, call(loaded, json, bytes, jsonLength), response, callback, pool, gaveUp);
                     } catch (RuntimeException e) {
                         fail(response, callback, e);
                     }
@@ -186,10 +238,10 @@ final class ForecastEndpoint extends Handler.Wrapper {
             return;
         }
         if (Inference.batchable(m, call.request())) {
-            run(m, call, response, callback, pool);
+            run(m, call, response, callback, pool, gaveUp);
         } else {
             // Runs at once on the calling thread: not on the one that reads every connection's requests.
-            pool.execute(() -> run(m, call, response, callback, pool));
+            pool.execute(() -> run(m, call, response, callback, pool, gaveUp));
         }
     }
 
@@ -204,14 +256,16 @@ final class ForecastEndpoint extends Handler.Wrapper {
     }
 
     /** Runs a call on a version held for it, answers, records it and lets the version go. */
-    private void run(ModelVersion m, InferenceProtocol.Call call, Response response, Callback callback, Executor pool) {
+    private void run(ModelVersion m, InferenceProtocol.Call call, Response response, Callback callback, Executor pool,
+                     CompletableFuture<Void> gaveUp) {
         long start = System.nanoTime();
         CompletableFuture<Inference.Result> result;
         try {
-            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs());
+            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs(), false, gaveUp);
         } catch (Exception e) {
             result = CompletableFuture.failedFuture(e);
         }
+        result.whenComplete((r, error) -> gaveUp.complete(null));
         result.whenComplete((r, error) -> {
             if (r != null && r.outputs().stream().mapToLong(o -> java.lang.reflect.Array.getLength(o.data())).sum() > LARGE_VALUES) {
                 pool.execute(() -> answer(m, start, call, r, null, response, callback));
@@ -250,7 +304,8 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
     }
 
-    private void forecast(String name, String version, byte[] bytes, Response response, Callback callback, Executor pool) {
+    private void forecast(String name, String version, byte[] bytes, Response response, Callback callback, Executor pool,
+                          CompletableFuture<Void> gaveUp) {
         ModelVersion m;
         JsonNode body;
         try {
@@ -271,11 +326,12 @@ final class ForecastEndpoint extends Handler.Wrapper {
             List<double[][]> windows = Requests.windows(body, m.spec, limits);
             int horizon = Requests.horizon(body, m.spec, limits.maxHorizon());
             levels = Requests.intervals(body, m.name, m.intervals);
-            answer = m.forecast(windows, horizon, limits.requestTimeoutMs());
+            answer = m.forecast(windows, horizon, limits.requestTimeoutMs(), gaveUp);
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
         int[] asked = levels;
+        answer.whenComplete((forecasts, error) -> gaveUp.complete(null));
         answer.whenComplete((forecasts, error) -> {
             if (forecasts != null && forecasts.length * (long) forecasts[0].length > LARGE_VALUES) {
                 pool.execute(() -> respond(m, start, forecasts, asked, null, response, callback));

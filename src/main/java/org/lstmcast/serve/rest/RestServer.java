@@ -267,6 +267,12 @@ public final class RestServer implements AutoCloseable {
                 l.put("mean_batch_size", live.meanBatchSize());
                 l.put("queue_depth", live.queueDepth());
                 m.put("live", l);
+                VersionMeters.GivenUp g = v.meters.givenUp();
+                Map<String, Object> w = new LinkedHashMap<>();
+                w.put("cancelled", g.cancelled());
+                w.put("expired", g.expired());
+                m.put("requests_withdrawn", w);
+                m.put("runs_terminated", g.runsTerminated());
             }
             models.add(m);
         }
