@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.YearMonth;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -260,7 +260,7 @@ class ConsoleIT {
     }
 
     static String nextMonth(String yyyyMm) {
-        java.time.YearMonth m = java.time.YearMonth.parse(yyyyMm).plusMonths(1);
+        YearMonth m = YearMonth.parse(yyyyMm).plusMonths(1);
         return m.toString();
     }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,7 +35,7 @@ class DropInIT {
         Files.writeString(repo.resolve("layout1/forecast.json"), "{\"lookback\": 5}");
         byte[] keras = Files.readAllBytes(FIXTURES.resolve("keras/k2_gru_reset_after.h5"));
         Files.createDirectories(repo.resolve("damaged/1"));
-        Files.write(repo.resolve("damaged/1/model.h5"), java.util.Arrays.copyOf(keras, keras.length / 3));
+        Files.write(repo.resolve("damaged/1/model.h5"), Arrays.copyOf(keras, keras.length / 3));
         ServerProcess.copy(Program.ROOT.resolve("models/dax/1/model.onnx"), repo.resolve("dax/1/model.onnx"));
 
         JsonNode expected = JSON.readTree(FIXTURES.resolve("keras/stock_lstm_w60.expected.json").toFile());
@@ -85,7 +87,7 @@ class DropInIT {
             assertTrue(damaged != null && damaged.path("state").asText().equals("FAILED"), String.valueOf(models));
             assertTrue(damaged.path("reason").asText().contains("model.h5"), damaged.toString());
             assertEquals(200, server.post("/v1/models/dax/forecast",
-                    "{\"inputs\": [[" + String.join(",", java.util.Collections.nCopies(30, "5000")) + "]]}").statusCode());
+                    "{\"inputs\": [[" + String.join(",", Collections.nCopies(30, "5000")) + "]]}").statusCode());
             assertEquals(0, server.terminate());
         }
     }

@@ -14,6 +14,9 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
+import org.lstmcast.grpc.proto.ModelMetadataRequest;
+import org.lstmcast.grpc.proto.ServerLiveRequest;
 
 /**
  * The container images run {@code docker/entrypoint.sh} with configuration in environment variables. No Docker
@@ -80,12 +83,12 @@ class EntrypointIT {
             io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
                     .forAddress("127.0.0.1", grpcPort).usePlaintext().build();
             try {
-                var grpc = org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                var grpc = GRPCInferenceServiceGrpc.newBlockingStub(channel)
                         .withDeadlineAfter(10, TimeUnit.SECONDS);
-                assertTrue(grpc.serverLive(org.lstmcast.grpc.proto.ServerLiveRequest.getDefaultInstance()).getLive());
+                assertTrue(grpc.serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
                 io.grpc.StatusRuntimeException denied = org.junit.jupiter.api.Assertions.assertThrows(
                         io.grpc.StatusRuntimeException.class, () -> grpc.modelMetadata(
-                                org.lstmcast.grpc.proto.ModelMetadataRequest.newBuilder().setName("dax").build()));
+                                ModelMetadataRequest.newBuilder().setName("dax").build()));
                 assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, denied.getStatus().getCode());
             } finally {
                 channel.shutdownNow();

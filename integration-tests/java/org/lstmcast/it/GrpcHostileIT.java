@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -12,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.HexFormat;
@@ -28,6 +30,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import com.google.protobuf.ByteString;
 import io.grpc.CallOptions;
@@ -276,7 +279,7 @@ class GrpcHostileIT {
         }
         ModelInferRequest req = b.addInputs(t).build();
         return new Attack("infer model='" + clip(model) + "' version='" + version + "' " + datatype + " shape "
-                + java.util.Arrays.toString(shape) + " " + what, ch -> infer(ch, req));
+                + Arrays.toString(shape) + " " + what, ch -> infer(ch, req));
     }
 
     /** A shape whose product is astronomically large (or overflows), with a handful of values. */
@@ -298,7 +301,7 @@ class GrpcHostileIT {
             t.setContents(fp32(values));
         }
         ModelInferRequest req = b.addInputs(t).build();
-        return new Attack("huge shape " + java.util.Arrays.toString(shape) + (raw ? " raw" : " typed") + " with 30 values",
+        return new Attack("huge shape " + Arrays.toString(shape) + (raw ? " raw" : " typed") + " with 30 values",
                 ch -> infer(ch, req));
     }
 
@@ -390,7 +393,7 @@ class GrpcHostileIT {
         public byte[] parse(InputStream in) {
             try {
                 return in.readAllBytes();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
@@ -410,7 +413,7 @@ class GrpcHostileIT {
                 what = "random";
             }
             case 1 -> {
-                bytes = java.util.Arrays.copyOf(valid, 1 + r.nextInt(valid.length - 1));
+                bytes = Arrays.copyOf(valid, 1 + r.nextInt(valid.length - 1));
                 what = "truncated";
             }
             case 2 -> {
@@ -461,7 +464,7 @@ class GrpcHostileIT {
     }
 
     /** The call's status code: OK for an answer, the status for a refusal, DEADLINE_EXCEEDED for a hang. */
-    static Status.Code call(java.util.function.Supplier<?> call) {
+    static Status.Code call(Supplier<?> call) {
         try {
             call.get();
             return Status.Code.OK;

@@ -8,9 +8,11 @@ import java.io.BufferedWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDate;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,7 +66,7 @@ class HostileCsvIT {
         try (BufferedWriter w = Files.newBufferedWriter(big)) {
             w.write("t,DAX\n");
             double level = 2000;
-            java.util.Random r = new java.util.Random(1);
+            Random r = new Random(1);
             for (int i = 0; i < 1_000_000; i++) {
                 level *= 1 + 0.01 * r.nextGaussian() / 10;
                 w.write(i + "," + String.format(Locale.ROOT, "%.2f", level) + "\n");
@@ -78,7 +80,7 @@ class HostileCsvIT {
 
     private static String rows(int n, String format) {
         StringBuilder sb = new StringBuilder();
-        java.time.LocalDate d = java.time.LocalDate.of(2020, 1, 1);
+        LocalDate d = LocalDate.of(2020, 1, 1);
         for (int i = 0; i < n; i++) {
             sb.append(String.format(Locale.ROOT, format, d.plusDays(i), 100 + 10 * Math.sin(i / 5.0) + i * 0.05)).append('\n');
         }

@@ -3,18 +3,22 @@ package org.lstmcast.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
@@ -92,7 +96,7 @@ class HostileIT {
                     s.setSoTimeout(2000);
                     s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
                     s.getOutputStream().flush();
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     // refusing garbage is fine
                 }
             }
@@ -157,11 +161,11 @@ class HostileIT {
                 return 599;
             }
             return r.statusCode();
-        } catch (java.net.http.HttpTimeoutException e) {
+        } catch (HttpTimeoutException e) {
             return -2;
         } catch (IllegalArgumentException e) {
             return -3; // the client itself refuses to send it (a path that is not a URI)
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -246,7 +250,7 @@ class HostileIT {
             case 9 -> {
                 what = "oversized body";
                 body = new byte[2_000_001 + r.nextInt(1_000_000)];
-                java.util.Arrays.fill(body, (byte) '1');
+                Arrays.fill(body, (byte) '1');
             }
             case 10 -> {
                 what = "infer with a bad tensor";
@@ -287,7 +291,7 @@ class HostileIT {
     static String window(Random r, int steps, int features) {
         StringBuilder sb = new StringBuilder("[");
         for (int s = 0; s < steps; s++) {
-            sb.append(s > 0 ? "," : "").append(String.format(java.util.Locale.ROOT, "%.3f", 1000 + 100 * r.nextGaussian()));
+            sb.append(s > 0 ? "," : "").append(String.format(Locale.ROOT, "%.3f", 1000 + 100 * r.nextGaussian()));
         }
         return sb.append(']').toString();
     }

@@ -2,6 +2,7 @@ package org.lstmcast.it;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,7 +16,7 @@ import java.util.function.IntFunction;
  */
 final class Load implements AutoCloseable {
     final Map<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
-    final List<String> unexpected = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<String> unexpected = Collections.synchronizedList(new ArrayList<>());
     private final AtomicBoolean stop = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
     private final List<Thread> threads = new ArrayList<>();

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -224,7 +225,7 @@ class ShapeFuzzIT {
                     m.path("forecast").path("horizon").asInt(5), features));
         }
         assertEquals(List.of(MODELS), out.stream().map(Model::name).sorted().toList(), "every model is served");
-        out.sort(java.util.Comparator.comparing(Model::name)); // the corpus must not depend on the listing's order
+        out.sort(Comparator.comparing(Model::name)); // the corpus must not depend on the listing's order
         return out;
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.cli.Main;
 
 /**
  * train-many and predict-many submitted to a real Spark standalone cluster on this machine: a master, a worker and
@@ -90,7 +92,7 @@ class SparkClusterIT {
         List<String> command = new ArrayList<>(List.of(java(), "-Xmx1g"));
         command.addAll(addOpens());
         command.addAll(List.of("-cp", home.resolve("jars") + "/*", "org.apache.spark.deploy.SparkSubmit",
-                "--master", master, "--class", "org.lstmcast.cli.Main"));
+                "--master", master, "--class", "Main"));
         List<String> libs = classPath().stream().filter(e -> e.startsWith("lib/")).toList();
         command.addAll(List.of("--jars", String.join(",", libs), "--conf", "spark.executorEnv.OMP_NUM_THREADS=1",
                 "--executor-memory", "1g", "lstmcast.jar"));
@@ -157,7 +159,7 @@ class SparkClusterIT {
                     try {
                         return Files.readString(p, StandardCharsets.UTF_8);
                     } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                        throw new UncheckedIOException(e);
                     }
                 }).reduce("", String::concat);
             }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -75,7 +76,7 @@ class TrainIT {
         // 1e300 does not fit a float32 at all and is refused while reading.
         List<String> dax = Files.readAllLines(Program.ROOT.resolve("data/eustockmarkets_daily.csv"));
         for (String huge : List.of("1e30", "1e300")) {
-            List<String> lines = new java.util.ArrayList<>(dax);
+            List<String> lines = new ArrayList<>(dax);
             String[] cells = lines.get(1399).split(",");
             cells[2] = huge;
             lines.set(1399, String.join(",", cells));

@@ -1,7 +1,9 @@
 package org.lstmcast.bench;
 
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -72,7 +74,7 @@ public final class Benchmarks {
      * {"error": ...})", "concurrency 16: 12 answers gRPC NOT_FOUND (first: unknown model 'x')" or "concurrency 16: 3 socket errors ConnectException (first: Connection refused)".
      */
     public static List<String> warnings(HttpLoad.Result r) {
-        List<String> lines = new java.util.ArrayList<>();
+        List<String> lines = new ArrayList<>();
         for (HttpLoad.Problem p : r.problems()) {
             String example = p.example() == null ? "" : p.example().replaceAll("\\s+", " ").strip();
             lines.add("concurrency " + r.concurrency() + ": " + p.count()
@@ -94,7 +96,7 @@ public final class Benchmarks {
     }
 
     public static String table(List<Map<String, Object>> rows) {
-        java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>();
+        LinkedHashSet<String> keys = new LinkedHashSet<>();
         rows.forEach(r -> keys.addAll(r.keySet()));
         StringBuilder sb = new StringBuilder();
         for (String k : keys) {

@@ -8,6 +8,7 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,7 +25,7 @@ public final class BinaryRest {
     /** The JSON header and the bytes after it, for {@code windows} windows of {@link Benchmarks#levels}. */
     public record Body(byte[] header, byte[] tensor) {
         public byte[] bytes() {
-            byte[] all = java.util.Arrays.copyOf(header, header.length + tensor.length);
+            byte[] all = Arrays.copyOf(header, header.length + tensor.length);
             System.arraycopy(tensor, 0, all, header.length, tensor.length);
             return all;
         }

@@ -2,6 +2,8 @@ package org.lstmcast.bench;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,7 +38,7 @@ public final class EngineBench {
                 float level = 4000;
                 for (float[] row : w) {
                     level *= 1 + 0.01f * (float) r.nextGaussian();
-                    java.util.Arrays.fill(row, level);
+                    Arrays.fill(row, level);
                 }
             }
             WindowBatch windows = WindowBatch.of(rows, features);
@@ -44,7 +46,7 @@ public final class EngineBench {
             long measureFrom = System.nanoTime() + warmupMillis * 1_000_000;
             long end = measureFrom + durationMillis * 1_000_000;
             List<Thread> callers = new ArrayList<>();
-            List<Exception> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
             for (int t = 0; t < threads; t++) {
                 Thread th = new Thread(() -> {
                     try {

@@ -4,6 +4,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -97,12 +100,12 @@ public final class GrpcLoad {
         long measureFrom = start + warmupMillis * 1_000_000;
         long end = measureFrom + durationMillis * 1_000_000;
         List<ManagedChannel> channels = new ArrayList<>();
-        java.util.concurrent.ScheduledExecutorService retries = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "bench-grpc-retry");
             t.setDaemon(true);
             return t;
         });
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(concurrency);
+        CountDownLatch done = new CountDownLatch(concurrency);
         try {
             int connections = (concurrency + streamsPerConnection - 1) / streamsPerConnection;
             for (int c = 0; c < connections; c++) {
@@ -161,8 +164,8 @@ public final class GrpcLoad {
     /** One call in flight at a time, re-issued from its own completion until the run ends. */
     private record Caller(GRPCInferenceServiceGrpc.GRPCInferenceServiceStub stub, ModelInferRequest request, long measureFrom,
                           long end, Recorder recorder, AtomicLong ok, AtomicLong bad, AtomicLong errors,
-                          HttpLoad.Tally tally, java.util.concurrent.ScheduledExecutorService retries,
-                          java.util.concurrent.CountDownLatch done) {
+                          HttpLoad.Tally tally, ScheduledExecutorService retries,
+                          CountDownLatch done) {
         void call() {
             if (System.nanoTime() >= end) {
                 done.countDown();

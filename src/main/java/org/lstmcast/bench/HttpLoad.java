@@ -1,6 +1,7 @@
 package org.lstmcast.bench;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -261,7 +262,7 @@ public final class HttpLoad {
                 chunked = true;
             }
         }
-        java.io.ByteArrayOutputStream kept = status / 100 == 2 ? null : new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream kept = status / 100 == 2 ? null : new ByteArrayOutputStream();
         if (chunked) {
             for (long size = Long.parseLong(line(in).split(";")[0].trim(), 16); size > 0;
                  size = Long.parseLong(line(in).split(";")[0].trim(), 16)) {
@@ -276,7 +277,7 @@ public final class HttpLoad {
     }
 
     /** Copies up to what {@code kept} still has room for from the next {@code n} body bytes; returns the bytes left. */
-    private static long keep(InputStream in, long n, java.io.ByteArrayOutputStream kept) throws IOException {
+    private static long keep(InputStream in, long n, ByteArrayOutputStream kept) throws IOException {
         int room = kept == null ? 0 : (int) Math.min(n, KEPT_BODY - kept.size());
         for (int i = 0; i < room; i++) {
             int b = in.read();

@@ -1,5 +1,6 @@
 package org.lstmcast.bench;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +24,7 @@ final class ServerMetrics {
             double sum = value(r.body(), "lstmcast_batch_size_sum", model);
             double count = value(r.body(), "lstmcast_batch_size_count", model);
             return Double.isNaN(sum) || Double.isNaN(count) ? null : new double[] {sum, count};
-        } catch (java.io.IOException | InterruptedException | IllegalArgumentException e) {
+        } catch (IOException | InterruptedException | IllegalArgumentException e) {
             return null;
         }
     }

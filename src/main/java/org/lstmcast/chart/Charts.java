@@ -10,10 +10,10 @@ import java.nio.file.Path;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.TimeZone;
-
 import javax.imageio.ImageIO;
 
 import org.jfree.chart.ChartFactory;
@@ -225,7 +225,7 @@ public final class Charts {
         plot.addAnnotation(new XYLineAnnotation(time.x()[n - 1], history[n - 1], time.x()[n], forecast[0], stroke,
                 renderer.getSeriesPaint(1)));
         shade(plot, time.x()[n - 1], time.x()[n + forecast.length - 1], new Color(0xFF, 0xCC, 0xCC, 80), "forecast");
-        bands(plot, java.util.Arrays.copyOfRange(time.x(), n, n + forecast.length), forecast, bands);
+        bands(plot, Arrays.copyOfRange(time.x(), n, n + forecast.length), forecast, bands);
         return chart;
     }
 

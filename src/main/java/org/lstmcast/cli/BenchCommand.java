@@ -1,14 +1,18 @@
 package org.lstmcast.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.lstmcast.bench.Benchmarks;
@@ -16,8 +20,8 @@ import org.lstmcast.bench.BinaryRest;
 import org.lstmcast.bench.EngineBench;
 import org.lstmcast.bench.GrpcLoad;
 import org.lstmcast.bench.HttpLoad;
+import org.lstmcast.data.DataException;
 import org.lstmcast.grpc.proto.ModelInferRequest;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -131,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
                             warm, measure, ticker);
                 };
                 double[] after = Benchmarks.batchTotals(url, model);
-                Map<String, Object> row = new java.util.LinkedHashMap<>();
+                Map<String, Object> row = new LinkedHashMap<>();
                 row.put("protocol", protocol.name());
                 row.putAll(Benchmarks.row(r, windows, before, after));
                 rows.add(row);
@@ -177,7 +181,7 @@ final class BenchCommand implements Callable<Integer> {
             refusal = p != null && p.clientError() ? "HTTP " + p.status() + serverError(p.body()) : null;
         }
         if (refusal != null) {
-            throw new org.lstmcast.data.DataException("the server answered the first request with " + refusal
+            throw new DataException("the server answered the first request with " + refusal
                     + "; every request would be refused alike, so nothing was measured");
         }
     }
@@ -188,11 +192,11 @@ final class BenchCommand implements Callable<Integer> {
             return "";
         }
         try {
-            com.fasterxml.jackson.databind.JsonNode error = new ObjectMapper().readTree(body).path("error");
+            JsonNode error = new ObjectMapper().readTree(body).path("error");
             if (error.isTextual()) {
                 return ": " + error.asText();
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             // not JSON: quoted as it came
         }
         return ": " + body.replaceAll("\\s+", " ").strip();
@@ -202,9 +206,9 @@ final class BenchCommand implements Callable<Integer> {
     private static HttpLoad.Ticker ticker(PrintWriter err, int concurrency, double warmup, double duration) {
         return (elapsed, answered, failed) -> {
             String phase = elapsed < warmup
-                    ? String.format(java.util.Locale.ROOT, "warming up, %.0f of %s s", elapsed, seconds(warmup))
-                    : String.format(java.util.Locale.ROOT, "%.0f of %s s", elapsed - warmup, seconds(duration));
-            err.printf(java.util.Locale.ROOT, "lstmcast bench: concurrency %d: %s, %d answers so far%s%n", concurrency,
+                    ? String.format(Locale.ROOT, "warming up, %.0f of %s s", elapsed, seconds(warmup))
+                    : String.format(Locale.ROOT, "%.0f of %s s", elapsed - warmup, seconds(duration));
+            err.printf(Locale.ROOT, "lstmcast bench: concurrency %d: %s, %d answers so far%s%n", concurrency,
                     phase, answered, failed == 0 ? "" : ", " + failed + " failed");
             err.flush();
         };

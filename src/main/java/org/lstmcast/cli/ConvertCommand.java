@@ -5,10 +5,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import org.lstmcast.Text;
 import org.lstmcast.convert.ConvertOptions;
 import org.lstmcast.convert.Converter;
 import org.lstmcast.data.Transform;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -121,10 +121,10 @@ final class ConvertCommand implements Callable<Integer> {
     static String describe(Converter.Result r, boolean scaled) {
         String in = String.format(Locale.ROOT, "raw windows of %d rows in, ", r.lookback());
         if (r.probabilities()) {
-            return in + org.lstmcast.Text.plural(r.horizon(), "class probability", "class probabilities")
+            return in + Text.plural(r.horizon(), "class probability", "class probabilities")
                     + " out (a softmax head: a classifier's output, not forecasts)";
         }
-        String forecasts = org.lstmcast.Text.plural(r.horizon(), "forecast");
+        String forecasts = Text.plural(r.horizon(), "forecast");
         if (scaled) {
             return in + forecasts + " in original units out";
         }

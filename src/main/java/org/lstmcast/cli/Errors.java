@@ -1,8 +1,14 @@
 package org.lstmcast.cli;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
 import org.lstmcast.data.DataException;
 import org.lstmcast.forecast.InvalidInputException;
-
+import org.lstmcast.model.ConversionException;
 import picocli.CommandLine;
 
 /**
@@ -18,17 +24,17 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
         }
         String message;
         if (e instanceof DataException || e instanceof InvalidInputException || e instanceof IllegalArgumentException
-                || e instanceof org.lstmcast.model.ConversionException
+                || e instanceof ConversionException
                 || e instanceof IllegalStateException) {
             message = e.getMessage();
-        } else if (e instanceof java.nio.file.NoSuchFileException f) {
+        } else if (e instanceof NoSuchFileException f) {
             // The JDK's message is the bare path; say what is wrong with it, as the commands' own checks do.
-            java.nio.file.Path parent = java.nio.file.Path.of(f.getFile()).toAbsolutePath().getParent();
-            message = parent != null && !java.nio.file.Files.isDirectory(parent)
+            Path parent = Path.of(f.getFile()).toAbsolutePath().getParent();
+            message = parent != null && !Files.isDirectory(parent)
                     ? f.getFile() + ": no such folder " + parent : f.getFile() + ": no such file";
-        } else if (e instanceof java.nio.file.AccessDeniedException f) {
+        } else if (e instanceof AccessDeniedException f) {
             message = f.getFile() + ": permission denied";
-        } else if (e instanceof java.io.IOException) {
+        } else if (e instanceof IOException) {
             message = "I/O error: " + e.getMessage();
         } else {
             message = "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage();

@@ -6,7 +6,7 @@ import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.model.Proof;
-
+import org.lstmcast.repository.ModelRepository;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,7 +38,7 @@ final class ExportCommand implements Callable<Integer> {
         if (!Files.isRegularFile(modelZip)) {
             throw new DataException(run + ": no model.zip (is it a run directory written by lstmcast train?)");
         }
-        Path file = org.lstmcast.repository.ModelRepository.outputFile(out, "--out");
+        Path file = ModelRepository.outputFile(out, "--out");
         Proof.Parity parity = Reports.exportWithProof(spec.commandLine(), modelZip, file, false);
         return parity.ok() ? 0 : 1;
     }

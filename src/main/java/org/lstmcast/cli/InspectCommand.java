@@ -1,7 +1,10 @@
 package org.lstmcast.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -12,11 +15,14 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.lstmcast.Text;
+import org.lstmcast.convert.ConvertOptions;
+import org.lstmcast.convert.Converter;
+import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.global.GlobalSpec;
+import org.lstmcast.model.ConversionException;
 import org.lstmcast.onnx.ModelReport;
 import org.lstmcast.onnx.OnnxInspector;
-
-import org.lstmcast.global.GlobalSpec;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -77,12 +83,12 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     /** A Keras file or a DL4J zip: whether and how it converts, found by converting it in memory. */
-    private int describeSource(PrintWriter out) throws java.io.IOException {
-        Map<String, Object> report = new java.util.LinkedHashMap<>();
+    private int describeSource(PrintWriter out) throws IOException {
+        Map<String, Object> report = new LinkedHashMap<>();
         report.put("file", file.toString());
         try {
-            org.lstmcast.convert.Converter.Result r = org.lstmcast.convert.Converter.convert(file,
-                    org.lstmcast.convert.ConvertOptions.defaults());
+            Converter.Result r = Converter.convert(file,
+                    ConvertOptions.defaults());
             report.put("source", r.origin());
             report.put("layers", r.layers());
             report.put("converts", r.parity().ok());
@@ -101,7 +107,7 @@ final class InspectCommand implements Callable<Integer> {
                     + ", or drop it into a repository as <name>/<version>/"
                     + (file.getFileName().toString().endsWith(".zip") ? "model.zip" : file.getFileName().toString().endsWith(".onnx")
                     ? "model.onnx" : "model.h5") + " with the scaler in forecast.json");
-        } catch (org.lstmcast.model.ConversionException e) {
+        } catch (ConversionException e) {
             if (e.unreadable()) {
                 // Nothing to describe: a damaged file is a failure, as an unreadable ONNX file is.
                 throw e;
@@ -121,10 +127,10 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        org.lstmcast.convert.Converter.Kind kind = java.nio.file.Files.isRegularFile(file)
-                ? org.lstmcast.convert.Converter.detect(file) : org.lstmcast.convert.Converter.Kind.ONNX;
+        Converter.Kind kind = Files.isRegularFile(file)
+                ? Converter.detect(file) : Converter.Kind.ONNX;
         // An ONNX file always gets the ONNX report, which names a layout=1 node and points to convert.
-        if (kind != org.lstmcast.convert.Converter.Kind.ONNX) {
+        if (kind != Converter.Kind.ONNX) {
             return describeSource(out);
         }
         ModelReport r = OnnxInspector.inspect(file);
@@ -149,13 +155,13 @@ final class InspectCommand implements Callable<Integer> {
                 var f = r.forecast();
                 out.printf("  servable    yes: windows of %s rows x %s %s -> %s%n",
                         f.lookback() > 0 ? Integer.toString(f.lookback()) : "any number of",
-                        org.lstmcast.Text.plural(f.featureCount(), "feature"), f.features(),
-                        org.lstmcast.Text.plural(f.horizon(), "step"));
+                        Text.plural(f.featureCount(), "feature"), f.features(),
+                        Text.plural(f.horizon(), "step"));
             } else {
                 out.println("  servable    no");
                 r.problems().forEach(p -> out.println("    - " + p));
             }
-            String network = r.metadata().get(org.lstmcast.forecast.ForecastSpec.KEY_NETWORK);
+            String network = r.metadata().get(ForecastSpec.KEY_NETWORK);
             if (network != null) {
                 out.println("  network     " + network + (r.metadata().containsKey("fitted_on") ? "; fitted on "
                         + r.metadata().get("fitted_on") : ""));

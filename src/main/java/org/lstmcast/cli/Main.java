@@ -3,7 +3,6 @@ package org.lstmcast.cli;
 import java.io.PrintWriter;
 
 import org.lstmcast.Version;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

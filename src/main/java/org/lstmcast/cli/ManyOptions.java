@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.lstmcast.many.LongFormat;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 

@@ -7,18 +7,18 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.lstmcast.spark.Progress;
+import org.lstmcast.spark.JobProgress;
 
 /** Series done out of the total on stderr: a live bar on a terminal, a line at most every few seconds in logs. */
 final class ManyProgress {
     private ManyProgress() {
     }
 
-    static Progress create(PrintWriter err, String task) {
+    static JobProgress create(PrintWriter err, String task) {
         return System.console() != null ? new Bar(task) : new Lines(err, task);
     }
 
-    private static final class Bar implements Progress {
+    private static final class Bar implements JobProgress {
         private final String task;
         private ProgressBar bar;
 
@@ -42,7 +42,7 @@ final class ManyProgress {
         }
     }
 
-    private static final class Lines implements Progress {
+    private static final class Lines implements JobProgress {
         private final PrintWriter err;
         private final String task;
         private int total;

@@ -6,12 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
+import org.lstmcast.Text;
 import org.lstmcast.chart.Charts;
 import org.lstmcast.data.Gaps;
 import org.lstmcast.forecast.Intervals;
@@ -115,7 +117,7 @@ final class PredictCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             err.printf(Locale.ROOT, "lstmcast predict: note: the intervals are calibrated for the model's %s; from step %d "
                     + "on (marked *) they are extrapolated: the last calibrated half-width times sqrt(step / %d)%n",
-                    org.lstmcast.Text.plural(iv.horizon(), "step"), extrapolated, iv.horizon());
+                    Text.plural(iv.horizon(), "step"), extrapolated, iv.horizon());
             err.flush();
         }
         if (out != null) {
@@ -134,12 +136,12 @@ final class PredictCommand implements Callable<Integer> {
         if (plot != null) {
             int shown = Math.min(r.history().rows(), Math.max(5 * r.forecast().length, Math.max(3 * r.spec().lookback(), 120)));
             List<String> times = new ArrayList<>(r.history().times().subList(r.history().rows() - shown, r.history().rows()));
-            double[] history = java.util.Arrays.copyOfRange(r.history().column(0), r.history().rows() - shown, r.history().rows());
+            double[] history = Arrays.copyOfRange(r.history().column(0), r.history().rows() - shown, r.history().rows());
             List<Charts.Band> bands = new ArrayList<>();
             for (int l = bounds.length - 1; l >= 0; l--) {
                 bands.add(new Charts.Band(iv.levels()[l] + "% interval", bounds[l][0], bounds[l][1]));
             }
-            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + org.lstmcast.Text.plural(r.forecast().length, "step"),
+            Charts.ahead(plot, r.spec().target() + ": forecast of the next " + Text.plural(r.forecast().length, "step"),
                     r.spec().target(), times, history, r.times(), r.forecast(), bands);
         }
         return 0;

@@ -9,8 +9,8 @@ import java.util.concurrent.Callable;
 import org.lstmcast.data.DataException;
 import org.lstmcast.global.GlobalPredict;
 import org.lstmcast.many.SeriesForecast;
+import org.lstmcast.spark.JobProgress;
 import org.lstmcast.spark.PredictMany;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -68,7 +68,7 @@ final class PredictManyCommand implements Callable<Integer> {
         PredictMany.Summary summary;
         try {
             summary = PredictMany.run(new PredictMany.Job(many.data, many.format(spec.commandLine()), models, horizon, out,
-                    many.master), quiet ? org.lstmcast.spark.Progress.NONE : ManyProgress.create(err, "predict-many"));
+                    many.master), quiet ? JobProgress.NONE : ManyProgress.create(err, "predict-many"));
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("predict-many"));
         }

@@ -6,7 +6,6 @@ import java.util.Locale;
 
 import org.lstmcast.export.Export;
 import org.lstmcast.model.Proof;
-
 import picocli.CommandLine;
 
 /** Output shared by the commands that export. */

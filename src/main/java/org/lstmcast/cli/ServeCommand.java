@@ -13,9 +13,9 @@ import java.util.concurrent.CountDownLatch;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.repository.ModelRepository;
-import org.lstmcast.serve.server.InferenceServer;
+import org.lstmcast.serve.Devices;
 import org.lstmcast.serve.ServeConfig;
-
+import org.lstmcast.serve.server.InferenceServer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -145,7 +145,7 @@ final class ServeCommand implements Callable<Integer> {
         Checks.atLeast(spec, "--request-timeout-ms", requestTimeoutMs, 1);
         Checks.atLeast(spec, "--max-loaded", maxLoaded, 0);
         try {
-            org.lstmcast.serve.Devices.check(device);
+            Devices.check(device);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -162,7 +162,7 @@ final class ServeCommand implements Callable<Integer> {
         if (grpcPort != 0) {
             requirePortFree(host, grpcPort, "--grpc-port (0 turns gRPC off)");
         }
-        org.lstmcast.serve.Devices.requireAvailable(device);
+        Devices.requireAvailable(device);
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM and Ctrl-C end the wait below, so shutdown is the normal path and the exit code is 0.
         for (String name : new String[] {"TERM", "INT"}) {

@@ -7,21 +7,24 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.apache.commons.codec.digest.DigestUtils;
+import org.lstmcast.Text;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Series;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.Report;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.Trainer;
 import org.lstmcast.train.TrainingListener;
 import org.lstmcast.train.TrainingRun;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -123,18 +126,18 @@ final class TrainCommand implements Callable<Integer> {
                     outcome.seconds());
             if (outcome.training().epochsRun() > 0) {
                 o.printf(Locale.ROOT, "Trained %s (best %d)%s.%n",
-                        org.lstmcast.Text.plural(outcome.training().epochsRun(), "epoch"),
+                        Text.plural(outcome.training().epochsRun(), "epoch"),
                         outcome.training().bestEpoch(), anchorAlone(outcome) ? ", then kept the anchor alone" : "");
             }
-            if (outcome.metrics().get("transform") instanceof java.util.Map<?, ?> t
+            if (outcome.metrics().get("transform") instanceof Map<?, ?> t
                     && t.get("fitted_to_the_data") != null) {
-                o.printf(Locale.ROOT, "Fitted to the %s rows: %s.%n", ((java.util.Map<?, ?>) outcome.metrics().get("data"))
+                o.printf(Locale.ROOT, "Fitted to the %s rows: %s.%n", ((Map<?, ?>) outcome.metrics().get("data"))
                         .get("rows"), t.get("fitted_to_the_data"));
             }
             o.printf(Locale.ROOT, "Test part: %s, forecast from %s (rolling origin) by the model fitted without "
                             + "them, in original units.%n",
-                    org.lstmcast.Text.plural(outcome.evaluation().testRows().length, "row"),
-                    org.lstmcast.Text.plural(outcome.evaluation().windows(), "test window"));
+                    Text.plural(outcome.evaluation().testRows().length, "row"),
+                    Text.plural(outcome.evaluation().windows(), "test window"));
             o.printf(Locale.ROOT, "Season: %s (%s).%n", outcome.season().period() == 0 ? "none"
                     : Integer.toString(outcome.season().period()), outcome.season().reason());
             o.print(Report.transform(outcome.metrics()));
@@ -168,11 +171,11 @@ final class TrainCommand implements Callable<Integer> {
      * {@code intervals.enough_calibration_windows} says, so that stdout does not read as an unqualified success.
      */
     static List<String> calibrationWarnings(TrainingRun.Outcome outcome) {
-        if (!(outcome.metrics().get("intervals") instanceof java.util.Map<?, ?> intervals)
-                || !(intervals.get("enough_calibration_windows") instanceof java.util.Map<?, ?> enough)) {
+        if (!(outcome.metrics().get("intervals") instanceof Map<?, ?> intervals)
+                || !(intervals.get("enough_calibration_windows") instanceof Map<?, ?> enough)) {
             return List.of();
         }
-        int fewest = java.util.Arrays.stream(outcome.intervals().calibrationWindows()).min().orElse(0);
+        int fewest = Arrays.stream(outcome.intervals().calibrationWindows()).min().orElse(0);
         List<String> out = new ArrayList<>();
         enough.forEach((level, ok) -> {
             if (Boolean.FALSE.equals(ok)) {
@@ -180,7 +183,7 @@ final class TrainCommand implements Callable<Integer> {
                 out.add(String.format(Locale.ROOT, "Warning: the %d%% interval is calibrated on %s per step, fewer than "
                                 + "the %d its coverage guarantee needs: its width is an estimate (the larger of the widest "
                                 + "error seen and a Student's t bound). More validation rows (--val-fraction, or more data) "
-                                + "give it the guarantee.", percent, org.lstmcast.Text.plural(fewest, "validation forecast"),
+                                + "give it the guarantee.", percent, Text.plural(fewest, "validation forecast"),
                         neededForGuarantee(percent)));
             }
         });
@@ -191,7 +194,7 @@ final class TrainCommand implements Callable<Integer> {
     static int neededForGuarantee(int percent) {
         int n = 1;
         // Every level below 100 is reached (99% at 99 forecasts); the bound only keeps a level of 100 from looping.
-        while (n < 1_000_000 && !org.lstmcast.forecast.Intervals.guaranteed(n, percent)) {
+        while (n < 1_000_000 && !Intervals.guaranteed(n, percent)) {
             n++;
         }
         return n;
@@ -208,7 +211,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Which model model.zip holds: the final fit on every row, or the evaluated one. */
     private static String written(TrainingRun.Outcome outcome) {
-        java.util.Map<?, ?> e = (java.util.Map<?, ?>) outcome.metrics().get("exported");
+        Map<?, ?> e = (Map<?, ?>) outcome.metrics().get("exported");
         return "final".equals(e.get("model")) ? "written as fitted once more on all " + e.get("rows") + " rows"
                 : "written as evaluated, fitted on the " + e.get("rows") + " rows before the test part";
     }

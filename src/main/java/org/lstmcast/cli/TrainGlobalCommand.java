@@ -10,7 +10,6 @@ import org.lstmcast.global.GlobalConfig;
 import org.lstmcast.global.GlobalRun;
 import org.lstmcast.global.Normaliser;
 import org.lstmcast.model.Proof;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -8,9 +8,9 @@ import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.many.SeriesResult;
+import org.lstmcast.spark.JobProgress;
 import org.lstmcast.spark.TrainMany;
 import org.lstmcast.train.TrainConfig;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,7 +54,7 @@ final class TrainManyCommand implements Callable<Integer> {
         TrainMany.Summary summary;
         try {
             summary = TrainMany.run(new TrainMany.Job(many.data, many.format(spec.commandLine())
-                    .withFill(training.fill(spec.commandLine())), config, out, export, many.master), quiet ? org.lstmcast.spark.Progress.NONE : ManyProgress.create(err, "train-many"));
+                    .withFill(training.fill(spec.commandLine())), config, out, export, many.master), quiet ? JobProgress.NONE : ManyProgress.create(err, "train-many"));
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("train-many"));
         }

@@ -5,7 +5,6 @@ import java.util.List;
 import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Transform;
 import org.lstmcast.train.TrainConfig;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 

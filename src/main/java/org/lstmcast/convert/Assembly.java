@@ -12,6 +12,7 @@ import java.util.function.Function;
 import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.lstmcast.Text;
 import org.lstmcast.Version;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.Preprocessor;
@@ -252,7 +253,7 @@ final class Assembly {
         }
         if (o.targetIndex() < 0 || o.targetIndex() >= f) {
             throw new ConversionException("--target-index " + o.targetIndex() + " is outside the model's "
-                    + org.lstmcast.Text.plural(f, "feature") + " (0 to " + (f - 1) + ")");
+                    + Text.plural(f, "feature") + " (0 to " + (f - 1) + ")");
         }
         double[][] minMax = scaler(o, f);
         double[] inShift = new double[f];
@@ -373,7 +374,7 @@ final class Assembly {
             }
             Series s = CsvReader.read(o.data(), o.columns(), null);
             if (s.rows() < rows) {
-                throw new ConversionException(o.data() + " has " + org.lstmcast.Text.plural(s.rows(), "row") + "; a window needs " + rows);
+                throw new ConversionException(o.data() + " has " + Text.plural(s.rows(), "row") + "; a window needs " + rows);
             }
             for (int i = 0; i < o.proofWindows(); i++) {
                 int start = random.nextInt(s.rows() - rows + 1);

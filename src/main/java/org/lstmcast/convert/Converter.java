@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.zip.ZipFile;
 
 import ai.onnx.proto.OnnxMl;
@@ -148,7 +149,7 @@ public final class Converter {
             }
         }
         Result r = convert(source, o);
-        String summary = String.format(java.util.Locale.ROOT, "%s (%s) proven on %d windows, max relative error %.3g",
+        String summary = String.format(Locale.ROOT, "%s (%s) proven on %d windows, max relative error %.3g",
                 source.getFileName(), r.origin(), r.parity().windows(), r.parity().maxRelError());
         try {
             return new Cached(writeCache(r, dir, key), false, summary);

@@ -1,9 +1,11 @@
 package org.lstmcast.data;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -51,7 +54,7 @@ public final class CsvReader {
 
     /** As {@link #readFloat32(Path, List, String)}, with gaps filled by {@code fill} (see the stream variant). */
     public static Series readFloat32(Path file, List<String> valueColumns, String timeColumn, Gaps.Fill fill) {
-        return read(file, valueColumns, timeColumn, true, java.util.Objects.requireNonNull(fill));
+        return read(file, valueColumns, timeColumn, true, Objects.requireNonNull(fill));
     }
 
     private static Series read(Path file, List<String> valueColumns, String timeColumn, boolean float32,
@@ -92,7 +95,7 @@ public final class CsvReader {
      */
     public static Series readFloat32(InputStream in, String source, List<String> valueColumns, String timeColumn,
                                      Gaps.Fill fill) throws IOException {
-        return read(in, source, valueColumns, timeColumn, true, java.util.Objects.requireNonNull(fill));
+        return read(in, source, valueColumns, timeColumn, true, Objects.requireNonNull(fill));
     }
 
     /** @param fill how gaps are handled; null for not at all: every cell must hold a number, and steps may be missing */
@@ -111,7 +114,7 @@ public final class CsvReader {
                 .get();
         // Spreadsheet exports often start with a byte-order mark that would otherwise become part of the first name.
         InputStream unmarked = BOMInputStream.builder().setInputStream(in).get();
-        java.io.BufferedReader buffered = new java.io.BufferedReader(new InputStreamReader(unmarked, StandardCharsets.UTF_8));
+        BufferedReader buffered = new BufferedReader(new InputStreamReader(unmarked, StandardCharsets.UTF_8));
         char delimiter = Delimiters.sniff(buffered);
         format = format.builder().setDelimiter(delimiter).get();
         try (Reader reader = buffered;
@@ -167,7 +170,7 @@ public final class CsvReader {
             Series series = new Series(source, List.copyOf(wanted), times, rows.toArray(new double[0][]));
             return fill == null ? series
                     : Gaps.fill(series, fill, lines.stream().mapToLong(Long::longValue).toArray());
-        } catch (java.io.UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
+        } catch (UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
             // commons-csv reports malformed quoting and duplicate headers this way.
             throw new DataException(source + ": not a readable CSV file: " + rootMessage(e), e);
         }

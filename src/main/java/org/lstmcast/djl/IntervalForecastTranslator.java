@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.translate.Batchifier;
 import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorContext;
+import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.onnx.OnnxInspector;
 
@@ -49,7 +50,7 @@ public final class IntervalForecastTranslator implements Translator<double[][], 
 
     @Override
     public Forecast processOutput(TranslatorContext ctx, NDList list) {
-        double[] forecast = inner.processOutput(ctx, new NDList(list.get(org.lstmcast.forecast.ForecastSpec.OUTPUT)));
+        double[] forecast = inner.processOutput(ctx, new NDList(list.get(ForecastSpec.OUTPUT)));
         return new Forecast(forecast, levels.clone(), byStep(list.get(Intervals.LOWER), forecast.length),
                 byStep(list.get(Intervals.UPPER), forecast.length));
     }

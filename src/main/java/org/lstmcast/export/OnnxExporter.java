@@ -10,6 +10,7 @@ import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.lstmcast.Text;
 import org.lstmcast.Version;
 import org.lstmcast.convert.dl4j.Dl4jReader;
 import org.lstmcast.data.Preprocessor;
@@ -133,7 +134,7 @@ public final class OnnxExporter {
     }
 
     static String docString(ModelFile.Info info) {
-        String inputs = info.features().size() == 1 ? org.lstmcast.Text.possessive(info.target()) + " own history"
+        String inputs = info.features().size() == 1 ? Text.possessive(info.target()) + " own history"
                 : "the history of " + String.join(", ", info.features());
         return String.format(Locale.ROOT,
                 "Forecasts the next %d value%s of %s from the last %d rows of %s. Input 'input' [batch, sequence >= %d, %d]"

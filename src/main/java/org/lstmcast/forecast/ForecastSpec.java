@@ -1,5 +1,6 @@
 package org.lstmcast.forecast;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 
@@ -81,7 +82,7 @@ public record ForecastSpec(String inputName, String outputName, int lookback, in
             return new ForecastSpec(INPUT, OUTPUT, Integer.parseInt(lookback.trim()), Integer.parseInt(horizon.trim()),
                     names, metadata.getOrDefault(KEY_TARGET, names.get(0)), metadata.get(KEY_TRANSFORM),
                     metadata.get(KEY_TIME_COLUMN));
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("the model's forecast metadata is malformed: " + e.getMessage(), e);
         }
     }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -231,7 +232,7 @@ public record Intervals(int[] levels, boolean relative, double[][] halfWidth, in
     public String toMetadata() {
         try {
             return new ObjectMapper().writeValueAsString(toJson());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -286,7 +287,7 @@ public record Intervals(int[] levels, boolean relative, double[][] halfWidth, in
         }
         try {
             return fromJson(new ObjectMapper().readTree(text));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("malformed intervals: " + e.getOriginalMessage(), e);
         }
     }

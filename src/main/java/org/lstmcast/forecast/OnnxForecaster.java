@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,6 +17,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import org.lstmcast.Text;
 
 /**
  * The forecasting core: one ONNX model in an ONNX Runtime session, raw windows in, forecasts out. Beyond the
@@ -187,7 +189,7 @@ public final class OnnxForecaster implements AutoCloseable {
             long[] shape = out.getInfo().getShape();
             FloatBuffer data = out.getFloatBuffer();
             if (shape.length < 1 || shape[0] != batch || data.remaining() < batch || data.remaining() % batch != 0) {
-                throw new IllegalStateException("the model returned shape " + java.util.Arrays.toString(shape)
+                throw new IllegalStateException("the model returned shape " + Arrays.toString(shape)
                         + " for a batch of " + batch);
             }
             int horizon = data.remaining() / batch;
@@ -217,7 +219,7 @@ public final class OnnxForecaster implements AutoCloseable {
         float[][][] windows = new float[batch][steps][spec.featureCount()];
         for (float[][] w : windows) {
             for (float[] row : w) {
-                java.util.Arrays.fill(row, 1f);
+                Arrays.fill(row, 1f);
             }
         }
         try {
@@ -336,7 +338,7 @@ public final class OnnxForecaster implements AutoCloseable {
         for (int r = 0; r < lookback; r++) {
             double[] row = window[window.length - lookback + r];
             if (row.length != spec.featureCount()) {
-                throw new InvalidInputException("each row needs " + org.lstmcast.Text.plural(spec.featureCount(), "value") + " " + spec.features()
+                throw new InvalidInputException("each row needs " + Text.plural(spec.featureCount(), "value") + " " + spec.features()
                         + ", got " + row.length);
             }
             tail[r] = new float[row.length];

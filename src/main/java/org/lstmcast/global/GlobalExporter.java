@@ -2,14 +2,15 @@ package org.lstmcast.global;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import ai.onnx.proto.OnnxMl;
-import org.lstmcast.model.ForecastGraph;
-import org.lstmcast.model.GraphBuilder;
 import org.lstmcast.export.OnnxExporter;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
+import org.lstmcast.model.ForecastGraph;
+import org.lstmcast.model.GraphBuilder;
 
 /**
  * Writes a global model as one ONNX graph: a raw history of any series and any length in, its forecasts (and
@@ -228,6 +229,6 @@ public final class GlobalExporter {
     /** ReduceMin or ReduceMean keeping dimensions; in opset 17 their axes are an attribute. */
     private static String reduce(GraphBuilder g, String op, String x, long axis) {
         return g.node(op, List.of(x), List.of(GraphBuilder.attr("axes", new long[] {axis}), GraphBuilder.attr("keepdims", 1L)),
-                g.fresh(op.toLowerCase(java.util.Locale.ROOT)));
+                g.fresh(op.toLowerCase(Locale.ROOT)));
     }
 }

@@ -1,20 +1,22 @@
 package org.lstmcast.global;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.FutureTimes;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.many.SeriesForecast;
 import org.lstmcast.repository.ModelRepository;
+import org.lstmcast.spark.PredictMany;
 
 /**
  * {@code predict-many --model}: every series of a long table forecast by one model, in batches of equal-length
@@ -70,14 +72,14 @@ public final class GlobalPredict {
             GlobalSpec global = GlobalSpec.fromMetadata(forecaster.metadata());
             int read = global != null ? global.lookback() : spec.lookback();
             int steps = job.horizon() > 0 ? job.horizon() : spec.horizon();
-            org.lstmcast.forecast.Intervals intervals = SeriesForecast.intervals(forecaster.metadata(), spec);
+            Intervals intervals = SeriesForecast.intervals(forecaster.metadata(), spec);
             Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
             SeriesForecast[] results = new SeriesForecast[table.size()];
             for (int i = 0; i < table.size(); i++) {
                 int n = table.get(i).values().length;
                 if (n < Math.max(1, spec.lookback())) {
                     results[i] = new SeriesForecast(table.get(i).id(), name, version, List.of(), new double[0],
-                            String.format(java.util.Locale.ROOT, "%d values; %s reads the last %d", n, name,
+                            String.format(Locale.ROOT, "%d values; %s reads the last %d", n, name,
                                     spec.lookback()));
                     continue;
                 }
@@ -109,7 +111,7 @@ public final class GlobalPredict {
             }
             out.addAll(List.of(results));
         }
-        org.lstmcast.spark.PredictMany.write(job.out(), out);
+        PredictMany.write(job.out(), out);
         return new Summary(out, name, version, runs, (System.nanoTime() - started) / 1e9);
     }
 }

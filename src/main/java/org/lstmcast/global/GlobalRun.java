@@ -5,7 +5,9 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -91,11 +93,11 @@ public final class GlobalRun {
             int test = v.length >= horizon + 2 ? horizon : 0;
             int val = v.length - test >= horizon + 2 ? horizon : 0;
             int end = v.length - test - val;
-            double[] fit = java.util.Arrays.copyOf(v, end);
+            double[] fit = Arrays.copyOf(v, end);
             fitSeries.add(fit);
             if (val > 0) {
                 valHistories.add(fit);
-                valFutures.add(java.util.Arrays.copyOfRange(v, end, end + val));
+                valFutures.add(Arrays.copyOfRange(v, end, end + val));
             }
             if (test > 0) {
                 scoredIndex.add(i);
@@ -115,7 +117,7 @@ public final class GlobalRun {
         List<double[]> testHistories = new ArrayList<>();
         for (int i : scoredIndex) {
             double[] v = table.get(i).values();
-            testHistories.add(java.util.Arrays.copyOf(v, v.length - horizon));
+            testHistories.add(Arrays.copyOf(v, v.length - horizon));
         }
         double[][] global = evaluated.forecast(testHistories);
         double[][] theta = evaluated.theta(testHistories);
@@ -129,7 +131,7 @@ public final class GlobalRun {
         for (int j = 0; j < scoredIndex.size(); j++) {
             SeriesTable.Entry e = table.get(scoredIndex.get(j));
             double[] history = testHistories.get(j);
-            double[] actual = java.util.Arrays.copyOfRange(e.values(), history.length, e.values().length);
+            double[] actual = Arrays.copyOfRange(e.values(), history.length, e.values().length);
             Map<String, double[]> f = new LinkedHashMap<>();
             f.put("global", global[j]);
             f.put("theta", theta[j]);
@@ -188,7 +190,7 @@ public final class GlobalRun {
         }
 
         log.accept(String.format(Locale.ROOT, "kept epochs %s; training again on every value",
-                java.util.Arrays.toString(epochs)));
+                Arrays.toString(epochs)));
         List<GlobalTrainer.Member> finals = GlobalTrainer.train(norm, table.stream().map(SeriesTable.Entry::values).toList(),
                 new GlobalTrainer.Validation(List.of(), List.of()), config, epochs, config.threads(), null);
         GlobalForecaster model = new GlobalForecaster(finals.stream().map(GlobalTrainer.Member::network).toList(), norm);
@@ -315,10 +317,10 @@ public final class GlobalRun {
             double[] v = e.values();
             out.add(v);
             if (v.length > horizon) {
-                out.add(java.util.Arrays.copyOf(v, v.length - horizon));
+                out.add(Arrays.copyOf(v, v.length - horizon));
             }
             for (int n = 1; n <= Math.min(3, v.length); n++) {
-                out.add(java.util.Arrays.copyOf(v, n));
+                out.add(Arrays.copyOf(v, n));
             }
         }
         return out;
@@ -373,7 +375,7 @@ public final class GlobalRun {
             m.put(Intervals.KEY, intervals.toMetadata());
         }
         m.put("lstmcast_version", Version.get());
-        m.put("created", java.time.Instant.now().toString());
+        m.put("created", Instant.now().toString());
         m.put("data_source", Path.of(job.data()).getFileName().toString());
         m.put("training_config", json.writeValueAsString(config));
         return m;

@@ -1,5 +1,7 @@
 package org.lstmcast.global;
 
+import java.io.IOException;
+import java.util.Locale;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,14 +25,14 @@ public record GlobalSpec(int lookback, int season, String frequency, String scal
             JsonNode n = new ObjectMapper().readTree(text);
             return new GlobalSpec(n.path("lookback").asInt(), n.path("season").asInt(1), n.path("frequency").asText(),
                     n.path("scale").asText(), n.path("series").asInt(), n.path("members").asInt(1));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalArgumentException("the model's global metadata is malformed: " + e.getMessage(), e);
         }
     }
 
     /** One line for {@code inspect}. */
     public String describe() {
-        return String.format(java.util.Locale.ROOT, "global model: learned across %d series, %s (season %d), reads the "
+        return String.format(Locale.ROOT, "global model: learned across %d series, %s (season %d), reads the "
                 + "last %d values (shorter histories are padded), %s scale, %d member%s", series, frequency, season,
                 lookback, scale, members, members == 1 ? "" : "s");
     }

@@ -1,8 +1,8 @@
 package org.lstmcast.global;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -11,6 +11,7 @@ import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.lstmcast.data.Transform;
 import org.lstmcast.train.Networks;
 import org.lstmcast.train.TrainConfig;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -93,7 +94,7 @@ public final class GlobalTrainer {
     static TrainConfig networkConfig(Normaliser norm, GlobalConfig s, long seed) {
         // TrainConfig's lookback must be 2 or more; the network itself does not depend on it.
         return new TrainConfig("y", List.of(), Math.max(2, norm.steps()), norm.horizon(),
-                org.lstmcast.data.Transform.LEVEL, 0, s.layers(), s.hidden(), 0, s.epochs(), s.batchSize(),
+                Transform.LEVEL, 0, s.layers(), s.hidden(), 0, s.epochs(), s.batchSize(),
                 s.learningRate(), s.patience(), 0.1, 0.2, seed);
     }
 
@@ -227,8 +228,8 @@ public final class GlobalTrainer {
             double[] s = series.get(lo);
             long before = lo == 0 ? 0 : cumulative[lo - 1];
             int end = (int) (r - before) + 1;
-            histories.add(java.util.Arrays.copyOfRange(s, Math.max(0, end - lookback), end));
-            futures.add(java.util.Arrays.copyOfRange(s, end, Math.min(s.length, end + horizon)));
+            histories.add(Arrays.copyOfRange(s, Math.max(0, end - lookback), end));
+            futures.add(Arrays.copyOfRange(s, end, Math.min(s.length, end + horizon)));
         }
     }
 }

@@ -7,13 +7,16 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Series;
 import org.lstmcast.many.LongFormat;
+import org.lstmcast.spark.SeriesRows;
 
 /**
  * The series of a long table, each whole in memory: what a global model trains on and forecasts. A CSV file is read
@@ -39,17 +42,17 @@ public final class SeriesTable {
             throw new DataException("a global model forecasts one column from its own history; --features is not "
                     + "supported by train-global");
         }
-        boolean parquet = data.replaceAll("/+$", "").toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
+        boolean parquet = data.replaceAll("/+$", "").toLowerCase(Locale.ROOT).endsWith(".parquet");
         boolean large = !parquet && Files.isRegularFile(Path.of(data)) && Files.size(Path.of(data)) > LARGE_CSV;
         Map<String, List<LongFormat.Row>> rows = parquet || master != null || large
-                ? org.lstmcast.spark.SeriesRows.read(data, format, master)
+                ? SeriesRows.read(data, format, master)
                 : readCsv(data, format);
         if (rows.isEmpty()) {
             throw new DataException(data + ": no data rows after the header");
         }
         List<Entry> out = new ArrayList<>(rows.size());
         List<String> ids = new ArrayList<>(rows.keySet());
-        ids.sort(java.util.Comparator.naturalOrder());
+        ids.sort(Comparator.naturalOrder());
         for (String id : ids) {
             Series s = format.series(data, id, rows.get(id));
             out.add(new Entry(id, s.times(), s.column(0)));

@@ -3,7 +3,9 @@ package org.lstmcast.many;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -115,7 +117,7 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
                         + "long format does not allow", source, line));
             }
             return records.get(0).toList();
-        } catch (IOException | java.io.UncheckedIOException | IllegalStateException e) {
+        } catch (IOException | UncheckedIOException | IllegalStateException e) {
             throw new DataException(String.format(Locale.ROOT, "%s line %d: not a CSV row: %s", source, line,
                     e.getMessage()), e);
         }
@@ -172,7 +174,7 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
                 order[i] = i;
             }
             double[] x = axis.x();
-            java.util.Arrays.sort(order, Comparator.comparingDouble(i -> x[i]));
+            Arrays.sort(order, Comparator.comparingDouble(i -> x[i]));
             List<Row> sorted = new ArrayList<>(order.length);
             for (int i = 1; i < order.length; i++) {
                 if (x[order[i]] == x[order[i - 1]]) {

@@ -2,10 +2,13 @@ package org.lstmcast.many;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
+import org.lstmcast.Text;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.FutureTimes;
 import org.lstmcast.data.Series;
@@ -65,7 +68,7 @@ public record SeriesForecast(String id, String model, long version, List<String>
 
     /** Every interval level any of {@code forecasts} has, ascending: the table's {@code lower_L, upper_L} columns. */
     public static int[] levels(List<SeriesForecast> forecasts) {
-        return forecasts.stream().filter(f -> f.bands() != null).flatMapToInt(f -> java.util.Arrays.stream(f.bands().levels()))
+        return forecasts.stream().filter(f -> f.bands() != null).flatMapToInt(f -> Arrays.stream(f.bands().levels()))
                 .distinct().sorted().toArray();
     }
 
@@ -98,7 +101,7 @@ public record SeriesForecast(String id, String model, long version, List<String>
      * The intervals of a model file ({@code metadata}) for forecasts of {@code spec}: null when it has none, or none
      * that fit its horizon, as the server ignores them then.
      */
-    public static Intervals intervals(java.util.Map<String, String> metadata, ForecastSpec spec) {
+    public static Intervals intervals(Map<String, String> metadata, ForecastSpec spec) {
         try {
             Intervals iv = Intervals.fromMetadata(metadata);
             return iv != null && iv.horizon() == spec.horizon() ? iv : null;
@@ -131,7 +134,7 @@ public record SeriesForecast(String id, String model, long version, List<String>
             }
             if (series.rows() < spec.lookback()) {
                 throw new DataException(String.format(Locale.ROOT, "%s: %s; %s reads the last %d",
-                        series.source(), org.lstmcast.Text.plural(series.rows(), "row"), name, spec.lookback()));
+                        series.source(), Text.plural(series.rows(), "row"), name, spec.lookback()));
             }
             double[][] values = new double[series.rows()][columns.length];
             for (int r = 0; r < values.length; r++) {

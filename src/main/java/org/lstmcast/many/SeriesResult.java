@@ -1,6 +1,7 @@
 package org.lstmcast.many;
 
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -39,7 +40,7 @@ public record SeriesResult(String id, String model, long version, int rows, Stri
 
     /** The row in {@link #HEADER}'s order; undefined figures as null, which CSV writes as an empty cell. */
     public List<Object> values() {
-        return java.util.Arrays.asList(id, model, version == 0 ? null : version, status(), rows, transform, kept,
+        return Arrays.asList(id, model, version == 0 ? null : version, status(), rows, transform, kept,
                 ok() ? networks : null, n(modelRmse1), n(modelRmseMean), n(naiveRmse1), n(naiveRmseMean), n(seasonalNaiveRmse1), n(seasonalNaiveRmseMean),
                 n(coverage80), n(coverage95), Math.round(trainSeconds * 1000) / 1000.0, n(parityMaxRelError), error);
     }

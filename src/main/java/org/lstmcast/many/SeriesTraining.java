@@ -1,5 +1,6 @@
 package org.lstmcast.many;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,7 +101,7 @@ public final class SeriesTraining {
     private static void deleteIfEmpty(Path dir) {
         try {
             Files.deleteIfExists(dir);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             // Not empty (another file is there) or not deletable: left as it is.
         }
     }

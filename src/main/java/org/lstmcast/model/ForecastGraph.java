@@ -1,5 +1,6 @@
 package org.lstmcast.model;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -92,7 +93,7 @@ public final class ForecastGraph {
     /** Unscaled network output {@code v} → forecasts in original units, written to {@link ForecastSpec#OUTPUT}. */
     public static void rebuild(GraphBuilder g, Preprocessor pre, String v) {
         String out = ForecastSpec.OUTPUT;
-        if (pre.transform() == org.lstmcast.data.Transform.LEVEL) {
+        if (pre.transform() == Transform.LEVEL) {
             g.node("Identity", List.of(v), List.of(), out);
             return;
         }
@@ -121,7 +122,7 @@ public final class ForecastGraph {
                 }
                 anchors = g.node("Add", anchors, g.node("Mul", change, g.floats(g.fresh("seasons_ahead"), ahead, pre.horizon())));
             }
-            if (java.util.Arrays.stream(pre.anchorCarry()).anyMatch(c -> c != 0)) {
+            if (Arrays.stream(pre.anchorCarry()).anyMatch(c -> c != 0)) {
                 // The anchor's error at the last row (its value minus the anchor a one-step forecast from the row
                 // before would use), carried into each step: [batch, 1] times [horizon].
                 long lastRow = pre.lookback() - 1;
@@ -146,7 +147,7 @@ public final class ForecastGraph {
         // The target is input feature 0; its last raw value anchors the forecasts: [batch, 1].
         String last = g.node("Squeeze", g.slice(ForecastSpec.INPUT, new long[] {-1, 0}, new long[] {Long.MAX_VALUE, 1},
                 new long[] {1, 2}), g.longs(2));
-        if (pre.transform() == org.lstmcast.data.Transform.DIFF) {
+        if (pre.transform() == Transform.DIFF) {
             String axis = g.longs(g.fresh("axis"), new long[] {1});
             g.node("Add", List.of(g.node("CumSum", v, axis), last), List.of(), out);
         } else {

@@ -2,7 +2,9 @@ package org.lstmcast.model;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.AttributeProto;
@@ -73,7 +75,7 @@ public final class GraphBuilder {
     }
 
     public String node(String op, String... inputs) {
-        return node(op, List.of(inputs), List.of(), fresh(op.toLowerCase(java.util.Locale.ROOT)));
+        return node(op, List.of(inputs), List.of(), fresh(op.toLowerCase(Locale.ROOT)));
     }
 
     /** {@code x[.., starts:ends, ..]} along the given axes. */
@@ -134,6 +136,6 @@ public final class GraphBuilder {
     }
 
     private static List<Long> boxed(long[] dims) {
-        return java.util.Arrays.stream(dims).boxed().toList();
+        return Arrays.stream(dims).boxed().toList();
     }
 }

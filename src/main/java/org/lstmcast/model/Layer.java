@@ -1,5 +1,7 @@
 package org.lstmcast.model;
 
+import java.util.Arrays;
+
 /**
  * One layer of a sequential network, framework-neutral. Weights follow Keras's conventions whatever the source:
  * kernels are {@code [in][gates * units]} with gate blocks in Keras order (LSTM i, f, c, o; GRU z, r, h), so the
@@ -99,7 +101,7 @@ public sealed interface Layer {
     record Reshape(int[] target) implements Layer {
         @Override
         public String describe() {
-            return "Reshape" + java.util.Arrays.toString(target);
+            return "Reshape" + Arrays.toString(target);
         }
     }
 

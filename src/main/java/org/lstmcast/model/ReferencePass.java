@@ -1,6 +1,7 @@
 package org.lstmcast.model;
 
 import java.util.Arrays;
+import java.util.function.UnaryOperator;
 
 /**
  * A plain-Java forward pass of a {@link Network} in double precision, written from Keras's formulas (not from the
@@ -75,7 +76,7 @@ public final class ReferencePass {
         return v;
     }
 
-    private static Values map(Values v, java.util.function.UnaryOperator<double[]> f) {
+    private static Values map(Values v, UnaryOperator<double[]> f) {
         double[][][] out = new double[v.batch()][][];
         for (int b = 0; b < v.batch(); b++) {
             out[b] = new double[v.data()[b].length][];

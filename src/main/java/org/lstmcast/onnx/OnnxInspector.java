@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtException;
@@ -20,6 +21,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import org.lstmcast.data.DataException;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.Ort;
 import org.lstmcast.forecast.OrtErrors;
 
 /**
@@ -180,9 +182,9 @@ public final class OnnxInspector {
                 timeMajor);
     }
 
-    private static final java.util.regex.Pattern SEQUENCE_NAME = java.util.regex.Pattern.compile(
+    private static final Pattern SEQUENCE_NAME = Pattern.compile(
             "(?i)(seq|sequence|seq_?len|sequence_?length|time|time_?steps?|steps|t|len|length)");
-    private static final java.util.regex.Pattern BATCH_NAME = java.util.regex.Pattern.compile(
+    private static final Pattern BATCH_NAME = Pattern.compile(
             "(?i)(batch|batch_?size|n|b|N|unk__\\d+)");
 
     /**
@@ -203,7 +205,7 @@ public final class OnnxInspector {
                     : node.getDomain() + "." + node.getOpType();
             operators.merge(op, 1, Integer::sum);
             for (OnnxMl.AttributeProto a : node.getAttributeList()) {
-                if (java.util.Set.of("LSTM", "GRU", "RNN").contains(node.getOpType()) && a.getName().equals("layout") && a.getI() == 1) {
+                if (Set.of("LSTM", "GRU", "RNN").contains(node.getOpType()) && a.getName().equals("layout") && a.getI() == 1) {
                     problems.add(node.getOpType() + " node '" + node.getName() + "' uses layout=1 (batch-first), which ONNX Runtime "
                             + "does not run; `lstmcast convert` rewrites it to layout 0 with Transposes (and `serve` does so "
                             + "when the file is dropped in)");
@@ -239,8 +241,8 @@ public final class OnnxInspector {
      * Returns the spec to forecast with (its layout corrected by the run when it has to be), or null.
      */
     private static ForecastSpec tryRuntime(Path file, ForecastSpec spec, List<String> problems, List<String> notes) {
-        try (OrtSession.SessionOptions options = org.lstmcast.forecast.Ort.sessionOptions();
-             OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(file.toString(), options)) {
+        try (OrtSession.SessionOptions options = Ort.sessionOptions();
+             OrtSession session = Ort.environment().createSession(file.toString(), options)) {
             if (spec == null || !problems.isEmpty()) {
                 return spec;
             }

@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.List;
 
 import ai.onnxruntime.OrtException;
+import org.lstmcast.Text;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.FutureTimes;
@@ -56,10 +57,10 @@ public final class Prediction {
         if (!own) {
             if (features == null || features.isEmpty()) {
                 throw new IllegalArgumentException(model + " was not made by lstmcast: name its "
-                        + org.lstmcast.Text.plural(spec.featureCount(), "input column") + " with --features");
+                        + Text.plural(spec.featureCount(), "input column") + " with --features");
             }
             if (features.size() != spec.featureCount()) {
-                throw new IllegalArgumentException(model + " reads " + org.lstmcast.Text.plural(spec.featureCount(), "feature")
+                throw new IllegalArgumentException(model + " reads " + Text.plural(spec.featureCount(), "feature")
                         + "; --features names " + features.size());
             }
             int rows = spec.lookback() > 0 ? spec.lookback() : lookback;

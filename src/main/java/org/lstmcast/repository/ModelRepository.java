@@ -3,6 +3,9 @@ package org.lstmcast.repository;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -14,7 +17,7 @@ import java.util.stream.Stream;
 public final class ModelRepository {
     public static final String MODEL_FILE = "model.onnx";
     /** Models from elsewhere, converted when the server finds them: a Keras HDF5 file, a DL4J zip. */
-    public static final java.util.List<String> SOURCE_FILES = java.util.List.of("model.h5", "model.zip");
+    public static final List<String> SOURCE_FILES = List.of("model.h5", "model.zip");
     /** Model-level settings for serving: batching and limits. */
     public static final String CONFIG_FILE = "config.json";
     /** Forecast settings for models that carry no lstmcast metadata. */
@@ -97,10 +100,10 @@ public final class ModelRepository {
             Files.write(staging, bytes);
             if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
                 // A temporary file is private; the model is meant to be read by a server running as another user.
-                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rw-r--r--"));
             }
-            Files.move(staging, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(staging, target, StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(staging);
         }

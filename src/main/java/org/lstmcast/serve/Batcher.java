@@ -2,17 +2,25 @@ package org.lstmcast.serve;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -68,15 +76,15 @@ public final class Batcher implements AutoCloseable {
 
         /** Whether {@code error} gives a request up because time ran out; null when it is no giving up at all. */
         static Boolean reason(Throwable error) {
-            Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            Throwable e = error instanceof CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             if (e instanceof GaveUp g) {
                 return g.expired;
             }
-            if (e instanceof java.util.concurrent.TimeoutException) {
+            if (e instanceof TimeoutException) {
                 return true;
             }
-            return e instanceof java.util.concurrent.CancellationException ? Boolean.FALSE : null;
+            return e instanceof CancellationException ? Boolean.FALSE : null;
         }
     }
 
@@ -516,7 +524,7 @@ public final class Batcher implements AutoCloseable {
             meters.batchSize.record(rows);
             int k = 0;
             for (Pending p : batch) {
-                p.result.complete(java.util.Arrays.copyOfRange(out, k, k + p.windows.count()));
+                p.result.complete(Arrays.copyOfRange(out, k, k + p.windows.count()));
                 k += p.windows.count();
             }
         } catch (Exception | Error e) {
@@ -533,12 +541,12 @@ public final class Batcher implements AutoCloseable {
     }
 
     /** Runs in progress, of every batcher, for the watchdog. */
-    private static final java.util.Set<Flight> FLIGHTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<Flight> FLIGHTS = ConcurrentHashMap.newKeySet();
     /** How often the watchdog looks at the runs in progress; a stop takes effect at the next node of the graph. */
     private static final long WATCH_MILLIS = 20;
 
     static {
-        java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "batcher-watchdog");
             t.setDaemon(true);
             return t;
@@ -558,7 +566,7 @@ public final class Batcher implements AutoCloseable {
      * ({@code gaveUp}), since one caller's cancel must not fail the others' answers, or when it has lasted longer
      * than {@code limitNanos} (the server's request timeout), after which its answer would come too late for anyone.
      */
-    static Flight watch(OrtSession.RunOptions options, long limitNanos, java.util.function.BooleanSupplier gaveUp) {
+    static Flight watch(OrtSession.RunOptions options, long limitNanos, BooleanSupplier gaveUp) {
         Flight f = new Flight(options, System.nanoTime(), limitNanos, gaveUp);
         FLIGHTS.add(f);
         return f;
@@ -574,11 +582,11 @@ public final class Batcher implements AutoCloseable {
         private final OrtSession.RunOptions options;
         private final long start;
         private final long limitNanos;
-        private final java.util.function.BooleanSupplier gaveUp;
+        private final BooleanSupplier gaveUp;
         private boolean landed;
         private volatile Stop stopped;
 
-        private Flight(OrtSession.RunOptions options, long start, long limitNanos, java.util.function.BooleanSupplier gaveUp) {
+        private Flight(OrtSession.RunOptions options, long start, long limitNanos, BooleanSupplier gaveUp) {
             this.options = options;
             this.start = start;
             this.limitNanos = limitNanos;

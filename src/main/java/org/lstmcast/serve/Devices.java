@@ -1,5 +1,9 @@
 package org.lstmcast.serve;
 
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import org.lstmcast.forecast.Ort;
+
 /** Public checks on device names, for the command line. */
 public final class Devices {
     private Devices() {
@@ -20,10 +24,10 @@ public final class Devices {
         if (d.kind() != Device.Kind.CUDA) {
             return;
         }
-        org.lstmcast.forecast.Ort.environment();
-        try (ai.onnxruntime.OrtSession.SessionOptions options = new ai.onnxruntime.OrtSession.SessionOptions()) {
+        Ort.environment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             d.configure(options);
-        } catch (ai.onnxruntime.OrtException e) {
+        } catch (OrtException e) {
             String reason = e.getMessage() == null ? e.getCode().toString() : e.getMessage().lines().findFirst().orElse("");
             throw new IllegalStateException("--device " + device + ": CUDA cannot be used here: " + reason
                     + " (the CPU build has no CUDA provider: build with -Pgpu on a machine with CUDA 12 and cuDNN 9)");

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import org.lstmcast.convert.ConvertOptions;
 import org.lstmcast.convert.Converter;
 import org.lstmcast.data.Transform;
+import org.lstmcast.model.ConversionException;
 import org.lstmcast.repository.ModelRepository;
 
 /**
@@ -41,7 +42,7 @@ final class DropIn {
         try {
             Converter.Cached c = Converter.cached(source, o);
             return new Converted(c.file(), c.reused(), c.summary());
-        } catch (org.lstmcast.model.ConversionException e) {
+        } catch (ConversionException e) {
             if (source.getFileName().toString().equals(ModelRepository.MODEL_FILE)) {
                 // Say first why the file needed converting: that is what its owner can fix at the source.
                 throw new IllegalArgumentException("recurrent nodes with layout=1 (batch-first), which ONNX Runtime does "

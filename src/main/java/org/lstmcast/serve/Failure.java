@@ -1,6 +1,7 @@
 package org.lstmcast.serve;
 
 import java.util.UUID;
+import java.util.concurrent.CompletionException;
 
 import com.fasterxml.jackson.core.JacksonException;
 import org.lstmcast.data.DataException;
@@ -19,7 +20,7 @@ public record Failure(int status, String message, boolean retryAfter) {
     private static final Logger LOG = LoggerFactory.getLogger(Failure.class);
 
     public static Failure of(Throwable error) {
-        Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        Throwable e = error instanceof CompletionException && error.getCause() != null
                 ? error.getCause() : error;
         if (e instanceof Batcher.QueueFullException) {
             return new Failure(503, e.getMessage(), true);

@@ -2,14 +2,21 @@ package org.lstmcast.serve;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
@@ -18,6 +25,8 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import org.lstmcast.Text;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.Ort;
 import org.lstmcast.forecast.OrtErrors;
 import org.lstmcast.forecast.TensorCheck;
@@ -91,7 +100,7 @@ public final class Inference {
      * other call runs at once on the calling thread. With {@code here}, a call that joins an idle batcher of a fast
      * model runs on the calling thread too ({@link ModelVersion#runBatchedOrHere}).
      */
-    public static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
+    public static CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs)
             throws OrtException {
         return inferAsync(model, request, timeoutMs, false, null);
     }
@@ -100,12 +109,12 @@ public final class Inference {
      * @param gaveUp completed exceptionally (a {@link Batcher.GaveUp}) when the caller gives the call up, which then
      *               leaves the batcher's queue if it has not run; null when the caller never does
      */
-    public static java.util.concurrent.CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
+    public static CompletableFuture<Result> inferAsync(ModelVersion model, Request request, long timeoutMs,
                                                                           boolean here,
-                                                                          java.util.concurrent.CompletableFuture<?> gaveUp)
+                                                                          CompletableFuture<?> gaveUp)
             throws OrtException {
         if (!batchable(model, request)) {
-            return java.util.concurrent.CompletableFuture.completedFuture(infer(model, request, timeoutMs, gaveUp));
+            return CompletableFuture.completedFuture(infer(model, request, timeoutMs, gaveUp));
         }
         Input in = request.inputs().get(0);
         NodeInfo info = model.inputInfo.get(in.name());
@@ -119,7 +128,7 @@ public final class Inference {
         List<String> names = request.outputs() == null || request.outputs().isEmpty() ? model.outputNames : request.outputs();
         return (here ? model.runBatchedOrHere(windows, timeoutMs, gaveUp) : model.runBatched(windows, timeoutMs, gaveUp)).thenApply(y -> {
             int horizon = y.length == 0 ? 0 : y[0].length;
-            List<Output> outs = new java.util.ArrayList<>(names.size());
+            List<Output> outs = new ArrayList<>(names.size());
             for (String name : names) {
                 if (name.equals(output)) {
                     float[] out = new float[batch * horizon];
@@ -139,8 +148,8 @@ public final class Inference {
      * An interval output, {@code [batch, horizon, levels]}, from the batched forecasts: the graph's own formula in the
      * same float32 arithmetic ({@link org.lstmcast.forecast.Intervals#bounds}), so a batched answer equals the file's.
      */
-    private static Output bounds(org.lstmcast.forecast.Intervals intervals, String name, float[][] y) {
-        int end = name.equals(org.lstmcast.forecast.Intervals.LOWER) ? 0 : 1;
+    private static Output bounds(Intervals intervals, String name, float[][] y) {
+        int end = name.equals(Intervals.LOWER) ? 0 : 1;
         int horizon = y.length == 0 ? 0 : y[0].length;
         int levels = intervals.levels().length;
         float[] out = new float[y.length * horizon * levels];
@@ -168,7 +177,7 @@ public final class Inference {
         List<String> outputs = request.outputs();
         return model.spec.inputName().equals(in.name()) && in.shape().length == 3
                 && (outputs == null || outputs.isEmpty()
-                || model.outputNames.containsAll(outputs) && new java.util.HashSet<>(outputs).size() == outputs.size());
+                || model.outputNames.containsAll(outputs) && new HashSet<>(outputs).size() == outputs.size());
     }
 
     /**
@@ -176,7 +185,7 @@ public final class Inference {
      * caller gives it up ({@code gaveUp}, may be null) or when it lasts longer than {@code timeoutMs}.
      */
     static Result infer(ModelVersion model, Request request, long timeoutMs,
-                        java.util.concurrent.CompletableFuture<?> gaveUp) throws OrtException {
+                        CompletableFuture<?> gaveUp) throws OrtException {
         if (gaveUp != null && gaveUp.isCompletedExceptionally()) {
             // Given up while it waited for a thread or a load: it leaves without running, as a queued request does.
             Throwable why = gaveUp.handle((v, e) -> e).join();
@@ -217,7 +226,7 @@ public final class Inference {
             }
             List<Output> outputs = new ArrayList<>();
             try (OrtSession.RunOptions options = new OrtSession.RunOptions()) {
-                Batcher.Flight flight = Batcher.watch(options, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMs),
+                Batcher.Flight flight = Batcher.watch(options, TimeUnit.MILLISECONDS.toNanos(timeoutMs),
                         () -> gaveUp != null && gaveUp.isDone());
                 try (flight; OrtSession.Result result = OrtErrors.run(session, feeds, wanted, options)) {
                     for (Map.Entry<String, OnnxValue> e : result) {
@@ -292,7 +301,7 @@ public final class Inference {
             // Every dimension is at least 1 here, so the product only grows: stop before it can overflow.
             count *= d;
             if (count > MAX_ELEMENTS) {
-                throw ApiException.badRequest("input '" + name + "' has shape " + java.util.Arrays.toString(shape)
+                throw ApiException.badRequest("input '" + name + "' has shape " + Arrays.toString(shape)
                         + ": more than " + MAX_ELEMENTS + " elements");
             }
         }
@@ -302,8 +311,8 @@ public final class Inference {
                     + "whole number of " + datatype + " elements, typed contents must be in the field for " + datatype);
         }
         if (given != count) {
-            throw ApiException.badRequest("input '" + name + "' has " + org.lstmcast.Text.plural(given, "value") + "; shape "
-                    + java.util.Arrays.toString(shape) + " needs " + count);
+            throw ApiException.badRequest("input '" + name + "' has " + Text.plural(given, "value") + "; shape "
+                    + Arrays.toString(shape) + " needs " + count);
         }
         return count;
     }
@@ -321,19 +330,19 @@ public final class Inference {
                 yield new Output(name, "FP32", shape, f);
             }
             case DOUBLE -> {
-                java.nio.DoubleBuffer b = t.getDoubleBuffer();
+                DoubleBuffer b = t.getDoubleBuffer();
                 double[] d = new double[b.remaining()];
                 b.get(d);
                 yield new Output(name, "FP64", shape, d);
             }
             case INT64 -> {
-                java.nio.LongBuffer b = t.getLongBuffer();
+                LongBuffer b = t.getLongBuffer();
                 long[] l = new long[b.remaining()];
                 b.get(l);
                 yield new Output(name, "INT64", shape, l);
             }
             case INT32 -> {
-                java.nio.IntBuffer b = t.getIntBuffer();
+                IntBuffer b = t.getIntBuffer();
                 int[] i = new int[b.remaining()];
                 b.get(i);
                 yield new Output(name, "INT32", shape, i);
@@ -375,7 +384,7 @@ public final class Inference {
                 switch (type) {
                     case "FP32" -> out.put(b.asFloatBuffer());
                     case "FP64" -> {
-                        java.nio.DoubleBuffer d = b.asDoubleBuffer();
+                        DoubleBuffer d = b.asDoubleBuffer();
                         while (d.hasRemaining()) {
                             out.put((float) d.get());
                         }

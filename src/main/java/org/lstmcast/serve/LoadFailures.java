@@ -1,5 +1,6 @@
 package org.lstmcast.serve;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -78,7 +79,7 @@ final class LoadFailures {
     String withinRepository(String reason) {
         String out = reason;
         for (Path root : new Path[] {repository.toAbsolutePath(), realOrSelf(repository)}) {
-            out = out.replace(root + java.io.File.separator, "");
+            out = out.replace(root + File.separator, "");
         }
         return out;
     }

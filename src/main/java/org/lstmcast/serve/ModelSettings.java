@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.Scaling;
 import org.lstmcast.repository.ModelRepository;
 
@@ -22,7 +24,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
      * @param timeMajor the layout it names, or null when it names none
      */
     record ForecastOverride(String input, String output, Boolean timeMajor, int lookback, Scaling scaling, String transform,
-                            org.lstmcast.forecast.Intervals intervals) {
+                            Intervals intervals) {
         ForecastSpec apply(ForecastSpec base) {
             String in = input != null ? input : base.inputName();
             String out = output != null ? output : base.outputName();
@@ -63,10 +65,10 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
             if (layout != null && !layout.equals("batch_major") && !layout.equals("time_major")) {
                 throw new IllegalArgumentException("forecast.json: layout must be batch_major or time_major, got " + layout);
             }
-            org.lstmcast.forecast.Intervals intervals;
+            Intervals intervals;
             try {
                 // Residual quantiles calibrated wherever the model was trained, in the form lstmcast writes them.
-                intervals = org.lstmcast.forecast.Intervals.fromJson(f.get("intervals"));
+                intervals = Intervals.fromJson(f.get("intervals"));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("forecast.json: " + e.getMessage(), e);
             }
@@ -84,7 +86,7 @@ record ModelSettings(int maxBatchSize, long maxQueueDelayUs, int maxQueue, Forec
                 throw new IllegalArgumentException(file.getFileName() + ": must hold a JSON object");
             }
             return node;
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
+        } catch (JacksonException e) {
             throw new IllegalArgumentException(file.getFileName() + ": " + JsonErrors.describe(e));
         }
     }

@@ -1,6 +1,8 @@
 package org.lstmcast.serve;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -10,8 +12,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.OnnxForecaster;
@@ -49,7 +53,7 @@ public final class ModelVersion {
     public final List<TensorDescription> inputs;
     public final List<TensorDescription> outputs;
     /** The session's declared inputs, read once: each ONNX Runtime query makes its objects anew, natively. */
-    public final Map<String, ai.onnxruntime.NodeInfo> inputInfo;
+    public final Map<String, NodeInfo> inputInfo;
     public final VersionMeters meters;
     /** The warm-up run as it loaded, or null when none ran (turned off, or not a forecaster). */
     public final Warmup warmup;
@@ -90,7 +94,7 @@ public final class ModelVersion {
         this.batcher = batcher;
         this.meters = meters;
         this.closer = closer;
-        this.inputInfo = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
+        this.inputInfo = Collections.unmodifiableMap(new LinkedHashMap<>(session.getInputInfo()));
         this.inputs = TensorDescription.of(inputInfo);
         this.outputs = TensorDescription.of(session.getOutputInfo());
         this.outputNames = List.copyOf(session.getOutputNames());
@@ -100,7 +104,7 @@ public final class ModelVersion {
                 || intervalsFromFile && outputNames.equals(List.of(spec.outputName(), Intervals.LOWER, Intervals.UPPER));
         this.batchesInference = batcher != null && !spec.timeMajor() && forecaster.unscaled()
                 && inputInfo.size() == 1 && forecastOutputs
-                && session.getOutputInfo().get(spec.outputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
+                && session.getOutputInfo().get(spec.outputName()).getInfo() instanceof TensorInfo t
                 && t.getShape().length == 2;
     }
 
@@ -171,7 +175,7 @@ public final class ModelVersion {
         if (spec.lookback() > 0) {
             return spec.lookback();
         }
-        if (session.getInputInfo().get(spec.inputName()).getInfo() instanceof ai.onnxruntime.TensorInfo t
+        if (session.getInputInfo().get(spec.inputName()).getInfo() instanceof TensorInfo t
                 && t.getShape().length > spec.sequenceAxis() && t.getShape()[spec.sequenceAxis()] > 0) {
             return (int) t.getShape()[spec.sequenceAxis()];
         }

@@ -1,6 +1,7 @@
 package org.lstmcast.serve;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -49,7 +50,7 @@ public record ServeConfig(Path models, String host, int port, String device, int
      * only watched, the watch extension only claimed, when it is polled.
      */
     public List<String> extensions() {
-        List<String> extensions = new java.util.ArrayList<>(List.of("model_repository"));
+        List<String> extensions = new ArrayList<>(List.of("model_repository"));
         if (modelControl != ModelControl.EXPLICIT) {
             extensions.add("model_repository_watch");
         }

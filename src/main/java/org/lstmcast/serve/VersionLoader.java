@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
+import ai.onnxruntime.OrtException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -166,7 +168,7 @@ final class VersionLoader {
             try {
                 opened = ModelVersion.load(name, version, file, report, settings, config, device, versionMeters, closer,
                         workers);
-            } catch (ai.onnxruntime.OrtException e) {
+            } catch (OrtException e) {
                 if (!replacing) {
                     meters.close(key);
                 }
@@ -248,7 +250,7 @@ final class VersionLoader {
         StringBuilder sb = new StringBuilder();
         for (TensorDescription t : tensors) {
             sb.append(sb.length() > 0 ? ", " : "").append(t.name())
-                    .append(t.isTensor() ? java.util.Arrays.toString(t.shape()).replace(" ", "") : "")
+                    .append(t.isTensor() ? Arrays.toString(t.shape()).replace(" ", "") : "")
                     .append(' ').append(t.isTensor() ? t.datatype() : "?");
         }
         return sb.toString();

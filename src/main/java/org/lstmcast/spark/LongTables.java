@@ -1,7 +1,10 @@
 package org.lstmcast.spark;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Column;
@@ -18,21 +21,21 @@ final class LongTables {
 
     static boolean parquet(String path) {
         String p = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        return p.toLowerCase(java.util.Locale.ROOT).endsWith(".parquet");
+        return p.toLowerCase(Locale.ROOT).endsWith(".parquet");
     }
 
     /** The table's series ids, sorted: the plan every job makes before its tasks start. */
     static List<String> ids(JavaRDD<LongFormat.Row> rows, String source) {
         List<String> ids;
         try {
-            ids = new java.util.ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
+            ids = new ArrayList<>(rows.map(LongFormat.Row::id).distinct().collect());
         } catch (RuntimeException e) {
-            throw Errors.rethrow(e);
+            throw JobErrors.rethrow(e);
         }
         if (ids.isEmpty()) {
             throw new DataException(source + ": no data rows after the header");
         }
-        ids.sort(java.util.Comparator.naturalOrder());
+        ids.sort(Comparator.naturalOrder());
         return ids;
     }
 
@@ -54,7 +57,7 @@ final class LongTables {
             first = lines.take(1);
         } catch (Exception e) {
             // Hadoop's "Input path does not exist" is a checked exception that Scala throws undeclared.
-            throw new DataException(path + ": cannot read: " + Errors.message(e), e);
+            throw new DataException(path + ": cannot read: " + JobErrors.message(e), e);
         }
         if (first.isEmpty()) {
             throw new DataException(source + ": empty file (a header row is required)");
@@ -73,7 +76,7 @@ final class LongTables {
         try {
             table = spark.read().parquet(path);
         } catch (Exception e) {
-            throw new DataException(path + ": cannot read as Parquet: " + Errors.message(e), e);
+            throw new DataException(path + ": cannot read as Parquet: " + JobErrors.message(e), e);
         }
         format.positions(path, Arrays.asList(table.columns()));
         List<String> columns = format.columns();

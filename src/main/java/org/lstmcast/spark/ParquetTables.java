@@ -3,6 +3,7 @@ package org.lstmcast.spark;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 
 import org.apache.parquet.example.data.Group;
@@ -48,7 +49,7 @@ final class ParquetTables {
         if (Files.isDirectory(absolute)) {
             // A folder of part files from an earlier writer of the same name.
             try (var walk = Files.walk(absolute)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                     Files.delete(p);
                 }
             }

@@ -47,7 +47,7 @@ public final class PredictMany {
     private PredictMany() {
     }
 
-    public static Summary run(Job job, Progress progress) throws IOException {
+    public static Summary run(Job job, JobProgress progress) throws IOException {
         long started = System.nanoTime();
         if (!Files.isDirectory(job.models())) {
             throw new DataException(job.models() + ": no such model repository");
@@ -84,7 +84,7 @@ public final class PredictMany {
             int missing = results.size();
             if (!scored.isEmpty()) {
                 JavaPairRDD<String, Tuple2<Long, byte[]>> shipped = sc.parallelizePairs(models, tasks).partitionBy(partitioner);
-                List<SeriesForecast> fromTasks = Progress.watch(progress, ids.size(), () -> done.value() + missing, () -> {
+                List<SeriesForecast> fromTasks = JobProgress.watch(progress, ids.size(), () -> done.value() + missing, () -> {
                     try {
                         return rows.mapToPair(r -> new Tuple2<>(r.id(), r))
                                 .groupByKey(partitioner)
@@ -104,7 +104,7 @@ public final class PredictMany {
                                 })
                                 .collect();
                     } catch (RuntimeException e) {
-                        throw Errors.rethrow(e);
+                        throw JobErrors.rethrow(e);
                     }
                 });
                 results.addAll(fromTasks);

@@ -21,7 +21,7 @@ public final class SeriesRows {
             try {
                 rows = LongTables.read(spark, data, format).collect();
             } catch (RuntimeException e) {
-                throw Errors.rethrow(e);
+                throw JobErrors.rethrow(e);
             }
             for (LongFormat.Row r : rows) {
                 out.computeIfAbsent(r.id(), k -> new ArrayList<>()).add(r);

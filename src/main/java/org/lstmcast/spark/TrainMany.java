@@ -56,7 +56,7 @@ public final class TrainMany {
     private TrainMany() {
     }
 
-    public static Summary run(Job job, Progress progress) throws IOException {
+    public static Summary run(Job job, JobProgress progress) throws IOException {
         long started = System.nanoTime();
         Files.createDirectories(job.runs());
         SparkSession spark = Sessions.open(job.master());
@@ -98,7 +98,7 @@ public final class TrainMany {
             var planned = sc.broadcast(plan);
 
             List<SeriesResult> results = new ArrayList<>(refused);
-            List<SeriesResult> fromTasks = Progress.watch(progress, ids.size(), () -> done.value() + refused.size(), () -> {
+            List<SeriesResult> fromTasks = JobProgress.watch(progress, ids.size(), () -> done.value() + refused.size(), () -> {
                 try {
                     return rows.filter(r -> planned.value().containsKey(r.id()))
                             .mapToPair(r -> new Tuple2<>(r.id(), r))
@@ -121,7 +121,7 @@ public final class TrainMany {
                             })
                             .collect();
                 } catch (RuntimeException e) {
-                    throw Errors.rethrow(e);
+                    throw JobErrors.rethrow(e);
                 }
             });
             results.addAll(fromTasks);

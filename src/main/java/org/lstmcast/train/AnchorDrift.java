@@ -1,5 +1,7 @@
 package org.lstmcast.train;
 
+import org.lstmcast.data.Transform;
+
 /**
  * What an anchor kept alone adds for growth. A seasonal anchor: the growth between the season it repeats and the step
  * it forecasts. The first differences' anchor, the last value: nothing (naive) or the training rows' mean change
@@ -22,16 +24,16 @@ public enum AnchorDrift {
     }
 
     /** The candidate's name in {@code metrics.json}'s validation scores: the transform's id, then this. */
-    public String candidate(org.lstmcast.data.Transform transform) {
-        if (transform == org.lstmcast.data.Transform.DIFF) {
+    public String candidate(Transform transform) {
+        if (transform == Transform.DIFF) {
             return this == NONE ? "naive" : this == MEAN ? "drift" : "diff" + suffix;
         }
         return transform.id() + suffix;
     }
 
     /** What a kept anchor is, in words: "naive: the last value", "seasonal anchor alone without drift". */
-    public String kept(org.lstmcast.data.Transform transform) {
-        if (transform == org.lstmcast.data.Transform.DIFF) {
+    public String kept(Transform transform) {
+        if (transform == Transform.DIFF) {
             return this == NONE ? "naive: the last value" : "drift: the last value plus the training rows' mean change";
         }
         return transform.id() + " anchor alone " + description;

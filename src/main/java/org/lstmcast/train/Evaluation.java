@@ -1,9 +1,11 @@
 package org.lstmcast.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntToDoubleFunction;
 
 import org.lstmcast.data.Split;
 import org.lstmcast.data.Transform;
@@ -54,7 +56,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
         for (int r = 0; r < target.length; r++) {
             target[r] = values[r][0];
         }
-        double[] training = java.util.Arrays.copyOf(target, split.trainEnd());
+        double[] training = Arrays.copyOf(target, split.trainEnd());
         double scale = Metrics.maseScale(training, Math.max(1, season));
 
         MetricSet model = MetricSet.of(horizon, h -> actual, h -> column(forecasts, h), scale);
@@ -170,7 +172,7 @@ public record Evaluation(int[] testRows, double[] actual, double[][] forecasts, 
         return out;
     }
 
-    private static double[] baseline(int[] rows, java.util.function.IntToDoubleFunction f) {
+    private static double[] baseline(int[] rows, IntToDoubleFunction f) {
         double[] out = new double[rows.length];
         for (int i = 0; i < rows.length; i++) {
             out[i] = f.applyAsDouble(rows[i]);

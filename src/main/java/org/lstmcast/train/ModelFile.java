@@ -3,12 +3,13 @@ package org.lstmcast.train;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.nio.file.ProviderNotFoundException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -16,10 +17,10 @@ import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
-
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -29,6 +30,7 @@ import org.lstmcast.data.DataException;
 import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Transform;
+import org.lstmcast.forecast.Intervals;
 
 /**
  * {@code model.zip}: DL4J's own model archive with one more entry, {@value #ENTRY}, that holds what is needed to
@@ -61,12 +63,12 @@ public final class ModelFile {
                        double[] inputShift, double[] inputScale, double[] outputShift, double[] outputScale,
                        String dataSource, String dataSha256, Map<String, Object> config,
                        @JsonProperty("test_metrics") Map<String, Object> testMetrics, int testOffset,
-                       com.fasterxml.jackson.databind.JsonNode intervals, double[] anchorCarry, boolean windowDrift,
+                       JsonNode intervals, double[] anchorCarry, boolean windowDrift,
                        String network, String fittedOn) {
 
         /** The calibrated prediction intervals; null for a model trained before they were. */
-        public org.lstmcast.forecast.Intervals predictionIntervals() {
-            return org.lstmcast.forecast.Intervals.fromJson(intervals);
+        public Intervals predictionIntervals() {
+            return Intervals.fromJson(intervals);
         }
 
         /** The format a model needs its reader to know: 1 unless its anchors take their trend from the window. */
@@ -172,7 +174,7 @@ public final class ModelFile {
                     throw new DataException(file + ": cannot restore ensemble member " + name + ": " + e.getMessage(), e);
                 }
             }
-        } catch (IOException | java.nio.file.ProviderNotFoundException e) {
+        } catch (IOException | ProviderNotFoundException e) {
             throw new DataException(file + ": not a readable model archive: " + e.getMessage(), e);
         }
         if (info.format() > FORMAT) {

@@ -1,6 +1,7 @@
 package org.lstmcast.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -85,7 +86,7 @@ public final class Report {
     public static String intervals(Intervals intervals, Evaluation ev) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
                 "Prediction intervals %s, calibrated on %d validation forecasts per step; test coverage per step:%n",
-                intervals.describe(), java.util.Arrays.stream(intervals.calibrationWindows()).min().orElse(0)));
+                intervals.describe(), Arrays.stream(intervals.calibrationWindows()).min().orElse(0)));
         Map<String, Object> score = intervals.score(ev.forecasts(), ev.actual());
         for (int level : intervals.levels()) {
             double[] coverage = (double[]) ((Map<?, ?>) score.get(Integer.toString(level))).get("coverage");

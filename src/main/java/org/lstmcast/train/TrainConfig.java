@@ -1,6 +1,8 @@
 package org.lstmcast.train;
 
+import java.io.Serializable;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -26,7 +28,7 @@ public record TrainConfig(String target, List<String> features, int lookback, in
                           int season, int layers, int hidden, double dropout, int epochs, int batchSize,
                           double learningRate, int patience, double valFraction, double testFraction, long seed,
                           int ensemble, boolean refit, boolean finalFit)
-        implements java.io.Serializable {
+        implements Serializable {
 
     /** The lookback of a long series when none is given; {@link Plan} shortens it on short series. */
     public static final int DEFAULT_LOOKBACK = 30;
@@ -125,7 +127,7 @@ public record TrainConfig(String target, List<String> features, int lookback, in
 
     /** Input columns in network order: the target first, then the other features without repeats. */
     public List<String> inputColumns() {
-        java.util.LinkedHashSet<String> cols = new java.util.LinkedHashSet<>();
+        LinkedHashSet<String> cols = new LinkedHashSet<>();
         cols.add(target);
         cols.addAll(features);
         return List.copyOf(cols);

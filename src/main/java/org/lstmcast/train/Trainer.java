@@ -2,9 +2,11 @@ package org.lstmcast.train;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Split;
@@ -120,7 +122,7 @@ public final class Trainer {
                 config.season(), drift == AnchorDrift.WINDOW);
         Nd4j.getRandom().setSeed(config.seed());
         MultiLayerNetwork net = Networks.build(config, values[0].length);
-        org.deeplearning4j.nn.api.Layer head = net.getLayer(config.layers());
+        Layer head = net.getLayer(config.layers());
         head.setParam("W", head.getParam("W").mul(0));
         head.setParam("b", head.getParam("b").mul(0));
         return new Forecaster(net, drift == AnchorDrift.MEAN ? pre : pre.withoutDrift());
@@ -176,7 +178,7 @@ public final class Trainer {
         final int endRow;
 
         UnscorableValidation(int epochs, int firstRow, int endRow) {
-            super(String.format(java.util.Locale.ROOT, "the validation loss was not finite in any of the %d epochs, so "
+            super(String.format(Locale.ROOT, "the validation loss was not finite in any of the %d epochs, so "
                     + "there is no epoch to keep: rows %d to %d hold values too far from the training rows for float32; "
                     + "correct or remove them", epochs, firstRow + 1, endRow));
             this.epochs = epochs;

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.apache.commons.codec.digest.DigestUtils;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Gaps;
 import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Seasons;
 import org.lstmcast.data.Series;
@@ -51,13 +52,13 @@ public final class TrainingRun {
     public static Outcome run(byte[] csv, String source, String timeColumn, TrainConfig config, Path outDir,
                               TrainingListener listener) throws IOException {
         RunDirectory.check(outDir);
-        return run(read(csv, source, config, timeColumn, org.lstmcast.data.Gaps.Fill.NONE), DigestUtils.sha256Hex(csv),
+        return run(read(csv, source, config, timeColumn, Gaps.Fill.NONE), DigestUtils.sha256Hex(csv),
                 timeColumn, config, outDir, listener);
     }
 
     /** The config's columns of a CSV file's bytes, in float32 as the network reads them, gaps filled by {@code fill}. */
     public static Series read(byte[] csv, String source, TrainConfig config, String timeColumn,
-                              org.lstmcast.data.Gaps.Fill fill) {
+                              Gaps.Fill fill) {
         try {
             return CsvReader.readFloat32(new ByteArrayInputStream(csv), source, config.inputColumns(), timeColumn, fill);
         } catch (IOException e) {

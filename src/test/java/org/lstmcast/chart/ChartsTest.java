@@ -1,7 +1,6 @@
 package org.lstmcast.chart;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,9 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.YearMonth;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-
 import javax.imageio.ImageIO;
 
 import org.jfree.chart.ChartRenderingInfo;
@@ -174,7 +173,7 @@ class ChartsTest {
         p.get(1).getXYPlot().getDomainAxis().setAutoRange(true);
         assertTrue(p.get(1).getXYPlot().getDomainAxis().getLowerBound() >= time.x()[testStart - 1]);
         // Zoomed in value too: the range axis spans the test period's values, not the whole series'.
-        double lowestTest = java.util.Arrays.stream(wave(rows), testStart - 1, rows).min().orElseThrow();
+        double lowestTest = Arrays.stream(wave(rows), testStart - 1, rows).min().orElseThrow();
         assertTrue(p.get(1).getXYPlot().getRangeAxis().getLowerBound() > lowestTest - 0.1 * lowestTest);
         assertTrue(p.get(1).getXYPlot().getRangeAxis().getLowerBound()
                 > p.get(0).getXYPlot().getRangeAxis().getLowerBound());
@@ -203,7 +202,7 @@ class ChartsTest {
             future.add(YearMonth.of(1998, 1).plusMonths(h).toString());
         }
         double[] history = wave(120);
-        double[] forecast = java.util.Arrays.copyOfRange(wave(130), 120, 130);
+        double[] forecast = Arrays.copyOfRange(wave(130), 120, 130);
         JFreeChart chart = Charts.aheadChart("t", "v", past, history, future, forecast, List.of());
         XYPlot plot = chart.getXYPlot();
         XYDataset data = plot.getDataset();

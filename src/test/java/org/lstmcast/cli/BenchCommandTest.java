@@ -1,12 +1,23 @@
 package org.lstmcast.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,8 +27,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lstmcast.serve.server.InferenceServer;
+import org.lstmcast.bench.Benchmarks;
+import org.lstmcast.bench.BinaryRest;
+import org.lstmcast.bench.GrpcLoad;
+import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
 import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.server.InferenceServer;
 
 /** {@code lstmcast bench} against the real server: failures are reported as failures, in its output and exit code. */
 class BenchCommandTest {
@@ -82,9 +97,9 @@ class BenchCommandTest {
 
     /** The server's own error text for a forecast request, fetched here with another client. */
     static String serverReason(String url) throws Exception {
-        var answer = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create(url)).POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                        org.lstmcast.bench.Benchmarks.body(1, 30))).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        var answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(
+                        Benchmarks.body(1, 30))).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(404, answer.statusCode(), answer.body());
         return new ObjectMapper().readTree(answer.body()).path("error").asText();
     }
@@ -94,7 +109,7 @@ class BenchCommandTest {
         MainTest.Run r = MainTest.run("bench", "--url", base, "--model", "co2", "--concurrency", "1", "--duration", "2.5",
                 "--warmup", "1", "--json");
         assertEquals(0, r.code(), r.err());
-        java.util.List<String> lines = r.err().lines().toList();
+        List<String> lines = r.err().lines().toList();
         // 3.5 s in all: a line at 1, 2 and 3 s (the first at the end of the warm-up).
         assertTrue(lines.size() >= 3, r.err());
         Matcher first = Pattern.compile("lstmcast bench: concurrency 1: (warming up, 1 of 1 s|0 of 2.5 s), (\\d+) answers so far")
@@ -111,7 +126,7 @@ class BenchCommandTest {
     @Test
     void nothingListeningIsAFailureWithTheSocketErrorAndExitOne() throws Exception {
         int closed;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = s.getLocalPort();
         }
         MainTest.Run r = bench("http://127.0.0.1:" + closed, "co2");
@@ -121,10 +136,10 @@ class BenchCommandTest {
     }
 
     static MainTest.Run benchGrpc(String url, int port, String model, String... more) {
-        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench", "--protocol", "grpc", "--url", url,
+        List<String> args = new ArrayList<>(List.of("bench", "--protocol", "grpc", "--url", url,
                 "--grpc-port", Integer.toString(port), "--model", model, "--concurrency", "2", "--duration", "0.5",
                 "--warmup", "0", "--json"));
-        args.addAll(java.util.List.of(more));
+        args.addAll(List.of(more));
         return MainTest.run(args.toArray(new String[0]));
     }
 
@@ -166,24 +181,24 @@ class BenchCommandTest {
 
     @Test
     void theBinaryRequestCarriesTheSameWindowsAsTheRestBodyAndIsAnsweredInBinary() throws Exception {
-        var body = org.lstmcast.bench.BinaryRest.body(org.lstmcast.bench.BinaryRest.inputName(java.net.URI.create(base), "co2"), 2, 30);
+        var body = BinaryRest.body(BinaryRest.inputName(URI.create(base), "co2"), 2, 30);
         assertEquals(2 * 30 * 4, body.tensor().length);
-        var http = java.net.http.HttpClient.newHttpClient();
-        java.net.http.HttpResponse<byte[]> answer = http.send(java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create(base + "/v2/models/co2/infer"))
+        var http = HttpClient.newHttpClient();
+        HttpResponse<byte[]> answer = http.send(HttpRequest.newBuilder(
+                        URI.create(base + "/v2/models/co2/infer"))
                 .header("Inference-Header-Content-Length", Integer.toString(body.header().length))
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.bytes())).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.bytes())).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(200, answer.statusCode(), new String(answer.body()));
         int jsonLength = Integer.parseInt(answer.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
-        JsonNode out = new ObjectMapper().readTree(java.util.Arrays.copyOf(answer.body(), jsonLength)).path("outputs").get(0);
+        JsonNode out = new ObjectMapper().readTree(Arrays.copyOf(answer.body(), jsonLength)).path("outputs").get(0);
         assertEquals(2 * 5 * 4, out.path("parameters").path("binary_data_size").asInt(), out.toString());
-        java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(answer.body(), jsonLength, 40)
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-        java.net.http.HttpResponse<String> rest = http.send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/models/co2/forecast"))
-                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(org.lstmcast.bench.Benchmarks.body(2, 30)))
-                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        FloatBuffer got = ByteBuffer.wrap(answer.body(), jsonLength, 40)
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        HttpResponse<String> rest = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/models/co2/forecast"))
+                        .POST(HttpRequest.BodyPublishers.ofString(Benchmarks.body(2, 30)))
+                        .build(), HttpResponse.BodyHandlers.ofString());
         JsonNode forecasts = new ObjectMapper().readTree(rest.body()).path("forecasts");
         for (int w = 0; w < 2; w++) {
             for (int h = 0; h < 5; h++) {
@@ -195,8 +210,8 @@ class BenchCommandTest {
 
     /** lstmcast_requests_total{endpoint=E, outcome="success"} of a model, from /metrics. */
     static double successes(String endpoint, String model) throws Exception {
-        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create(base + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         return metrics.lines().filter(l -> l.startsWith("lstmcast_requests_total{") && l.contains("endpoint=\"" + endpoint + "\"")
                         && l.contains("model=\"" + model + "\"") && l.contains("outcome=\"success\""))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
@@ -204,19 +219,19 @@ class BenchCommandTest {
 
     @Test
     void theGrpcRequestCarriesTheSameWindowsAsTheRestBody() throws Exception {
-        var request = org.lstmcast.bench.GrpcLoad.request("co2", "input", 2, 30);
+        var request = GrpcLoad.request("co2", "input", 2, 30);
         assertEquals(2 * 30 * 4, request.getRawInputContents(0).size());
         io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
                 .forAddress("127.0.0.1", grpcPort).usePlaintext().build();
         try {
-            var answer = org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(request);
-            java.nio.FloatBuffer grpc = answer.getRawOutputContents(0).asReadOnlyByteBuffer()
-                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-            java.net.http.HttpResponse<String> rest = java.net.http.HttpClient.newHttpClient().send(
-                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/models/co2/forecast"))
-                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                                    org.lstmcast.bench.Benchmarks.body(2, 30))).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            var answer = GRPCInferenceServiceGrpc.newBlockingStub(channel).modelInfer(request);
+            FloatBuffer grpc = answer.getRawOutputContents(0).asReadOnlyByteBuffer()
+                    .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            HttpResponse<String> rest = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create(base + "/v1/models/co2/forecast"))
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    Benchmarks.body(2, 30))).build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertEquals(200, rest.statusCode(), rest.body());
             JsonNode forecasts = new ObjectMapper().readTree(rest.body()).path("forecasts");
             assertEquals(2 * 5, grpc.remaining());
@@ -245,7 +260,7 @@ class BenchCommandTest {
     @Test
     void grpcWithNothingListeningIsAFailureWithTheConnectionErrorAndExitOne() throws Exception {
         int closed;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = s.getLocalPort();
         }
         MainTest.Run r = benchGrpc(base, closed, "co2");

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.function.IntFunction;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +28,7 @@ class FirstHourTest {
     Path tmp;
 
     /** A level, a season of {@code season} steps and noise, labelled by {@code label(i)}. */
-    private Path series(String name, int rows, int season, java.util.function.IntFunction<String> label,
+    private Path series(String name, int rows, int season, IntFunction<String> label,
                         List<Integer> emptyCells, List<Integer> missingRows) throws Exception {
         Random random = new Random(rows);
         List<String> lines = new ArrayList<>(List.of("date,sales"));

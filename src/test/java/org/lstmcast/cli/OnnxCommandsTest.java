@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -54,7 +55,7 @@ class OnnxCommandsTest {
     @Test
     void predictFillsGapsInTheHistoryWhenAsked() throws Exception {
         // The CO2 history with 1997-06's value emptied and 1997-03 left out.
-        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(Path.of("data/co2_monthly.csv")));
+        List<String> lines = new ArrayList<>(Files.readAllLines(Path.of("data/co2_monthly.csv")));
         lines.replaceAll(l -> l.startsWith("1997-06,") ? "1997-06," : l);
         lines.removeIf(l -> l.startsWith("1997-03,"));
         Path data = Files.write(tmp.resolve("gappy.csv"), lines);

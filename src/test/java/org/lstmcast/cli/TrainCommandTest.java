@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +18,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import picocli.CommandLine;
 
 /** {@code lstmcast train} end to end in-process, with real (short) training on a generated series. */
@@ -175,7 +175,7 @@ class TrainCommandTest {
         StringBuilder sb = new StringBuilder("date,value\n");
         for (int t = 0; t < 120; t++) {
             if (t != 70) {
-                sb.append(String.format(Locale.ROOT, "%s,%s%n", java.time.LocalDate.of(2000, 1, 1).plusMonths(t),
+                sb.append(String.format(Locale.ROOT, "%s,%s%n", LocalDate.of(2000, 1, 1).plusMonths(t),
                         t == 20 ? "" : String.format(Locale.ROOT, "%.4f", 50 + 0.05 * t + 4 * Math.sin(2 * Math.PI * t / 12))));
             }
         }

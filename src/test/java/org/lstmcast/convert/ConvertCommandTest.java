@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -140,7 +141,7 @@ class ConvertCommandTest {
         assertTrue(Converter.cached(source, scaled).reused());
         Converter.Cached rescaled = Converter.cached(source, ConvertOptions.defaults().withScale(new double[] {0}, new double[] {1}));
         assertFalse(rescaled.reused(), "other settings, another conversion");
-        Files.copy(KerasConversionTest.DIR.resolve("k2_old_list_config.h5"), source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(KerasConversionTest.DIR.resolve("k2_old_list_config.h5"), source, StandardCopyOption.REPLACE_EXISTING);
         assertFalse(Converter.cached(source, ConvertOptions.defaults().withScale(new double[] {0, 0}, new double[] {1, 1})).reused(),
                 "another source, another conversion");
     }

@@ -19,6 +19,7 @@ import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.rnn.LastTimeStepVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
@@ -355,7 +356,7 @@ class Dl4jConversionTest {
         if (first instanceof Bidirectional b) {
             first = b.getFwd();
         }
-        return first instanceof org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer r && r.getRnnDataFormat() == RNNFormat.NWC;
+        return first instanceof BaseRecurrentLayer r && r.getRnnDataFormat() == RNNFormat.NWC;
     }
 
     /** DL4J's own answer for one window, flattened [time][size] for sequences. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 
 import io.jhdf.HdfFile;
@@ -64,7 +65,7 @@ class HostileKerasTest {
     void truncatedAndRandomBytesAreRefusedWithAReason(int keep) throws Exception {
         Path file = tmp.resolve("bad.h5");
         byte[] good = Files.readAllBytes(KerasConversionTest.DIR.resolve("k2_lstm_stack.h5"));
-        byte[] bytes = java.util.Arrays.copyOf(good, Math.max(keep, 8));
+        byte[] bytes = Arrays.copyOf(good, Math.max(keep, 8));
         if (keep == 0) {
             new Random(3).nextBytes(bytes);
             System.arraycopy(good, 0, bytes, 0, 8);

@@ -2,6 +2,7 @@ package org.lstmcast.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -69,7 +70,7 @@ class FutureTimesTest {
     void businessDaysSkipTheWeekendAndDaysDoNot() {
         // Wednesday 2024-03-06 to Tuesday 2024-03-12, weekdays only; next come Wednesday to Monday.
         List<String> weekdays = List.of("2024-03-06", "2024-03-07", "2024-03-08", "2024-03-11", "2024-03-12");
-        List<String> more = new java.util.ArrayList<>(List.of("2024-03-05"));
+        List<String> more = new ArrayList<>(List.of("2024-03-05"));
         more.addAll(weekdays);
         assertEquals(List.of("2024-03-13", "2024-03-14", "2024-03-15", "2024-03-18"), FutureTimes.after(more, 4));
         assertEquals(List.of("2024-03-09", "2024-03-10", "2024-03-11"),

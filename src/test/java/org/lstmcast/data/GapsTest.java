@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,7 +75,7 @@ class GapsTest {
         assertArrayEquals(new double[] {10, 12, 15, 18, 24, 30, 31}, s.column(0));
         assertArrayEquals(new double[] {1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0}, s.column(1));
         assertEquals(2, s.filled().gaps());
-        assertEquals(java.util.Map.of("policy", "linear", "gaps", 2, "empty_cells", 1, "missing_steps", 1),
+        assertEquals(Map.of("policy", "linear", "gaps", 2, "empty_cells", 1, "missing_steps", 1),
                 s.filled().toJson());
     }
 

@@ -3,6 +3,7 @@ package org.lstmcast.djl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -16,8 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.Series;
 import org.lstmcast.data.Windows;
+import org.lstmcast.export.SmallExport;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.InvalidInputException;
+import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.onnx.OnnxInspector;
 import org.lstmcast.predict.Prediction;
 
 /** An exported model loaded through DJL gives the numbers `predict` gives. */
@@ -32,9 +37,9 @@ class ForecastTranslatorTest {
     @Test
     void theIntervalPredictorAnswersTheGraphsOwnBounds(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path onnx = tmp.resolve("m/model.onnx");
-        org.lstmcast.export.SmallExport.write(tmp, onnx);
-        org.lstmcast.forecast.Intervals intervals = org.lstmcast.forecast.Intervals.fromMetadata(
-                org.lstmcast.onnx.OnnxInspector.inspect(onnx).metadata());
+        SmallExport.write(tmp, onnx);
+        Intervals intervals = Intervals.fromMetadata(
+                OnnxInspector.inspect(onnx).metadata());
         Criteria<double[][], IntervalForecastTranslator.Forecast> criteria = Criteria.builder()
                 .setTypes(double[][].class, IntervalForecastTranslator.Forecast.class)
                 .optModelPath(onnx.getParent())
@@ -47,7 +52,7 @@ class ForecastTranslatorTest {
         }
         try (ZooModel<double[][], IntervalForecastTranslator.Forecast> model = criteria.loadModel();
              Predictor<double[][], IntervalForecastTranslator.Forecast> predictor = model.newPredictor();
-             var core = org.lstmcast.forecast.OnnxForecaster.open(onnx)) {
+             var core = OnnxForecaster.open(onnx)) {
             IntervalForecastTranslator.Forecast f = predictor.predict(window);
             assertArrayEquals(core.forecast(Collections.singletonList(window), 3)[0], f.forecast(), 0.0);
             assertArrayEquals(new int[] {80, 95}, f.levels());
@@ -60,8 +65,8 @@ class ForecastTranslatorTest {
             }
         }
         // A model without intervals is refused by the interval predictor, with the reason.
-        Path plainDir = java.nio.file.Files.createDirectories(tmp.resolve("plain"));
-        java.nio.file.Files.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), plainDir.resolve("model.onnx"));
+        Path plainDir = Files.createDirectories(tmp.resolve("plain"));
+        Files.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), plainDir.resolve("model.onnx"));
         Criteria<double[][], IntervalForecastTranslator.Forecast> plain = Criteria.builder()
                 .setTypes(double[][].class, IntervalForecastTranslator.Forecast.class)
                 .optModelPath(plainDir).optEngine("OnnxRuntime")
@@ -104,7 +109,7 @@ class ForecastTranslatorTest {
             for (int i = 0; i < windows.size(); i++) {
                 double[] one = predictor.predict(windows.get(i));
                 assertArrayEquals(one, batch.get(i), 1e-4 * Math.abs(one[0]), "window " + i);
-                try (var core = org.lstmcast.forecast.OnnxForecaster.open(modelDir.resolve("model.onnx"))) {
+                try (var core = OnnxForecaster.open(modelDir.resolve("model.onnx"))) {
                     assertArrayEquals(core.forecast(Collections.singletonList(windows.get(i)), 5)[0], one, 0.0);
                 }
             }

@@ -9,22 +9,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
 import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.forecast.Ort;
 import org.lstmcast.model.Proof;
 import org.lstmcast.train.ModelFile;
 import org.lstmcast.train.TrainConfig;
@@ -97,11 +103,11 @@ class ExportParityTest {
         TrainingRun.run(csv.getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run, TrainingListener.NONE);
         Path onnx = tmp.resolve("model.onnx");
 
-        org.lstmcast.data.Preprocessor pre = ModelFile.load(run.resolve("model.zip")).info().preprocessor();
+        Preprocessor pre = ModelFile.load(run.resolve("model.zip")).info().preprocessor();
         if (transform.anchorSeasons() > 0 && lookback > transform.anchorSeasons() * 12) {
             // The window also holds its last row's anchor: part of that anchor's error is carried into the forecasts,
             // and the parity below covers the graph's nodes for it.
-            assertTrue(pre.carriesAnchorError() && pre.anchorCarry()[0] > 0, java.util.Arrays.toString(pre.anchorCarry()));
+            assertTrue(pre.carriesAnchorError() && pre.anchorCarry()[0] > 0, Arrays.toString(pre.anchorCarry()));
         }
         Proof.Parity parity = Export.export(run.resolve("model.zip"), onnx);
         System.out.printf(Locale.ROOT, "parity members=%d layers=%d hidden=%d extra=%d lookback=%d horizon=%d %s: max abs %.3g, max rel %.3g%n",
@@ -131,7 +137,7 @@ class ExportParityTest {
         TrainingRun.run(csv.toString().getBytes(StandardCharsets.UTF_8), "gen.csv", null, config, run,
                 TrainingListener.NONE);
         ModelFile.Loaded loaded = ModelFile.load(run.resolve("model.zip"));
-        org.lstmcast.data.Preprocessor pre = loaded.info().preprocessor();
+        Preprocessor pre = loaded.info().preprocessor();
         assertTrue(pre.windowDrift() && pre.carriesAnchorError(), Files.readString(run.resolve("metrics.json")));
         assertEquals(2, loaded.info().format(), "a reader that knows no window drift refuses the file");
         Path onnx = tmp.resolve("window-drift.onnx");
@@ -214,8 +220,8 @@ class ExportParityTest {
         // The interval outputs of the graph against predictions.csv's bounds, which training computed in double
         // from the DL4J forecasts: every row, step, level and end.
         int[] levels = loaded.info().predictionIntervals().levels();
-        assertEquals(List.of(80, 95), java.util.Arrays.stream(levels).boxed().toList());
-        try (ai.onnxruntime.OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(onnx.toString())) {
+        assertEquals(List.of(80, 95), Arrays.stream(levels).boxed().toList());
+        try (OrtSession session = Ort.environment().createSession(onnx.toString())) {
             assertTrue(session.getOutputNames().containsAll(List.of("forecast_lower", "forecast_upper")));
             float[][][] x = new float[windows.size()][lookback][];
             for (int k = 0; k < windows.size(); k++) {
@@ -228,8 +234,8 @@ class ExportParityTest {
                     }
                 }
             }
-            try (ai.onnxruntime.OnnxTensor in = ai.onnxruntime.OnnxTensor.createTensor(org.lstmcast.forecast.Ort.environment(), x);
-                 ai.onnxruntime.OrtSession.Result out = session.run(java.util.Map.of("input", in))) {
+            try (OnnxTensor in = OnnxTensor.createTensor(Ort.environment(), x);
+                 OrtSession.Result out = session.run(Map.of("input", in))) {
                 float[][][] lower = (float[][][]) out.get("forecast_lower").orElseThrow().getValue();
                 float[][][] upper = (float[][][]) out.get("forecast_upper").orElseThrow().getValue();
                 for (int l = 0; l < levels.length; l++) {
@@ -265,7 +271,7 @@ class ExportParityTest {
         Random random = new Random(seed);
         double deviation = 0;
         double[] x = new double[extra];
-        java.util.Arrays.fill(x, 20);
+        Arrays.fill(x, 20);
         StringBuilder sb = new StringBuilder("t,y");
         for (int i = 0; i < extra; i++) {
             sb.append(",x").append(i);

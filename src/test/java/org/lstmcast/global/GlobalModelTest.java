@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,15 +25,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.DataException;
 import org.lstmcast.forecast.Ort;
 import org.lstmcast.many.LongFormat;
-import org.lstmcast.serve.server.InferenceServer;
+import org.lstmcast.metrics.Metrics;
 import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.server.InferenceServer;
 
 /**
  * train-global end to end on a generated table: series from a thousandth to a million in scale and from 3 to 120
@@ -104,9 +105,9 @@ class GlobalModelTest {
         for (CSVRecord r : metrics) {
             double[] v = series.get(r.get("id"));
             double[] naive = new double[HORIZON];
-            java.util.Arrays.fill(naive, v[v.length - HORIZON - 1]);
-            double[] actual = java.util.Arrays.copyOfRange(v, v.length - HORIZON, v.length);
-            assertEquals(org.lstmcast.metrics.Metrics.smape(actual, naive), Double.parseDouble(r.get("smape_naive")), 1e-3);
+            Arrays.fill(naive, v[v.length - HORIZON - 1]);
+            double[] actual = Arrays.copyOfRange(v, v.length - HORIZON, v.length);
+            assertEquals(Metrics.smape(actual, naive), Double.parseDouble(r.get("smape_naive")), 1e-3);
         }
         JsonNode json = JSON.readTree(tmp.resolve("run/metrics.json").toFile());
         assertEquals(2, json.path("epochs_kept").size());

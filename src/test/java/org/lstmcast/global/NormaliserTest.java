@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +56,7 @@ class NormaliserTest {
         }
         Process p = new ProcessBuilder(python, Path.of("src/test/resources/global/normaliser_reference.py").toString())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        try (Writer w = new java.io.OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8)) {
+        try (Writer w = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8)) {
             for (int i = 0; i < norms.size(); i++) {
                 Normaliser nm = norms.get(i);
                 Map<String, Object> q = new LinkedHashMap<>();
@@ -86,7 +89,7 @@ class NormaliserTest {
             for (int f = 0; f < Normaliser.FEATURES; f++) {
                 assertArrayEquals(doubles(a.get("input").get(f)), toDouble(w.input()[f]), 1e-5, where);
             }
-            if (java.util.Arrays.stream(w.profile()).anyMatch(v -> v != 0)) {
+            if (Arrays.stream(w.profile()).anyMatch(v -> v != 0)) {
                 seasonalKept++;
             }
         }
@@ -146,7 +149,7 @@ class NormaliserTest {
     void aConstantSeriesIsForecastAsItselfFromAnyLengthAndTheTargetInvertsTheForecast() {
         for (int n : new int[] {1, 2, 3, 17, 60}) {
             double[] x = new double[n];
-            java.util.Arrays.fill(x, 7.5);
+            Arrays.fill(x, 7.5);
             for (Normaliser.Scale scale : Normaliser.Scale.values()) {
                 Normaliser nm = new Normaliser(36, 24, 12, 5, scale);
                 Normaliser.Window w = nm.window(x);
@@ -205,7 +208,7 @@ class NormaliserTest {
                 if (p.waitFor() == 0) {
                     return candidate;
                 }
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // not this one
             }
         }

@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.Map;
 
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import org.junit.jupiter.api.Test;
@@ -43,8 +46,8 @@ class FailureTest {
                  OrtSession session = Ort.environment().createSession(file.toString(), options)) {
                 // layout=1 loads; the runtime refuses it when it runs.
                 float[] data = new float[2 * 3];
-                try (var x = ai.onnxruntime.OnnxTensor.createTensor(Ort.environment(), java.nio.FloatBuffer.wrap(data),
-                        new long[] {2, 3, 1}); var r = session.run(java.util.Map.of("x", x))) {
+                try (var x = OnnxTensor.createTensor(Ort.environment(), FloatBuffer.wrap(data),
+                        new long[] {2, 3, 1}); var r = session.run(Map.of("x", x))) {
                     continue;
                 }
             } catch (OrtException e) {

@@ -8,21 +8,35 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
+import org.lstmcast.grpc.proto.ModelInferRequest;
+import org.lstmcast.grpc.proto.ModelMetadataRequest;
 import org.lstmcast.serve.server.InferenceServer;
 
 /** A repository served lazily: models load on their first request, within a bound, without a thread each. */
@@ -83,20 +97,20 @@ class ManyModelsTest {
             var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
                     .usePlaintext().build();
             try {
-                var stub = org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel)
                         .withDeadlineAfter(60, TimeUnit.SECONDS);
-                java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(4 * 30).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer raw = ByteBuffer.allocate(4 * 30).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < 30; i++) {
                     raw.putFloat(5000f + 11f * i);
                 }
-                java.util.function.Function<String, org.lstmcast.grpc.proto.ModelInferRequest> request = name ->
-                        org.lstmcast.grpc.proto.ModelInferRequest.newBuilder().setModelName(name)
-                                .addInputs(org.lstmcast.grpc.proto.ModelInferRequest.InferInputTensor.newBuilder()
+                Function<String, ModelInferRequest> request = name ->
+                        ModelInferRequest.newBuilder().setModelName(name)
+                                .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
                                         .setName("input").setDatatype("FP32").addShape(1).addShape(30).addShape(1))
                                 .addRawInputContents(com.google.protobuf.ByteString.copyFrom(raw.array())).build();
                 // Metadata of a model not loaded yet loads it; then eight concurrent calls on another such model
                 // wait for one load and all answer what the loaded one does.
-                assertEquals("m0", stub.modelMetadata(org.lstmcast.grpc.proto.ModelMetadataRequest.newBuilder()
+                assertEquals("m0", stub.modelMetadata(ModelMetadataRequest.newBuilder()
                         .setName("m0").build()).getName());
                 var reference = stub.modelInfer(request.apply("m0")).getRawOutputContents(0);
                 ExecutorService callers = Executors.newFixedThreadPool(8);
@@ -126,45 +140,45 @@ class ManyModelsTest {
                 ServeConfig.Limits.defaults(), null).withPreload(List.of()).withMaxLoaded(0);
         try (InferenceServer server = new InferenceServer(config)) {
             String rest = "http://127.0.0.1:" + server.start();
-            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(4 * 30).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer raw = ByteBuffer.allocate(4 * 30).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < 30; i++) {
                 raw.putFloat(5000f + 11f * i);
             }
             String header = "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], \"datatype\": \"FP32\", "
                     + "\"parameters\": {\"binary_data_size\": 120}}], \"parameters\": {\"binary_data_output\": true}}";
-            byte[] body = java.util.Arrays.copyOf(header.getBytes(java.nio.charset.StandardCharsets.UTF_8), header.length() + 120);
+            byte[] body = Arrays.copyOf(header.getBytes(StandardCharsets.UTF_8), header.length() + 120);
             System.arraycopy(raw.array(), 0, body, header.length(), 120);
-            var http = java.net.http.HttpClient.newHttpClient();
-            java.util.function.Function<String, java.net.http.HttpResponse<byte[]>> infer = name -> {
+            var http = HttpClient.newHttpClient();
+            Function<String, HttpResponse<byte[]>> infer = name -> {
                 try {
-                    return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v2/models/" + name + "/infer"))
+                    return http.send(HttpRequest.newBuilder(URI.create(rest + "/v2/models/" + name + "/infer"))
                             .header("Inference-Header-Content-Length", Integer.toString(header.length()))
-                            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-                            java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                            HttpResponse.BodyHandlers.ofByteArray());
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             };
-            java.net.http.HttpResponse<byte[]> first = infer.apply("m0");
+            HttpResponse<byte[]> first = infer.apply("m0");
             assertEquals(200, first.statusCode(), new String(first.body()));
             int jsonLength = Integer.parseInt(first.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
-            byte[] reference = java.util.Arrays.copyOfRange(first.body(), jsonLength, first.body().length);
+            byte[] reference = Arrays.copyOfRange(first.body(), jsonLength, first.body().length);
             assertEquals(5 * 4, reference.length);
             ExecutorService callers = Executors.newFixedThreadPool(8);
             try {
-                List<Future<java.net.http.HttpResponse<byte[]>>> answers = new ArrayList<>();
+                List<Future<HttpResponse<byte[]>>> answers = new ArrayList<>();
                 for (int i = 0; i < 8; i++) {
                     answers.add(callers.submit(() -> infer.apply("m1")));
                 }
-                for (Future<java.net.http.HttpResponse<byte[]>> a : answers) {
-                    java.net.http.HttpResponse<byte[]> r = a.get(60, TimeUnit.SECONDS);
+                for (Future<HttpResponse<byte[]>> a : answers) {
+                    HttpResponse<byte[]> r = a.get(60, TimeUnit.SECONDS);
                     assertEquals(200, r.statusCode(), new String(r.body()));
-                    assertArrayEquals(reference, java.util.Arrays.copyOfRange(r.body(), jsonLength, r.body().length));
+                    assertArrayEquals(reference, Arrays.copyOfRange(r.body(), jsonLength, r.body().length));
                 }
             } finally {
                 callers.shutdownNow();
             }
-            java.net.http.HttpResponse<byte[]> unknown = infer.apply("m9");
+            HttpResponse<byte[]> unknown = infer.apply("m9");
             assertEquals(404, unknown.statusCode());
             assertTrue(new String(unknown.body()).contains("\"error\""), new String(unknown.body()));
             assertEquals(List.of("m0 READY", "m1 READY", "m2 UNAVAILABLE"), registryStates(rest));
@@ -172,10 +186,10 @@ class ManyModelsTest {
     }
 
     private static List<String> registryStates(String rest) throws Exception {
-        var index = new com.fasterxml.jackson.databind.ObjectMapper().readTree(java.net.http.HttpClient.newHttpClient()
-                .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v2/repository/index"))
-                        .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        var index = new ObjectMapper().readTree(HttpClient.newHttpClient()
+                .send(HttpRequest.newBuilder(URI.create(rest + "/v2/repository/index"))
+                        .POST(HttpRequest.BodyPublishers.noBody()).build(),
+                        HttpResponse.BodyHandlers.ofString()).body());
         List<String> states = new ArrayList<>();
         index.forEach(m -> states.add(m.path("name").asText() + " " + m.path("state").asText()));
         return states.stream().sorted().toList();
@@ -283,7 +297,7 @@ class ManyModelsTest {
         registry.scan();
         assertEquals(1, loads("failure"), "an unchanged file is not tried again");
 
-        Files.copy(DAX, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(DAX, file, StandardCopyOption.REPLACE_EXISTING);
         Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
         registry.scan();
         assertEquals("READY", state("bad"));

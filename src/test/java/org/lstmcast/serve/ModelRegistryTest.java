@@ -9,12 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
@@ -81,7 +84,7 @@ class ModelRegistryTest {
         assertEquals(1, served.version, "the failed version 2 does not take over");
         served.release();
 
-        Files.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("m/2/model.onnx"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(Path.of("models/co2/1/model.onnx"), repo.resolve("m/2/model.onnx"), StandardCopyOption.REPLACE_EXISTING);
         registry.scan();
         assertEquals("READY", status("m", 2).state(), "retried once the file changed");
         assertTrue(registry.ready(true));
@@ -202,7 +205,7 @@ class ModelRegistryTest {
         try {
             assertTrue(tm.canForecast());
             assertTrue(tm.spec.timeMajor(), "dims named [seq, batch, 1]");
-            var expected = new com.fasterxml.jackson.databind.ObjectMapper()
+            var expected = new ObjectMapper()
                     .readTree(ServeFixtures.fixture("helper_time_major.expected.json").toFile());
             for (int w = 0; w < expected.get("windows").size(); w++) {
                 var window = expected.get("windows").get(w);
@@ -242,7 +245,7 @@ class ModelRegistryTest {
                 }
             }
         });
-        List<Throwable> failures = Collections.synchronizedList(new java.util.ArrayList<>());
+        List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
         lister.setUncaughtExceptionHandler((t, e) -> failures.add(e));
         lister.start();
         for (int reload = 1; reload <= 5 && lister.isAlive(); reload++) {

@@ -17,6 +17,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
 import org.apache.spark.sql.Dataset;
@@ -89,7 +91,7 @@ class ManySeriesTest {
         csv = dir.resolve("long.csv");
         Files.write(csv, shuffled);
         trained = TrainMany.run(new TrainMany.Job(csv.toString(), FORMAT, CONFIG, dir.resolve("runs"),
-                dir.resolve("repo"), "local[2]"), Progress.NONE);
+                dir.resolve("repo"), "local[2]"), JobProgress.NONE);
     }
 
     private static void add(List<String> lines, String id, List<String> rows) {
@@ -172,12 +174,12 @@ class ManySeriesTest {
             assertEquals(alone.evaluation().model().rmse()[0], many.modelRmse1(), 1e-9 * many.modelRmse1(), id);
             assertEquals(alone.evaluation().baselines().get("seasonal_naive").rmse()[0], many.seasonalNaiveRmse1(),
                     1e-9 * many.seasonalNaiveRmse1(), id);
-            assertEquals(((java.util.Map<?, ?>) alone.metrics().get("transform")).get("used"), many.transform(), id);
+            assertEquals(((Map<?, ?>) alone.metrics().get("transform")).get("used"), many.transform(), id);
             // The 95% coverage, averaged over the steps by hand from what train wrote.
-            com.fasterxml.jackson.databind.JsonNode c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+            JsonNode c = new ObjectMapper().readTree(
                     alone.directory().resolve("metrics.json").toFile()).path("intervals").path("test").path("95").path("coverage");
             double sum = 0;
-            for (com.fasterxml.jackson.databind.JsonNode v : c) {
+            for (JsonNode v : c) {
                 sum += v.asDouble();
             }
             assertEquals(sum / c.size(), many.coverage95(), 1e-12, id);
@@ -245,7 +247,7 @@ class ManySeriesTest {
     void predictManyEqualsPredictPerSeriesFromCsvAndParquet() throws Exception {
         Path out = dir.resolve("forecast.csv");
         PredictMany.Summary summary = PredictMany.run(new PredictMany.Job(csv.toString(), FORMAT, dir.resolve("repo"), 7,
-                out, "local[2]"), Progress.NONE);
+                out, "local[2]"), JobProgress.NONE);
         assertEquals(15, summary.forecasts().size());
         assertEquals(3, summary.failed());
         Map<String, SeriesForecast> byId = new HashMap<>();
@@ -286,7 +288,7 @@ class ManySeriesTest {
         }
         Path parquetOut = dir.resolve("forecast.parquet");
         PredictMany.Summary fromParquet = PredictMany.run(new PredictMany.Job(parquetIn.toString(), FORMAT,
-                dir.resolve("repo"), 7, parquetOut, "local[2]"), Progress.NONE);
+                dir.resolve("repo"), 7, parquetOut, "local[2]"), JobProgress.NONE);
         assertEquals(3, fromParquet.failed());
         spark = Sessions.open("local[1]");
         try {

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.YearMonth;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
 import org.lstmcast.export.Export;
+import org.lstmcast.onnx.ModelReport;
+import org.lstmcast.onnx.OnnxInspector;
 
 /**
  * The model written is fitted on every row unless --no-final-fit, short series are forecast by the anchors alone, and
@@ -49,11 +53,11 @@ class FinalFitTest {
     }
 
     private static List<String> years(int n) {
-        return java.util.stream.IntStream.range(0, n).mapToObj(i -> Integer.toString(1990 + i)).toList();
+        return IntStream.range(0, n).mapToObj(i -> Integer.toString(1990 + i)).toList();
     }
 
     private static List<String> months(int n) {
-        return java.util.stream.IntStream.range(0, n).mapToObj(i -> java.time.YearMonth.of(2000, 1).plusMonths(i)
+        return IntStream.range(0, n).mapToObj(i -> YearMonth.of(2000, 1).plusMonths(i)
                 .toString()).toList();
     }
 
@@ -105,7 +109,7 @@ class FinalFitTest {
         }
         // The export proves the model written, says no network is in the graph, and holds none.
         assertTrue(Export.export(finalRun.resolve("model.zip"), tmp.resolve("final.onnx")).maxRelError() < 1e-4);
-        org.lstmcast.onnx.ModelReport report = org.lstmcast.onnx.OnnxInspector.inspect(tmp.resolve("final.onnx"));
+        ModelReport report = OnnxInspector.inspect(tmp.resolve("final.onnx"));
         assertEquals("none: drift: the last value plus the training rows' mean change", report.metadata().get("network"));
         assertEquals("every row", report.metadata().get("fitted_on"));
         assertFalse(report.operators().containsKey("LSTM"), report.operators().toString());

@@ -11,6 +11,7 @@ import org.lstmcast.data.Transform;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** The fused training graph against DL4J's own LSTM layer, which serves as the reference implementation. */
 class FusedLstmTest {
@@ -80,8 +81,8 @@ class FusedLstmTest {
         TrainConfig config = config(layers, hidden, 2, 0.3);
         FusedLstm fused = new FusedLstm(config, Networks.build(config, 1), 10);
         INDArray x = Nd4j.randn(DataType.FLOAT, 32, 10, 1);
-        INDArray y = x.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                org.nd4j.linalg.indexing.NDArrayIndex.interval(8, 10), org.nd4j.linalg.indexing.NDArrayIndex.point(0)).dup();
+        INDArray y = x.get(NDArrayIndex.all(),
+                NDArrayIndex.interval(8, 10), NDArrayIndex.point(0)).dup();
         double before = fused.loss(x, y);
         assertTrue(before == fused.loss(x, y), "evaluation uses no random mask");
         for (int i = 0; i < 200; i++) {

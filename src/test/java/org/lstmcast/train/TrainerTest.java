@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.api.Test;
 import org.lstmcast.data.Split;
 import org.lstmcast.data.Transform;
-import org.junit.jupiter.api.Test;
+import org.lstmcast.data.Windows;
 
 class TrainerTest {
 
@@ -69,16 +71,16 @@ class TrainerTest {
             assertTrue(bestVal <= v);
         }
         // The restored weights are the best epoch's: scoring validation again gives its loss.
-        int[] valOrigins = org.lstmcast.data.Windows.origins(split.trainEnd(), split.valEnd(), 12, 2, true);
+        int[] valOrigins = Windows.origins(split.trainEnd(), split.valEnd(), 12, 2, true);
         double mse = 0;
         var pre = r.forecaster().preprocessor();
-        List<double[][]> windows = new java.util.ArrayList<>();
+        List<double[][]> windows = new ArrayList<>();
         for (int o : valOrigins) {
-            windows.add(org.lstmcast.data.Windows.window(values, o, 12));
+            windows.add(Windows.window(values, o, 12));
         }
         float[][] out = r.forecaster().networkOutput(windows);
         for (int i = 0; i < valOrigins.length; i++) {
-            float[] target = pre.target(windows.get(i), org.lstmcast.data.Windows.future(values, valOrigins[i], 2, 0));
+            float[] target = pre.target(windows.get(i), Windows.future(values, valOrigins[i], 2, 0));
             for (int h = 0; h < 2; h++) {
                 mse += (out[i][h] - target[h]) * (out[i][h] - target[h]);
             }

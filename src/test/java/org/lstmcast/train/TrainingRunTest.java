@@ -9,22 +9,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.YearMonth;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.DataException;
+import org.lstmcast.data.Preprocessor;
 import org.lstmcast.data.Split;
 import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class TrainingRunTest {
     @TempDir
@@ -78,7 +88,7 @@ class TrainingRunTest {
             int row = firstTest + i;
             assertEquals(values[row][0], Double.parseDouble(rec.get("actual")), 1e-6);
             for (int h = 1; h <= 3; h++) {
-                double[] fc = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, row - h, 12)))[0];
+                double[] fc = loaded.forecaster().forecast(Collections.singletonList(Windows.window(values, row - h, 12)))[0];
                 // float32 network: one window alone and the same window in a batch agree to float precision
                 assertEquals(fc[h - 1], Double.parseDouble(rec.get("forecast_" + h)), 1e-6 * Math.abs(fc[h - 1]),
                         "row " + row + " step " + h);
@@ -97,13 +107,13 @@ class TrainingRunTest {
         for (int h = 1; h <= 3; h++) {
             double[] errors = new double[16];
             for (int r = 144; r < 160; r++) {
-                double f = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, r - h, 12)))[0][h - 1];
+                double f = loaded.forecaster().forecast(Collections.singletonList(Windows.window(values, r - h, 12)))[0][h - 1];
                 errors[r - 144] = Math.abs(values[r][0] - f) / Math.abs(f);
             }
-            java.util.Arrays.sort(errors);
+            Arrays.sort(errors);
             assertEquals(errors[13], iv.path("half_width").get(h - 1).get(0).asDouble(), 1e-6 * errors[13], "80% step " + h);
             // Too few for 95%: the larger of the largest error and Student's t quantile times the root mean square error.
-            double rms = Math.sqrt(java.util.Arrays.stream(errors).map(e -> e * e).sum() / 16);
+            double rms = Math.sqrt(Arrays.stream(errors).map(e -> e * e).sum() / 16);
             double w95 = Math.max(errors[15], 2.119905 * rms);  // t(16) at 0.975, from printed tables
             assertEquals(w95, iv.path("half_width").get(h - 1).get(1).asDouble(), 1e-6 * w95, "95% step " + h);
         }
@@ -153,18 +163,18 @@ class TrainingRunTest {
         // The scalers come from the training and validation rows, and each network is what its seed trains on them (to
         // float rounding: the refit ran on pool threads, the check on this one).
         ModelFile.Loaded loaded = ModelFile.load(refitRun.resolve("model.zip"));
-        org.lstmcast.data.Preprocessor wide = org.lstmcast.data.Preprocessor.fit(Transform.DIFF, values, split.valEnd(),
+        Preprocessor wide = Preprocessor.fit(Transform.DIFF, values, split.valEnd(),
                 12, 3, 0, 12);
-        org.lstmcast.data.Preprocessor narrow = plain.training().forecaster().preprocessor();
+        Preprocessor narrow = plain.training().forecaster().preprocessor();
         assertArrayEquals(wide.outScale(), loaded.forecaster().preprocessor().outScale(), 1e-6);
         assertArrayEquals(wide.inShift(), loaded.forecaster().preprocessor().inShift(), 1e-6);
-        assertFalse(java.util.Arrays.equals(narrow.outScale(), wide.outScale()), "the validation rows moved the scale");
+        assertFalse(Arrays.equals(narrow.outScale(), wide.outScale()), "the validation rows moved the scale");
         for (int k = 0; k < 2; k++) {
             Forecaster again = Trainer.refit(values, split.valEnd(), refit.withSeed(1 + k), epochs);
             assertArrayEquals(again.network().params().toFloatVector(),
                     loaded.forecaster().networks().get(k).params().toFloatVector(), 1e-6f, "network " + (k + 1));
         }
-        assertFalse(java.util.Arrays.equals(plain.training().forecaster().network().params().toFloatVector(),
+        assertFalse(Arrays.equals(plain.training().forecaster().network().params().toFloatVector(),
                 loaded.forecaster().networks().get(0).params().toFloatVector()));
 
         // The intervals are those the network that never saw the validation rows calibrates: the plain run's.
@@ -203,7 +213,7 @@ class TrainingRunTest {
         }
         ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
         assertEquals(1, loaded.forecaster().networks().size());
-        double[][] f = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, 100, 13)));
+        double[][] f = loaded.forecaster().forecast(Collections.singletonList(Windows.window(values, 100, 13)));
         for (int h = 1; h <= 3; h++) {
             assertEquals(values[100 + h][0], f[0][h - 1], 1e-4, "step " + h);
         }
@@ -215,14 +225,14 @@ class TrainingRunTest {
         double[][] values = Series.drifting(150, 5);
         TrainConfig seasonal = new TrainConfig("value", List.of(), 13, 3, Transform.SEASONAL, 12, 1, 8, 0, 5, 32, 0.01,
                 3, 0.1, 0.2, 1);
-        org.lstmcast.data.Preprocessor pre = org.lstmcast.data.Preprocessor.fit(Transform.SEASONAL, values, 100, 13, 3, 0, 12);
+        Preprocessor pre = Preprocessor.fit(Transform.SEASONAL, values, 100, 13, 3, 0, 12);
         assertTrue(pre.carriesAnchorError());
         Forecaster drift = Trainer.anchorAlone(values, 100, seasonal, AnchorDrift.MEAN);
         Forecaster flat = Trainer.anchorAlone(values, 100, seasonal, AnchorDrift.NONE);
         for (int origin = 105; origin < 146; origin += 7) {
             double[][] window = Windows.window(values, origin, 13);
-            double[] withDrift = drift.forecast(java.util.Collections.singletonList(window))[0];
-            double[] without = flat.forecast(java.util.Collections.singletonList(window))[0];
+            double[] withDrift = drift.forecast(Collections.singletonList(window))[0];
+            double[] without = flat.forecast(Collections.singletonList(window))[0];
             double error = values[origin][0] - values[origin - 12][0];
             for (int h = 1; h <= 3; h++) {
                 // Last year's value for the step, plus the carried share of the last row's error against its own.
@@ -239,10 +249,10 @@ class TrainingRunTest {
         TrainConfig seasonal = new TrainConfig("value", List.of(), 30, 14, Transform.SEASONAL, 12, 1, 8, 0, 5, 32, 0.01,
                 3, 0.1, 0.2, 1);
         Forecaster local = Trainer.anchorAlone(values, 110, seasonal, AnchorDrift.WINDOW);
-        org.lstmcast.data.Preprocessor pre = local.preprocessor();
+        Preprocessor pre = local.preprocessor();
         assertTrue(pre.windowDrift() && pre.carriesAnchorError());
         assertArrayEquals(new double[14], pre.outShift(), 0, "the window's drift replaces the mean one");
-        assertTrue(pre.anchorCarry()[0] != 0, "a carry to check: " + java.util.Arrays.toString(pre.anchorCarry()));
+        assertTrue(pre.anchorCarry()[0] != 0, "a carry to check: " + Arrays.toString(pre.anchorCarry()));
         for (int origin = 40; origin < 136; origin += 9) {
             // The mean of the window's 18 twelve-month changes, added once per season between the repeated value and
             // the step, and taken off the last row's error before a share of it is carried.
@@ -252,7 +262,7 @@ class TrainingRunTest {
             }
             change /= 18;
             double error = values[origin][0] - values[origin - 12][0] - change;
-            double[] f = local.forecast(java.util.Collections.singletonList(Windows.window(values, origin, 30)))[0];
+            double[] f = local.forecast(Collections.singletonList(Windows.window(values, origin, 30)))[0];
             for (int h = 1; h <= 14; h++) {
                 int seasons = h <= 12 ? 1 : 2;
                 double expected = values[origin + h - 12 * seasons][0] + seasons * change + pre.anchorCarry()[h - 1] * error;
@@ -316,10 +326,10 @@ class TrainingRunTest {
 
         // DL4J alone opens the file as its first member; a damaged member is named, not skipped.
         assertArrayEquals(alone.get(0).network().params().toFloatVector(),
-                org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(out.resolve("model.zip").toFile(), false)
+                ModelSerializer.restoreMultiLayerNetwork(out.resolve("model.zip").toFile(), false)
                         .params().toFloatVector(), 0f);
         Path damaged = Files.copy(out.resolve("model.zip"), tmp.resolve("damaged.zip"));
-        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(damaged)) {
+        try (FileSystem zip = FileSystems.newFileSystem(damaged)) {
             Files.write(zip.getPath(ModelFile.memberEntry(3)), bytes("not a model"));
         }
         DataException bad = assertThrows(DataException.class, () -> ModelFile.load(damaged));
@@ -335,7 +345,7 @@ class TrainingRunTest {
         TrainingRun.run(csv, "gen.csv", null, config, out, TrainingListener.NONE);
         ModelFile.Loaded loaded = ModelFile.load(out.resolve("model.zip"));
         double[] carry = loaded.info().preprocessor().anchorCarry();
-        assertTrue(carry[0] > 0, java.util.Arrays.toString(carry));
+        assertTrue(carry[0] > 0, Arrays.toString(carry));
         JsonNode recorded = new ObjectMapper().readTree(out.resolve("metrics.json").toFile()).path("transform")
                 .path("anchor_carry");
         for (int h = 0; h < 3; h++) {
@@ -344,10 +354,10 @@ class TrainingRunTest {
 
         // A file written before the carry existed has no entry for it: it loads, and forecasts with none.
         Path old = Files.copy(out.resolve("model.zip"), tmp.resolve("old.zip"));
-        try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(old)) {
+        try (FileSystem zip = FileSystems.newFileSystem(old)) {
             Path entry = zip.getPath(ModelFile.ENTRY);
-            com.fasterxml.jackson.databind.node.ObjectNode json =
-                    (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(Files.readAllBytes(entry));
+            ObjectNode json =
+                    (ObjectNode) new ObjectMapper().readTree(Files.readAllBytes(entry));
             assertTrue(json.remove("anchor_carry") != null, "the entry's name in the file");
             Files.write(entry, new ObjectMapper().writeValueAsBytes(json));
         }
@@ -490,7 +500,7 @@ class TrainingRunTest {
         double[] y = new double[120];
         for (int i = 0; i < y.length; i++) {
             y[i] = 100 + 20 * Math.sin(2 * Math.PI * i / 12) + 0.5 * i + (i * 7919 % 13) / 6.5;
-            csv.append(java.time.YearMonth.of(2010, 1).plusMonths(i)).append(',').append(y[i]).append('\n');
+            csv.append(YearMonth.of(2010, 1).plusMonths(i)).append(',').append(y[i]).append('\n');
         }
         TrainConfig auto = config("sales", Transform.DIFF, 13, 2).withSeason(TrainConfig.SEASON_FROM_DATA);
         TrainingRun.Outcome o = TrainingRun.run(bytes(csv.toString()), "sales.csv", null, auto, tmp.resolve("run"),
@@ -512,7 +522,7 @@ class TrainingRunTest {
         // Weekly labels, but fewer training rows than a year of weeks: no season, and the reason says so.
         StringBuilder weekly = new StringBuilder("week,sales\n");
         for (int i = 0; i < 60; i++) {
-            weekly.append(java.time.LocalDate.of(2020, 1, 6).plusWeeks(i)).append(',').append(y[i]).append('\n');
+            weekly.append(LocalDate.of(2020, 1, 6).plusWeeks(i)).append(',').append(y[i]).append('\n');
         }
         TrainingRun.Outcome w = TrainingRun.run(bytes(weekly.toString()), "weekly.csv", null, auto, tmp.resolve("weekly"),
                 TrainingListener.NONE);
@@ -530,7 +540,7 @@ class TrainingRunTest {
         double[][] values = new double[140][1];
         for (int i = 0; i < values.length; i++) {
             values[i][0] = 200 + 30 * ((i % 4) - 1.5) * (1 + i / 60.0) + 0.8 * i + (i * 7919 % 17) / 4.0;
-            csv.append(java.time.LocalDate.of(1990, 1, 1).plusMonths(3L * i)).append(',').append(values[i][0]).append('\n');
+            csv.append(LocalDate.of(1990, 1, 1).plusMonths(3L * i)).append(',').append(values[i][0]).append('\n');
         }
         TrainConfig auto = new TrainConfig("sales", List.of(), 9, 2, Transform.AUTO, TrainConfig.SEASON_FROM_DATA, 1, 8, 0, 3,
                 32, 0.01, 5, 0.1, 0.2, 1);
@@ -585,7 +595,7 @@ class TrainingRunTest {
         for (int h = 1; h <= 2; h++) {
             double sq = 0;
             for (int r = split.trainEnd(); r < split.valEnd(); r++) {
-                double f = loaded.forecaster().forecast(java.util.Collections.singletonList(Windows.window(values, r - h, 9)))[0][h - 1];
+                double f = loaded.forecaster().forecast(Collections.singletonList(Windows.window(values, r - h, 9)))[0][h - 1];
                 sq += (values[r][0] - f) * (values[r][0] - f);
             }
             mean += Math.sqrt(sq / split.valRows()) / 2;
@@ -593,8 +603,8 @@ class TrainingRunTest {
         assertEquals(mean, scores.path(best).asDouble(), 1e-5 * mean);
     }
 
-    private static List<String> iterable(java.util.Iterator<String> it) {
-        List<String> out = new java.util.ArrayList<>();
+    private static List<String> iterable(Iterator<String> it) {
+        List<String> out = new ArrayList<>();
         it.forEachRemaining(out::add);
         return out;
     }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -38,6 +39,7 @@ import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.lstmcast.Version;
 import org.lstmcast.model.Activation;
 import org.lstmcast.model.ConversionException;
 import org.lstmcast.model.Layer;
@@ -137,7 +139,7 @@ public final class Dl4jReader {
         if (r.shape != Shape.VEC) {
             throw new ConversionException("the network returns a sequence; lstmcast's networks end in one vector per window");
         }
-        return new Network(-1, r.features, r.layers, "lstmcast " + org.lstmcast.Version.get());
+        return new Network(-1, r.features, r.layers, "lstmcast " + Version.get());
     }
 
     private static Dl4jReader multiLayer(MultiLayerNetwork mln) {
@@ -180,7 +182,7 @@ public final class Dl4jReader {
             try (InputStream in = z.getInputStream(entry)) {
                 return JSON.readTree(in);
             }
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
+        } catch (JacksonException e) {
             throw ConversionException.unreadable(zip.getFileName() + ": configuration.json is not valid JSON: "
                     + e.getOriginalMessage(), e);
         }

@@ -1,6 +1,7 @@
 package org.lstmcast.convert.keras;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jhdf.HdfFile;
@@ -105,7 +107,7 @@ public final class KerasReader {
             }
             KerasReader reader = new KerasReader(cfg, version == null ? "2" : version, w, s);
             return reader.network();
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
+        } catch (JacksonException e) {
             throw new ConversionException("the Keras model_config is not valid JSON: " + e.getOriginalMessage());
         } catch (ConversionException e) {
             throw e;
@@ -410,7 +412,7 @@ public final class KerasReader {
             return arr[0];
         }
         if (data instanceof byte[] b) {
-            return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+            return new String(b, StandardCharsets.UTF_8);
         }
         return String.valueOf(data);
     }

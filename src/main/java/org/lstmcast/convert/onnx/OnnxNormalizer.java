@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 import ai.onnx.proto.OnnxMl;
@@ -406,7 +407,7 @@ final class OnnxNormalizer {
             List<String> activations = new ArrayList<>();
             AttributeProto acts = attr(node, "activations");
             if (acts != null) {
-                acts.getStringsList().forEach(b -> activations.add(b.toStringUtf8().toLowerCase(java.util.Locale.ROOT)));
+                acts.getStringsList().forEach(b -> activations.add(b.toStringUtf8().toLowerCase(Locale.ROOT)));
             }
             while (activations.size() < dirs) {
                 activations.add("tanh");

@@ -1,12 +1,16 @@
 package org.lstmcast.convert.onnx;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OnnxTensor;
@@ -73,7 +77,7 @@ public final class OnnxSource {
         }
         // The wrapper presents the source's input and output names (Source.Signature), so the body's values by
         // those names move aside, as do values named like the wrapper's own input and output.
-        java.util.Set<String> used = new java.util.HashSet<>();
+        Set<String> used = new HashSet<>();
         body.getNodeList().forEach(node -> {
             used.addAll(node.getInputList());
             used.addAll(node.getOutputList());
@@ -122,7 +126,7 @@ public final class OnnxSource {
     /** An ONNX file ONNX Runtime cannot run as it is: a recurrent node with {@code layout=1}. */
     public static boolean needsNormalising(Path onnx) throws IOException {
         OnnxMl.ModelProto model;
-        try (java.io.InputStream in = Files.newInputStream(onnx)) {
+        try (InputStream in = Files.newInputStream(onnx)) {
             model = OnnxMl.ModelProto.parseFrom(in);
         } catch (InvalidProtocolBufferException e) {
             return false;
@@ -139,7 +143,7 @@ public final class OnnxSource {
     }
 
     private static double[] runOnce(OrtSession session, Map<String, OnnxTensor> feed, String output) throws OrtException {
-        try (OrtSession.Result r = session.run(feed, java.util.Set.of(output))) {
+        try (OrtSession.Result r = session.run(feed, Set.of(output))) {
             FloatBuffer values = ((OnnxTensor) r.get(0)).getFloatBuffer();
             double[] out = new double[values.remaining()];
             for (int i = 0; i < out.length; i++) {
@@ -175,7 +179,7 @@ public final class OnnxSource {
         boolean ort = runnable;
         // Inputs the chosen output does not need (the normaliser refuses otherwise) get zeros of their declared shape.
         Map<String, long[]> others = new HashMap<>();
-        java.util.Set<String> initializers = new java.util.HashSet<>();
+        Set<String> initializers = new HashSet<>();
         model.getGraph().getInitializerList().forEach(t -> initializers.add(t.getName()));
         for (OnnxMl.ValueInfoProto v : model.getGraph().getInputList()) {
             if (!v.getName().equals(n.input()) && !initializers.contains(v.getName())) {
@@ -195,7 +199,7 @@ public final class OnnxSource {
             if (!ort) {
                 Map<String, OnnxReference.Tensor> inputs = new HashMap<>();
                 others.forEach((name, dims) -> inputs.put(name, new OnnxReference.Tensor(dims,
-                        new double[(int) java.util.Arrays.stream(dims).reduce(1, (a, b) -> a * b)])));
+                        new double[(int) Arrays.stream(dims).reduce(1, (a, b) -> a * b)])));
                 inputs.put(n.input(), new OnnxReference.Tensor(shape, flat));
                 return OnnxReference.run(model, inputs).get(n.output()).data();
             }
@@ -211,7 +215,7 @@ public final class OnnxSource {
                 feed.put(n.input(), t);
                 try {
                     for (Map.Entry<String, long[]> e : others.entrySet()) {
-                        int size = (int) java.util.Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+                        int size = (int) Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
                         feed.put(e.getKey(), OnnxTensor.createTensor(Ort.environment(), FloatBuffer.allocate(size), e.getValue()));
                     }
                     return runOnce(session, feed, n.output());

@@ -1,16 +1,22 @@
 package org.lstmcast.serve.grpc;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
@@ -29,15 +35,6 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.stub.StreamObserver;
 import org.lstmcast.Version;
-import org.lstmcast.serve.ApiException;
-import org.lstmcast.serve.ApiKey;
-import org.lstmcast.serve.Batcher;
-import org.lstmcast.serve.Failure;
-import org.lstmcast.serve.Inference;
-import org.lstmcast.serve.ModelRegistry;
-import org.lstmcast.serve.ModelVersion;
-import org.lstmcast.serve.ServeConfig;
-import org.lstmcast.serve.TensorDescription;
 import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
 import org.lstmcast.grpc.proto.InferTensorContents;
 import org.lstmcast.grpc.proto.ModelInferRequest;
@@ -52,6 +49,15 @@ import org.lstmcast.grpc.proto.ServerMetadataRequest;
 import org.lstmcast.grpc.proto.ServerMetadataResponse;
 import org.lstmcast.grpc.proto.ServerReadyRequest;
 import org.lstmcast.grpc.proto.ServerReadyResponse;
+import org.lstmcast.serve.ApiException;
+import org.lstmcast.serve.ApiKey;
+import org.lstmcast.serve.Batcher;
+import org.lstmcast.serve.Failure;
+import org.lstmcast.serve.Inference;
+import org.lstmcast.serve.ModelRegistry;
+import org.lstmcast.serve.ModelVersion;
+import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.TensorDescription;
 
 /**
  * The Open Inference Protocol over gRPC ({@code inference.GRPCInferenceService}, as KServe defines it), a shell over
@@ -71,7 +77,7 @@ public final class GrpcEndpoint implements AutoCloseable {
     /** Calls that may wait: never on the transport's threads. */
     private final ExecutorService blocking;
     /** Whether the server is ready, as {@code GET /v2/health/ready} answers it. */
-    private final java.util.function.BooleanSupplier ready;
+    private final BooleanSupplier ready;
 
     public GrpcEndpoint(ModelRegistry registry, ServeConfig config, ApiKey apiKey) {
         ready = () -> registry.ready(config.strictReadiness());
@@ -160,12 +166,12 @@ public final class GrpcEndpoint implements AutoCloseable {
     /** A message as its bytes, unparsed. */
     static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
-        public java.io.InputStream stream(byte[] value) {
-            return new java.io.ByteArrayInputStream(value);
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
         }
 
         @Override
-        public byte[] parse(java.io.InputStream stream) {
+        public byte[] parse(InputStream stream) {
             try {
                 // Bounded: the transport has already refused messages over the maximum inbound size.
                 return stream.readAllBytes();
@@ -189,7 +195,7 @@ public final class GrpcEndpoint implements AutoCloseable {
                 public void onMessage(byte[] message) {
                     Q request;
                     try {
-                        request = typed.parseRequest(new java.io.ByteArrayInputStream(message));
+                        request = typed.parseRequest(new ByteArrayInputStream(message));
                     } catch (RuntimeException e) {
                         refused = true;
                         call.close(Status.INVALID_ARGUMENT.withDescription("malformed " + typed.getBareMethodName()
@@ -339,7 +345,7 @@ public final class GrpcEndpoint implements AutoCloseable {
             // timer for the deadline the client sent): either way the call leaves the batcher's queue if it has not
             // run, so the remaining deadline bounds its wait as the server's --request-timeout-ms does.
             io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
-            java.util.concurrent.CompletableFuture<Void> gaveUp = new java.util.concurrent.CompletableFuture<>();
+            CompletableFuture<Void> gaveUp = new CompletableFuture<>();
             if (out instanceof io.grpc.stub.ServerCallStreamObserver<ModelInferResponse> call) {
                 // A client whose deadline passes cancels the call itself, before the server's own timer for that
                 // deadline fires: the server's copy started on arrival, later by the time the call took to get here.
@@ -382,7 +388,7 @@ public final class GrpcEndpoint implements AutoCloseable {
                     }
                     infer(m, core, request, out, false, gaveUp);
                 });
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 if (loaded != null) {
                     loaded.release();
                 }
@@ -417,13 +423,13 @@ public final class GrpcEndpoint implements AutoCloseable {
          */
         private void infer(ModelVersion m, Inference.Request core, ModelInferRequest request,
                            StreamObserver<ModelInferResponse> out, boolean onTransport,
-                           java.util.concurrent.CompletableFuture<Void> gaveUp) {
+                           CompletableFuture<Void> gaveUp) {
             long start = System.nanoTime();
-            java.util.concurrent.CompletableFuture<Inference.Result> result;
+            CompletableFuture<Inference.Result> result;
             try {
                 result = Inference.inferAsync(m, core, config.limits().requestTimeoutMs(), onTransport, gaveUp);
             } catch (Exception e) {
-                result = java.util.concurrent.CompletableFuture.failedFuture(e);
+                result = CompletableFuture.failedFuture(e);
             }
             boolean raw = request.getRawInputContentsCount() > 0;
             result.whenComplete((r, error) -> {
@@ -471,7 +477,7 @@ public final class GrpcEndpoint implements AutoCloseable {
         private <T> void answerBlocking(StreamObserver<T> out, Call<T> call) {
             try {
                 blocking.execute(() -> answer(out, call));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 out.onError(Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException());
             }
         }
@@ -519,7 +525,7 @@ public final class GrpcEndpoint implements AutoCloseable {
 
     /** The typed field that holds a datatype's values; -1 values (no shape matches) for a datatype with none. */
     private static Inference.Values typed(String datatype, InferTensorContents c) {
-        String type = datatype == null ? "" : datatype.toUpperCase(java.util.Locale.ROOT);
+        String type = datatype == null ? "" : datatype.toUpperCase(Locale.ROOT);
         List<? extends Number> list = switch (type) {
             case "FP32" -> c.getFp32ContentsList();
             case "FP64" -> c.getFp64ContentsList();

@@ -1,5 +1,7 @@
 package org.lstmcast.serve.rest;
 
+import java.io.IOException;
+import java.lang.reflect.Array;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.eclipse.jetty.http.HttpHeader;
@@ -119,7 +122,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 .whenComplete((body, error) -> {
                     if (error != null) {
                         Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                        if (e instanceof java.io.IOException) {
+                        if (e instanceof IOException) {
                             // The connection ended mid-body (the client went away): no one is left to answer, and it
                             // is no fault of the server's to log as one.
                             callback.failed(e);
@@ -185,7 +188,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
                 Batcher.GaveUp.cancelled("the request failed before its answer")));
         if (timeoutMs > 0 && timeoutMs < limits.requestTimeoutMs()) {
             // Run on the timer's own thread: completing it only takes the request out of a queue.
-            CompletableFuture.delayedExecutor(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS, Runnable::run)
+            CompletableFuture.delayedExecutor(timeoutMs, TimeUnit.MILLISECONDS, Runnable::run)
                     .execute(() -> gaveUp.completeExceptionally(Batcher.GaveUp.expired("no answer within " + timeoutMs
                             + " ms (" + TIMEOUT_HEADER + ")")));
         }
@@ -267,7 +270,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
         }
         result.whenComplete((r, error) -> gaveUp.complete(null));
         result.whenComplete((r, error) -> {
-            if (r != null && r.outputs().stream().mapToLong(o -> java.lang.reflect.Array.getLength(o.data())).sum() > LARGE_VALUES) {
+            if (r != null && r.outputs().stream().mapToLong(o -> Array.getLength(o.data())).sum() > LARGE_VALUES) {
                 pool.execute(() -> answer(m, start, call, r, null, response, callback));
             } else {
                 answer(m, start, call, r, error, response, callback);

@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lstmcast.serve.ApiException;
@@ -33,7 +34,7 @@ final class InferenceProtocol {
     /**
      * A request in the core's terms, and which of its outputs the client asked for as binary.
      */
-    record Call(Inference.Request request, java.util.function.IntPredicate binaryOutput) {
+    record Call(Inference.Request request, IntPredicate binaryOutput) {
         Answer answer(Inference.Result result) {
             return InferenceProtocol.answer(result, binaryOutput);
         }
@@ -79,7 +80,7 @@ final class InferenceProtocol {
         return new Call(new Inference.Request(id, parsed, names), i -> i < binaryAsked.size() ? binaryAsked.get(i) : allBinary);
     }
 
-    private static Answer answer(Inference.Result result, java.util.function.IntPredicate asBinary) {
+    private static Answer answer(Inference.Result result, IntPredicate asBinary) {
         Map<String, Object> response = new LinkedHashMap<>();
         response.put("model_name", result.modelName());
         response.put("model_version", result.modelVersion());

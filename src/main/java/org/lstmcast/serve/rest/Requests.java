@@ -1,11 +1,14 @@
 package org.lstmcast.serve.rest;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.lstmcast.Text;
 import org.lstmcast.forecast.ForecastSpec;
+import org.lstmcast.forecast.Intervals;
 import org.lstmcast.serve.ApiException;
 import org.lstmcast.serve.ServeConfig;
 
@@ -96,7 +99,7 @@ final class Requests {
      * The interval levels a forecast request asks for ({@code "intervals": [80, 95]}), as indices into the model's
      * levels; null when it asks for none.
      */
-    static int[] intervals(JsonNode body, String model, org.lstmcast.forecast.Intervals intervals) {
+    static int[] intervals(JsonNode body, String model, Intervals intervals) {
         JsonNode asked = body.get("intervals");
         if (asked == null || asked.isNull()) {
             return null;
@@ -117,7 +120,7 @@ final class Requests {
             int index = level.isIntegralNumber() && level.canConvertToInt() ? intervals.levelIndex(level.asInt()) : -1;
             if (index < 0) {
                 throw ApiException.badRequest("intervals[" + i + "] is " + kind(level)
-                        + "; model '" + model + "' has levels " + java.util.Arrays.toString(intervals.levels()));
+                        + "; model '" + model + "' has levels " + Arrays.toString(intervals.levels()));
             }
             out[i] = index;
         }
@@ -147,7 +150,7 @@ final class Requests {
             case NULL -> "null";
             case ARRAY -> "an array";
             case OBJECT -> "an object";
-            default -> n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
+            default -> n.getNodeType().toString().toLowerCase(Locale.ROOT);
         };
     }
 }

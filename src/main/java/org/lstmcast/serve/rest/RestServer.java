@@ -1,11 +1,14 @@
 package org.lstmcast.serve.rest;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -131,8 +134,8 @@ public final class RestServer implements AutoCloseable {
     /** An optional JSON object body, as the repository extension's requests have: {} when empty. */
     private static JsonNode optionalObject(Context ctx) throws Exception {
         byte[] bytes = ctx.bodyAsBytes();
-        if (new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
-            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        if (new String(bytes, StandardCharsets.UTF_8).isBlank()) {
+            return JsonNodeFactory.instance.objectNode();
         }
         JsonNode body = Json.parse(bytes);
         if (!body.isObject()) {
@@ -293,8 +296,8 @@ public final class RestServer implements AutoCloseable {
             }
             if (key.equals("test_metrics")) {
                 try {
-                    out.put(key, Json.parse(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                } catch (java.io.IOException | RuntimeException e) {
+                    out.put(key, Json.parse(value.getBytes(StandardCharsets.UTF_8)));
+                } catch (IOException | RuntimeException e) {
                     out.put(key, value);
                 }
             } else {

@@ -1,5 +1,6 @@
 package org.lstmcast.serve.server;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -70,7 +71,7 @@ public final class InferenceServer implements AutoCloseable {
             jvmMetrics.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             loading.exceptionally(failure -> null).join();
             close();
             throw new IllegalStateException("cannot listen for gRPC on " + config.host() + ":" + config.grpc().port()

@@ -15,6 +15,7 @@ import java.util.Set;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -108,7 +109,7 @@ final class OnnxFixtures {
             }
             Map<String, OnnxReference.Tensor> out = new LinkedHashMap<>();
             try (OrtSession.Result result = session.run(feed, Set.copyOf(session.getOutputNames()))) {
-                for (Map.Entry<String, ai.onnxruntime.OnnxValue> e : result) {
+                for (Map.Entry<String, OnnxValue> e : result) {
                     OnnxTensor t = (OnnxTensor) e.getValue();
                     FloatBuffer buf = t.getFloatBuffer();
                     double[] d = new double[buf.remaining()];

@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -207,7 +209,7 @@ class OnnxNormalizerTest {
     @FieldSource("RNN_PARAMETERS")
     void rnnActivationParametersAreWrittenAsOnnxRuntimeReadsThem(String direction, List<String> activations,
                                                                  List<Float> alphas) throws OrtException {
-        java.util.Random rnd = new java.util.Random(activations.hashCode());
+        Random rnd = new Random(activations.hashCode());
         int dirs = direction.equals("bidirectional") ? 2 : 1;
         OnnxMl.NodeProto.Builder node = OnnxMl.NodeProto.newBuilder().setOpType("RNN").setName("rnn")
                 .addAllInput(List.of("x", "W", "R")).addAllOutput(List.of("", "y_h"))
@@ -251,7 +253,7 @@ class OnnxNormalizerTest {
         assertEquals(1, n.changes().size(), n.changes().toString());
     }
 
-    private static OnnxMl.TensorProto randomFloats(String name, java.util.Random rnd, long... dims) {
+    private static OnnxMl.TensorProto randomFloats(String name, Random rnd, long... dims) {
         OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
                 .setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE);
         long count = 1;
@@ -291,7 +293,7 @@ class OnnxNormalizerTest {
     }
 
     private static Process python(String code, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new java.util.ArrayList<>(List.of(PYTHON, "-c", code));
+        List<String> cmd = new ArrayList<>(List.of(PYTHON, "-c", code));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("OMP_NUM_THREADS", "1");

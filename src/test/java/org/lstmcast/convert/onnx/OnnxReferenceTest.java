@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnxruntime.OrtException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -54,8 +56,8 @@ class OnnxReferenceTest {
     @ParameterizedTest
     @FieldSource("VARIANTS")
     void layout0VariantsAgreeWithOnnxRuntime(String op, String direction, List<String> activations, List<Float> alphas,
-                                             List<Float> betas) throws ai.onnxruntime.OrtException {
-        java.util.Random rnd = new java.util.Random(op.hashCode() * 31L + direction.hashCode());
+                                             List<Float> betas) throws OrtException {
+        Random rnd = new Random(op.hashCode() * 31L + direction.hashCode());
         int hidden = 3;
         int in = 2;
         int dirs = direction.equals("bidirectional") ? 2 : 1;
@@ -111,7 +113,7 @@ class OnnxReferenceTest {
                     List.of(), List.of()),
             org.junit.jupiter.params.provider.Arguments.of("RNN", "forward", List.of("Elu"), List.of(0.8f), List.of()));
 
-    private static OnnxMl.TensorProto floats(String name, java.util.Random rnd, long... dims) {
+    private static OnnxMl.TensorProto floats(String name, Random rnd, long... dims) {
         OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
                 .setDataType(OnnxMl.TensorProto.DataType.FLOAT_VALUE);
         long n = 1;

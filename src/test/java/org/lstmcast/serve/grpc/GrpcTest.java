@@ -6,10 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,6 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.forecast.OnnxForecaster;
 import org.lstmcast.grpc.proto.GRPCInferenceServiceGrpc;
 import org.lstmcast.grpc.proto.InferTensorContents;
 import org.lstmcast.grpc.proto.ModelInferRequest;
@@ -39,8 +50,8 @@ import org.lstmcast.grpc.proto.ServerLiveRequest;
 import org.lstmcast.grpc.proto.ServerMetadataRequest;
 import org.lstmcast.grpc.proto.ServerReadyRequest;
 import org.lstmcast.serve.ServeConfig;
-import org.lstmcast.serve.server.InferenceServer;
 import org.lstmcast.serve.ServeFixtures;
+import org.lstmcast.serve.server.InferenceServer;
 
 /** The real server's gRPC port, called with stubs generated from the repository's .proto, beside its REST port. */
 class GrpcTest {
@@ -59,7 +70,7 @@ class GrpcTest {
         ServeFixtures.copy(ServeFixtures.fixture("truncated.onnx"), repo.resolve("broken/1/model.onnx"));
         // A model whose batcher waits for company: concurrent calls must then share runs.
         ServeFixtures.copy(Path.of("src/test/resources/fixtures/dax_lstm.onnx"), repo.resolve("patient/1/model.onnx"));
-        java.nio.file.Files.writeString(repo.resolve("patient/config.json"), "{\"max_queue_delay_us\": 300000}");
+        Files.writeString(repo.resolve("patient/config.json"), "{\"max_queue_delay_us\": 300000}");
         ServeConfig config = new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 2, 0.2, ServeConfig.Limits.defaults(),
                 "k3y").withGrpc(new ServeConfig.Grpc(0, 1 << 20));
         server = new InferenceServer(config);
@@ -101,7 +112,7 @@ class GrpcTest {
     }
 
     private static float[] floats(ByteString raw) {
-        java.nio.FloatBuffer f = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        FloatBuffer f = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         float[] out = new float[f.remaining()];
         f.get(out);
         return out;
@@ -138,11 +149,11 @@ class GrpcTest {
         for (float v : w) {
             values.append(values.length() > 0 ? "," : "").append(v);
         }
-        var http = java.net.http.HttpClient.newHttpClient();
-        var post = java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/v1/models/dax/forecast"))
+        var http = HttpClient.newHttpClient();
+        var post = HttpRequest.newBuilder(URI.create(rest + "/v1/models/dax/forecast"))
                 .header("Authorization", "Bearer k3y")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"inputs\": [[" + values + "]]}")).build();
-        JsonNode forecast = JSON.readTree(http.send(post, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+                .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\": [[" + values + "]]}")).build();
+        JsonNode forecast = JSON.readTree(http.send(post, HttpResponse.BodyHandlers.ofString()).body());
         float[] expected = new float[5];
         for (int h = 0; h < 5; h++) {
             expected[h] = forecast.path("forecasts").get(0).get(h).floatValue();
@@ -182,7 +193,7 @@ class GrpcTest {
     @Test
     void theOutputsFilterIsHonoured() {
         float[] x = new float[3 * 2 * 2];
-        java.util.Arrays.fill(x, 0.5f);
+        Arrays.fill(x, 0.5f);
         ModelInferRequest.Builder r = ModelInferRequest.newBuilder().setModelName("two")
                 .addInputs(input("x", "FP32", 3, 2, 2)).addRawInputContents(rawFloats(x));
         ModelInferResponse all = stub.modelInfer(r.build());
@@ -204,7 +215,7 @@ class GrpcTest {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> stub.modelInfer(
                     ModelInferRequest.newBuilder().setModelName("dax").addInputs(input("input", "FP32", shape))
                             .addRawInputContents(ByteString.EMPTY).build()));
-            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), java.util.Arrays.toString(shape));
+            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), Arrays.toString(shape));
             assertTrue(e.getStatus().getDescription().contains("input 'input'"), e.getStatus().getDescription());
         }
         StatusRuntimeException bytes = assertThrows(StatusRuntimeException.class, () -> stub.modelInfer(
@@ -231,7 +242,7 @@ class GrpcTest {
     @Test
     void malformedMessagesAreTheClientsMistake() {
         var method = GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder(GrpcEndpoint.BYTES, GrpcEndpoint.BYTES).build();
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         for (int i = 0; i < 50; i++) {
             byte[] garbage = new byte[1 + random.nextInt(200)];
             random.nextBytes(garbage);
@@ -269,8 +280,8 @@ class GrpcTest {
         var async = GRPCInferenceServiceGrpc.newFutureStub(channel).withInterceptors(
                 MetadataUtils.newAttachHeadersInterceptor(authorization()));
         int calls = 48;
-        List<float[]> windows = new java.util.ArrayList<>();
-        List<com.google.common.util.concurrent.ListenableFuture<ModelInferResponse>> answers = new java.util.ArrayList<>();
+        List<float[]> windows = new ArrayList<>();
+        List<com.google.common.util.concurrent.ListenableFuture<ModelInferResponse>> answers = new ArrayList<>();
         for (int c = 0; c < calls; c++) {
             float[] w = window(30);
             for (int i = 0; i < w.length; i++) {
@@ -281,7 +292,7 @@ class GrpcTest {
                     .setModelName("patient").setId("c" + c).addInputs(input("input", "FP32", 1, 30, 1))
                     .addRawInputContents(rawFloats(w)).build()));
         }
-        try (org.lstmcast.forecast.OnnxForecaster direct = org.lstmcast.forecast.OnnxForecaster.open(Path.of("src/test/resources/fixtures/dax_lstm.onnx"))) {
+        try (OnnxForecaster direct = OnnxForecaster.open(Path.of("src/test/resources/fixtures/dax_lstm.onnx"))) {
             for (int c = 0; c < calls; c++) {
                 ModelInferResponse r = answers.get(c).get(30, TimeUnit.SECONDS);
                 assertEquals("c" + c, r.getId());
@@ -292,9 +303,9 @@ class GrpcTest {
                 }
             }
         }
-        String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create(rest + "/metrics")).header("Authorization", "Bearer k3y").build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(rest + "/metrics")).header("Authorization", "Bearer k3y").build(),
+                HttpResponse.BodyHandlers.ofString()).body();
         double runs = ServeFixtures.metric(metrics, "lstmcast_batch_size_count", "patient");
         double rows = ServeFixtures.metric(metrics, "lstmcast_batch_size_sum", "patient");
         assertEquals(calls, rows, "every call's window ran once, through the batcher");
@@ -311,7 +322,7 @@ class GrpcTest {
 
     @Test
     void reflectionListsTheServices() throws Exception {
-        java.util.concurrent.CompletableFuture<List<String>> names = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<List<String>> names = new CompletableFuture<>();
         var reflection = io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel).withInterceptors(
                 MetadataUtils.newAttachHeadersInterceptor(authorization()));
         var requests = reflection.serverReflectionInfo(new io.grpc.stub.StreamObserver<>() {
@@ -348,9 +359,9 @@ class GrpcTest {
         float[] w = window(30);
         stub.modelInfer(ModelInferRequest.newBuilder().setModelName("dax").addInputs(input("input", "FP32", 1, 30, 1))
                 .addRawInputContents(rawFloats(w)).build());
-        var http = java.net.http.HttpClient.newHttpClient();
-        String metrics = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(rest + "/metrics"))
-                .header("Authorization", "Bearer k3y").build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        var http = HttpClient.newHttpClient();
+        String metrics = http.send(HttpRequest.newBuilder(URI.create(rest + "/metrics"))
+                .header("Authorization", "Bearer k3y").build(), HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(metrics.lines().anyMatch(l -> l.startsWith("lstmcast_requests_total{") && l.contains("endpoint=\"grpc_infer\"")
                 && l.contains("model=\"dax\"") && l.contains("outcome=\"success\"")), "gRPC calls are in /metrics");
     }

@@ -7,6 +7,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -120,7 +122,7 @@ class DropInSignatureTest {
         assertEquals(List.of(3L, 3L, 1L), r.getOutputs(0).getShapeList());
         List<Double> got = new ArrayList<>();
         if (r.getRawOutputContentsCount() > 0) {
-            java.nio.FloatBuffer f = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            FloatBuffer f = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
                     .asFloatBuffer();
             while (f.hasRemaining()) {
                 got.add((double) f.get());

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.List;
 
 import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -56,7 +57,7 @@ class HardeningTest {
         ServeConfig.Limits limits = new ServeConfig.Limits(64 * 1024, 3, 200, 50, 3, 30_000);
         // Four versions over a bound of three would be served lazily by default; these tests check loading at start.
         server = new InferenceServer(new ServeConfig(repo, "127.0.0.1", 0, "cpu", 64, 0, 64, 1, 0.2, limits, "s3cret-key")
-                .withPreload(java.util.List.of("*")));
+                .withPreload(List.of("*")));
         base = "http://127.0.0.1:" + server.start();
     }
 

@@ -10,7 +10,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
@@ -18,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.export.SmallExport;
+import org.lstmcast.forecast.Ort;
 import org.lstmcast.serve.ServeConfig;
 import org.lstmcast.serve.ServeFixtures;
 
@@ -103,11 +108,11 @@ class IntervalsApiTest {
         float[][][] graphLower;
         float[][][] graphUpper;
         float[][] graphForecast;
-        try (ai.onnxruntime.OrtSession session = org.lstmcast.forecast.Ort.environment().createSession(
+        try (OrtSession session = Ort.environment().createSession(
                 tmp.resolve("repo/trained/1/model.onnx").toString());
-             ai.onnxruntime.OnnxTensor in = ai.onnxruntime.OnnxTensor.createTensor(org.lstmcast.forecast.Ort.environment(),
-                     new float[][][] {java.util.Arrays.stream(window).mapToObj(v -> new float[] {(float) v}).toArray(float[][]::new)});
-             ai.onnxruntime.OrtSession.Result out = session.run(java.util.Map.of("input", in))) {
+             OnnxTensor in = OnnxTensor.createTensor(Ort.environment(),
+                     new float[][][] {Arrays.stream(window).mapToObj(v -> new float[] {(float) v}).toArray(float[][]::new)});
+             OrtSession.Result out = session.run(Map.of("input", in))) {
             graphForecast = (float[][]) out.get("forecast").orElseThrow().getValue();
             graphLower = (float[][][]) out.get("forecast_lower").orElseThrow().getValue();
             graphUpper = (float[][][]) out.get("forecast_upper").orElseThrow().getValue();
@@ -156,7 +161,7 @@ class IntervalsApiTest {
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": [\"80\"]}"), "intervals[0] is the string \"80\"");
         assertError(post("/v1/models/trained/forecast", in + "\"intervals\": 80}"), "must be an array");
         double[] w = new double[30];
-        java.util.Arrays.fill(w, 5000);
+        Arrays.fill(w, 5000);
         assertError(post("/v1/models/plain/forecast", "{\"inputs\": [[" + values(w) + "]], \"intervals\": [80]}"),
                 "has no calibrated prediction intervals");
         // Rolled forward without intervals is still fine.

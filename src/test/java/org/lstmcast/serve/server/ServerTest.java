@@ -11,18 +11,30 @@ import static org.lstmcast.serve.ServeFixtures.find;
 import static org.lstmcast.serve.ServeFixtures.fixture;
 import static org.lstmcast.serve.ServeFixtures.metric;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -33,6 +45,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lstmcast.bench.Benchmarks;
+import org.lstmcast.bench.HttpLoad;
 import org.lstmcast.data.CsvReader;
 import org.lstmcast.data.Windows;
 import org.lstmcast.forecast.OnnxForecaster;
@@ -75,42 +89,42 @@ class ServerTest {
         for (String request : List.of("PUT /v1/models/dax/forecast 405", "GET /v1/models/dax/forecast 405",
                 "GET /v2/models/dax 200", "DELETE /v2/models/dax 405")) {
             String[] r = request.split(" ");
-            try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            try (Socket s = new Socket(u.getHost(), u.getPort())) {
                 s.setSoTimeout(10_000);
                 s.getOutputStream().write((r[0] + " " + r[1] + " HTTP/1.1\r\nHost: x\r\n"
                         + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"inputs\"")
-                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                        .getBytes(StandardCharsets.ISO_8859_1));
                 s.getOutputStream().flush();
                 String head = responseHead(s.getInputStream());
                 assertTrue(head.startsWith("HTTP/1.1 " + r[2]), request + ": " + head);
-                assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"), request + ": " + head);
+                assertTrue(head.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), request + ": " + head);
             }
         }
         // No body at all, as a GET usually comes (no Content-Length, no Transfer-Encoding), leaves it open too.
-        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+        try (Socket s = new Socket(u.getHost(), u.getPort())) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write("GET /v2/models/dax HTTP/1.1\r\nHost: x\r\n\r\n"
-                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                    .getBytes(StandardCharsets.ISO_8859_1));
             s.getOutputStream().flush();
             String head = responseHead(s.getInputStream());
             assertTrue(head.startsWith("HTTP/1.1 200"), head);
-            assertFalse(head.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), head);
+            assertFalse(head.toLowerCase(Locale.ROOT).contains("connection: close"), head);
         }
         // A body that was read leaves the connection open.
-        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+        try (Socket s = new Socket(u.getHost(), u.getPort())) {
             s.setSoTimeout(10_000);
             String body = "{\"inputs\": [[1]]}";
             s.getOutputStream().write(("POST /v1/models/dax/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                    + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
             s.getOutputStream().flush();
             String head = responseHead(s.getInputStream());
             assertTrue(head.startsWith("HTTP/1.1 400"), head);
-            assertFalse(head.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), head);
+            assertFalse(head.toLowerCase(Locale.ROOT).contains("connection: close"), head);
         }
     }
 
     /** The status line and headers of one HTTP/1.1 response, read byte by byte up to the blank line. */
-    private static String responseHead(java.io.InputStream in) throws IOException {
+    private static String responseHead(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder();
         while (!sb.toString().endsWith("\r\n\r\n")) {
             int c = in.read();
@@ -242,9 +256,9 @@ class ServerTest {
         assertError(get("/v2/models/dax/versions/01"), 404, "unknown version");
         assertError(post("/v1/models/dax/forecast", "{\"inputs\": [[" + "1,".repeat(600_000) + "1]]}"), 413, "limit");
         // Without a Content-Length (chunked), the limit is enforced while reading.
-        byte[] big = ("{\"inputs\": [[" + "1,".repeat(600_000) + "1]]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] big = ("{\"inputs\": [[" + "1,".repeat(600_000) + "1]]}").getBytes(StandardCharsets.UTF_8);
         assertError(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/models/dax/forecast"))
-                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(),
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build(),
                 HttpResponse.BodyHandlers.ofString()), 413, "limit");
         HttpResponse<String> getForecast = get("/v1/models/dax/forecast");
         assertError(getForecast, 405, "not allowed");
@@ -261,14 +275,14 @@ class ServerTest {
     @Test
     void largeRequestsGiveTheSameForecastsAsSmallOnes() throws Exception {
         // 600 windows of 30 steps: a body over 64 KiB and an answer of 24,000 values, both handled off the I/O thread.
-        java.util.Random random = new java.util.Random(5);
+        Random random = new Random(5);
         List<String> windows = new ArrayList<>();
         for (int w = 0; w < 600; w++) {
             List<String> steps = new ArrayList<>();
             double level = 4000 + random.nextInt(2000);
             for (int t = 0; t < 30; t++) {
                 level += random.nextGaussian() * 20;
-                steps.add(String.format(java.util.Locale.ROOT, "%.3f", level));
+                steps.add(String.format(Locale.ROOT, "%.3f", level));
             }
             windows.add("[" + String.join(",", steps) + "]");
         }
@@ -410,24 +424,24 @@ class ServerTest {
 
     @Test
     void benchLoadGeneratorCountsAnswersAndMeanBatch() throws Exception {
-        java.net.URI url = java.net.URI.create(base + "/v1/models/co2/forecast");
-        byte[] body = org.lstmcast.bench.Benchmarks.body(3, 30).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        double[] before = org.lstmcast.bench.Benchmarks.batchTotals(java.net.URI.create(base), "co2");
-        org.lstmcast.bench.HttpLoad.Result r = org.lstmcast.bench.HttpLoad.run(url, body, 4, 200, 1000);
-        double[] after = org.lstmcast.bench.Benchmarks.batchTotals(java.net.URI.create(base), "co2");
+        URI url = URI.create(base + "/v1/models/co2/forecast");
+        byte[] body = Benchmarks.body(3, 30).getBytes(StandardCharsets.UTF_8);
+        double[] before = Benchmarks.batchTotals(URI.create(base), "co2");
+        HttpLoad.Result r = HttpLoad.run(url, body, 4, 200, 1000);
+        double[] after = Benchmarks.batchTotals(URI.create(base), "co2");
         assertTrue(r.requests() > 0, "requests were answered");
         assertEquals(0, r.non2xx());
         assertEquals(0, r.errors());
         assertTrue(r.p50() <= r.p99() && r.p99() <= r.max());
         // every request carried 3 windows, so the server ran at least 3 windows per batch on average
         assertTrue((after[0] - before[0]) / (after[1] - before[1]) >= 3, "mean batch");
-        org.lstmcast.bench.HttpLoad.Result bad = org.lstmcast.bench.HttpLoad.run(
-                java.net.URI.create(base + "/v1/models/nope/forecast"), body, 1, 0, 300);
+        HttpLoad.Result bad = HttpLoad.run(
+                URI.create(base + "/v1/models/nope/forecast"), body, 1, 0, 300);
         assertEquals(bad.requests(), bad.non2xx(), "404s are counted as non-2xx");
         assertTrue(r.problems().isEmpty() && !r.failed(), r.problems().toString());
         assertTrue(bad.failed(), "a run of 404s is a failed run");
         assertEquals(1, bad.problems().size(), bad.problems().toString());
-        org.lstmcast.bench.HttpLoad.Problem notFound = bad.problems().get(0);
+        HttpLoad.Problem notFound = bad.problems().get(0);
         assertEquals("HTTP 404", notFound.what());
         // every 404 is counted, including any whose answer came after the measured second ended
         assertTrue(notFound.count() >= bad.non2xx() && notFound.count() <= bad.non2xx() + 1, notFound + " vs " + bad);
@@ -437,15 +451,15 @@ class ServerTest {
     @Test
     void benchLoadGeneratorCountsConnectionFailuresWithTheirReason() throws Exception {
         int closed;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = s.getLocalPort();
         }
-        byte[] body = org.lstmcast.bench.Benchmarks.body(1, 30).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        org.lstmcast.bench.HttpLoad.Result r = org.lstmcast.bench.HttpLoad.run(
-                java.net.URI.create("http://127.0.0.1:" + closed + "/v1/models/co2/forecast"), body, 2, 0, 300);
+        byte[] body = Benchmarks.body(1, 30).getBytes(StandardCharsets.UTF_8);
+        HttpLoad.Result r = HttpLoad.run(
+                URI.create("http://127.0.0.1:" + closed + "/v1/models/co2/forecast"), body, 2, 0, 300);
         assertEquals(0, r.requests());
         assertTrue(r.errors() > 0 && r.failed(), r.toString());
-        org.lstmcast.bench.HttpLoad.Problem refused = r.problems().get(0);
+        HttpLoad.Problem refused = r.problems().get(0);
         assertEquals("ConnectException", refused.what());
         assertEquals(r.errors(), refused.count());
         assertTrue(refused.example().contains("refused"), refused.example());
@@ -563,7 +577,7 @@ class ServerTest {
         }
         JsonNode viaJson = json(post("/v2/models/dax/infer", "{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], "
                 + "\"datatype\": \"FP32\", \"data\": [" + values + "]}]}"));
-        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(120).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer raw = ByteBuffer.allocate(120).order(ByteOrder.LITTLE_ENDIAN);
         raw.asFloatBuffer().put(w);
         String header = "{\"id\": \"b1\", \"inputs\": [{\"name\": \"input\", \"shape\": [1, 30, 1], \"datatype\": \"FP32\", "
                 + "\"parameters\": {\"binary_data_size\": 120}}], \"outputs\": [{\"name\": \"forecast\", "
@@ -572,12 +586,12 @@ class ServerTest {
         assertEquals(200, r.statusCode(), new String(r.body()));
         assertEquals("application/octet-stream", r.headers().firstValue("Content-Type").orElse(""));
         int jsonLength = Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
-        JsonNode answer = JSON.readTree(java.util.Arrays.copyOf(r.body(), jsonLength));
+        JsonNode answer = JSON.readTree(Arrays.copyOf(r.body(), jsonLength));
         assertEquals("b1", answer.path("id").asText());
         JsonNode out = answer.path("outputs").get(0);
         assertEquals(20, out.path("parameters").path("binary_data_size").asInt());
         assertTrue(out.path("data").isMissingNode(), "binary outputs carry no JSON data");
-        java.nio.FloatBuffer got = java.nio.ByteBuffer.wrap(r.body(), jsonLength, 20).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        FloatBuffer got = ByteBuffer.wrap(r.body(), jsonLength, 20).order(ByteOrder.LITTLE_ENDIAN)
                 .asFloatBuffer();
         for (int h = 0; h < 5; h++) {
             assertEquals(viaJson.path("outputs").get(0).path("data").get(h).floatValue(), got.get(h), 0f, "step " + h);
@@ -598,9 +612,9 @@ class ServerTest {
             byte[] bytes = raw.array();
             String length = Integer.toString(b[0].length());
             if ("119".equals(b[1])) {
-                bytes = java.util.Arrays.copyOf(bytes, 119);
+                bytes = Arrays.copyOf(bytes, 119);
             } else if ("trim2".equals(b[1])) {
-                bytes = java.util.Arrays.copyOf(bytes, 118);
+                bytes = Arrays.copyOf(bytes, 118);
             } else if (b[1] != null) {
                 length = b[1].equals("200") ? Integer.toString(b[0].length() + 200) : b[1];
             }
@@ -622,7 +636,7 @@ class ServerTest {
     }
 
     private static byte[] concat(byte[] a, byte[] b) {
-        byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        byte[] all = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
     }

@@ -1,8 +1,14 @@
 package org.lstmcast.spark;
 
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
 /** Series finished out of the total, as the job goes; called from one thread. */
-public interface Progress {
-    Progress NONE = new Progress() {
+public interface JobProgress {
+    JobProgress NONE = new JobProgress() {
         @Override
         public void started(int total) {
         }
@@ -17,10 +23,10 @@ public interface Progress {
     void done(long finished);
 
     /** Polls a counter that tasks add to and reports it until {@code work} returns. */
-    static <T> T watch(Progress progress, int total, java.util.function.LongSupplier counter,
-                       java.util.function.Supplier<T> work) {
+    static <T> T watch(JobProgress progress, int total, LongSupplier counter,
+                       Supplier<T> work) {
         progress.started(total);
-        java.util.concurrent.ScheduledExecutorService poller = java.util.concurrent.Executors
+        ScheduledExecutorService poller = Executors
                 .newSingleThreadScheduledExecutor(r -> {
                     Thread t = new Thread(r, "lstmcast-progress");
                     t.setDaemon(true);
@@ -28,14 +34,14 @@ public interface Progress {
                 });
         // Accumulators reach the driver as tasks end, and a retried task adds again: never report past the total.
         poller.scheduleWithFixedDelay(() -> progress.done(Math.min(total, counter.getAsLong())), 250, 250,
-                java.util.concurrent.TimeUnit.MILLISECONDS);
+                TimeUnit.MILLISECONDS);
         T result;
         try {
             result = work.get();
         } finally {
             poller.shutdownNow();
             try {
-                poller.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+                poller.awaitTermination(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

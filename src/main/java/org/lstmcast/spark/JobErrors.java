@@ -3,8 +3,8 @@ package org.lstmcast.spark;
 import org.lstmcast.data.DataException;
 
 /** Spark wraps what a task threw in its own exceptions; the user needs the first message that is ours. */
-final class Errors {
-    private Errors() {
+final class JobErrors {
+    private JobErrors() {
     }
 
     /** The innermost message, or the exception's class where there is none. */
