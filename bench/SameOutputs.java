@@ -23,7 +23,10 @@ public class SameOutputs {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         double level = args.length > 2 ? Double.parseDouble(args[2]) : 0;
         try (OrtSession a = env.createSession(args[0]); OrtSession b = env.createSession(args[1])) {
+            // Each file is fed by its own input's name and their outputs are paired by position: a conversion may rename
+            // them (a converted ONNX source keeps its source's names).
             String input = a.getInputNames().iterator().next();
+            String inputB = b.getInputNames().iterator().next();
             long[] shape = ((TensorInfo) a.getInputInfo().get(input).getInfo()).getShape();
             shape[0] = shape[0] > 0 ? shape[0] : 16;
             for (int i = 1; i < shape.length; i++) {
@@ -44,10 +47,11 @@ public class SameOutputs {
             boolean same = true;
             try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape);
                  OrtSession.Result ra = a.run(Map.of(input, t));
-                 OrtSession.Result rb = b.run(Map.of(input, t))) {
-                for (String output : a.getOutputNames()) {
-                    FloatBuffer pa = ((OnnxTensor) ra.get(output).orElseThrow()).getFloatBuffer();
-                    FloatBuffer pb = ((OnnxTensor) rb.get(output).orElseThrow()).getFloatBuffer();
+                 OrtSession.Result rb = b.run(Map.of(inputB, t))) {
+                for (int k = 0; k < ra.size(); k++) {
+                    String output = a.getOutputNames().toArray(new String[0])[k];
+                    FloatBuffer pa = ((OnnxTensor) ra.get(k)).getFloatBuffer();
+                    FloatBuffer pb = ((OnnxTensor) rb.get(k)).getFloatBuffer();
                     int differ = 0;
                     double max = 0;
                     for (int i = 0; i < pa.remaining(); i++) {
