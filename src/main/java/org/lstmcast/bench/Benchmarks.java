@@ -60,6 +60,7 @@ public final class Benchmarks {
         m.put("p90_ms", r.p90() / 1000.0);
         m.put("p99_ms", r.p99() / 1000.0);
         m.put("p999_ms", r.p999() / 1000.0);
+        m.put("max_ms", r.max() / 1000.0);
         m.put("requests", r.requests());
         m.put("non_2xx", r.non2xx());
         m.put("socket_errors", r.errors());
