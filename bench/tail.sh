@@ -7,7 +7,7 @@
 #       zgc         -XX:+UseZGC (JDK 17's ZGC is not generational; -XX:+ZGenerational arrives in JDK 21)
 #       shenandoah  -XX:+UseShenandoahGC, where the JDK has it (skipped with a note where not)
 #     and, as the machine's floor, bench/floor/HttpFloor.java's Javalin hello-world (same Jetty and Javalin, no
-#     model, no JSON parsing; default G1).
+#     model, no JSON parsing; default G1) and bench/floor/hello.js, a Node.js hello-world (node-floor).
 #   - Each server takes WARMUP_S seconds of load at concurrency 64 first; then ROUNDS rounds of DURATION seconds at
 #     concurrency 1 alternate between the servers, so a slow minute on a shared machine costs each the same.
 #   - With BUSY=1 (the default) each round also measures every server again with a busy neighbour: one
@@ -21,7 +21,7 @@
 # a temporary directory whose path it prints.
 #   bench/tail.sh                                   WARMUP_S=60 DURATION=30 ROUNDS=3 BUSY=1 by default
 #   WARMUP_S=3 DURATION=3 ROUNDS=1 bench/tail.sh    a quick check that it runs (about two minutes)
-#   CONFIGS="g1 zgc floor" bench/tail.sh            a subset of: g1 g1-tuned zgc shenandoah floor
+#   CONFIGS="g1 zgc floor" bench/tail.sh            a subset of: g1 g1-tuned zgc shenandoah floor node-floor
 # Extra JVM options for every lstmcast server (a fixed heap, say): SERVER_OPTS="-Xms1g -Xmx1g".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ WARMUP_S="${WARMUP_S:-60}"
 DURATION="${DURATION:-30}"
 ROUNDS="${ROUNDS:-3}"
 BUSY="${BUSY:-1}"
-CONFIGS="${CONFIGS:-g1 g1-tuned zgc shenandoah floor}"
+CONFIGS="${CONFIGS:-g1 g1-tuned zgc shenandoah floor node-floor}"
 CLIENT_WARMUP="${CLIENT_WARMUP:-$(( DURATION >= 10 ? 10 : 1 ))}"
 SERVER_OPTS="${SERVER_OPTS:-}"
 export OMP_NUM_THREADS=1
@@ -44,20 +44,23 @@ mkdir -p "$repo/dax/1"
 cp src/test/resources/fixtures/dax_lstm.onnx "$repo/dax/1/model.onnx"
 body="$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/floor/post.lua)"
 
+# The floors (a hello-world on Javalin, one on Node.js) run no model and have no JVM options to compare.
+floor() { [ "$1" = floor ] || [ "$1" = node-floor ]; }
+
 gc_opts() {
   case "$1" in
     g1) echo "-XX:+UseG1GC" ;;
     g1-tuned) echo "-XX:+UseG1GC -XX:MaxGCPauseMillis=1 -Xmn64m" ;;
     zgc) echo "-XX:+UseZGC" ;;
     shenandoah) echo "-XX:+UseShenandoahGC" ;;
-    *) echo "unknown configuration $1 (one of: g1 g1-tuned zgc shenandoah floor)" >&2; return 1 ;;
+    *) echo "unknown configuration $1 (one of: g1 g1-tuned zgc shenandoah floor node-floor)" >&2; return 1 ;;
   esac
 }
 
 # The configurations this JDK can run.
 configs=()
 for c in $CONFIGS; do
-  if [ "$c" != floor ] && ! java $(gc_opts "$c") -version > /dev/null 2>&1; then
+  if ! floor "$c" && ! java $(gc_opts "$c") -version > /dev/null 2>&1; then
     echo "== skipping $c: this JDK does not accept $(gc_opts "$c")" | tee -a "$out/notes.txt"
     continue
   fi
@@ -91,6 +94,8 @@ for c in "${configs[@]}"; do
   port[$c]=$p
   if [ "$c" = floor ]; then
     java -cp 'target/lib/*' bench/floor/HttpFloor.java javalin "$p" > "$out/$c.log" 2>&1 &
+  elif [ "$c" = node-floor ]; then
+    node bench/floor/hello.js "$p" > "$out/$c.log" 2>&1 &
   else
     # shellcheck disable=SC2046
     java $(gc_opts "$c") $SERVER_OPTS -Xlog:gc,gc+phases,safepoint:file="$out/$c-gc.log":uptimemillis \
@@ -123,13 +128,13 @@ served() {
 run() {
   local c=$1 cond=$2 round=$3 name="$1-$2-$3" a0 a1 r0 r1 off0 off1
   echo "== round $round, $cond: $c"
-  if [ "$c" != floor ]; then
+  if ! floor "$c"; then
     a0=$(allocated "${pid[$c]}"); r0=$(served "${port[$c]}")
     off0=$(stat -c %s "$out/$c-gc.log")
   fi
   java -jar target/lstmcast.jar bench --json --duration "$DURATION" --warmup "$CLIENT_WARMUP" --concurrency 1 \
     --url "http://127.0.0.1:${port[$c]}" > "$out/$name.json"
-  if [ "$c" != floor ]; then
+  if ! floor "$c"; then
     off1=$(stat -c %s "$out/$c-gc.log")
     r1=$(served "${port[$c]}"); a1=$(allocated "${pid[$c]}")
     # The log lines written during the run (client warm-up included), for the pauses.
