@@ -22,7 +22,7 @@ import org.lstmcast.cli.Main;
  *
  * <pre>java -XX:ArchiveClassesAtExit=target/lstmcast.jsa -cp target/lstmcast.jar org.lstmcast.bench.ServeTraining [MODELS]</pre>
  *
- * Exits 0 once done, 1 when the server did not become ready within two minutes.
+ * Exits 0 once done, 1 when the server stopped or did not become ready within two minutes.
  */
 public final class ServeTraining {
     private static final long LOAD_MILLIS = 300;
@@ -40,7 +40,7 @@ public final class ServeTraining {
         serve.start();
         URI base = URI.create("http://127.0.0.1:" + port);
         if (!ready(base, serve)) {
-            System.err.println("ServeTraining: the server on " + models + " was not ready within 120 s");
+            System.err.println("ServeTraining: the server on " + models + " stopped or was not ready within 120 s");
             System.exit(1);
         }
         for (String model : modelNames(models)) {
