@@ -92,7 +92,7 @@ class SparkClusterIT {
         List<String> command = new ArrayList<>(List.of(java(), "-Xmx1g"));
         command.addAll(addOpens());
         command.addAll(List.of("-cp", home.resolve("jars") + "/*", "org.apache.spark.deploy.SparkSubmit",
-                "--master", master, "--class", "Main"));
+                "--master", master, "--class", "org.lstmcast.cli.Main"));
         List<String> libs = classPath().stream().filter(e -> e.startsWith("lib/")).toList();
         command.addAll(List.of("--jars", String.join(",", libs), "--conf", "spark.executorEnv.OMP_NUM_THREADS=1",
                 "--executor-memory", "1g", "lstmcast.jar"));
@@ -147,7 +147,7 @@ class SparkClusterIT {
                     "--export", work.resolve("repo").toString()));
             Program.Result trained = submit(home, app, master, train.toArray(new String[0]));
             assertEquals(101, trained.code(), trained.err());
-            assertTrue(trained.out().contains("Trained 2 of 3 series"), trained.out());
+            assertTrue(trained.out().contains("Trained 2 of 3 series"), trained.out() + trained.err());
             assertTrue(trained.err().contains("series 'shop-2' failed: " + data + " line 272, column 'target_value': empty cell"),
                     trained.err());
             assertTrue(Files.isRegularFile(work.resolve("repo/shop-0/1/model.onnx")));
