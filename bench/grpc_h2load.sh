@@ -71,17 +71,27 @@ if ok == 0 or failed or errored or timeout or any(int(codes.group(i)) for i in (
 print(ok, seconds)
 PY
 }
-# A gRPC run checked against the server's own counts: no failure, and every call h2load counted answered OK.
+# A gRPC run checked against the server's own counts: every call h2load counted answered OK, and no failure but the
+# calls in flight when a timed run stops: h2load resets those streams, and the server counts a call its client
+# cancelled as failed. So at most connections x streams may fail, and only in a timed run.
 grpc_run() {
   local log=$1; shift
-  local ok0 fail0 ok1 fail1 res
+  local ok0 fail0 ok1 fail1 res c=1 m=1 timed=0 args=("$@") i
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[$i]}" in
+      -c) c=${args[$((i + 1))]} ;;
+      -m) m=${args[$((i + 1))]} ;;
+      -D) timed=1 ;;
+    esac
+  done
   ok0=$(served grpc_infer success); fail0=$(served grpc_infer failure)
   res=$(h2 "$log" "${grpc_h[@]}" "$@" "$grpc_url") || exit 1
   ok1=$(served grpc_infer success); fail1=$(served grpc_infer failure)
-  if (( fail1 != fail0 || ok1 - ok0 < ${res%% *} )); then
+  if (( fail1 - fail0 > timed * c * m || ok1 - ok0 < ${res%% *} )); then
     echo "gRPC run $log: h2load counted ${res%% *} answers, the server $((ok1 - ok0)) OK and $((fail1 - fail0)) failed" >&2
     exit 1
   fi
+  (( fail1 > fail0 )) && echo "gRPC run $log: $((fail1 - fail0)) calls in flight when h2load stopped were cancelled" >&2
   echo "$res $((ok1 - ok0))"
 }
 # JSON REST runs are counted (-n), not timed: h2load 1.52 over HTTP/1.1 often hangs when a timed run stops its
@@ -157,7 +167,7 @@ for r in rs:
     print(f"| {r} | {e:,.0f} | " + " | ".join(cells) + " |")
 print(f"| median of the rounds' ratios | | "
       + " | ".join(f"{med(rate[k][r] * 64 / engine[r] for r in rs):.0%}" for k in ("grpc64_c1", "grpc64_c2")) + " |")
-print("\nEvery gRPC call h2load counted was answered OK by the server (lstmcast_requests_total); no request failed.")
+print("\nEvery gRPC call h2load counted was answered OK by the server (lstmcast_requests_total); none failed but calls cancelled in flight when a timed run stopped.")
 PY
 trap - EXIT
 rm -rf "$repo"
