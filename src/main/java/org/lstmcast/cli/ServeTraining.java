@@ -1,4 +1,4 @@
-package org.lstmcast.bench;
+package org.lstmcast.cli;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -12,7 +12,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-import org.lstmcast.cli.Main;
+import org.lstmcast.bench.Benchmarks;
+import org.lstmcast.bench.BinaryRest;
+import org.lstmcast.bench.GrpcLoad;
+import org.lstmcast.bench.H2loadBodies;
+import org.lstmcast.bench.HttpLoad;
 
 /**
  * A short serving run for a class-data archive: {@code serve} on a repository in this JVM, then a moment of each
@@ -20,7 +24,7 @@ import org.lstmcast.cli.Main;
  * {@code -XX:ArchiveClassesAtExit=FILE}, the JVM writes the classes a server loads up to its first answers, and a
  * server started with {@code -XX:SharedArchiveFile=FILE} maps them instead of loading them.
  *
- * <pre>java -XX:ArchiveClassesAtExit=target/lstmcast.jsa -cp target/lstmcast.jar org.lstmcast.bench.ServeTraining [MODELS]</pre>
+ * <pre>java -XX:ArchiveClassesAtExit=target/lstmcast.jsa -cp target/lstmcast.jar org.lstmcast.cli.ServeTraining [MODELS]</pre>
  *
  * Exits 0 once done, 1 when the server stopped or did not become ready within two minutes.
  */
