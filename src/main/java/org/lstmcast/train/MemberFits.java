@@ -4,11 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.Function;
 
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.lstmcast.data.DataException;
@@ -65,18 +65,8 @@ final class MemberFits {
 
     /** One network trained with early stopping; validation rows no epoch could score are named in the failure. */
     static Trainer.Result train(Series series, Split split, TrainConfig config, TrainingListener listener) {
-        return train(series, split, List.of(config), listener).get(0);
-    }
-
-    /** Networks differing in their seeds, trained side by side ({@link Trainer#train(double[][], Split, List, TrainingListener)}). */
-    private static List<Trainer.Result> train(Series series, Split split, List<TrainConfig> members) {
-        return train(series, split, members, TrainingListener.NONE);
-    }
-
-    private static List<Trainer.Result> train(Series series, Split split, List<TrainConfig> members,
-                                              TrainingListener listener) {
         try {
-            return Trainer.train(series.values(), split, members, listener);
+            return Trainer.train(series.values(), split, config, listener);
         } catch (Trainer.UnscorableValidation e) {
             throw new DataException(unscorable(series, split, e), e);
         }
@@ -100,13 +90,13 @@ final class MemberFits {
     private static Trainer.Result ensemble(Series series, Split split, TrainConfig config, Trainer.Result first,
                                            Map<String, Object> json, TrainingListener listener) {
         long started = System.nanoTime();
-        List<TrainConfig> others = new ArrayList<>();
+        List<Callable<Trainer.Result>> others = new ArrayList<>();
         for (int m = 1; m < config.ensemble(); m++) {
-            others.add(config.withSeed(config.seed() + m));
+            TrainConfig member = config.withSeed(config.seed() + m);
+            others.add(() -> train(series, split, member, TrainingListener.NONE));
         }
         List<Trainer.Result> members = new ArrayList<>(List.of(first));
-        members.addAll(sideBySide(others, group -> train(series, split, group), TrainingListener.Stage.ENSEMBLE,
-                listener));
+        members.addAll(inParallel(others, TrainingListener.Stage.ENSEMBLE, listener));
         List<MultiLayerNetwork> networks = new ArrayList<>();
         double[] memberRmse = new double[members.size()];
         List<Long> seeds = new ArrayList<>();
@@ -157,13 +147,13 @@ final class MemberFits {
      */
     private static Forecaster fitMembers(Series series, int rows, TrainConfig config, int epochs, int count,
                                          TrainingListener.Stage stage, List<Long> seeds, TrainingListener listener) {
-        List<TrainConfig> members = new ArrayList<>();
+        List<Callable<Forecaster>> jobs = new ArrayList<>();
         for (int m = 0; m < count; m++) {
-            members.add(config.withSeed(config.seed() + m));
-            seeds.add(config.seed() + m);
+            TrainConfig member = config.withSeed(config.seed() + m);
+            seeds.add(member.seed());
+            jobs.add(() -> Trainer.refit(series.values(), rows, member, epochs));
         }
-        List<Forecaster> fitted = sideBySide(members, group -> Trainer.refit(series.values(), rows, group, epochs), stage,
-                listener);
+        List<Forecaster> fitted = inParallel(jobs, stage, listener);
         List<MultiLayerNetwork> networks = new ArrayList<>();
         fitted.forEach(f -> networks.add(f.network()));
         return new Forecaster(networks, fitted.get(0).preprocessor());
@@ -225,36 +215,28 @@ final class MemberFits {
                 chosen.seconds());
     }
 
-    /**
-     * Trains networks that differ in their seeds as at most {@link #parallelMembers} groups of near-equal size, each
-     * group one computation ({@link FusedLstm}), the groups on threads of their own; returns the results in the order
-     * of {@code members}. Per batch, a group's native ops cost little more than one network's, so the groups are as
-     * large as the cores allow.
-     */
-    private static <T> List<T> sideBySide(List<TrainConfig> members, Function<List<TrainConfig>, List<T>> train,
-                                          TrainingListener.Stage stage, TrainingListener listener) {
-        if (members.isEmpty()) {
+    /** Runs independent trainings, {@link #parallelMembers} at a time, and returns their results in order. */
+    private static <T> List<T> inParallel(List<Callable<T>> jobs, TrainingListener.Stage stage,
+                                          TrainingListener listener) {
+        if (jobs.isEmpty()) {
             return List.of();
         }
-        int groups = Math.min(members.size(), parallelMembers);
-        listener.membersStarted(members.size(), members.size(), stage);
-        ExecutorService pool = Executors.newFixedThreadPool(groups, r -> {
-            Thread t = new Thread(r, "ensemble-members");
+        int atOnce = Math.min(jobs.size(), parallelMembers);
+        listener.membersStarted(jobs.size(), atOnce, stage);
+        ExecutorService pool = Executors.newFixedThreadPool(atOnce, r -> {
+            Thread t = new Thread(r, "ensemble-member");
             t.setDaemon(true);
             return t;
         });
         List<T> done = new ArrayList<>();
         try {
-            List<Future<List<T>>> futures = new ArrayList<>();
-            for (int g = 0, from = 0; g < groups; g++) {
-                int to = from + (members.size() - from) / (groups - g);
-                List<TrainConfig> group = List.copyOf(members.subList(from, to));
-                futures.add(pool.submit(() -> train.apply(group)));
-                from = to;
+            List<Future<T>> futures = new ArrayList<>();
+            for (var job : jobs) {
+                futures.add(pool.submit(job));
             }
             for (var f : futures) {
-                done.addAll(f.get());
-                listener.memberFinished(done.size(), members.size());
+                done.add(f.get());
+                listener.memberFinished(done.size(), jobs.size());
             }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {

@@ -1,7 +1,6 @@
 package org.lstmcast.train;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -53,20 +52,7 @@ public final class Trainer {
      * @param values {@code values[row][feature]} with the target in column {@code 0}
      */
     public static Result train(double[][] values, Split split, TrainConfig config, TrainingListener listener) {
-        return train(values, split, List.of(config), listener).get(0);
-    }
-
-    /**
-     * Networks whose configs differ only in their seeds (an ensemble's members), trained side by side as one
-     * computation ({@link FusedLstm}). Each member shuffles its own windows, stops early on its own validation loss and
-     * keeps its own best epoch, so each result is the one {@link #train(double[][], Split, TrainConfig,
-     * TrainingListener)} gives its config alone, up to the order of floating-point sums. The listener hears the first
-     * member's epochs.
-     */
-    public static List<Result> train(double[][] values, Split split, List<TrainConfig> members, TrainingListener listener) {
         long started = System.nanoTime();
-        TrainConfig config = sameShape(members);
-        int k = members.size();
         int lookback = config.lookback();
         int horizon = config.horizon();
         Preprocessor pre = Preprocessor.fit(config.transform(), values, split.trainEnd(), lookback, horizon, 0,
@@ -76,84 +62,54 @@ public final class Trainer {
         if (trainOrigins.length == 0 || valOrigins.length == 0) {
             throw new IllegalArgumentException("no complete training or validation window");
         }
-        List<MultiLayerNetwork> nets = networks(members, values[0].length);
-        FusedLstm fused = new FusedLstm(config, nets, seeds(members), pre.steps());
-        int[][] sameWindows = new int[k][];
-        Arrays.fill(sameWindows, valOrigins);
-        INDArray[] validation = batch(values, sameWindows, 0, valOrigins.length, pre, horizon);
+        Nd4j.getRandom().setSeed(config.seed());
+        MultiLayerNetwork net = Networks.build(config, values[0].length);
+        FusedLstm fused = new FusedLstm(config, net, pre.steps());
+        INDArray[] validation = batch(values, valOrigins, 0, valOrigins.length, pre, horizon);
 
-        Random[] random = new Random[k];
-        int[][] order = new int[k][];
-        List<List<Double>> trainLoss = new ArrayList<>();
-        List<List<Double>> valLoss = new ArrayList<>();
-        List<List<Double>> epochSeconds = new ArrayList<>();
-        double[] bestLoss = new double[k];
-        int[] bestEpoch = new int[k];
-        boolean[] stopped = new boolean[k];
-        List<Map<String, INDArray>> bestParams = new ArrayList<>();
-        for (int m = 0; m < k; m++) {
-            random[m] = new Random(members.get(m).seed());
-            order[m] = trainOrigins.clone();
-            trainLoss.add(new ArrayList<>());
-            valLoss.add(new ArrayList<>());
-            epochSeconds.add(new ArrayList<>());
-            bestLoss[m] = Double.POSITIVE_INFINITY;
-            bestParams.add(null);
-        }
+        Random random = new Random(config.seed());
+        int[] order = trainOrigins.clone();
+        List<Double> trainLoss = new ArrayList<>();
+        List<Double> valLoss = new ArrayList<>();
+        List<Double> epochSeconds = new ArrayList<>();
+        double bestLoss = Double.POSITIVE_INFINITY;
+        int bestEpoch = 0;
+        Map<String, INDArray> bestParams = null;
         listener.started(config.epochs());
-        int running = k;
-        for (int epoch = 1; epoch <= config.epochs() && running > 0; epoch++) {
+        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
             long epochStart = System.nanoTime();
-            double[] train = epoch(fused, values, order, random, pre, config);
-            double[] val = fused.loss(validation[0], validation[1]);
-            double seconds = (System.nanoTime() - epochStart) / 1e9;
-            Map<String, INDArray> snapshot = null;
-            for (int m = 0; m < k; m++) {
-                if (stopped[m]) {
-                    // Its training goes on in the shared computation and is never read again.
-                    continue;
-                }
-                epochSeconds.get(m).add(seconds);
-                trainLoss.get(m).add(train[m]);
-                valLoss.get(m).add(val[m]);
-                boolean best = val[m] < bestLoss[m];
-                if (best) {
-                    bestLoss[m] = val[m];
-                    bestEpoch[m] = epoch;
-                    snapshot = snapshot != null ? snapshot : fused.snapshot();
-                    bestParams.set(m, snapshot);
-                }
-                if (m == 0) {
-                    listener.epochEnded(epoch, train[m], val[m], best);
-                }
-                if (!Double.isFinite(train[m])) {
-                    throw new IllegalStateException("training diverged at epoch " + epoch + " (loss " + train[m]
-                            + "); lower --learning-rate");
-                }
-                if (epoch - bestEpoch[m] >= config.patience()) {
-                    stopped[m] = true;
-                    running--;
-                }
+            double train = epoch(fused, values, order, random, pre, config);
+            double val = fused.loss(validation[0], validation[1]);
+            epochSeconds.add((System.nanoTime() - epochStart) / 1e9);
+            trainLoss.add(train);
+            valLoss.add(val);
+            boolean best = val < bestLoss;
+            if (best) {
+                bestLoss = val;
+                bestEpoch = epoch;
+                bestParams = fused.snapshot();
+            }
+            listener.epochEnded(epoch, train, val, best);
+            if (!Double.isFinite(train)) {
+                throw new IllegalStateException("training diverged at epoch " + epoch + " (loss " + train
+                        + "); lower --learning-rate");
+            }
+            if (epoch - bestEpoch >= config.patience()) {
+                break;
             }
         }
-        List<Result> results = new ArrayList<>();
-        for (int m = 0; m < k; m++) {
-            if (bestParams.get(m) == null) {
-                // Early stopping had nothing to compare. Falling back to the last epoch would hand over a model no
-                // validation vouched for, trained on data whose held-out rows hold values the network cannot even
-                // score: almost always a misplaced value (a unit error, a missing-value code such as 9e99). Saying
-                // which rows is worth more than a model built around them.
-                throw new UnscorableValidation(trainLoss.get(m).size(), split.trainEnd(), split.valEnd());
-            }
-            fused.copyTo(m, bestParams.get(m), nets.get(m));
+        if (bestParams == null) {
+            // Early stopping had nothing to compare. Falling back to the last epoch would hand over a model no
+            // validation vouched for, trained on data whose held-out rows hold values the network cannot even score:
+            // almost always a misplaced value (a unit error, a missing-value code such as 9e99). Saying which rows
+            // is worth more than a model built around them.
+            throw new UnscorableValidation(trainLoss.size(), split.trainEnd(), split.valEnd());
         }
-        listener.finished(trainLoss.get(0).size(), bestEpoch[0]);
-        double seconds = (System.nanoTime() - started) / 1e9;
-        for (int m = 0; m < k; m++) {
-            results.add(new Result(new Forecaster(nets.get(m), pre), toArray(trainLoss.get(m)), toArray(valLoss.get(m)),
-                    toArray(epochSeconds.get(m)), bestEpoch[m], seconds));
-        }
-        return results;
+        fused.restore(bestParams);
+        fused.copyTo(net);
+        listener.finished(trainLoss.size(), bestEpoch);
+        return new Result(new Forecaster(net, pre), toArray(trainLoss), toArray(valLoss), toArray(epochSeconds), bestEpoch,
+                (System.nanoTime() - started) / 1e9);
     }
 
     /**
@@ -178,97 +134,38 @@ public final class Trainer {
      * The preprocessing is fitted on the same rows.
      */
     public static Forecaster refit(double[][] values, int end, TrainConfig config, int epochs) {
-        return refit(values, end, List.of(config), epochs).get(0);
-    }
-
-    /**
-     * {@link #refit(double[][], int, TrainConfig, int)} for networks whose configs differ only in their seeds, side by
-     * side as one computation; each equals its refit alone up to the order of floating-point sums.
-     */
-    public static List<Forecaster> refit(double[][] values, int end, List<TrainConfig> members, int epochs) {
-        TrainConfig config = sameShape(members);
-        int k = members.size();
         Preprocessor pre = Preprocessor.fit(config.transform(), values, end, config.lookback(), config.horizon(), 0,
                 config.season());
-        int[] origins = Windows.origins(0, end, config.lookback(), config.horizon(), false);
-        if (origins.length == 0) {
+        int[] order = Windows.origins(0, end, config.lookback(), config.horizon(), false);
+        if (order.length == 0) {
             throw new IllegalArgumentException("no complete window in rows 1 to " + end);
         }
-        List<MultiLayerNetwork> nets = networks(members, values[0].length);
-        FusedLstm fused = new FusedLstm(config, nets, seeds(members), pre.steps());
-        Random[] random = new Random[k];
-        int[][] order = new int[k][];
-        for (int m = 0; m < k; m++) {
-            random[m] = new Random(members.get(m).seed());
-            order[m] = origins.clone();
-        }
+        Nd4j.getRandom().setSeed(config.seed());
+        MultiLayerNetwork net = Networks.build(config, values[0].length);
+        FusedLstm fused = new FusedLstm(config, net, pre.steps());
+        Random random = new Random(config.seed());
         for (int epoch = 1; epoch <= epochs; epoch++) {
-            double[] loss = epoch(fused, values, order, random, pre, config);
-            for (double l : loss) {
-                if (!Double.isFinite(l)) {
-                    throw new IllegalStateException("training diverged at epoch " + epoch + " of the refit (loss " + l
-                            + "); lower --learning-rate or use --no-refit");
-                }
+            double loss = epoch(fused, values, order, random, pre, config);
+            if (!Double.isFinite(loss)) {
+                throw new IllegalStateException("training diverged at epoch " + epoch + " of the refit (loss " + loss
+                        + "); lower --learning-rate or use --no-refit");
             }
         }
-        Map<String, INDArray> last = fused.snapshot();
-        List<Forecaster> out = new ArrayList<>();
-        for (int m = 0; m < k; m++) {
-            fused.copyTo(m, last, nets.get(m));
-            out.add(new Forecaster(nets.get(m), pre));
-        }
-        return out;
+        fused.copyTo(net);
+        return new Forecaster(net, pre);
     }
 
-    /** The first config, after checking that the others differ from it in their seeds alone. */
-    private static TrainConfig sameShape(List<TrainConfig> members) {
-        TrainConfig first = members.get(0);
-        for (TrainConfig c : members) {
-            if (!c.withSeed(first.seed()).equals(first)) {
-                throw new IllegalArgumentException("networks trained side by side differ only in their seeds");
-            }
-        }
-        return first;
-    }
-
-    private static List<Long> seeds(List<TrainConfig> members) {
-        return members.stream().map(TrainConfig::seed).toList();
-    }
-
-    /** Each member's network with DL4J's initialisation for its seed. */
-    private static List<MultiLayerNetwork> networks(List<TrainConfig> members, int features) {
-        List<MultiLayerNetwork> nets = new ArrayList<>();
-        for (TrainConfig c : members) {
-            Nd4j.getRandom().setSeed(c.seed());
-            nets.add(Networks.build(c, features));
-        }
-        return nets;
-    }
-
-    /**
-     * One pass over each member's windows, shuffled by the member's own generator, in minibatches; returns each
-     * member's mean training loss per window.
-     */
-    private static double[] epoch(FusedLstm fused, double[][] values, int[][] order, Random[] random,
-                                  Preprocessor pre, TrainConfig config) {
-        int k = order.length;
-        for (int m = 0; m < k; m++) {
-            shuffle(order[m], random[m]);
-        }
-        int n = order[0].length;
-        double[] sum = new double[k];
-        for (int from = 0; from < n; from += config.batchSize()) {
-            int to = Math.min(n, from + config.batchSize());
+    /** One pass over {@code order}, shuffled, in minibatches; returns the mean training loss per window. */
+    private static double epoch(FusedLstm fused, double[][] values, int[] order, Random random, Preprocessor pre,
+                                TrainConfig config) {
+        shuffle(order, random);
+        double sum = 0;
+        for (int from = 0; from < order.length; from += config.batchSize()) {
+            int to = Math.min(order.length, from + config.batchSize());
             INDArray[] xy = batch(values, order, from, to, pre, config.horizon());
-            double[] loss = fused.fit(xy[0], xy[1]);
-            for (int m = 0; m < k; m++) {
-                sum[m] += loss[m] * (to - from);
-            }
+            sum += fused.fit(xy[0], xy[1]) * (to - from);
         }
-        for (int m = 0; m < k; m++) {
-            sum[m] /= n;
-        }
-        return sum;
+        return sum / order.length;
     }
 
     /**
@@ -290,32 +187,19 @@ public final class Trainer {
         }
     }
 
-    /**
-     * A batch as {@code {x [n, steps, K * features], y [n, K * horizon]}}, the layout the fused graph reads: member m's
-     * windows {@code origins[m][from..to)} in features {@code [m * F, (m + 1) * F)} and its targets likewise.
-     */
-    private static INDArray[] batch(double[][] values, int[][] origins, int from, int to, Preprocessor pre,
-                                    int horizon) {
+    /** A batch as {@code {x [n, steps, features], y [n, horizon]}}, the layout the fused graph reads. */
+    private static INDArray[] batch(double[][] values, int[] origins, int from, int to, Preprocessor pre, int horizon) {
         int n = to - from;
-        int k = origins.length;
-        int steps = pre.steps();
-        int features = pre.features();
-        float[] inputs = new float[n * steps * k * features];
-        float[] labels = new float[n * k * horizon];
+        float[][][] inputs = new float[n][][];
+        float[] labels = new float[n * horizon];
         for (int i = 0; i < n; i++) {
-            for (int m = 0; m < k; m++) {
-                int origin = origins[m][from + i];
-                double[][] window = Windows.window(values, origin, pre.lookback());
-                float[][] in = pre.input(window);
-                for (int s = 0; s < steps; s++) {
-                    System.arraycopy(in[s], 0, inputs, ((i * steps + s) * k + m) * features, features);
-                }
-                System.arraycopy(pre.target(window, Windows.future(values, origin, horizon, 0)), 0, labels,
-                        (i * k + m) * horizon, horizon);
-            }
+            int origin = origins[from + i];
+            double[][] window = Windows.window(values, origin, pre.lookback());
+            inputs[i] = pre.input(window);
+            System.arraycopy(pre.target(window, Windows.future(values, origin, horizon, 0)), 0, labels, i * horizon, horizon);
         }
-        INDArray x = Nd4j.create(inputs, new long[] {n, steps, (long) k * features}, 'c');
-        INDArray y = Nd4j.create(labels, new long[] {n, (long) k * horizon}, 'c');
+        INDArray x = Nd4j.create(inputs);
+        INDArray y = Nd4j.create(labels, new long[] {n, horizon}, 'c');
         return new INDArray[] {x, y};
     }
 

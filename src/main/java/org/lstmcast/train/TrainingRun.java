@@ -130,9 +130,8 @@ public final class TrainingRun {
     }
 
     /**
-     * Into how many groups an ensemble's members are split, each group trained as one computation and the groups at the
-     * same time: the cores divided by the threads each training uses (see {@link Trainer#useThreads}); 1 where
-     * something else already keeps every core busy (train-many's tasks).
+     * How many ensemble members train at the same time: the cores divided by the threads each training uses (see
+     * {@link Trainer#useThreads}); 1 where something else already keeps every core busy (train-many's tasks).
      */
     public static void parallelMembers(int members) {
         MemberFits.parallelMembers(members);
