@@ -11,15 +11,17 @@
 # MODELS: "bundled" (the repository's models/, dax and co2) and/or "lstm" (src/test/resources/fixtures/dax_lstm.onnx
 # as `dax` in a temporary repository, the one-LSTM model of docs/BENCHMARKS.md's serving figures).
 # The load is lstmcast bench (the repository's HttpLoad), its answers-so-far line each second; its own JVM starts
-# after ready and warms up beside the server's.
+# after ready and warms up beside the server's. CLIENT=h2load puts a native client there instead: h2load over HTTP/1.1
+# (64 connections, one thread), whose per-request log bench/h2load_log.py cuts into the same 1-second slices.
 # CDS=1 starts the server with the class-data archive built at package time (target/lstmcast.jsa).
-#   bench/cold_start.sh [OUT_DIR]        N=3 SLICES=10 STEADY=10 MODELS="bundled lstm" CDS=0 by default
+#   bench/cold_start.sh [OUT_DIR]        N=3 SLICES=10 STEADY=10 MODELS="bundled lstm" CDS=0 CLIENT=lstmcast by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out="${1:-target/cold-start}"
 mkdir -p "$out"
 N=${N:-3}; SLICES=${SLICES:-10}; STEADY=${STEADY:-10}; MODELS=${MODELS:-bundled lstm}; CDS=${CDS:-0}
+CLIENT=${CLIENT:-lstmcast}
 PORT=${PORT:-18480}; GRPC_PORT=${GRPC_PORT:-18481}
 [ -f target/lstmcast.jar ] || { echo "target/lstmcast.jar missing: ./mvnw -B package -DskipTests" >&2; exit 1; }
 jvm=()
@@ -37,6 +39,13 @@ trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$lstm"' EXIT
 # Answers per second, one number a line: SLICES slices, then the mean of the STEADY seconds after them.
 load_bench() {
   local log=$1
+  if [ "$CLIENT" = h2load ]; then
+    sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/floor/post.lua > "$log.body"
+    h2load --h1 -c 64 -t 1 -D "$((SLICES + STEADY))" -d "$log.body" -H 'Content-Type: application/json' \
+      --log-file "$log.h2" "http://127.0.0.1:$PORT/v1/models/dax/forecast" > "$log" 2>&1 || { cat "$log" >&2; return 1; }
+    python3 bench/h2load_log.py slices "$log.h2" "$SLICES" "$STEADY"
+    return
+  fi
   java -jar target/lstmcast.jar bench --json --model dax --url "http://127.0.0.1:$PORT" --concurrency 64 --warmup 0 \
     --duration "$((SLICES + STEADY))" > "$log.json" 2> "$log" || { cat "$log" >&2; return 1; }
   python3 - "$log" "$SLICES" "$STEADY" <<'PY'
@@ -92,8 +101,8 @@ done
 trap - EXIT
 rm -rf "$lstm"
 
-python3 - "$out" "$N" "$SLICES" $MODELS <<'PY'
-import statistics, sys
+CLIENT=$CLIENT python3 - "$out" "$N" "$SLICES" $MODELS <<'PY'
+import os, statistics, sys
 out, n, slices, models = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 med = statistics.median
 def first80(rates, steady):
@@ -114,7 +123,7 @@ for m in models:
         rows.setdefault(f"steady (next seconds), answers/s", {})[col] = f"{med(s for _, _, s in runs):,.0f}"
         rows.setdefault("first second at 80% of steady", {})[col] = (
             "not reached" if None in f80 else f"{med(f80):g}") + f" ({', '.join(str(x) for x in f80)})"
-print(f"medians of {n} rounds, 64 connections, one 30-step window a request")
+print(f"medians of {n} rounds, 64 connections, one 30-step window a request, client: {os.environ.get('CLIENT', 'lstmcast')}")
 print("| | " + " | ".join(cols) + " |")
 print("| --- |" + " --- |" * len(cols))
 for name, cells in rows.items():

@@ -66,7 +66,7 @@ section = [
     f"## Side-by-side run of {datetime.date.today().isoformat()}",
     "",
     f"Machine: {os.cpu_count()} cores ({cpu}), {java}, {peer}, Linux {platform.release()}. Command: `{command}`.",
-    "Model: the bundled `models/dax/1/model.onnx` (LSTM, hidden 32, 30-step windows, horizon 5). Medians of the rounds;",
+    "Model: the bundled `models/dax/1/model.onnx` as the repository holds it at the run (see the top of this page). Medians of the rounds;",
     "the load generator shares the cores with the server, so the ratios are the figures to trust.",
     "",
     "| server | concurrency | requests/s | forecasts/s | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx | mean batch |",

@@ -12,11 +12,16 @@
 #     concurrency 1 alternate between the servers, so a slow minute on a shared machine costs each the same.
 #   - With BUSY=1 (the default) each round also measures every server again with a busy neighbour: one
 #     `python3` process spinning `while True: pass` (one core's worth of CPU, no pinning; stress-ng is not assumed).
+#   - For every server, the CPU time its process used per request (user and system, from /proc/PID/stat, over the
+#     requests the client sent in the run, its warm-up included), so a reader can tell how much of a core it needs.
 #   - For lstmcast's servers, per run: bytes allocated per request (the sum of every thread's allocated bytes, from
 #     `jcmd PID Thread.print -e`, before and after, over the requests the server's /metrics counted) and the
 #     stop-the-world time (GC pauses from -Xlog:gc,gc+phases and every safepoint from -Xlog:safepoint), so a reader
 #     can tell whether the tail is GC pauses.
 # The client is `lstmcast bench` on the same cores, a fresh JVM per run with CLIENT_WARMUP unmeasured seconds.
+# CLIENT=h2load measures the concurrency-1 runs with a native client instead: h2load over HTTP/1.1 (one connection,
+# one thread), its per-request log read by bench/h2load_log.py, the first CLIENT_WARMUP seconds left out. With
+# RPS=N as well, h2load sends at most N requests a second (an open rate, not as fast as answers come back).
 # Prints one summary table (the median over the rounds per configuration and condition) and writes everything to
 # a temporary directory whose path it prints.
 #   bench/tail.sh                                   WARMUP_S=60 DURATION=30 ROUNDS=3 BUSY=1 by default
@@ -32,6 +37,8 @@ BUSY="${BUSY:-1}"
 CONFIGS="${CONFIGS:-g1 g1-tuned zgc shenandoah floor node-floor}"
 CLIENT_WARMUP="${CLIENT_WARMUP:-$(( DURATION >= 10 ? 10 : 1 ))}"
 SERVER_OPTS="${SERVER_OPTS:-}"
+CLIENT="${CLIENT:-lstmcast}"
+RPS="${RPS:-}"
 export OMP_NUM_THREADS=1
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -119,6 +126,8 @@ import re, sys
 units = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 print(sum(int(n) * units[u] for n, u in re.findall(r"allocated=(\d+)([BKMGT])", sys.stdin.read())))'
 }
+# User and system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Forecast requests the server has answered, from its /metrics.
 served() {
   curl -fsS "http://127.0.0.1:$1/metrics" | awk '/^lstmcast_request_seconds_count\{endpoint="forecast"/ {n += $2} END {printf "%d\n", n}'
@@ -126,14 +135,23 @@ served() {
 
 # One run: concurrency 1 against configuration $1, condition $2 (idle or busy), round $3.
 run() {
-  local c=$1 cond=$2 round=$3 name="$1-$2-$3" a0 a1 r0 r1 off0 off1
+  local c=$1 cond=$2 round=$3 name="$1-$2-$3" a0 a1 r0 r1 off0 off1 t0 t1
   echo "== round $round, $cond: $c"
+  t0=$(cpu_ticks "${pid[$c]}")
   if ! floor "$c"; then
     a0=$(allocated "${pid[$c]}"); r0=$(served "${port[$c]}")
     off0=$(stat -c %s "$out/$c-gc.log")
   fi
-  java -jar target/lstmcast.jar bench --json --duration "$DURATION" --warmup "$CLIENT_WARMUP" --concurrency 1 \
-    --url "http://127.0.0.1:${port[$c]}" > "$out/$name.json"
+  if [ "$CLIENT" = h2load ]; then
+    printf '%s' "$body" > "$out/body.json"
+    h2load --h1 -c 1 -t 1 ${RPS:+--rps "$RPS"} -D "$((DURATION + CLIENT_WARMUP))" -d "$out/body.json" \
+      -H 'Content-Type: application/json' \
+      --log-file "$out/$name.h2" "http://127.0.0.1:${port[$c]}/v1/models/dax/forecast" > "$out/$name.h2load.txt" 2>&1
+    "$PY" bench/h2load_log.py latency "$out/$name.h2" "$CLIENT_WARMUP" > "$out/$name.json"
+  else
+    java -jar target/lstmcast.jar bench --json --duration "$DURATION" --warmup "$CLIENT_WARMUP" --concurrency 1 \
+      --url "http://127.0.0.1:${port[$c]}" > "$out/$name.json"
+  fi
   if ! floor "$c"; then
     off1=$(stat -c %s "$out/$c-gc.log")
     r1=$(served "${port[$c]}"); a1=$(allocated "${pid[$c]}")
@@ -141,6 +159,8 @@ run() {
     tail -c +"$((off0 + 1))" "$out/$c-gc.log" | head -c "$((off1 - off0))" > "$out/$name-gc.log"
     echo "{\"allocated_bytes\": $((a1 - a0)), \"requests_served\": $((r1 - r0))}" > "$out/$name-alloc.json"
   fi
+  t1=$(cpu_ticks "${pid[$c]}")
+  echo "{\"cpu_ticks\": $((t1 - t0)), \"ticks_per_s\": $(getconf CLK_TCK)}" > "$out/$name-cpu.json"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -159,7 +179,7 @@ pids=()
 trap - EXIT
 echo "busy neighbour: one python3 process spinning 'while True: pass', unpinned" >> "$out/notes.txt"
 
-"$PY" - "$out" "${configs[@]}" <<'EOF'
+DURATION=$DURATION CLIENT_WARMUP=$CLIENT_WARMUP "$PY" - "$out" "${configs[@]}" <<'EOF'
 import glob, json, os, re, statistics, sys
 
 out, configs = sys.argv[1], sys.argv[2:]
@@ -197,9 +217,17 @@ for path in sorted(glob.glob(os.path.join(out, "*-*-[0-9]*.json"))):
         r["bytes_per_request"] = round(a["allocated_bytes"] / a["requests_served"]) if a["requests_served"] else None
         r["requests_served"] = a["requests_served"]
         r.update(pauses(os.path.join(out, name + "-gc.log")))
+    cpu = os.path.join(out, name + "-cpu.json")
+    if os.path.exists(cpu) and row.get("requests"):
+        t = json.load(open(cpu))
+        # The CPU figure covers the client's warm-up too: lstmcast counts every request it served; for the floors the
+        # warm-up's requests are estimated at the measured rate.
+        sent = r.get("requests_served") or row["requests"] * (
+            1 + float(os.environ.get("CLIENT_WARMUP", 0)) / float(os.environ.get("DURATION", 30)))
+        r["cpu_us_per_request"] = round(t["cpu_ticks"] / t["ticks_per_s"] * 1e6 / sent, 1)
     runs.append(r)
 
-keys = ["requests_per_s", "p50_ms", "p99_ms", "p999_ms", "max_ms", "bytes_per_request", "gc_pauses",
+keys = ["requests_per_s", "p50_ms", "p99_ms", "p999_ms", "max_ms", "cpu_us_per_request", "bytes_per_request", "gc_pauses",
         "gc_pause_ms_total", "gc_pause_ms_max", "safepoint_ms_total", "safepoint_ms_max"]
 summary = []
 for cond in ("idle", "busy"):
@@ -218,7 +246,7 @@ result = {"jdk": open(os.path.join(out, "jdk.txt")).read().strip(), "duration_s"
           "notes": notes, "runs": runs, "summary": summary}
 json.dump(result, open(os.path.join(out, "tail.json"), "w"), indent=2)
 
-heads = ["config", "condition", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "B/request", "GC pauses",
+heads = ["config", "condition", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "CPU µs/request", "B/request", "GC pauses",
          "GC ms", "GC max ms", "safepoint ms", "safepoint max ms"]
 def fmt(v):
     if v is None:
