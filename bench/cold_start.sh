@@ -14,6 +14,7 @@
 # after ready and warms up beside the server's. CLIENT=h2load puts a native client there instead: h2load over HTTP/1.1
 # (64 connections, one thread), whose per-request log bench/h2load_log.py cuts into the same 1-second slices.
 # CDS=1 starts the server with the class-data archive built at package time (target/lstmcast.jsa).
+# SERVE_ARGS adds arguments to every serve, e.g. SERVE_ARGS="--warm-up-traffic 6".
 #   bench/cold_start.sh [OUT_DIR]        N=3 SLICES=10 STEADY=10 MODELS="bundled lstm" CDS=0 CLIENT=lstmcast by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ out="${1:-target/cold-start}"
 mkdir -p "$out"
 N=${N:-3}; SLICES=${SLICES:-10}; STEADY=${STEADY:-10}; MODELS=${MODELS:-bundled lstm}; CDS=${CDS:-0}
 CLIENT=${CLIENT:-lstmcast}
+read -r -a serve_args <<< "${SERVE_ARGS:-}"
 PORT=${PORT:-18480}; GRPC_PORT=${GRPC_PORT:-18481}
 [ -f target/lstmcast.jar ] || { echo "target/lstmcast.jar missing: ./mvnw -B package -DskipTests" >&2; exit 1; }
 jvm=()
@@ -66,7 +68,7 @@ one_run() {
   [ "$warm" = off ] && flags=(--no-warmup)
   start=$(date +%s%N)
   java "${jvm[@]}" -jar target/lstmcast.jar serve --models "$models" --port "$PORT" --grpc-port "$GRPC_PORT" \
-    --device cpu --no-console "${flags[@]}" > "$log.server" 2>&1 &
+    --device cpu --no-console "${flags[@]}" "${serve_args[@]}" > "$log.server" 2>&1 &
   pid=$!
   until curl -sf "http://127.0.0.1:$PORT/v2/health/ready" > /dev/null 2>&1; do
     kill -0 "$pid" 2> /dev/null || { cat "$log.server" >&2; exit 1; }

@@ -17,6 +17,12 @@ final class Checks {
         }
     }
 
+    static void between(CommandSpec spec, String option, double value, double min, double max) {
+        if (!(value >= min && value <= max)) {
+            fail(spec, option, "must be between " + number(min) + " and " + number(max), value);
+        }
+    }
+
     static void atLeast(CommandSpec spec, String option, long value, long min) {
         if (value < min) {
             fail(spec, option, "must be at least " + min, value);

@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -127,9 +128,16 @@ final class ServeCommand implements Callable<Integer> {
             + "every batch size its batcher forms on made-up windows (the warm-up keeps a version not ready until done).")
     boolean noWarmup;
 
+    @Option(names = "--warm-up-traffic", paramLabel = "SECONDS", description = "Before reporting ready, send this "
+            + "server's own forecast route one-window requests over loopback for SECONDS, so the JVM has compiled the "
+            + "request path when clients arrive: ready comes later, full speed sooner. 0 turns it off "
+            + "(default: ${DEFAULT-VALUE}).")
+    double warmUpTraffic = 0;
+
     @Override
     public Integer call() throws Exception {
         Checks.between(spec, "--port", port, 0, 65535);
+        Checks.between(spec, "--warm-up-traffic", warmUpTraffic, 0, 600);
         Checks.between(spec, "--grpc-port", grpcPort, 0, 65535);
         Checks.atLeast(spec, "--grpc-max-message-bytes", grpcMaxMessageBytes, 1);
         Checks.atLeast(spec, "--max-batch-size", maxBatchSize, 1);
@@ -171,7 +179,7 @@ final class ServeCommand implements Callable<Integer> {
         try (InferenceServer server = new InferenceServer(config)) {
             int bound;
             try {
-                bound = server.start();
+                bound = server.start(Duration.ofMillis(Math.round(warmUpTraffic * 1000)));
             } catch (io.javalin.util.JavalinBindException e) {
                 // Taken between the check above and the bind: the same one line (Javalin has logged its own by then).
                 requirePortFree(host, port);

@@ -120,6 +120,11 @@ public final class ModelRegistry implements AutoCloseable {
         return readiness.ready(strict);
     }
 
+    /** Keeps the server not ready, whatever has loaded, until released: see {@code serve --warm-up-traffic}. */
+    public void holdReady(boolean hold) {
+        readiness.hold(hold);
+    }
+
     /** The version to serve (the highest when {@code version} is null), held for the caller: release it after use. */
     public ModelVersion acquire(String name, String version) {
         return acquire(name, version, true);

@@ -164,6 +164,17 @@ public final class ModelVersion {
         }
     }
 
+    /**
+     * The steps of a window that forecasts on this version's forecast route when it takes one column: its lookback, or
+     * 30 where it takes windows of any length; -1 for a model that does not forecast or reads several columns.
+     */
+    public int univariateWindowSteps() {
+        if (spec == null || spec.features().size() > 1) {
+            return -1;
+        }
+        return spec.lookback() > 0 ? spec.lookback() : 30;
+    }
+
     private record Forecasting(OnnxForecaster forecaster, String problem) {
     }
 

@@ -9,6 +9,7 @@ final class Readiness {
     private final LoadedVersions loaded;
     private final LoadFailures failures;
     private volatile boolean started;
+    private volatile boolean held;
 
     Readiness(LoadedVersions loaded, LoadFailures failures) {
         this.loaded = loaded;
@@ -20,8 +21,13 @@ final class Readiness {
         started = true;
     }
 
+    /** While held, the server is not ready whatever has loaded: its request path is still being exercised. */
+    void hold(boolean on) {
+        held = on;
+    }
+
     boolean ready(boolean strict) {
-        if (!started) {
+        if (!started || held) {
             return false;
         }
         return !strict || failures.keys().stream().allMatch(loaded::serving);

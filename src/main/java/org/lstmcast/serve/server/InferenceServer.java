@@ -1,6 +1,7 @@
 package org.lstmcast.serve.server;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -53,6 +54,19 @@ public final class InferenceServer implements AutoCloseable {
      * returns, with every model loaded, the REST port (useful with port 0).
      */
     public int start() {
+        return start(Duration.ZERO);
+    }
+
+    /**
+     * {@link #start()}, then, for {@code requestPathWarmup}, forecast requests to this server over loopback before it
+     * reports ready ({@code /v2/health/ready}, gRPC {@code ServerReady} and health), so that clients meet a compiled
+     * request path: {@code serve --warm-up-traffic}. Models report ready as they load, as without it.
+     */
+    public int start(Duration requestPathWarmup) {
+        boolean warm = !requestPathWarmup.isZero() && !requestPathWarmup.isNegative();
+        if (warm) {
+            registry.holdReady(true);
+        }
         Thread jvmMetrics = new Thread(this::bindJvmMetrics, "bind-jvm-metrics");
         jvmMetrics.start();
         CompletableFuture<Void> loading = CompletableFuture.runAsync(registry::start,
@@ -65,6 +79,10 @@ public final class InferenceServer implements AutoCloseable {
                 grpcPort = grpc.start();
             }
             loading.join();
+            if (warm) {
+                RequestPathWarmup.run(config, port, registry, requestPathWarmup);
+                registry.holdReady(false);
+            }
             if (grpc != null) {
                 grpc.refreshHealth();
             }

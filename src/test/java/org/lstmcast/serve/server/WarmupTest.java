@@ -182,4 +182,46 @@ class WarmupTest {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(WINDOW)).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode());
     }
+
+    /**
+     * {@code serve --warm-up-traffic}: the server answers its own forecast requests over loopback while it reports not
+     * ready (REST and gRPC), and ready only once they are done; without the flag, no request is sent.
+     */
+    @Test
+    void requestPathWarmupAnswersItsOwnRequestsBeforeTheServerIsReady() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        server = new InferenceServer(config(port));
+        InferenceServer starting = server;
+        CompletableFuture<Integer> start = CompletableFuture.supplyAsync(() -> starting.start(Duration.ofMillis(1500)));
+        // Every sample taken while the start is under way: (ready, forecasts served so far).
+        List<double[]> samples = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!start.isDone() && System.nanoTime() < deadline) {
+            int ready = status(base + "/v2/health/ready");
+            if (ready != -1) {
+                samples.add(new double[] {ready == 200 ? 1 : 0, metric("lstmcast_batch_size_count")});
+            }
+            Thread.sleep(20);
+        }
+        assertEquals(port, start.get(60, TimeUnit.SECONDS));
+        double served = metric("lstmcast_batch_size_count");
+        assertTrue(served > 50, "forecast batches run by the warm-up traffic: " + served);
+        // Ready only once every request had been answered: a sample that saw it ready saw the final count (the status
+        // is read first, so a count below the final one means requests were still to come).
+        assertTrue(samples.stream().anyMatch(x -> x[0] == 0 && x[1] > 0), "not ready while the traffic ran");
+        for (double[] x : samples) {
+            assertTrue(x[0] == 0 || x[1] == served, "ready at " + x[1] + " batches of " + served);
+        }
+        assertEquals(200, status(base + "/v2/health/ready"));
+        assertEquals(served, metric("lstmcast_batch_size_count"), "nothing sent once ready");
+
+        server.close();
+        server = new InferenceServer(config(port));
+        server.start(Duration.ZERO);
+        assertEquals(200, status(base + "/v2/health/ready"));
+        assertEquals(0, metric("lstmcast_batch_size_count"), "no traffic without the flag");
+    }
 }
