@@ -24,6 +24,8 @@ mkdir -p "$out"
 N=${N:-3}; SLICES=${SLICES:-10}; STEADY=${STEADY:-10}; MODELS=${MODELS:-bundled lstm}; CDS=${CDS:-0}
 CLIENT=${CLIENT:-lstmcast}
 read -r -a serve_args <<< "${SERVE_ARGS:-}"
+# h2load's request: the one-window body bench/floor/post.lua gives wrk.
+sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/floor/post.lua > "$out/body.json"
 PORT=${PORT:-18480}; GRPC_PORT=${GRPC_PORT:-18481}
 [ -f target/lstmcast.jar ] || { echo "target/lstmcast.jar missing: ./mvnw -B package -DskipTests" >&2; exit 1; }
 jvm=()
@@ -42,8 +44,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$lstm"' EXIT
 load_bench() {
   local log=$1
   if [ "$CLIENT" = h2load ]; then
-    sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/floor/post.lua > "$log.body"
-    h2load --h1 -c 64 -t 1 -D "$((SLICES + STEADY))" -d "$log.body" -H 'Content-Type: application/json' \
+    h2load --h1 -c 64 -t 1 -D "$((SLICES + STEADY))" -d "$out/body.json" -H 'Content-Type: application/json' \
       --log-file "$log.h2" "http://127.0.0.1:$PORT/v1/models/dax/forecast" > "$log" 2>&1 || { cat "$log" >&2; return 1; }
     python3 bench/h2load_log.py slices "$log.h2" "$SLICES" "$STEADY"
     return

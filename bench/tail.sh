@@ -50,6 +50,7 @@ repo="$out/models"
 mkdir -p "$repo/dax/1"
 cp src/test/resources/fixtures/dax_lstm.onnx "$repo/dax/1/model.onnx"
 body="$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/floor/post.lua)"
+printf '%s' "$body" > "$out/body.json"
 
 # The floors (a hello-world on Javalin, one on Node.js) run no model and have no JVM options to compare.
 floor() { [ "$1" = floor ] || [ "$1" = node-floor ]; }
@@ -143,7 +144,6 @@ run() {
     off0=$(stat -c %s "$out/$c-gc.log")
   fi
   if [ "$CLIENT" = h2load ]; then
-    printf '%s' "$body" > "$out/body.json"
     h2load --h1 -c 1 -t 1 ${RPS:+--rps "$RPS"} -D "$((DURATION + CLIENT_WARMUP))" -d "$out/body.json" \
       -H 'Content-Type: application/json' \
       --log-file "$out/$name.h2" "http://127.0.0.1:${port[$c]}/v1/models/dax/forecast" > "$out/$name.h2load.txt" 2>&1

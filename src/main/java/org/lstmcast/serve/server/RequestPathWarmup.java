@@ -36,7 +36,7 @@ final class RequestPathWarmup {
      */
     static long run(ServeConfig config, int port, ModelRegistry registry, Duration duration) {
         List<HttpRequest> requests = requests(config, port, registry);
-        if (requests.isEmpty() || duration.isZero()) {
+        if (requests.isEmpty()) {
             return 0;
         }
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
