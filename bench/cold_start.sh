@@ -44,6 +44,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$lstm"' EXIT
 load_bench() {
   local log=$1
   if [ "$CLIENT" = h2load ]; then
+    rm -f "$log.h2"   # h2load appends to its log: a rerun into the same OUT_DIR must not read the last run's requests
     h2load --h1 -c 64 -t 1 -D "$((SLICES + STEADY))" -d "$out/body.json" -H 'Content-Type: application/json' \
       --log-file "$log.h2" "http://127.0.0.1:$PORT/v1/models/dax/forecast" > "$log" 2>&1 || { cat "$log" >&2; return 1; }
     python3 bench/h2load_log.py slices "$log.h2" "$SLICES" "$STEADY"

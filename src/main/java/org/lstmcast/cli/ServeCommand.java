@@ -129,9 +129,9 @@ final class ServeCommand implements Callable<Integer> {
     boolean noWarmup;
 
     @Option(names = "--warm-up-traffic", paramLabel = "SECONDS", description = "Before reporting ready, send this "
-            + "server's own forecast route one-window requests over loopback for SECONDS, so the JVM has compiled the "
-            + "request path when clients arrive: ready comes later, full speed sooner. 0 turns it off "
-            + "(default: ${DEFAULT-VALUE}).")
+            + "server's own forecast routes one-window requests over loopback for at most SECONDS, ending sooner once "
+            + "the JIT compiler has been quiet for two seconds, so clients meet a compiled request path: ready comes "
+            + "later, full speed sooner (about 15 s on two cores). 0 turns it off (default: ${DEFAULT-VALUE}).")
     double warmUpTraffic = 0;
 
     @Override

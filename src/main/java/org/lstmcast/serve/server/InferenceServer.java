@@ -31,6 +31,7 @@ public final class InferenceServer implements AutoCloseable {
     private final RestServer rest;
     private GrpcEndpoint grpc;
     private int grpcPort = -1;
+    private volatile RequestPathWarmup.Outcome warmupOutcome;
 
     public InferenceServer(ServeConfig config) {
         this.config = config;
@@ -80,7 +81,7 @@ public final class InferenceServer implements AutoCloseable {
             }
             loading.join();
             if (warm) {
-                RequestPathWarmup.run(config, port, registry, requestPathWarmup);
+                warmupOutcome = RequestPathWarmup.run(config, port, registry, requestPathWarmup);
                 registry.holdReady(false);
             }
             if (grpc != null) {
@@ -101,6 +102,11 @@ public final class InferenceServer implements AutoCloseable {
             throw e.getCause() instanceof RuntimeException cause ? cause : e;
         }
         return port;
+    }
+
+    /** What {@link #start(Duration)}'s request-path warm-up did; null without one. */
+    RequestPathWarmup.Outcome warmupOutcome() {
+        return warmupOutcome;
     }
 
     /** Every REST route served, as {@code "METHOD /path"}. */

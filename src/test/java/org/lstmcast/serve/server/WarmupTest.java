@@ -3,14 +3,18 @@ package org.lstmcast.serve.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +23,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -195,18 +201,26 @@ class WarmupTest {
         }
         server = new InferenceServer(config(port));
         InferenceServer starting = server;
-        CompletableFuture<Integer> start = CompletableFuture.supplyAsync(() -> starting.start(Duration.ofMillis(1500)));
+        // At most a minute: it ends once the JIT compiler has been quiet for two seconds, well before that.
+        CompletableFuture<Integer> start = CompletableFuture.supplyAsync(() -> starting.start(Duration.ofSeconds(60)));
         // Every sample taken while the start is under way: (ready, forecasts served so far).
         List<double[]> samples = new ArrayList<>();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (!start.isDone() && System.nanoTime() < deadline) {
             int ready = status(base + "/v2/health/ready");
             if (ready != -1) {
                 samples.add(new double[] {ready == 200 ? 1 : 0, metric("lstmcast_batch_size_count")});
             }
-            Thread.sleep(20);
+            Thread.sleep(50);
         }
-        assertEquals(port, start.get(60, TimeUnit.SECONDS));
+        assertEquals(port, start.get(90, TimeUnit.SECONDS));
+        RequestPathWarmup.Outcome outcome = server.warmupOutcome();
+        assertTrue(outcome.compilerQuiet() && outcome.millis() >= 3_000 && outcome.millis() < 60_000,
+                "ended by a quiet compiler, after its three-second minimum: " + outcome);
+        Matcher answered = Pattern.compile("^lstmcast_requests_total\\{[^}]*outcome=\"success\"[^}]*\\} ([0-9.eE+-]+)$",
+                Pattern.MULTILINE).matcher(get(base + "/metrics").body());
+        assertTrue(answered.find() && outcome.answered() == Double.parseDouble(answered.group(1)),
+                "the warm-up's count of 200s is the server's count of successes: " + outcome);
         double served = metric("lstmcast_batch_size_count");
         assertTrue(served > 50, "forecast batches run by the warm-up traffic: " + served);
         // Ready only once every request had been answered: a sample that saw it ready saw the final count (the status
@@ -223,5 +237,23 @@ class WarmupTest {
         server.start(Duration.ZERO);
         assertEquals(200, status(base + "/v2/health/ready"));
         assertEquals(0, metric("lstmcast_batch_size_count"), "no traffic without the flag");
+    }
+
+    /** The warm-up's own HTTP/1.1 reading: a sized body, a chunked one with a trailer, then a closing answer. */
+    @Test
+    void warmupReadsSizedChunkedAndClosingResponses() throws Exception {
+        String stream = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{\"a\"}"
+                + "HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n"
+                + "X-Trailer: 1\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+                + "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\n\r\nshort";
+        InputStream in = new ByteArrayInputStream(stream.getBytes(StandardCharsets.US_ASCII));
+        assertEquals(200, RequestPathWarmup.readResponse(in));
+        assertEquals(404, RequestPathWarmup.readResponse(in));
+        assertEquals(-1, RequestPathWarmup.readResponse(in), "Connection: close ends the connection");
+        assertThrows(IOException.class, () -> RequestPathWarmup.readResponse(in), "a body cut short");
+        assertEquals("::1", RequestPathWarmup.loopbackHost("::"));
+        assertEquals("127.0.0.1", RequestPathWarmup.loopbackHost("0.0.0.0"));
+        assertEquals("fe80::1", RequestPathWarmup.loopbackHost("[fe80::1]"));
     }
 }
