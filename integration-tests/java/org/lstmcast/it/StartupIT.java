@@ -90,4 +90,41 @@ class StartupIT {
             assertTrue(device.get(0).startsWith("INFO") && device.get(0).endsWith("no GPU driver: serving on CPU"), device.get(0));
         }
     }
+
+    /**
+     * The packaged program loads ONNX Runtime's libraries from {@code native/} beside the jar, which the build unpacks:
+     * the binding copies nothing into the temporary folder, and the server serves.
+     */
+    @Test
+    void onnxRuntimeLoadsFromTheUnpackedLibrariesWithoutCopyingThemToTemp() throws Exception {
+        Path tmp = Files.createDirectories(work.resolve("tmp"));
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djava.io.tmpdir=" + tmp, "-jar", Program.JAR.toAbsolutePath().toString(), "serve", "--models",
+                Program.ROOT.resolve("models").toAbsolutePath().toString(), "--port", "0", "--grpc-port", "0",
+                "--device", "cpu");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true);
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        Process p = pb.start();
+        List<String> log = new ArrayList<>();
+        List<String> inTemp = null;
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                log.add(line);
+                if (line.contains(" on http://127.0.0.1:") && inTemp == null) {
+                    // Looked at while it runs: the binding's own copies are deleted when the JVM exits. (It makes
+                    // its empty folder there either way.)
+                    try (var files = Files.walk(tmp)) {
+                        inTemp = files.filter(Files::isRegularFile).map(f -> tmp.relativize(f).toString()).toList();
+                    }
+                    p.toHandle().destroy();
+                }
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(inTemp != null, "the server came up:\n" + String.join("\n", log));
+        assertTrue(log.stream().anyMatch(l -> l.contains("loaded dax version 1")), String.join("\n", log));
+        assertTrue(inTemp.stream().noneMatch(f -> f.contains("onnxruntime")), "copied to " + tmp + ": " + inTemp);
+    }
 }

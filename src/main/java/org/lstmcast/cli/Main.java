@@ -3,6 +3,7 @@ package org.lstmcast.cli;
 import java.io.PrintWriter;
 
 import org.lstmcast.Version;
+import org.lstmcast.forecast.OrtLibraries;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -20,6 +21,10 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        OrtLibraries.preferUnpacked(Main.class);
+        if (args.length > 0 && args[0].equals("serve")) {
+            ServeCommand.initialiseInBackground();
+        }
         int code;
         try {
             code = run(args);

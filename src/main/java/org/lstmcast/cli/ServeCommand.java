@@ -1,6 +1,7 @@
 package org.lstmcast.cli;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.lstmcast.data.DataException;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.serve.Devices;
@@ -133,6 +135,25 @@ final class ServeCommand implements Callable<Integer> {
             + "the JIT compiler has been quiet for two seconds, so clients meet a compiled request path: ready comes "
             + "later, full speed sooner (about 15 s on two cores). 0 turns it off (default: ${DEFAULT-VALUE}).")
     double warmUpTraffic = 0;
+
+    /**
+     * Starts, on a daemon thread, two one-off initialisations that the server's start otherwise waits for on its main
+     * thread: the platform MBean server (Jetty's thread pool and the JVM meters ask for it) and Jackson's. Called
+     * before picocli parses the command line, they run beside it on the second core: about 40 ms of start-to-ready
+     * (docs/BENCHMARKS.md, "Cold start"). Neither touches native code, so a failure here is only time lost.
+     */
+    static void initialiseInBackground() {
+        Thread thread = new Thread(() -> {
+            try {
+                ManagementFactory.getPlatformMBeanServer();
+                new ObjectMapper().createObjectNode().put("warm", 1.5).toString();
+            } catch (RuntimeException | LinkageError e) {
+                // The server's own start meets the same failure, and reports it.
+            }
+        }, "serve-initialise");
+        thread.setDaemon(true);
+        thread.start();
+    }
 
     @Override
     public Integer call() throws Exception {
