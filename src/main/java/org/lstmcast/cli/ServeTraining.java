@@ -21,10 +21,12 @@ import org.lstmcast.bench.HttpLoad;
 /**
  * A short serving run for a class-data archive: {@code serve} on a repository in this JVM, then a moment of each
  * protocol on every model (JSON forecasts, JSON and binary inference, gRPC ModelInfer), then exit. Run with
- * {@code -XX:ArchiveClassesAtExit=FILE}, the JVM writes the classes a server loads up to its first answers, and a
- * server started with {@code -XX:SharedArchiveFile=FILE} maps them instead of loading them.
+ * {@code -XX:DumpLoadedClassList=LIST}, the JVM lists the classes a server loads up to its first answers; a static
+ * dump of that list makes the archive a server started with {@code -XX:SharedArchiveFile=FILE} maps instead of
+ * loading them (the build does both: pom.xml, {@code cds-archive}).
  *
- * <pre>java -XX:ArchiveClassesAtExit=target/lstmcast.jsa -cp target/lstmcast.jar org.lstmcast.cli.ServeTraining [MODELS]</pre>
+ * <pre>java -XX:DumpLoadedClassList=target/lstmcast.classlist -cp target/lstmcast.jar org.lstmcast.cli.ServeTraining [MODELS]
+ * java -Xshare:dump -XX:SharedClassListFile=target/lstmcast.classlist -XX:SharedArchiveFile=target/lstmcast.jsa -cp target/lstmcast.jar</pre>
  *
  * Exits 0 once done, 1 when the server stopped or did not become ready within two minutes.
  */
