@@ -62,11 +62,15 @@ batching = get("lstmcast-1", 64, "requests_per_s") / get("nobatch-1", 64, "reque
 idle = get("lstmcast-1", 1, "p50_ms") / get("nobatch-1", 1, "p50_ms")
 wide = get("lstmcast-64", 16, "forecasts_per_s") / max(engine1[64]["forecasts_per_s"], engine2[64]["forecasts_per_s"])
 
+model_path = os.path.join(out, "model.txt")
+model_file = open(model_path).read().strip() if os.path.exists(model_path) else "models/dax/1/model.onnx"
+
 section = [
     f"## Side-by-side run of {datetime.date.today().isoformat()}",
     "",
     f"Machine: {os.cpu_count()} cores ({cpu}), {java}, {peer}, Linux {platform.release()}. Command: `{command}`.",
-    "Model: the bundled `models/dax/1/model.onnx` as the repository holds it at the run (see the top of this page). Medians of the rounds;",
+    (f"Model: `{model_file}` served as `dax`. Medians of the rounds;" if model_file != "models/dax/1/model.onnx" else
+     "Model: the bundled `models/dax/1/model.onnx` as the repository holds it at the run (see the top of this page). Medians of the rounds;"),
     "the load generator shares the cores with the server, so the ratios are the figures to trust.",
     "",
     "| server | concurrency | requests/s | forecasts/s | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx | mean batch |",

@@ -9,7 +9,10 @@
 #   - training epoch time of `lstmcast train` against the PyTorch reference (bench/train_reference.py).
 # Every HTTP figure is the median of ROUNDS rounds; the load generator is `lstmcast bench` on the same cores, so
 # trust the ratios more than the absolute numbers. Writes a dated section into docs/BENCHMARKS.md.
-#   bench/run.sh                     ROUNDS=3 DURATION=8 WARMUP=3 SERVER_WARMUP=60 by default
+# MODEL=FILE serves that ONNX file as `dax` (in a temporary repository) and measures the peer and the engine on it
+# instead of the bundled model, e.g. MODEL=src/test/resources/fixtures/dax_lstm.onnx, the one-LSTM model of the
+# earlier serving figures (the bundled `dax` is now a graph without a network).
+#   bench/run.sh                     ROUNDS=3 DURATION=8 WARMUP=3 SERVER_WARMUP=60 MODEL=models/dax/1/model.onnx
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
@@ -21,7 +24,15 @@ SERVER_WARMUP="${SERVER_WARMUP:-60}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out="$(mktemp -d)"
 lstmcast=(java -jar target/lstmcast.jar)
-model=models/dax/1/model.onnx
+model="${MODEL:-models/dax/1/model.onnx}"
+[ -f "$model" ] || { echo "MODEL=$model: no such file" >&2; exit 1; }
+repo=models
+if [ "$model" != models/dax/1/model.onnx ]; then
+  repo="$out/repo"
+  mkdir -p "$repo/dax/1"
+  cp "$model" "$repo/dax/1/model.onnx"
+fi
+echo "$model" > "$out/model.txt"
 
 echo "== build and peer install"
 ./mvnw -B -q package -DskipTests
@@ -35,7 +46,7 @@ warm() { "${lstmcast[@]}" bench --json --duration "$SERVER_WARMUP" --warmup 0 --
 echo "== start-up and memory"
 start=$(date +%s%N)
 # gRPC off (--grpc-port 0): the REST figures are measured here, and two servers would both claim its default 8081.
-"${lstmcast[@]}" serve --port 18080 --grpc-port 0 --device cpu > "$out/lstmcast.log" 2>&1 &
+"${lstmcast[@]}" serve --models "$repo" --port 18080 --grpc-port 0 --device cpu > "$out/lstmcast.log" 2>&1 &
 pid=$!
 pids=($pid)
 trap 'kill "${pids[@]}" 2> /dev/null || true' EXIT
@@ -45,7 +56,7 @@ cat "$out/startup.json"
 
 # All three servers stay up and the rounds alternate between them, so a slow minute on a shared machine costs each
 # the same; an idle server takes no CPU from the one under load.
-"${lstmcast[@]}" serve --port 18081 --grpc-port 0 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
+"${lstmcast[@]}" serve --models "$repo" --port 18081 --grpc-port 0 --device cpu --max-batch-size 1 > "$out/nobatch.log" 2>&1 &
 pids+=($!)
 node bench/peers/node-ort/server.js "$model" 18090 > "$out/peer.log" 2>&1 &
 pids+=($!)
