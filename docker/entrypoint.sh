@@ -15,6 +15,7 @@ set -- serve \
   --max-queue "${LSTMCAST_MAX_QUEUE:-1024}" \
   --poll-seconds "${LSTMCAST_POLL_SECONDS:-2}" \
   ${LSTMCAST_THREADS:+--threads "$LSTMCAST_THREADS"} \
+  ${LSTMCAST_WARM_UP_TRAFFIC:+--warm-up-traffic "$LSTMCAST_WARM_UP_TRAFFIC"} \
   "$@"
 
 # The class-data archive of the serving classes, written for this jar at image build (or by `./mvnw package` as

@@ -47,6 +47,7 @@ class EntrypointIT {
         pb.environment().put("LSTMCAST_DEVICE", "cpu");
         pb.environment().put("LSTMCAST_MAX_BATCH_SIZE", "16");
         pb.environment().put("LSTMCAST_API_KEY", "k3y");
+        pb.environment().put("LSTMCAST_WARM_UP_TRAFFIC", "1");
         pb.environment().put("JAVA_OPTS", "-XX:MaxRAMPercentage=10 -XX:+ExitOnOutOfMemoryError");
         pb.environment().put("OMP_NUM_THREADS", "1");
         // java must be found the way the image finds it: on the PATH
@@ -96,7 +97,11 @@ class EntrypointIT {
 
             p.destroy(); // SIGTERM to the shell's PID, which exec made the JVM's
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue(), Files.readString(work.resolve("server.log")));
+            String log = Files.readString(work.resolve("server.log"));
+            assertEquals(0, p.exitValue(), log);
+            // LSTMCAST_WARM_UP_TRAFFIC is honoured: its own requests, sent with the key, answered before ready.
+            java.util.regex.Matcher warm = java.util.regex.Pattern.compile("request-path warm-up: (\\d+) forecasts").matcher(log);
+            assertTrue(warm.find() && Long.parseLong(warm.group(1)) > 0, log);
         } finally {
             p.destroyForcibly();
         }
