@@ -133,7 +133,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--warm-up-traffic", paramLabel = "SECONDS", description = "Before reporting ready, send this "
             + "server's own forecast routes one-window requests over loopback for at most SECONDS, ending sooner once "
             + "the JIT compiler has been quiet for two seconds, so clients meet a compiled request path: ready comes "
-            + "later, full speed sooner (about 15 s on two cores). 0 turns it off (default: ${DEFAULT-VALUE}).")
+            + "later, full speed sooner (15-20 s on two cores). 0 turns it off (default: ${DEFAULT-VALUE}).")
     double warmUpTraffic = 0;
 
     /**
