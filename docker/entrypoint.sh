@@ -16,6 +16,7 @@ set -- serve \
   --poll-seconds "${LSTMCAST_POLL_SECONDS:-2}" \
   ${LSTMCAST_THREADS:+--threads "$LSTMCAST_THREADS"} \
   ${LSTMCAST_WARM_UP_TRAFFIC:+--warm-up-traffic "$LSTMCAST_WARM_UP_TRAFFIC"} \
+  ${LSTMCAST_WARM_UP_GRPC:+--warm-up-grpc} \
   "$@"
 
 # The class-data archive of the serving classes, written for this jar at image build (or by `./mvnw package` as

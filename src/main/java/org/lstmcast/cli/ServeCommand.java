@@ -136,6 +136,10 @@ final class ServeCommand implements Callable<Integer> {
             + "later, full speed sooner (15-20 s on two cores). 0 turns it off (default: ${DEFAULT-VALUE}).")
     double warmUpTraffic = 0;
 
+    @Option(names = "--warm-up-grpc", description = "With --warm-up-traffic, also send the gRPC port ModelInfer calls, "
+            + "for clients that use gRPC: its path shares little with REST's, and the warm-up takes about twice as long.")
+    boolean warmUpGrpc;
+
     /**
      * Starts, on a daemon thread, two one-off initialisations that the server's start otherwise waits for on its main
      * thread: the platform MBean server (Jetty's thread pool and the JVM meters ask for it) and Jackson's. Called
@@ -173,6 +177,10 @@ final class ServeCommand implements Callable<Integer> {
         Checks.atLeast(spec, "--max-models", maxModels, 1);
         Checks.atLeast(spec, "--request-timeout-ms", requestTimeoutMs, 1);
         Checks.atLeast(spec, "--max-loaded", maxLoaded, 0);
+        if (warmUpGrpc && (warmUpTraffic == 0 || grpcPort == 0)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--warm-up-grpc needs --warm-up-traffic SECONDS "
+                    + "and gRPC on (--grpc-port other than 0)");
+        }
         try {
             Devices.check(device);
         } catch (IllegalArgumentException e) {
@@ -200,7 +208,7 @@ final class ServeCommand implements Callable<Integer> {
         try (InferenceServer server = new InferenceServer(config)) {
             int bound;
             try {
-                bound = server.start(Duration.ofMillis(Math.round(warmUpTraffic * 1000)));
+                bound = server.start(Duration.ofMillis(Math.round(warmUpTraffic * 1000)), warmUpGrpc);
             } catch (io.javalin.util.JavalinBindException e) {
                 // Taken between the check above and the bind: the same one line (Javalin has logged its own by then).
                 requirePortFree(host, port);

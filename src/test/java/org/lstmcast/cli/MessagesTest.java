@@ -35,6 +35,9 @@ class MessagesTest {
         usage("--poll-seconds must be greater than 0, got 0", "serve", "--poll-seconds", "0");
         usage("--poll-seconds must be greater than 0, got -1e-3", "serve", "--poll-seconds", "-1e-3");
         usage("--max-queue-delay-us must be at least 0, got -1", "serve", "--max-queue-delay-us", "-1");
+        usage("--warm-up-grpc needs --warm-up-traffic SECONDS and gRPC on (--grpc-port other than 0)", "serve", "--warm-up-grpc");
+        usage("--warm-up-grpc needs --warm-up-traffic SECONDS and gRPC on (--grpc-port other than 0)", "serve",
+                "--warm-up-traffic", "5", "--warm-up-grpc", "--grpc-port", "0");
         usage("--max-batch-size must be at least 1, got 0", "serve", "--max-batch-size", "0");
         usage("--request-timeout-ms must be at least 1, got 0", "serve", "--request-timeout-ms", "0");
         usage("--max-loaded must be at least 0, got -3", "serve", "--max-loaded", "-3");

@@ -66,6 +66,15 @@ public final class InferenceServer implements AutoCloseable {
      * request path: {@code serve --warm-up-traffic}. Models report ready as they load, as without it.
      */
     public int start(Duration requestPathWarmup) {
+        return start(requestPathWarmup, false);
+    }
+
+    /**
+     * {@link #start(Duration)}, and with {@code grpcWarmup} the warm-up also sends ModelInfer calls to the gRPC port
+     * ({@code serve --warm-up-grpc}): gRPC's path shares little with REST's, so it needs its own traffic, and the
+     * compiler about twice the time.
+     */
+    public int start(Duration requestPathWarmup, boolean grpcWarmup) {
         boolean warm = !requestPathWarmup.isZero() && !requestPathWarmup.isNegative();
         if (warm) {
             registry.holdReady(true);
@@ -91,7 +100,8 @@ public final class InferenceServer implements AutoCloseable {
             }
             loading.join();
             if (warm) {
-                warmupOutcome = RequestPathWarmup.run(config, port, registry, requestPathWarmup);
+                warmupOutcome = RequestPathWarmup.run(config, port, grpcWarmup ? grpcPort : -1, registry,
+                        requestPathWarmup);
                 registry.holdReady(false);
             }
             if (grpc != null) {

@@ -15,10 +15,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
+import org.lstmcast.grpc.proto.ModelInferRequest;
 import org.lstmcast.serve.ModelRegistry;
 import org.lstmcast.serve.ModelVersion;
 import org.lstmcast.serve.ServeConfig;
+import org.lstmcast.serve.grpc.GrpcWarmup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,19 +50,23 @@ final class RequestPathWarmup {
     private RequestPathWarmup() {
     }
 
-    /** What a warm-up did: forecasts answered 200, for how long, and whether it ended because the compiler was quiet. */
-    record Outcome(long answered, long millis, boolean compilerQuiet) {
+    /**
+     * What a warm-up did: forecasts answered 200, gRPC calls answered OK, for how long, and whether it ended because
+     * the compiler was quiet.
+     */
+    record Outcome(long answered, long grpcAnswered, long millis, boolean compilerQuiet) {
     }
 
     /**
      * Sends one-window forecast requests, round-robin over the univariate forecasters loaded and over their
-     * unversioned and versioned routes, from {@link #CONNECTIONS} connections, for at most {@code most}.
+     * unversioned and versioned routes, from {@link #CONNECTIONS} connections, and where gRPC listens
+     * ({@code grpcPort} &gt; 0) the same windows as ModelInfer calls, for at most {@code most}.
      */
-    static Outcome run(ServeConfig config, int port, ModelRegistry registry, Duration most) {
+    static Outcome run(ServeConfig config, int port, int grpcPort, ModelRegistry registry, Duration most) {
         String host = loopbackHost(config.host());
         List<byte[]> requests = requests(config, host, port, registry);
         if (requests.isEmpty()) {
-            return new Outcome(0, 0, false);
+            return new Outcome(0, 0, 0, false);
         }
         long start = System.nanoTime();
         long until = start + most.toNanos();
@@ -73,7 +81,27 @@ final class RequestPathWarmup {
             thread.start();
             threads.add(thread);
         }
-        boolean quiet = waitForQuietCompiler(start, until, threads);
+        AtomicLong grpcAnswered = new AtomicLong();
+        if (grpcPort > 0) {
+            List<ModelInferRequest> calls = grpcRequests(registry);
+            Thread grpc = new Thread(() -> {
+                try {
+                    grpcAnswered.set(GrpcWarmup.run(host, grpcPort, config.apiKey(), calls,
+                            () -> !stop.get() && System.nanoTime() < until));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    // The gRPC half warms nothing more; the REST half goes on.
+                }
+            }, "request-path-warmup-grpc");
+            grpc.setDaemon(true);
+            grpc.start();
+            threads.add(grpc);
+        }
+        CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
+        boolean quiet = waitForQuietCompiler(start, until, () -> threads.stream().anyMatch(Thread::isAlive),
+                compiler != null && compiler.isCompilationTimeMonitoringSupported()
+                        ? compiler::getTotalCompilationTime : null);
         // The senders check this between requests.
         stop.set(true);
         for (Thread thread : threads) {
@@ -85,26 +113,31 @@ final class RequestPathWarmup {
             }
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
-        LOG.info("request-path warm-up: {} forecasts answered over loopback in {} s{}", answered.get(),
+        LOG.info("request-path warm-up: {} forecasts answered over loopback{} in {} s{}", answered.get(),
+                grpcPort > 0 ? " and " + grpcAnswered.get() + " gRPC inferences" : "",
                 String.format(Locale.ROOT, "%.1f", millis / 1000.0),
                 quiet ? ", ended when the JIT compiler went quiet" : "");
-        return new Outcome(answered.get(), millis, quiet);
+        return new Outcome(answered.get(), grpcAnswered.get(), millis, quiet);
     }
 
-    /** Waits until {@code until} or until the compiler has been quiet for its window; true for the latter. */
-    private static boolean waitForQuietCompiler(long start, long until, List<Thread> threads) {
-        CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
-        boolean measurable = compiler != null && compiler.isCompilationTimeMonitoringSupported();
+    /**
+     * Waits until {@code until} (a {@link System#nanoTime()}), until {@code running} turns false, or until the
+     * compiler has been quiet for its window; true for the last.
+     *
+     * @param compileMillis the compiler's total time so far, or null where the JVM does not measure it
+     */
+    static boolean waitForQuietCompiler(long start, long until, BooleanSupplier running, LongSupplier compileMillis) {
+        boolean measurable = compileMillis != null;
         int window = (int) (QUIET_WINDOW_MS / SAMPLE_MS);
         long[] samples = new long[window + 1];
         int taken = 0;
         try {
-            while (System.nanoTime() < until && threads.stream().anyMatch(Thread::isAlive)) {
+            while (System.nanoTime() < until && running.getAsBoolean()) {
                 Thread.sleep(Math.max(1, Math.min(SAMPLE_MS, (until - System.nanoTime()) / 1_000_000)));
                 if (!measurable) {
                     continue;
                 }
-                samples[taken % samples.length] = compiler.getTotalCompilationTime();
+                samples[taken % samples.length] = compileMillis.getAsLong();
                 taken++;
                 long elapsedMs = (System.nanoTime() - start) / 1_000_000;
                 if (taken > window && elapsedMs >= MIN_MS) {
@@ -230,6 +263,30 @@ final class RequestPathWarmup {
         };
     }
 
+    /** One ModelInfer call per loaded univariate forecaster: the same window, in its input's layout, FP32. */
+    private static List<ModelInferRequest> grpcRequests(ModelRegistry registry) {
+        List<ModelInferRequest> out = new ArrayList<>();
+        for (ModelRegistry.VersionStatus s : registry.statuses()) {
+            ModelVersion v = s.loaded();
+            int steps = v == null ? -1 : v.univariateWindowSteps();
+            if (steps < 1) {
+                continue;
+            }
+            float[] window = new float[steps];
+            for (int i = 0; i < steps; i++) {
+                window[i] = (float) value(i);
+            }
+            long[] shape = v.spec.timeMajor() ? new long[] {steps, 1, 1} : new long[] {1, steps, 1};
+            out.add(GrpcWarmup.request(s.name(), Long.toString(s.version()), v.spec.inputName(), shape, window));
+        }
+        return out;
+    }
+
+    /** A gentle rise with a wave: values any forecaster takes, as a real window would be. */
+    private static double value(int i) {
+        return 100 + 0.2 * i + Math.sin(i);
+    }
+
     /**
      * Two requests per loaded univariate forecaster, to its unversioned and its versioned forecast route: a window of
      * its lookback (30 steps where it takes any length), with the headers common clients send.
@@ -247,8 +304,7 @@ final class RequestPathWarmup {
             }
             StringBuilder body = new StringBuilder("{\"inputs\": [[");
             for (int i = 0; i < steps; i++) {
-                // A gentle rise with a wave: values any forecaster takes, as a real window would be.
-                body.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.3f", 100 + 0.2 * i + Math.sin(i)));
+                body.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.3f", value(i)));
             }
             body.append("]]}");
             byte[] json = body.toString().getBytes(StandardCharsets.UTF_8);
