@@ -12,6 +12,7 @@ import java.util.Arrays;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.lstmcast.Http1;
 
 /**
  * Requests in the binary tensor data extension of the Open Inference Protocol's REST API, as Triton's clients send them:
@@ -50,7 +51,7 @@ public final class BinaryRest {
 
     /** The whole HTTP/1.1 request for {@link HttpLoad#run(URI, byte[], int, long, long)}'s sockets. */
     public static byte[] request(URI base, String model, Body body) {
-        return HttpLoad.request(base.resolve("/v2/models/" + model + "/infer"), "application/octet-stream",
+        return Http1.post(base.resolve("/v2/models/" + model + "/infer"), "application/octet-stream",
                 "Inference-Header-Content-Length: " + body.header().length + "\r\n", body.bytes());
     }
 

@@ -1,14 +1,12 @@
 package org.lstmcast.bench;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.HdrHistogram.Recorder;
+import org.lstmcast.Http1;
 
 /**
  * A closed-loop HTTP load generator: a fixed number of clients, each on its own keep-alive connection, sends its next
@@ -92,7 +91,7 @@ public final class HttpLoad {
             OutputStream out = socket.getOutputStream();
             out.write(request);
             out.flush();
-            Response r = readResponse(new BufferedInputStream(socket.getInputStream(), 65536));
+            Http1.Response r = Http1.readResponse(new BufferedInputStream(socket.getInputStream(), 65536));
             return new Probe(r.status(), r.body());
         } catch (IOException | RuntimeException e) {
             return null;
@@ -105,7 +104,7 @@ public final class HttpLoad {
      */
     public static Result run(URI url, byte[] body, int concurrency, long warmupMillis, long durationMillis)
             throws InterruptedException {
-        return runRequest(url, request(url, "application/json", "", body), concurrency, warmupMillis, durationMillis);
+        return runRequest(url, Http1.post(url, "application/json", "", body), concurrency, warmupMillis, durationMillis);
     }
 
     /** As {@link #run(URI, byte[], int, long, long)}, with the whole request made by the caller ({@link #request}). */
@@ -201,7 +200,7 @@ public final class HttpLoad {
                     long t0 = System.nanoTime();
                     out.write(request);
                     out.flush();
-                    Response response = readResponse(in);
+                    Http1.Response response = Http1.readResponse(in);
                     long t1 = System.nanoTime();
                     tally.answer();
                     boolean success = response.status() / 100 == 2;
@@ -235,95 +234,6 @@ public final class HttpLoad {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /** A status and, for an answer that is not 2xx, the start of its body (the server's reason). */
-    record Response(int status, String body) {
-    }
-
-    private static final int KEPT_BODY = 300;
-
-    /** Reads one HTTP/1.1 response (Content-Length or chunked body). */
-    static Response readResponse(InputStream in) throws IOException {
-        String statusLine = line(in);
-        if (!statusLine.startsWith("HTTP/1.")) {
-            throw new IOException("not an HTTP response: " + statusLine);
-        }
-        int status = Integer.parseInt(statusLine.substring(9, 12));
-        long length = -1;
-        boolean chunked = false;
-        for (String h = line(in); !h.isEmpty(); h = line(in)) {
-            int colon = h.indexOf(':');
-            String name = h.substring(0, colon).trim();
-            String value = h.substring(colon + 1).trim();
-            if (name.equalsIgnoreCase("Content-Length")) {
-                length = Long.parseLong(value);
-            } else if (name.equalsIgnoreCase("Transfer-Encoding") && value.equalsIgnoreCase("chunked")) {
-                chunked = true;
-            }
-        }
-        ByteArrayOutputStream kept = status / 100 == 2 ? null : new ByteArrayOutputStream();
-        if (chunked) {
-            for (long size = Long.parseLong(line(in).split(";")[0].trim(), 16); size > 0;
-                 size = Long.parseLong(line(in).split(";")[0].trim(), 16)) {
-                skip(in, keep(in, size, kept));
-                line(in);
-            }
-            line(in);
-        } else if (length > 0) {
-            skip(in, keep(in, length, kept));
-        }
-        return new Response(status, kept == null ? null : kept.toString(StandardCharsets.UTF_8));
-    }
-
-    /** Copies up to what {@code kept} still has room for from the next {@code n} body bytes; returns the bytes left. */
-    private static long keep(InputStream in, long n, ByteArrayOutputStream kept) throws IOException {
-        int room = kept == null ? 0 : (int) Math.min(n, KEPT_BODY - kept.size());
-        for (int i = 0; i < room; i++) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("connection closed mid-body");
-            }
-            kept.write(b);
-        }
-        return n - room;
-    }
-
-    private static void skip(InputStream in, long n) throws IOException {
-        while (n > 0) {
-            long s = in.skip(n);
-            if (s <= 0) {
-                if (in.read() < 0) {
-                    throw new IOException("connection closed mid-body");
-                }
-                s = 1;
-            }
-            n -= s;
-        }
-    }
-
-    private static String line(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("connection closed");
-            }
-            if (c != '\r') {
-                sb.append((char) c);
-            }
-        }
-        return sb.toString();
-    }
-
-    /** A POST of {@code body} to {@code url}; {@code moreHeaders} are whole header lines, each ending in CRLF. */
-    public static byte[] request(URI url, String contentType, String moreHeaders, byte[] body) {
-        String head = "POST " + url.getRawPath() + " HTTP/1.1\r\nHost: " + url.getHost() + ":" + url.getPort()
-                + "\r\nContent-Type: " + contentType + "\r\n" + moreHeaders + "Content-Length: " + body.length + "\r\n\r\n";
-        byte[] h = head.getBytes(StandardCharsets.ISO_8859_1);
-        byte[] all = new byte[h.length + body.length];
-        System.arraycopy(h, 0, all, 0, h.length);
-        System.arraycopy(body, 0, all, h.length, body.length);
-        return all;
     }
 
     private static void close(Socket s) {

@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import org.lstmcast.Http1;
 import org.lstmcast.bench.Benchmarks;
 import org.lstmcast.bench.BinaryRest;
 import org.lstmcast.bench.EngineBench;
@@ -131,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
                 HttpLoad.Result r = switch (protocol) {
                     case grpc -> GrpcLoad.run(url.getHost(), grpcPort, infer, c, streamsPerConnection, warm, measure, ticker);
                     case binary -> HttpLoad.runRequest(url, binary, c, warm, measure, ticker);
-                    case rest -> HttpLoad.runRequest(endpoint, HttpLoad.request(endpoint, "application/json", "", body), c,
+                    case rest -> HttpLoad.runRequest(endpoint, Http1.post(endpoint, "application/json", "", body), c,
                             warm, measure, ticker);
                 };
                 double[] after = Benchmarks.batchTotals(url, model);
@@ -177,7 +178,7 @@ final class BenchCommand implements Callable<Integer> {
         } else {
             URI target = protocol == Protocol.binary ? url.resolve("/v2/models/" + model + "/infer") : endpoint;
             HttpLoad.Probe p = HttpLoad.probe(target, protocol == Protocol.binary ? binary
-                    : HttpLoad.request(endpoint, "application/json", "", body));
+                    : Http1.post(endpoint, "application/json", "", body));
             refusal = p != null && p.clientError() ? "HTTP " + p.status() + serverError(p.body()) : null;
         }
         if (refusal != null) {

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
+import org.lstmcast.Http1;
 import org.lstmcast.bench.Benchmarks;
 import org.lstmcast.bench.BinaryRest;
 import org.lstmcast.bench.GrpcLoad;
@@ -54,7 +55,7 @@ public final class ServeTraining {
             URI forecast = base.resolve("/v1/models/" + model + "/forecast");
             HttpLoad.run(forecast, Benchmarks.body(4, 30).getBytes(StandardCharsets.UTF_8), 2, 0, LOAD_MILLIS);
             URI infer = base.resolve("/v2/models/" + model + "/infer");
-            HttpLoad.runRequest(infer, HttpLoad.request(infer, "application/json", "",
+            HttpLoad.runRequest(infer, Http1.post(infer, "application/json", "",
                     H2loadBodies.inferJson(input, 4, 30).getBytes(StandardCharsets.UTF_8)), 2, 0, LOAD_MILLIS);
             HttpLoad.runRequest(infer, BinaryRest.request(base, model, BinaryRest.body(input, 4, 30)), 2, 0, LOAD_MILLIS);
             GrpcLoad.run("127.0.0.1", grpcPort, GrpcLoad.request(model, input, 4, 30), 2, GrpcLoad.STREAMS_PER_CONNECTION,

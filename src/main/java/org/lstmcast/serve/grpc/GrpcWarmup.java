@@ -12,6 +12,7 @@ import java.util.function.BooleanSupplier;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -103,7 +104,7 @@ public final class GrpcWarmup {
 
                 @Override
                 public void onError(Throwable t) {
-                    if (io.grpc.Status.fromThrowable(t).getCause() != null) {
+                    if (Status.fromThrowable(t).getCause() != null) {
                         done.countDown();
                     } else {
                         // An error status from the server (a full queue, a model unloading): the path ran; go on.

@@ -8,6 +8,7 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
+import org.lstmcast.Http1;
 import org.lstmcast.grpc.proto.ModelInferRequest;
 import org.lstmcast.serve.ModelRegistry;
 import org.lstmcast.serve.ModelVersion;
@@ -64,7 +66,8 @@ final class RequestPathWarmup {
      */
     static Outcome run(ServeConfig config, int port, int grpcPort, ModelRegistry registry, Duration most) {
         String host = loopbackHost(config.host());
-        List<byte[]> requests = requests(config, host, port, registry);
+        List<Target> targets = targets(registry);
+        List<byte[]> requests = requests(config, host, port, targets);
         if (requests.isEmpty()) {
             return new Outcome(0, 0, 0, false);
         }
@@ -83,7 +86,7 @@ final class RequestPathWarmup {
         }
         AtomicLong grpcAnswered = new AtomicLong();
         if (grpcPort > 0) {
-            List<ModelInferRequest> calls = grpcRequests(registry);
+            List<ModelInferRequest> calls = grpcRequests(targets);
             Thread grpc = new Thread(() -> {
                 try {
                     grpcAnswered.set(GrpcWarmup.run(host, grpcPort, config.apiKey(), calls,
@@ -190,69 +193,10 @@ final class RequestPathWarmup {
         }
     }
 
-    /**
-     * Reads one HTTP/1.1 response (a Content-Length or a chunked body); returns its status, or -1 when the server
-     * closes the connection after it.
-     */
+    /** One response's status, or -1 when the server closes the connection after it. */
     static int readResponse(InputStream in) throws IOException {
-        String statusLine = line(in);
-        String[] parts = statusLine.split(" ", 3);
-        if (parts.length < 2) {
-            throw new IOException("not an HTTP status line: " + statusLine);
-        }
-        int status = Integer.parseInt(parts[1]);
-        long length = -1;
-        boolean chunked = false;
-        boolean close = false;
-        for (String header = line(in); !header.isEmpty(); header = line(in)) {
-            String lower = header.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("content-length:")) {
-                length = Long.parseLong(lower.substring(15).trim());
-            } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
-                chunked = true;
-            } else if (lower.startsWith("connection:") && lower.contains("close")) {
-                close = true;
-            }
-        }
-        if (chunked) {
-            for (long size = Long.parseLong(line(in).split(";", 2)[0].trim(), 16); size > 0;
-                    size = Long.parseLong(line(in).split(";", 2)[0].trim(), 16)) {
-                skip(in, size);
-                line(in);
-            }
-            while (!line(in).isEmpty()) {
-                // trailers
-            }
-        } else if (length > 0) {
-            skip(in, length);
-        }
-        return close ? -1 : status;
-    }
-
-    private static String line(InputStream in) throws IOException {
-        StringBuilder s = new StringBuilder();
-        for (int c = in.read(); c != '\n'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("connection closed mid-response");
-            }
-            if (c != '\r') {
-                s.append((char) c);
-            }
-        }
-        return s.toString();
-    }
-
-    private static void skip(InputStream in, long n) throws IOException {
-        for (long left = n; left > 0; ) {
-            long skipped = in.skip(left);
-            if (skipped <= 0) {
-                if (in.read() < 0) {
-                    throw new IOException("connection closed mid-body");
-                }
-                skipped = 1;
-            }
-            left -= skipped;
-        }
+        Http1.Response response = Http1.readResponse(in);
+        return response.close() ? -1 : response.status();
     }
 
     static String loopbackHost(String bound) {
@@ -263,61 +207,61 @@ final class RequestPathWarmup {
         };
     }
 
-    /** One ModelInfer call per loaded univariate forecaster: the same window, in its input's layout, FP32. */
-    private static List<ModelInferRequest> grpcRequests(ModelRegistry registry) {
-        List<ModelInferRequest> out = new ArrayList<>();
+    /** A loaded univariate forecaster and the window it takes: its lookback, or 30 steps where it takes any length. */
+    private record Target(String name, long version, ModelVersion model, double[] window) {
+    }
+
+    private static List<Target> targets(ModelRegistry registry) {
+        List<Target> out = new ArrayList<>();
         for (ModelRegistry.VersionStatus s : registry.statuses()) {
             ModelVersion v = s.loaded();
             int steps = v == null ? -1 : v.univariateWindowSteps();
             if (steps < 1) {
                 continue;
             }
-            float[] window = new float[steps];
+            double[] window = new double[steps];
             for (int i = 0; i < steps; i++) {
-                window[i] = (float) value(i);
+                // A gentle rise with a wave: values any forecaster takes, as a real window would be.
+                window[i] = 100 + 0.2 * i + Math.sin(i);
             }
-            long[] shape = v.spec.timeMajor() ? new long[] {steps, 1, 1} : new long[] {1, steps, 1};
-            out.add(GrpcWarmup.request(s.name(), Long.toString(s.version()), v.spec.inputName(), shape, window));
+            out.add(new Target(s.name(), s.version(), v, window));
         }
         return out;
     }
 
-    /** A gentle rise with a wave: values any forecaster takes, as a real window would be. */
-    private static double value(int i) {
-        return 100 + 0.2 * i + Math.sin(i);
+    /** One ModelInfer call per target: its window in its input's layout, FP32. */
+    private static List<ModelInferRequest> grpcRequests(List<Target> targets) {
+        List<ModelInferRequest> out = new ArrayList<>();
+        for (Target t : targets) {
+            int steps = t.window().length;
+            float[] values = new float[steps];
+            for (int i = 0; i < steps; i++) {
+                values[i] = (float) t.window()[i];
+            }
+            long[] shape = t.model().spec.timeMajor() ? new long[] {steps, 1, 1} : new long[] {1, steps, 1};
+            out.add(GrpcWarmup.request(t.name(), Long.toString(t.version()), t.model().spec.inputName(), shape, values));
+        }
+        return out;
     }
 
     /**
-     * Two requests per loaded univariate forecaster, to its unversioned and its versioned forecast route: a window of
-     * its lookback (30 steps where it takes any length), with the headers common clients send.
+     * Two requests per target, to its unversioned and its versioned forecast route, with the headers common clients
+     * send.
      */
-    private static List<byte[]> requests(ServeConfig config, String host, int port, ModelRegistry registry) {
-        String hostHeader = (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
-        String auth = config.apiKey() != null && !config.apiKey().isEmpty()
-                ? "Authorization: Bearer " + config.apiKey() + "\r\n" : "";
+    private static List<byte[]> requests(ServeConfig config, String host, int port, List<Target> targets) {
+        String base = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        String headers = "User-Agent: lstmcast-warm-up\r\nAccept: */*\r\n" + (config.apiKey() != null
+                && !config.apiKey().isEmpty() ? "Authorization: Bearer " + config.apiKey() + "\r\n" : "");
         List<byte[]> out = new ArrayList<>();
-        for (ModelRegistry.VersionStatus s : registry.statuses()) {
-            ModelVersion v = s.loaded();
-            int steps = v == null ? -1 : v.univariateWindowSteps();
-            if (steps < 1) {
-                continue;
-            }
+        for (Target t : targets) {
             StringBuilder body = new StringBuilder("{\"inputs\": [[");
-            for (int i = 0; i < steps; i++) {
-                body.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.3f", value(i)));
+            for (int i = 0; i < t.window().length; i++) {
+                body.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.3f", t.window()[i]));
             }
-            body.append("]]}");
-            byte[] json = body.toString().getBytes(StandardCharsets.UTF_8);
-            for (String path : List.of("/v1/models/" + s.name() + "/forecast",
-                    "/v1/models/" + s.name() + "/versions/" + s.version() + "/forecast")) {
-                String head = "POST " + path + " HTTP/1.1\r\nHost: " + hostHeader + "\r\nUser-Agent: lstmcast-warm-up"
-                        + "\r\nAccept: */*\r\nContent-Type: application/json\r\n" + auth + "Content-Length: "
-                        + json.length + "\r\n\r\n";
-                byte[] h = head.getBytes(StandardCharsets.US_ASCII);
-                byte[] request = new byte[h.length + json.length];
-                System.arraycopy(h, 0, request, 0, h.length);
-                System.arraycopy(json, 0, request, h.length, json.length);
-                out.add(request);
+            byte[] json = body.append("]]}").toString().getBytes(StandardCharsets.UTF_8);
+            for (String path : List.of("/v1/models/" + t.name() + "/forecast",
+                    "/v1/models/" + t.name() + "/versions/" + t.version() + "/forecast")) {
+                out.add(Http1.post(URI.create(base + path), "application/json", headers, json));
             }
         }
         return out;
