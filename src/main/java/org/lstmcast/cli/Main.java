@@ -1,6 +1,7 @@
 package org.lstmcast.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 
 import org.lstmcast.Version;
 import org.lstmcast.forecast.OrtLibraries;
@@ -11,11 +12,13 @@ import picocli.CommandLine.Command;
 @Command(name = "lstmcast",
         mixinStandardHelpOptions = true,
         versionProvider = Main.VersionProvider.class,
-        description = "LSTM time-series forecasting: train with DL4J, export to ONNX, serve with ONNX Runtime.",
-        subcommands = {TrainCommand.class, TrainManyCommand.class, TrainGlobalCommand.class, ExportCommand.class, ConvertCommand.class, InspectCommand.class, PredictCommand.class, PredictManyCommand.class, ServeCommand.class,
-            BenchCommand.class,
-            CommandLine.HelpCommand.class})
+        description = "LSTM time-series forecasting: train with DL4J, export to ONNX, serve with ONNX Runtime.")
 public final class Main implements Runnable {
+
+    /** The subcommands, in the order the help lists them ({@code help} follows them). */
+    static final List<Class<?>> COMMANDS = List.of(TrainCommand.class, TrainManyCommand.class, TrainGlobalCommand.class,
+            ExportCommand.class, ConvertCommand.class, InspectCommand.class, PredictCommand.class,
+            PredictManyCommand.class, ServeCommand.class, BenchCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -41,11 +44,31 @@ public final class Main implements Runnable {
 
     /** Runs the program and returns its exit code: 0 success, 1 runtime failure, 2 usage error. */
     public static int run(String... args) {
-        return commandLine().execute(args);
+        return commandLine(args).execute(args);
     }
 
+    /** The whole command tree: every subcommand and {@code help}. */
     static CommandLine commandLine() {
+        return commandLine(new String[0]);
+    }
+
+    /**
+     * The command tree for these arguments. When the first one names a subcommand, only that subcommand is added:
+     * picocli reads every option of every command it is given by reflection, which took 0.2 s of {@code serve}'s start
+     * for ten commands (docs/BENCHMARKS.md, "Start to ready"); what the one command parses, prints and reports is the
+     * same as in the whole tree (MainTest). Anything else (no arguments, an option, {@code help}, a typo) gets the whole
+     * tree, so the top-level help and its "did you mean" list every command.
+     */
+    static CommandLine commandLine(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        Class<?> named = args.length == 0 ? null : COMMANDS.stream()
+                .filter(c -> c.getAnnotation(Command.class).name().equals(args[0])).findFirst().orElse(null);
+        if (named != null) {
+            cl.addSubcommand(named);
+        } else {
+            COMMANDS.forEach(cl::addSubcommand);
+            cl.addSubcommand(CommandLine.HelpCommand.class);
+        }
         cl.setExecutionExceptionHandler(new Errors());
         cl.setParameterExceptionHandler(Main::usageError);
         cl.setCaseInsensitiveEnumValuesAllowed(true);

@@ -24,7 +24,10 @@ class MainTest {
     }
 
     static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
+        return run(Main.commandLine(), args);
+    }
+
+    static Run run(CommandLine cl, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));
@@ -83,6 +86,45 @@ class MainTest {
             Run fill = run(args);
             assertTrue(fill.err().contains("--fill must be none, previous, linear or zero, not 'Linear'"), fill.err());
         }
+    }
+
+    @Test
+    void oneNamedCommandAloneAnswersAsTheWholeTreeDoes() throws IOException {
+        Path csv = tmp.resolve("bad.csv");
+        Files.writeString(csv, "date,price\n2020-01-01,10\n2020-01-02,n/a\n");
+        String out = tmp.resolve("run").toString();
+        String[][] cases = {
+            {"serve", "--help"},
+            {"serve", "--warm-up-grpc"},
+            {"serve", "--port", "http"},
+            {"serve", "--bogus"},
+            {"train", "--help"},
+            {"train", "--out", out, "--transform", "log"},
+            {"train", "--data", csv.toString(), "--target", "price", "--out", out},
+            {"train-many", "--data", "x.csv", "--out", out, "--fill", "mean"},
+            {"predict", "--model", "m.onnx", "--data", "x.csv", "--fill", "Linear"},
+            {"convert", "--help"},
+            {"bench", "--help"},
+            {"serve", "-h"},
+        };
+        for (String[] args : cases) {
+            CommandLine alone = Main.commandLine(args);
+            assertEquals(java.util.Set.of(args[0]), alone.getSubcommands().keySet(), args[0]);
+            Run whole = run(args);
+            Run one = run(alone, args);
+            String what = String.join(" ", args);
+            assertEquals(whole, one, what);
+            assertTrue(whole.code() != 0 || whole.out().contains("Usage: lstmcast " + args[0]), what + "\n" + whole.out());
+        }
+        assertFalse(Files.exists(tmp.resolve("run")));
+        // Anything that does not start with a command's name gets every command.
+        for (String[] args : new String[][] {{}, {"help"}, {"--version"}, {"serv"}, {"help", "serve"}}) {
+            assertEquals(Main.commandLine().getSubcommands().keySet(), Main.commandLine(args).getSubcommands().keySet());
+        }
+        assertEquals(11, Main.commandLine().getSubcommands().size());
+        Run typo = run(Main.commandLine("serv"), "serv");
+        assertEquals(2, typo.code());
+        assertTrue(typo.err().contains("serve"), typo.err());
     }
 
     @Test
