@@ -101,5 +101,21 @@ class ManySeriesIT {
         assertEquals("lstmcast train-many: error: train-many runs on Apache Spark, which this installation lacks: spark-lib/ "
                 + "(made by ./mvnw package) must sit beside lstmcast.jar, or run it with spark-submit", output.strip());
         assertFalse(Files.exists(work.resolve("runs/metrics.csv")));
+
+        // Everything but the Spark commands runs from lib/ alone: train fits networks with ND4J, whose run-time needs
+        // (SameDiff's collections, FlatBuffers) Maven would otherwise resolve to Spark's provided copies.
+        List<String> series = new ArrayList<>(List.of("t,value"));
+        for (int t = 0; t < 120; t++) {
+            series.add(t + "," + String.format(Locale.ROOT, "%.4f", 50 + 8 * Math.sin(2 * Math.PI * t / 12) + 0.2 * t));
+        }
+        Files.write(work.resolve("one.csv"), series);
+        Process train = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", install.resolve("lstmcast.jar").toString(), "train", "--data", "one.csv", "--target", "value",
+                "--lookback", "12", "--horizon", "3", "--epochs", "2", "--ensemble", "1", "--quiet", "--out", "one")
+                .directory(work.toFile()).redirectErrorStream(true).start();
+        String trainOutput = new String(train.getInputStream().readAllBytes());
+        assertEquals(0, train.waitFor(), trainOutput);
+        assertTrue(Files.isRegularFile(work.resolve("one/model.zip")), trainOutput);
+        assertTrue(Files.isRegularFile(work.resolve("one/metrics.json")), trainOutput);
     }
 }

@@ -44,7 +44,7 @@ class SparkClusterIT {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** The jars the packaged program's class path names, from its manifest: lib/... and spark-lib/... */
+    /** The jars the packaged program's class path names, from its manifest: lib/... */
     private static List<String> classPath() throws IOException {
         try (JarFile jar = new JarFile(Program.JAR.toFile())) {
             return List.of(jar.getManifest().getMainAttributes().getValue("Class-Path").trim().split("\\s+"));
@@ -56,7 +56,11 @@ class SparkClusterIT {
         Path home = Files.createDirectories(work.resolve("spark"));
         Path jars = Files.createDirectories(home.resolve("jars"));
         Path target = Program.JAR.toAbsolutePath().getParent();
-        for (String entry : classPath()) {
+        List<String> entries = new ArrayList<>(classPath());
+        try (Stream<Path> spark = Files.list(target.resolve("spark-lib"))) {
+            spark.map(p -> "spark-lib/" + p.getFileName()).sorted().forEach(entries::add);
+        }
+        for (String entry : entries) {
             Path jar = target.resolve(entry);
             if (!Files.exists(jars.resolve(jar.getFileName()))) {
                 Files.createSymbolicLink(jars.resolve(jar.getFileName()), jar);

@@ -7,7 +7,7 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.lstmcast.spark.JobProgress;
+import org.lstmcast.many.JobProgress;
 
 /** Series done out of the total on stderr: a live bar on a terminal, a line at most every few seconds in logs. */
 final class ManyProgress {

@@ -9,8 +9,8 @@ import java.util.concurrent.Callable;
 import org.lstmcast.data.DataException;
 import org.lstmcast.global.GlobalPredict;
 import org.lstmcast.many.SeriesForecast;
-import org.lstmcast.spark.JobProgress;
-import org.lstmcast.spark.PredictMany;
+import org.lstmcast.many.JobProgress;
+import org.lstmcast.many.SparkJobs;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -65,9 +65,9 @@ final class PredictManyCommand implements Callable<Integer> {
         if (model != null) {
             return oneModel(err);
         }
-        PredictMany.Summary summary;
+        SparkJobs.PredictSummary summary;
         try {
-            summary = PredictMany.run(new PredictMany.Job(many.data, many.format(spec.commandLine()), models, horizon, out,
+            summary = SparkJobs.load().predictMany(new SparkJobs.PredictJob(many.data, many.format(spec.commandLine()), models, horizon, out,
                     many.master), quiet ? JobProgress.NONE : ManyProgress.create(err, "predict-many"));
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("predict-many"));

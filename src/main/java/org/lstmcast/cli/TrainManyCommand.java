@@ -8,8 +8,8 @@ import java.util.concurrent.Callable;
 
 import org.lstmcast.data.DataException;
 import org.lstmcast.many.SeriesResult;
-import org.lstmcast.spark.JobProgress;
-import org.lstmcast.spark.TrainMany;
+import org.lstmcast.many.JobProgress;
+import org.lstmcast.many.SparkJobs;
 import org.lstmcast.train.TrainConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -51,9 +51,9 @@ final class TrainManyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainConfig config = training.config(spec.commandLine(), many.target, many.features);
         PrintWriter err = spec.commandLine().getErr();
-        TrainMany.Summary summary;
+        SparkJobs.TrainSummary summary;
         try {
-            summary = TrainMany.run(new TrainMany.Job(many.data, many.format(spec.commandLine())
+            summary = SparkJobs.load().trainMany(new SparkJobs.TrainJob(many.data, many.format(spec.commandLine())
                     .withFill(training.fill(spec.commandLine())), config, out, export, many.master), quiet ? JobProgress.NONE : ManyProgress.create(err, "train-many"));
         } catch (NoClassDefFoundError e) {
             throw new DataException(ManyOptions.noSpark("train-many"));

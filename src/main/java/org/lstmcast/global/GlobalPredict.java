@@ -13,10 +13,10 @@ import org.lstmcast.data.FutureTimes;
 import org.lstmcast.forecast.ForecastSpec;
 import org.lstmcast.forecast.Intervals;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.many.ForecastTable;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.many.SeriesForecast;
 import org.lstmcast.repository.ModelRepository;
-import org.lstmcast.spark.PredictMany;
 
 /**
  * {@code predict-many --model}: every series of a long table forecast by one model, in batches of equal-length
@@ -111,7 +111,7 @@ public final class GlobalPredict {
             }
             out.addAll(List.of(results));
         }
-        PredictMany.write(job.out(), out);
+        ForecastTable.write(job.out(), out);
         return new Summary(out, name, version, runs, (System.nanoTime() - started) / 1e9);
     }
 }

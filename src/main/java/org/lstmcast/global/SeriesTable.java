@@ -16,7 +16,7 @@ import java.util.Map;
 import org.lstmcast.data.DataException;
 import org.lstmcast.data.Series;
 import org.lstmcast.many.LongFormat;
-import org.lstmcast.spark.SeriesRows;
+import org.lstmcast.many.SparkJobs;
 
 /**
  * The series of a long table, each whole in memory: what a global model trains on and forecasts. A CSV file is read
@@ -45,7 +45,7 @@ public final class SeriesTable {
         boolean parquet = data.replaceAll("/+$", "").toLowerCase(Locale.ROOT).endsWith(".parquet");
         boolean large = !parquet && Files.isRegularFile(Path.of(data)) && Files.size(Path.of(data)) > LARGE_CSV;
         Map<String, List<LongFormat.Row>> rows = parquet || master != null || large
-                ? SeriesRows.read(data, format, master)
+                ? SparkJobs.load().readSeries(data, format, master)
                 : readCsv(data, format);
         if (rows.isEmpty()) {
             throw new DataException(data + ": no data rows after the header");

@@ -1,4 +1,4 @@
-package org.lstmcast.spark;
+package org.lstmcast.many;
 
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;

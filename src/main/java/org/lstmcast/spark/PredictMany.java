@@ -1,25 +1,25 @@
 package org.lstmcast.spark;
 
 import java.io.IOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVPrinter;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import org.lstmcast.data.DataException;
+import org.lstmcast.many.ForecastTable;
+import org.lstmcast.many.JobProgress;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.many.ModelNames;
 import org.lstmcast.many.SeriesForecast;
+import org.lstmcast.many.SparkJobs.PredictJob;
+import org.lstmcast.many.SparkJobs.PredictSummary;
 import org.lstmcast.repository.ModelRepository;
 
 import scala.Tuple2;
@@ -30,24 +30,10 @@ import scala.Tuple2;
  * ONNX Runtime session per model, forecasts, and closes it.
  */
 public final class PredictMany {
-    /**
-     * @param out     a {@code .csv} file, or a {@code .parquet} folder
-     * @param horizon steps to forecast, 0 for each model's own horizon
-     */
-    public record Job(String data, LongFormat format, Path models, int horizon, Path out, String master) {
-    }
-
-    /** Every series' forecast or reason, sorted by id. */
-    public record Summary(List<SeriesForecast> forecasts, int tasks, double seconds) {
-        public long failed() {
-            return forecasts.stream().filter(f -> !f.ok()).count();
-        }
-    }
-
     private PredictMany() {
     }
 
-    public static Summary run(Job job, JobProgress progress) throws IOException {
+    static PredictSummary run(PredictJob job, JobProgress progress) throws IOException {
         long started = System.nanoTime();
         if (!Files.isDirectory(job.models())) {
             throw new DataException(job.models() + ": no such model repository");
@@ -110,42 +96,33 @@ public final class PredictMany {
                 results.addAll(fromTasks);
             }
             results.sort(Comparator.comparing(SeriesForecast::id));
-            write(job.out(), results);
-            return new Summary(results, tasks, (System.nanoTime() - started) / 1e9);
+            if (ForecastTable.parquet(job.out())) {
+                writeParquet(job.out(), results);
+            } else {
+                ForecastTable.writeCsv(job.out(), results);
+            }
+            return new PredictSummary(results, tasks, (System.nanoTime() - started) / 1e9);
         } finally {
             spark.stop();
         }
     }
 
-    /** Writes forecasts as a CSV file, or a Parquet file when {@code out} ends in .parquet. */
-    public static void write(Path out, List<SeriesForecast> results) throws IOException {
+    /** Writes forecasts as one Parquet file. */
+    static void writeParquet(Path out, List<SeriesForecast> results) throws IOException {
         // Interval columns when any model has intervals: empty for a model without them (or without that level).
         int[] levels = SeriesForecast.levels(results);
-        if (LongTables.parquet(out.toString())) {
-            List<ParquetTables.Column> columns = new ArrayList<>(List.of(new ParquetTables.Column("id", ParquetTables.Kind.STRING),
-                    new ParquetTables.Column("model", ParquetTables.Kind.STRING),
-                    new ParquetTables.Column("version", ParquetTables.Kind.LONG),
-                    new ParquetTables.Column("step", ParquetTables.Kind.INT),
-                    new ParquetTables.Column("time", ParquetTables.Kind.STRING),
-                    new ParquetTables.Column("forecast", ParquetTables.Kind.DOUBLE)));
-            for (String name : SeriesForecast.header(levels).subList(SeriesForecast.HEADER.size(),
-                    SeriesForecast.header(levels).size())) {
-                columns.add(new ParquetTables.Column(name, ParquetTables.Kind.DOUBLE));
-            }
-            List<List<Object>> rows = new ArrayList<>();
-            results.forEach(f -> rows.addAll(f.rows(levels)));
-            ParquetTables.write(out, "forecast", columns, rows);
-            return;
+        List<ParquetTables.Column> columns = new ArrayList<>(List.of(new ParquetTables.Column("id", ParquetTables.Kind.STRING),
+                new ParquetTables.Column("model", ParquetTables.Kind.STRING),
+                new ParquetTables.Column("version", ParquetTables.Kind.LONG),
+                new ParquetTables.Column("step", ParquetTables.Kind.INT),
+                new ParquetTables.Column("time", ParquetTables.Kind.STRING),
+                new ParquetTables.Column("forecast", ParquetTables.Kind.DOUBLE)));
+        for (String name : SeriesForecast.header(levels).subList(SeriesForecast.HEADER.size(),
+                SeriesForecast.header(levels).size())) {
+            columns.add(new ParquetTables.Column(name, ParquetTables.Kind.DOUBLE));
         }
-        Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        CSVFormat csv = CSVFormat.DEFAULT.builder().setHeader(SeriesForecast.header(levels).toArray(new String[0])).get();
-        try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8); CSVPrinter printer = new CSVPrinter(w, csv)) {
-            for (SeriesForecast f : results) {
-                for (List<Object> r : f.rows(levels)) {
-                    printer.printRecord(r);
-                }
-            }
-        }
+        List<List<Object>> rows = new ArrayList<>();
+        results.forEach(f -> rows.addAll(f.rows(levels)));
+        ParquetTables.write(out, "forecast", columns, rows);
     }
 }

@@ -9,11 +9,11 @@ import org.apache.spark.sql.SparkSession;
 import org.lstmcast.many.LongFormat;
 
 /** A long table's rows grouped by series and brought to the driver, read with Spark's CSV or Parquet reader. */
-public final class SeriesRows {
+final class SeriesRows {
     private SeriesRows() {
     }
 
-    public static Map<String, List<LongFormat.Row>> read(String data, LongFormat format, String master) {
+    static Map<String, List<LongFormat.Row>> read(String data, LongFormat format, String master) {
         SparkSession spark = Sessions.open(master);
         try {
             Map<String, List<LongFormat.Row>> out = new LinkedHashMap<>();

@@ -17,10 +17,13 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
+import org.lstmcast.many.JobProgress;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.many.ModelNames;
 import org.lstmcast.many.SeriesResult;
 import org.lstmcast.many.SeriesTraining;
+import org.lstmcast.many.SparkJobs.TrainJob;
+import org.lstmcast.many.SparkJobs.TrainSummary;
 import org.lstmcast.repository.ModelRepository;
 import org.lstmcast.train.TrainConfig;
 import org.lstmcast.train.Trainer;
@@ -35,28 +38,13 @@ import scala.Tuple2;
  * {@code local[*]}, a shared volume on a cluster).
  */
 public final class TrainMany {
-    /**
-     * @param data   a CSV file or a Parquet file or folder
-     * @param export the model repository, null for no export
-     * @param master Spark master URL, null for spark-submit's or {@code local[*]}
-     */
-    public record Job(String data, LongFormat format, TrainConfig config, Path runs, Path export, String master) {
-    }
-
-    /** Every series' result, sorted by id, and where the table of them was written. */
-    public record Summary(List<SeriesResult> results, Path metrics, int tasks, double seconds) {
-        public long failed() {
-            return results.stream().filter(r -> !r.ok()).count();
-        }
-    }
-
     /** The files train-many writes into RUNS beside the series' run directories. */
     static final List<String> OWN_FILES = List.of("metrics.csv", "metrics.parquet", "model_names.csv");
 
     private TrainMany() {
     }
 
-    public static Summary run(Job job, JobProgress progress) throws IOException {
+    static TrainSummary run(TrainJob job, JobProgress progress) throws IOException {
         long started = System.nanoTime();
         Files.createDirectories(job.runs());
         SparkSession spark = Sessions.open(job.master());
@@ -130,7 +118,7 @@ public final class TrainMany {
             writeCsv(metrics, results);
             writeParquet(job.runs().resolve(OWN_FILES.get(1)), results);
             writeNames(job.runs().resolve(OWN_FILES.get(2)), ids);
-            return new Summary(results, metrics, tasks, (System.nanoTime() - started) / 1e9);
+            return new TrainSummary(results, metrics, tasks, (System.nanoTime() - started) / 1e9);
         } finally {
             spark.stop();
         }

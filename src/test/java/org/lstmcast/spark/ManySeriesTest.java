@@ -33,10 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lstmcast.data.Transform;
 import org.lstmcast.data.Windows;
 import org.lstmcast.forecast.OnnxForecaster;
+import org.lstmcast.many.JobProgress;
 import org.lstmcast.many.LongFormat;
 import org.lstmcast.many.ModelNames;
 import org.lstmcast.many.SeriesForecast;
 import org.lstmcast.many.SeriesResult;
+import org.lstmcast.many.SparkJobs;
 import org.lstmcast.predict.Prediction;
 import org.lstmcast.train.ModelFile;
 import org.lstmcast.train.TrainConfig;
@@ -61,7 +63,7 @@ class ManySeriesTest {
     /** Each series' rows as a one-series CSV body, and where the bad cell sits. */
     static final Map<String, List<String>> SERIES = new LinkedHashMap<>();
     static long badLine;
-    static TrainMany.Summary trained;
+    static SparkJobs.TrainSummary trained;
 
     @BeforeAll
     static void trainAll() throws Exception {
@@ -90,7 +92,7 @@ class ManySeriesTest {
         badLine = shuffled.indexOf(badRow) + 1;
         csv = dir.resolve("long.csv");
         Files.write(csv, shuffled);
-        trained = TrainMany.run(new TrainMany.Job(csv.toString(), FORMAT, CONFIG, dir.resolve("runs"),
+        trained = SparkJobs.load().trainMany(new SparkJobs.TrainJob(csv.toString(), FORMAT, CONFIG, dir.resolve("runs"),
                 dir.resolve("repo"), "local[2]"), JobProgress.NONE);
     }
 
@@ -246,7 +248,7 @@ class ManySeriesTest {
     @Test
     void predictManyEqualsPredictPerSeriesFromCsvAndParquet() throws Exception {
         Path out = dir.resolve("forecast.csv");
-        PredictMany.Summary summary = PredictMany.run(new PredictMany.Job(csv.toString(), FORMAT, dir.resolve("repo"), 7,
+        SparkJobs.PredictSummary summary = PredictMany.run(new SparkJobs.PredictJob(csv.toString(), FORMAT, dir.resolve("repo"), 7,
                 out, "local[2]"), JobProgress.NONE);
         assertEquals(15, summary.forecasts().size());
         assertEquals(3, summary.failed());
@@ -287,7 +289,7 @@ class ManySeriesTest {
             spark.stop();
         }
         Path parquetOut = dir.resolve("forecast.parquet");
-        PredictMany.Summary fromParquet = PredictMany.run(new PredictMany.Job(parquetIn.toString(), FORMAT,
+        SparkJobs.PredictSummary fromParquet = PredictMany.run(new SparkJobs.PredictJob(parquetIn.toString(), FORMAT,
                 dir.resolve("repo"), 7, parquetOut, "local[2]"), JobProgress.NONE);
         assertEquals(3, fromParquet.failed());
         spark = Sessions.open("local[1]");
