@@ -296,6 +296,7 @@ public final class Batcher implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        meters.runsOnCaller.increment();
         Pending p = new Pending(windows);
         Batcher outer = DRAINING.get();
         DRAINING.set(this);

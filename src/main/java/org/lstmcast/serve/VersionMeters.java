@@ -45,6 +45,8 @@ public final class VersionMeters implements AutoCloseable {
     private final Counter runsTerminated;
     /** Runs made by the warm-up of each load, outside the request figures. */
     final Counter warmupRuns;
+    /** Runs made on the thread of the request that needed them, the batcher being idle (Batcher.submitOrRun). */
+    final Counter runsOnCaller;
 
     VersionMeters(MeterRegistry registry, String model, long version) {
         this.registry = registry;
@@ -67,6 +69,9 @@ public final class VersionMeters implements AutoCloseable {
                 .tags(tags).register(registry));
         warmupRuns = own(Counter.builder("lstmcast_warmup_runs_total")
                 .description("Model runs made to warm a version up as it loads").tags(tags).register(registry));
+        runsOnCaller = own(Counter.builder("lstmcast_runs_on_caller_total")
+                .description("Model runs made on the thread of the request itself, the batcher being idle and the model fast")
+                .tags(tags).register(registry));
         // A strong reference: the gauge reads whichever batcher serves now, through this object.
         own(Gauge.builder("lstmcast_queue_depth", this, m -> m.queueDepth.getAsInt())
                 .description("Requests waiting for a model run").tags(tags).strongReference(true).register(registry));

@@ -70,7 +70,8 @@ final class ForecastEndpoint extends Handler.Wrapper {
 
     @Override
     public InvocationType getInvocationType() {
-        // Lets Jetty run this handler on the thread that read the request; what may block is dispatched below.
+        // Lets Jetty run this handler on the thread that read the request; what may block is dispatched below. A model
+        // run is made here only on an idle batcher for a model that runs in under a millisecond (Batcher.submitOrRun).
         return InvocationType.NON_BLOCKING;
     }
 
@@ -264,7 +265,7 @@ final class ForecastEndpoint extends Handler.Wrapper {
         long start = System.nanoTime();
         CompletableFuture<Inference.Result> result;
         try {
-            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs(), false, gaveUp);
+            result = Inference.inferAsync(m, call.request(), limits.requestTimeoutMs(), true, gaveUp);
         } catch (Exception e) {
             result = CompletableFuture.failedFuture(e);
         }
