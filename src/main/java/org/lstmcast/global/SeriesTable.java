@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 import org.lstmcast.data.DataException;
@@ -42,7 +41,7 @@ public final class SeriesTable {
             throw new DataException("a global model forecasts one column from its own history; --features is not "
                     + "supported by train-global");
         }
-        boolean parquet = data.replaceAll("/+$", "").toLowerCase(Locale.ROOT).endsWith(".parquet");
+        boolean parquet = LongFormat.parquet(data);
         boolean large = !parquet && Files.isRegularFile(Path.of(data)) && Files.size(Path.of(data)) > LARGE_CSV;
         Map<String, List<LongFormat.Row>> rows = parquet || master != null || large
                 ? SparkJobs.load().readSeries(data, format, master)

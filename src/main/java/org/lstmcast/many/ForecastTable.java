@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
@@ -18,18 +17,14 @@ public final class ForecastTable {
 
     /** Writes forecasts as a CSV file, or a Parquet file when {@code out} ends in .parquet. */
     public static void write(Path out, List<SeriesForecast> results) throws IOException {
-        if (parquet(out)) {
+        if (LongFormat.parquet(out.toString())) {
             SparkJobs.load().writeParquet(out, results);
         } else {
             writeCsv(out, results);
         }
     }
 
-    public static boolean parquet(Path out) {
-        return out.toString().replaceAll("/+$", "").toLowerCase(Locale.ROOT).endsWith(".parquet");
-    }
-
-    public static void writeCsv(Path out, List<SeriesForecast> results) throws IOException {
+    private static void writeCsv(Path out, List<SeriesForecast> results) throws IOException {
         // Interval columns when any model has intervals: empty for a model without them (or without that level).
         int[] levels = SeriesForecast.levels(results);
         Path parent = out.toAbsolutePath().getParent();

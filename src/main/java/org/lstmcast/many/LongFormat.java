@@ -102,6 +102,11 @@ public record LongFormat(String idColumn, String timeColumn, String target, List
         return at;
     }
 
+    /** Whether a path names Parquet (a .parquet file or folder) rather than CSV. */
+    public static boolean parquet(String path) {
+        return path.replaceAll("/+$", "").toLowerCase(Locale.ROOT).endsWith(".parquet");
+    }
+
     /**
      * One line of a CSV file as fields. Lines are read one by one so that a file splits across workers and every
      * message names its line; a quoted field that spans lines is therefore refused.

@@ -16,8 +16,8 @@ import java.util.stream.Stream;
 
 /** Finds Spark and {@code org.lstmcast.spark} for {@link SparkJobs#load()}. */
 final class SparkClasses {
-    static final String IMPLEMENTATION = "org.lstmcast.spark.Jobs";
-    static final String OWN_PACKAGE = "org.lstmcast.spark.";
+    private static final String IMPLEMENTATION = "org.lstmcast.spark.Jobs";
+    private static final String OWN_PACKAGE = "org.lstmcast.spark.";
     private static final String SPARK = "org.apache.spark.sql.SparkSession";
     private static SparkJobs jobs;
 

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Column;
@@ -17,11 +16,6 @@ import org.lstmcast.many.LongFormat;
 /** Reads a long table, CSV or Parquet, as rows spread over the cluster. */
 final class LongTables {
     private LongTables() {
-    }
-
-    static boolean parquet(String path) {
-        String p = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        return p.toLowerCase(Locale.ROOT).endsWith(".parquet");
     }
 
     /** The table's series ids, sorted: the plan every job makes before its tasks start. */
@@ -40,7 +34,7 @@ final class LongTables {
     }
 
     static JavaRDD<LongFormat.Row> read(SparkSession spark, String path, LongFormat format) {
-        return parquet(path) ? readParquet(spark, path, format) : readCsv(spark, path, format);
+        return LongFormat.parquet(path) ? readParquet(spark, path, format) : readCsv(spark, path, format);
     }
 
     /**

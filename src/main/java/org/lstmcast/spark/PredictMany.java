@@ -96,11 +96,7 @@ public final class PredictMany {
                 results.addAll(fromTasks);
             }
             results.sort(Comparator.comparing(SeriesForecast::id));
-            if (ForecastTable.parquet(job.out())) {
-                writeParquet(job.out(), results);
-            } else {
-                ForecastTable.writeCsv(job.out(), results);
-            }
+            ForecastTable.write(job.out(), results);
             return new PredictSummary(results, tasks, (System.nanoTime() - started) / 1e9);
         } finally {
             spark.stop();
